@@ -1,0 +1,186 @@
+// The config file's schema: every key of DESIGN.md's example, strict (an unknown key is an
+// error, so a typo never silently turns a feature off), with defaults.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** "8d", "30s", "100ms" → milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration like "250ms", "30s", "5m", "2h" or "8d", got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const postgresUrl = z.string().refine((text) => /^postgres(ql)?:\/\//.test(text), {
+  message: 'expected a postgres://user@host:port/db URL',
+});
+
+const s3Source = z.strictObject({
+  bucket: z.string().min(1),
+  prefix: z.string().default(''),
+  keyPattern: z
+    .string()
+    .default('\\.(dump|backup|tar|sql|sql\\.gz)$')
+    .refine(isRegExp, { message: 'expected a valid regular expression' }),
+  region: z.string().default('us-east-1'),
+  endpoint: z.string().url().optional(),
+  forcePathStyle: z.boolean().default(false),
+  partSize: z
+    .number()
+    .int()
+    .min(5 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
+  concurrency: z.number().int().min(1).max(64).default(4),
+});
+
+const localSource = z.strictObject({ path: z.string().min(1) });
+
+const source = z
+  .strictObject({
+    s3: s3Source.optional(),
+    local: localSource.optional(),
+    maxAge: duration.prefault('8d'),
+  })
+  .refine((value) => (value.s3 === undefined) !== (value.local === undefined), {
+    message: 'expected exactly one of source.s3 or source.local',
+  });
+
+const grant = z.strictObject({ role: z.string().min(1), access: z.enum(['read', 'write']).default('read') });
+
+const target = z.strictObject({
+  url: postgresUrl,
+  allow: z.array(z.string().min(1)).min(1, 'list at least one host:port/db the tool may replace'),
+  keepPrevious: z.number().int().min(0).max(5).default(1),
+  jobs: z.number().int().min(1).max(64).default(2),
+  owner: z.string().min(1).optional(),
+  grants: z.array(grant).default([]),
+  swapGrace: duration.prefault('10s'),
+  maintenanceDb: z.string().default('postgres'),
+});
+
+const maskRule = z.strictObject({
+  keepFirst: z.number().int().min(0).default(0),
+  keepLast: z.number().int().min(0).default(0),
+  char: z.string().length(1).default('*'),
+});
+
+type ColumnRuleInput =
+  | 'null'
+  | 'email'
+  | 'hash'
+  | { null: true }
+  | { fixed: string | number | boolean | null }
+  | { hash: { length?: number | undefined } }
+  | { email: { domain?: string | undefined } }
+  | { fake: string }
+  | { mask: z.input<typeof maskRule> }
+  | { shift: string }
+  | { template: string }
+  | { json: Record<string, ColumnRuleInput> };
+
+const columnRule: z.ZodType<unknown, ColumnRuleInput> = z.lazy(() =>
+  z.union([
+    z.enum(['null', 'email', 'hash']),
+    z.strictObject({ null: z.literal(true) }),
+    z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
+    z.strictObject({ hash: z.strictObject({ length: z.number().int().min(4).optional() }) }),
+    z.strictObject({ email: z.strictObject({ domain: z.string().optional() }) }),
+    z.strictObject({
+      fake: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'expected a faker kind like person.fullName'),
+    }),
+    z.strictObject({ mask: maskRule }),
+    z.strictObject({ shift: duration }),
+    z.strictObject({ template: z.string().min(1) }),
+    z.strictObject({ json: z.record(z.string(), columnRule) }),
+  ]),
+);
+
+const anonymize = z.strictObject({
+  secret: z.string().optional(),
+  unknownPii: z.enum(['fail', 'warn']).default('fail'),
+  keep: z.array(z.string()).default([]),
+  domain: z.string().default('example.invalid'),
+  tables: z
+    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRule)]))
+    .default({}),
+});
+
+const migrations = z.strictObject({
+  tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
+  dir: z.string().optional(),
+  git: z
+    .strictObject({ url: z.string().min(1), ref: z.string().default('main'), path: z.string().default('.') })
+    .optional(),
+  command: z.array(z.string()).min(1).optional(),
+  historyTable: z.string().optional(),
+  rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
+  statementTimeout: duration.optional(),
+  budget: duration.optional(),
+  swapOnFailure: z.boolean().default(false),
+  observer: z
+    .strictObject({
+      interval: duration.prefault('100ms'),
+      probes: z.boolean().default(true),
+      probeInterval: duration.prefault('50ms'),
+      probeLockTimeout: duration.prefault('50ms'),
+      maxProbedTables: z.number().int().min(0).default(8),
+    })
+    .prefault({}),
+  /** Blocking at or above this is "dangerous"; any blocking below it is "review". */
+  dangerousBlocking: duration.prefault('1s'),
+  lint: z
+    .strictObject({
+      failOn: z.enum(['error', 'warning', 'never']).default('error'),
+      disable: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+});
+
+const email = z.strictObject({
+  smtp: z.string().min(1),
+  from: z.string().min(1),
+  to: z.array(z.string().min(1)).min(1),
+  onFailure: z.array(z.string().min(1)).optional(),
+});
+
+const report = z.strictObject({ dir: z.string().default('./reports'), email: email.optional() });
+
+const control = z.strictObject({ url: postgresUrl });
+
+const schedule = z.strictObject({ cron: z.string().min(1), timeZone: z.string().default('UTC') });
+
+const verify = z.strictObject({
+  checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
+});
+
+/** The whole config file. */
+export const configSchema = z.strictObject({
+  source,
+  workDir: z.string().min(1),
+  target,
+  production: z.strictObject({ hosts: z.array(z.string()).default([]) }).prefault({}),
+  anonymize: anonymize.prefault({}),
+  migrations: migrations.optional(),
+  verify: verify.prefault({}),
+  report: report.prefault({}),
+  control: control.optional(),
+  schedule: schedule.optional(),
+});
+
+/** Parsed, validated config with defaults filled and durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;
+export type MigrationsConfig = NonNullable<Config['migrations']>;
+
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

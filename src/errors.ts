@@ -1,0 +1,111 @@
+// The error model: every failure the user can see is a RefreshError with a stable code, the
+// sysexits exit code from DESIGN.md, a hint saying what to do, and the cause underneath.
+
+/** Exit codes (sysexits), so a Kubernetes podFailurePolicy can tell failures apart. */
+export const ExitCode = {
+  ok: 0,
+  runFailed: 1,
+  usage: 64,
+  badData: 65,
+  unavailable: 69,
+  ioError: 74,
+  tempFail: 75,
+  refused: 77,
+  config: 78,
+  terminated: 143,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface RefreshErrorOptions {
+  /** What the user should do about it. */
+  hint?: string;
+  cause?: unknown;
+  /** Pipeline step the error happened in; filled by the pipeline when missing. */
+  step?: string;
+}
+
+/** Base class of every error the tool reports; never thrown directly. */
+export abstract class RefreshError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: ExitCodeValue;
+  readonly hint: string | undefined;
+  step: string | undefined;
+
+  constructor(message: string, options: RefreshErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.step = options.step;
+  }
+}
+
+/** Bad command-line usage (exit 64). */
+export class UsageError extends RefreshError {
+  readonly code = 'usage';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** Corrupt, truncated or stale backup; checksum mismatch (exit 65). */
+export class BadBackupError extends RefreshError {
+  readonly code = 'bad-backup';
+  readonly exitCode = ExitCode.badData;
+}
+
+/** A service could not be reached: S3, PostgreSQL, SMTP (exit 69). */
+export class UnavailableError extends RefreshError {
+  readonly code = 'unavailable';
+  readonly exitCode = ExitCode.unavailable;
+}
+
+/** Local I/O: work dir full or unwritable (exit 74). */
+export class LocalIoError extends RefreshError {
+  readonly code = 'local-io';
+  readonly exitCode = ExitCode.ioError;
+}
+
+/** Another refresh holds the single-flight lock (exit 75). */
+export class BusyError extends RefreshError {
+  readonly code = 'busy';
+  readonly exitCode = ExitCode.tempFail;
+}
+
+/** The guard refused the target (exit 77). */
+export class GuardError extends RefreshError {
+  readonly code = 'guard';
+  readonly exitCode = ExitCode.refused;
+}
+
+/** Invalid configuration (exit 78). */
+export class ConfigError extends RefreshError {
+  readonly code = 'config';
+  readonly exitCode = ExitCode.config;
+  /** Every problem found, each with the key path it is about. */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = [], options: RefreshErrorOptions = {}) {
+    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message, options);
+    this.problems = problems;
+  }
+}
+
+/** The run itself failed: a migration, a restore step or a check (exit 1). */
+export class RunFailedError extends RefreshError {
+  readonly code: string;
+  readonly exitCode = ExitCode.runFailed;
+  constructor(code: string, message: string, options: RefreshErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Stopped by SIGTERM/SIGINT (exit 143). */
+export class AbortedError extends RefreshError {
+  readonly code = 'aborted';
+  readonly exitCode = ExitCode.terminated;
+}
+
+/** Turns anything thrown into a RefreshError; unknown errors become a failed run. */
+export function toRefreshError(error: unknown): RefreshError {
+  if (error instanceof RefreshError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RunFailedError('internal', message, { cause: error });
+}

@@ -1,0 +1,32 @@
+// CREATE / DROP / list databases, through the maintenance connection. Names are always quoted
+// with the driver's escaping.
+import type pg from 'pg';
+import { ident } from './connection.js';
+
+/** True when a database of that name exists. */
+export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
+  const result = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Drops the database if it exists, terminating its sessions (PostgreSQL 13+). */
+export async function dropDatabaseForce(client: pg.Client, name: string): Promise<boolean> {
+  if (!(await databaseExists(client, name))) return false;
+  await client.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+  return true;
+}
+
+/** Creates an empty database from template0, owned by `owner` when given. */
+export async function createDatabase(client: pg.Client, name: string, owner?: string): Promise<void> {
+  const ownerClause = owner ? ` OWNER ${ident(owner)}` : '';
+  await client.query(`CREATE DATABASE ${ident(name)} TEMPLATE template0${ownerClause}`);
+}
+
+/** Number of sessions connected to the database, other than ours. */
+export async function sessionCount(client: pg.Client, name: string): Promise<number> {
+  const result = await client.query<{ n: string }>(
+    'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [name],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}

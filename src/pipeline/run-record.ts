@@ -1,0 +1,198 @@
+// The run record: the product's public output (DESIGN.md). Names here are an interface that
+// people's scripts read: add fields freely, never rename or remove one.
+
+export const RUN_RECORD_SCHEMA_VERSION = 1;
+
+export type RunOutcome = 'succeeded' | 'failed' | 'aborted' | 'refused';
+export type StepName =
+  | 'guard'
+  | 'locate'
+  | 'fetch'
+  | 'inspect'
+  | 'restore'
+  | 'migrate'
+  | 'verify'
+  | 'swap'
+  | 'report';
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'aborted';
+
+export interface StepRecord {
+  name: StepName;
+  status: StepStatus;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export interface BackupRecord {
+  key: string;
+  bytes: number;
+  format: 'custom' | 'tar' | 'directory' | 'plain' | 'unknown';
+  lastModified: string;
+  /** Age of the backup when the run started. */
+  ageMs: number;
+  source: 'local' | 's3';
+  /** pg_dump version that wrote the archive, when the archive says. */
+  dumpVersion?: string;
+  /** Server version the archive was dumped from. */
+  serverVersion?: string;
+}
+
+export interface RestoredTable {
+  name: string;
+  rows: number;
+  bytes: number;
+}
+
+export interface RestoreRecord {
+  database: string;
+  tables: RestoredTable[];
+  sections: { name: string; durationMs: number }[];
+  bytes: number;
+  /** Rows are pg_class.reltuples after ANALYZE: exact for small tables, a close estimate for big ones. */
+  rowsSource: 'analyze';
+}
+
+export interface AnonymizeRecord {
+  tables: { name: string; rows: number; rowsPerSecond: number }[];
+  findings: { rule: string; severity: 'error' | 'warning'; column: string; message: string }[];
+}
+
+export interface StatementRecord {
+  sql: string;
+  line: number;
+  durationMs: number;
+  /** Rows the statement reported (UPDATE 42 → 42), when it reports any. */
+  rows?: number | null;
+  /** Whether it ran inside the migration's transaction. */
+  inTransaction?: boolean;
+  error?: MigrationErrorRecord;
+}
+
+export interface LockRecord {
+  relation: string;
+  mode: string;
+  heldMs: number;
+  /** Milliseconds after the migration started that the lock was first seen. */
+  acquiredAtMs?: number;
+  /** relkind from pg_class: r table, i index, S sequence, … */
+  kind?: string;
+  /** Time the migration waited for this lock before it was granted. */
+  waitedMs?: number;
+  /** Operations this lock mode blocks, from PostgreSQL's lock conflict table. */
+  blocks?: string[];
+}
+
+export interface BlockingRecord {
+  relation: string;
+  readsBlockedMs: number;
+  writesBlockedMs: number;
+  longestWriteBlockMs: number;
+  longestReadBlockMs: number;
+  probes?: { reads: number; writes: number };
+}
+
+export interface LintRecord {
+  rule: string;
+  severity: 'error' | 'warning' | 'info';
+  line: number;
+  message: string;
+  /** The safer way to write it. */
+  fix?: string;
+  /** What it cost in this run, joined from the measurements. */
+  measured?: string;
+}
+
+export interface RollbackRecord {
+  status: 'missing' | 'present' | 'rehearsed' | 'failed' | 'not-supported';
+  durationMs: number;
+  file?: string;
+  error?: string;
+}
+
+export interface ProgressPhaseRecord {
+  command: string;
+  relation: string;
+  phase: string;
+  durationMs: number;
+  /** Highest completion fraction seen (0..1) when the view reports one. */
+  done?: number;
+}
+
+export interface RelationSizeRecord {
+  relation: string;
+  rowsBefore: number | null;
+  rowsAfter: number | null;
+  bytesBefore: number | null;
+  bytesAfter: number | null;
+}
+
+export interface MigrationErrorRecord {
+  message: string;
+  sqlstate?: string;
+  line?: number;
+  position?: number;
+  statement?: string;
+}
+
+export interface MigrationRecord {
+  name: string;
+  status: 'applied' | 'failed' | 'skipped';
+  durationMs: number;
+  file?: string;
+  transactional?: boolean;
+  statements: StatementRecord[];
+  locks: LockRecord[];
+  blocking: BlockingRecord[];
+  lint: LintRecord[];
+  rollback: RollbackRecord;
+  monitoringQueries: string[];
+  verdict: 'safe' | 'review' | 'dangerous';
+  why: string;
+  progress?: ProgressPhaseRecord[];
+  relations?: RelationSizeRecord[];
+  error?: MigrationErrorRecord;
+  skippedBecause?: string;
+}
+
+export interface VerifyCheckRecord {
+  name: string;
+  status: 'passed' | 'failed';
+  message: string;
+}
+
+export interface RunErrorRecord {
+  code: string;
+  message: string;
+  step: string | undefined;
+  hint?: string;
+}
+
+export interface RunRecord {
+  schemaVersion: number;
+  runId: string;
+  outcome: RunOutcome;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  host: string;
+  toolVersion: string;
+  target: { server: string; database: string };
+  steps: StepRecord[];
+  backup?: BackupRecord;
+  restore?: RestoreRecord;
+  anonymize?: AnonymizeRecord;
+  migrations: MigrationRecord[];
+  migrationNotes?: string[];
+  verify: { checks: VerifyCheckRecord[] };
+  swap?: {
+    live: string;
+    previous: string | null;
+    dropped: string[];
+    terminatedSessions: number;
+    durationMs: number;
+  };
+  error?: RunErrorRecord;
+  warnings: string[];
+}

@@ -1,0 +1,210 @@
+// runRefresh: the product as a function. locate → fetch → inspect → restore → migrate →
+// verify → swap → report. It never throws: whatever happens becomes the run record, whose
+// exitCode the CLI exits with. The live database changes only in the swap.
+import { hostname } from 'node:os';
+import type { Config } from '../config/schema.js';
+import {
+  AbortedError,
+  ExitCode,
+  GuardError,
+  type RefreshError,
+  RunFailedError,
+  toRefreshError,
+} from '../errors.js';
+import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { dropDatabaseForce } from '../infra/pg/databases.js';
+import { withClient } from '../infra/pg/with-client.js';
+import type { Logger } from '../log/logger.js';
+import { guardTarget } from '../stages/guard/guard.js';
+import { inspectArchive } from '../stages/inspect/inspect.js';
+import { checkBackupAge } from '../stages/locate/check-age.js';
+import { locateLocal } from '../stages/locate/locate-local.js';
+import { writeRunRecord } from '../stages/report/write-record.js';
+import { restoreArchive } from '../stages/restore/restore.js';
+import { swapDatabases } from '../stages/swap/swap.js';
+import { verifyDatabase } from '../stages/verify/verify.js';
+import { TOOL_VERSION } from '../version.js';
+import { migrateStep } from './migrate-step.js';
+import { databaseNames, newRunId, type RunContext } from './run-context.js';
+import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from './run-record.js';
+import { StepRunner } from './step-runner.js';
+
+export interface RunOptions {
+  log: Logger;
+  signal?: AbortSignal;
+  runId?: string;
+  now?: () => Date;
+}
+
+/** Runs one refresh end to end and returns its record (also written to report.dir). */
+export async function runRefresh(config: Config, options: RunOptions): Promise<RunRecord> {
+  const startedAt = options.now?.() ?? new Date();
+  const signal = options.signal ?? new AbortController().signal;
+  const live = parsePgUrl(config.target.url);
+  const ctx: RunContext = {
+    runId: options.runId ?? newRunId(startedAt),
+    config,
+    log: options.log.child({ runId: options.runId }),
+    signal,
+    live,
+    next: withDatabase(live, databaseNames.next(live.database)),
+    maintenance: withDatabase(live, config.target.maintenanceDb),
+    startedAt,
+  };
+  const record: RunRecord = {
+    schemaVersion: RUN_RECORD_SCHEMA_VERSION,
+    runId: ctx.runId,
+    outcome: 'succeeded',
+    exitCode: ExitCode.ok,
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    durationMs: 0,
+    host: hostname(),
+    toolVersion: TOOL_VERSION,
+    target: { server: describeTarget(withDatabase(live, '')).replace(/\/$/, ''), database: live.database },
+    steps: [],
+    migrations: [],
+    verify: { checks: [] },
+    warnings: [],
+  };
+  const steps = new StepRunner(signal);
+  record.steps = steps.steps;
+  let nextCreated = false;
+
+  try {
+    await steps.run('guard', async () => guardTarget(config, live));
+    const candidate = await steps.run('locate', async () => {
+      if (!config.source.local) {
+        throw new RunFailedError('not-implemented', 'source.s3 is not implemented yet; use source.local');
+      }
+      return locateLocal(config.source.local.path);
+    });
+    const ageMs = checkBackupAge(candidate, config.source.maxAge, startedAt);
+    record.backup = {
+      key: candidate.key,
+      bytes: candidate.bytes,
+      format: 'unknown',
+      lastModified: candidate.lastModified.toISOString(),
+      ageMs,
+      source: candidate.source,
+    };
+    ctx.log.info({ backup: candidate.key, bytes: candidate.bytes }, 'newest backup located');
+    steps.skip('fetch');
+    const inspected = await steps.run('inspect', () => inspectArchive(candidate.key, signal));
+    record.backup.format =
+      inspected.format === 'custom' || inspected.format === 'tar' ? inspected.format : 'unknown';
+    if (inspected.toc.dumpVersion) record.backup.dumpVersion = inspected.toc.dumpVersion;
+    if (inspected.toc.serverVersion) record.backup.serverVersion = inspected.toc.serverVersion;
+
+    record.restore = await steps.run('restore', () =>
+      restoreArchive({
+        archive: candidate.key,
+        config,
+        next: ctx.next,
+        maintenance: ctx.maintenance,
+        log: ctx.log,
+        signal,
+        onCreated: () => {
+          nextCreated = true;
+        },
+      }),
+    );
+
+    const migrate = await migrateStep(ctx, steps);
+    record.migrations = migrate.migrations;
+    if (migrate.notes.length > 0) record.migrationNotes = migrate.notes;
+
+    record.verify.checks = await steps.run('verify', () =>
+      verifyDatabase({ next: ctx.next, archiveTables: inspected.tables, checks: config.verify.checks }),
+    );
+    const failedChecks = record.verify.checks.filter((check) => check.status === 'failed');
+    if (failedChecks.length > 0) {
+      throw new RunFailedError(
+        'verify-failed',
+        `verify failed: ${failedChecks.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+        {
+          step: 'verify',
+          hint: 'the live staging database was not replaced',
+        },
+      );
+    }
+    if (migrate.failure && !config.migrations?.swapOnFailure) throw migrate.failure;
+    if (migrate.failure)
+      record.warnings.push(`swapped in despite a failed migration: ${migrate.failure.message}`);
+
+    record.swap = await steps.run('swap', () =>
+      swapDatabases({
+        maintenance: ctx.maintenance,
+        live: live.database,
+        keepPrevious: config.target.keepPrevious,
+        graceMs: config.target.swapGrace,
+        log: ctx.log,
+        grants: config.target.grants,
+        connectLive: (fn) => withClient(live, 'staging-refresh:grants', fn),
+      }),
+    );
+    nextCreated = false;
+    if (migrate.failure) applyError(record, migrate.failure);
+  } catch (error) {
+    applyError(
+      record,
+      signal.aborted
+        ? new AbortedError('run aborted by signal', { cause: error, step: toRefreshError(error).step })
+        : toRefreshError(error),
+    );
+  } finally {
+    if (nextCreated) await dropNext(ctx, record);
+  }
+
+  // The report step renders and sends (e-mail, history); the record file is written last so
+  // that it holds every step, the report step included.
+  await steps
+    .run('report', async () => undefined)
+    .catch((error: unknown) => {
+      record.warnings.push(`report: ${(error as Error).message}`);
+    });
+  record.finishedAt = new Date().toISOString();
+  record.durationMs = Date.parse(record.finishedAt) - startedAt.getTime();
+  try {
+    const file = await writeRunRecord(config.report.dir, record);
+    ctx.log.info({ file, outcome: record.outcome }, 'run record written');
+  } catch (error) {
+    ctx.log.error({ err: error }, 'could not write the run record');
+    if (record.exitCode === ExitCode.ok) applyError(record, toRefreshError(error));
+  }
+  return record;
+}
+
+function applyError(record: RunRecord, error: RefreshError): void {
+  record.outcome = outcomeFor(error);
+  record.exitCode = error.exitCode;
+  record.error = {
+    code: error.code,
+    message: error.message,
+    step: error.step,
+    ...(error.hint && { hint: error.hint }),
+  };
+}
+
+function outcomeFor(error: RefreshError): RunOutcome {
+  if (error instanceof AbortedError) return 'aborted';
+  if (error instanceof GuardError) return 'refused';
+  return 'failed';
+}
+
+/** Drops the half-built `__next`; the live database is never touched here. */
+async function dropNext(ctx: RunContext, record: RunRecord): Promise<void> {
+  try {
+    await withClient(ctx.maintenance, 'staging-refresh:cleanup', (client) =>
+      dropDatabaseForce(client, ctx.next.database),
+    );
+    ctx.log.info(
+      { database: ctx.next.database },
+      'dropped the unfinished database; live staging is unchanged',
+    );
+  } catch (error) {
+    const message = `could not drop ${ctx.next.database}: ${(error as Error).message}; the next run removes it`;
+    record.warnings.push(message);
+    ctx.log.warn(message);
+  }
+}

@@ -1,0 +1,99 @@
+// `pg_restore --list` output parsed into what later steps need: header facts and entries.
+
+/** One line of the archive's table of contents. */
+export interface TocEntry {
+  dumpId: number;
+  /** "TABLE", "TABLE DATA", "INDEX", "CONSTRAINT", "FK CONSTRAINT", "SEQUENCE SET", … */
+  type: string;
+  schema: string;
+  name: string;
+  owner: string;
+  /** The line as pg_restore printed it; a -L list file is made of these. */
+  line: string;
+}
+
+/** The archive header and entries. */
+export interface Toc {
+  dbname?: string;
+  format?: string;
+  archiveVersion?: string;
+  serverVersion?: string;
+  dumpVersion?: string;
+  entries: TocEntry[];
+}
+
+// Longest types first so "TABLE DATA" is not read as "TABLE".
+const TYPES = [
+  'FK CONSTRAINT',
+  'TABLE DATA',
+  'SEQUENCE SET',
+  'SEQUENCE OWNED BY',
+  'MATERIALIZED VIEW DATA',
+  'MATERIALIZED VIEW',
+  'DEFAULT ACL',
+  'CHECK CONSTRAINT',
+  'CONSTRAINT',
+  'TABLE',
+  'INDEX',
+  'SEQUENCE',
+  'VIEW',
+  'FUNCTION',
+  'PROCEDURE',
+  'TRIGGER',
+  'DEFAULT',
+  'EXTENSION',
+  'SCHEMA',
+  'TYPE',
+  'DOMAIN',
+  'COMMENT',
+  'ACL',
+  'POLICY',
+  'RULE',
+  'AGGREGATE',
+  'LARGE OBJECT',
+  'BLOBS',
+  'STATISTICS',
+];
+
+/** Parses `pg_restore --list` output. */
+export function parseToc(listing: string): Toc {
+  const toc: Toc = { entries: [] };
+  for (const raw of listing.split('\n')) {
+    const line = raw.trimEnd();
+    const header = /^;\s+([^:]+):\s*(.*)$/.exec(line);
+    if (header) {
+      const [, key, value] = header as unknown as [string, string, string];
+      if (key === 'dbname') toc.dbname = value;
+      else if (key === 'Format') toc.format = value;
+      else if (key === 'Dump Version') toc.archiveVersion = value;
+      else if (key === 'Dumped from database version') toc.serverVersion = value;
+      else if (key === 'Dumped by pg_dump version') toc.dumpVersion = value;
+      continue;
+    }
+    const entry = /^(\d+);\s+\d+\s+\d+\s+(.*)$/.exec(line);
+    if (!entry) continue;
+    const rest = entry[2] as string;
+    const type = TYPES.find((candidate) => rest.startsWith(`${candidate} `));
+    if (!type) continue;
+    const words = rest.slice(type.length + 1).split(' ');
+    const owner = words.length >= 3 ? (words.pop() as string) : '';
+    const schema = words.shift() ?? '';
+    toc.entries.push({ dumpId: Number(entry[1]), type, schema, name: words.join(' '), owner, line });
+  }
+  return toc;
+}
+
+/** `schema.table` of every table that has data in the archive. */
+export function tablesWithData(toc: Toc): string[] {
+  return toc.entries
+    .filter((entry) => entry.type === 'TABLE DATA')
+    .map((entry) => `${entry.schema}.${entry.name}`);
+}
+
+/** Major version from "15.18 (Debian 15.18-0+deb12u1)" or "9.6.24". */
+export function majorVersion(version: string | undefined): number | undefined {
+  const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '');
+  if (!match) return undefined;
+  const major = Number(match[1]);
+  return major < 10 && match[2] ? Number(`${major}.${match[2]}`) : major;
+}

@@ -1,0 +1,21 @@
+// Writes the run record as `<dir>/<runId>.json` and `<dir>/latest.json`, each atomically
+// (temp file + rename), so a reader never sees half a record.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '../../pipeline/run-record.js';
+
+/** Writes both files; returns the path of the run's own file. */
+export async function writeRunRecord(dir: string, record: RunRecord): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  const own = join(dir, `${record.runId}.json`);
+  await writeAtomic(own, text);
+  await writeAtomic(join(dir, 'latest.json'), text);
+  return own;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
+}

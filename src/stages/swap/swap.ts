@@ -1,0 +1,149 @@
+// swap: one short transaction of renames makes `__next` the live database. Before it, the live
+// database stops taking new connections and, after a grace period, its sessions are ended
+// (ALTER DATABASE … RENAME fails while anyone is connected). Until the renames commit, the old
+// live database is untouched; if they fail, it takes connections again.
+import type pg from 'pg';
+import { ident, type PgTarget } from '../../infra/pg/connection.js';
+import { databaseExists, dropDatabaseForce, sessionCount } from '../../infra/pg/databases.js';
+import { withClient } from '../../infra/pg/with-client.js';
+import type { Logger } from '../../log/logger.js';
+import { databaseNames } from '../../pipeline/run-context.js';
+
+export interface SwapInput {
+  maintenance: PgTarget;
+  live: string;
+  keepPrevious: number;
+  graceMs: number;
+  log: Logger;
+  /** Roles to grant access on the new live database. */
+  grants: readonly { role: string; access: 'read' | 'write' }[];
+  /** Connection to the new live database, for grants (after the rename). */
+  connectLive: (fn: (client: pg.Client) => Promise<void>) => Promise<void>;
+}
+
+export interface SwapResult {
+  live: string;
+  previous: string | null;
+  dropped: string[];
+  terminatedSessions: number;
+  durationMs: number;
+}
+
+/** Renames `__next` → live and live → `__prev` (rotating older ones), dropping beyond keepPrevious. */
+export async function swapDatabases(input: SwapInput): Promise<SwapResult> {
+  const started = performance.now();
+  const { live, log } = input;
+  const next = databaseNames.next(live);
+  const result = await withClient(input.maintenance, 'staging-refresh:swap', async (client) => {
+    const dropped: string[] = [];
+    const liveExists = await databaseExists(client, live);
+    // Make room in the chain of previous generations: the oldest one kept goes first.
+    const oldest = databaseNames.previous(live, Math.max(input.keepPrevious, 1));
+    if (await dropDatabaseForce(client, oldest)) dropped.push(oldest);
+    let terminatedSessions = 0;
+    if (liveExists) {
+      await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`);
+      try {
+        terminatedSessions = await endSessions(client, live, input.graceMs, log);
+        await renameAll(client, live, next, input.keepPrevious);
+      } catch (error) {
+        await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS true`).catch(() => undefined);
+        throw error;
+      }
+    } else {
+      await client.query(`ALTER DATABASE ${ident(next)} RENAME TO ${ident(live)}`);
+    }
+    if (liveExists && input.keepPrevious === 0) {
+      const previous = databaseNames.previous(live, 1);
+      if (await dropDatabaseForce(client, previous)) dropped.push(previous);
+    }
+    return {
+      dropped,
+      terminatedSessions,
+      previous: liveExists && input.keepPrevious > 0 ? databaseNames.previous(live) : null,
+    };
+  });
+  if (input.grants.length > 0) {
+    await input.connectLive((client) => applyGrants(client, live, input.grants));
+  }
+  return { live, ...result, durationMs: Math.round(performance.now() - started) };
+}
+
+async function renameAll(client: pg.Client, live: string, next: string, keepPrevious: number): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    for (let generation = Math.max(keepPrevious, 1) - 1; generation >= 1; generation--) {
+      const from = databaseNames.previous(live, generation);
+      if (await databaseExists(client, from)) {
+        await client.query(
+          `ALTER DATABASE ${ident(from)} RENAME TO ${ident(databaseNames.previous(live, generation + 1))}`,
+        );
+      }
+    }
+    await client.query(`ALTER DATABASE ${ident(live)} RENAME TO ${ident(databaseNames.previous(live))}`);
+    await client.query(`ALTER DATABASE ${ident(next)} RENAME TO ${ident(live)}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Waits up to graceMs for sessions to leave, then terminates the rest; returns how many were ended. */
+async function endSessions(
+  client: pg.Client,
+  database: string,
+  graceMs: number,
+  log: Logger,
+): Promise<number> {
+  const deadline = Date.now() + graceMs;
+  let count = await sessionCount(client, database);
+  if (count > 0)
+    log.info({ database, sessions: count, graceMs }, 'waiting for sessions on the live database to end');
+  while (count > 0 && Date.now() < deadline) {
+    await sleep(250);
+    count = await sessionCount(client, database);
+  }
+  if (count === 0) return 0;
+  const terminated = await client.query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [database],
+  );
+  log.warn(
+    { database, sessions: terminated.rowCount },
+    'terminated sessions on the live database for the swap',
+  );
+  const waitUntil = Date.now() + 5000;
+  while ((await sessionCount(client, database)) > 0 && Date.now() < waitUntil) await sleep(50);
+  return terminated.rowCount ?? 0;
+}
+
+/** GRANT statements for one role on the new live database, given its schemas. */
+export function grantSql(
+  database: string,
+  schemas: readonly string[],
+  grant: { role: string; access: 'read' | 'write' },
+): string[] {
+  const role = ident(grant.role);
+  const tablePrivileges = grant.access === 'write' ? 'SELECT, INSERT, UPDATE, DELETE' : 'SELECT';
+  return [
+    `GRANT CONNECT ON DATABASE ${ident(database)} TO ${role}`,
+    ...schemas.flatMap((schema) => [
+      `GRANT USAGE ON SCHEMA ${ident(schema)} TO ${role}`,
+      `GRANT ${tablePrivileges} ON ALL TABLES IN SCHEMA ${ident(schema)} TO ${role}`,
+      `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${ident(schema)} TO ${role}`,
+    ]),
+  ];
+}
+
+async function applyGrants(client: pg.Client, database: string, grants: SwapInput['grants']): Promise<void> {
+  const schemas = await client.query<{ nspname: string }>(
+    `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`,
+  );
+  const names = schemas.rows.map((row) => row.nspname);
+  for (const grant of grants) for (const sql of grantSql(database, names, grant)) await client.query(sql);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

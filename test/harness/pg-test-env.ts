@@ -1,0 +1,118 @@
+// Helpers for integration tests: unique database names per file, SQL against the test cluster,
+// dumps made with the real pg_dump, and configs written as YAML the way users write them.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { Config } from '../../src/config/schema.js';
+import { ident } from '../../src/infra/pg/connection.js';
+import { silentLogger } from '../../src/log/logger.js';
+import './provided.js';
+import type { ClusterInfo } from './pg-cluster.js';
+
+/** The cluster started by globalSetup; also puts its password into PGPASSWORD for this process. */
+export function cluster(): ClusterInfo {
+  const info = inject('pgCluster');
+  process.env.PGPASSWORD = info.password;
+  return info;
+}
+
+/** A database name unique to this test: t_<label>_<random>. */
+export function uniqueDb(label: string): string {
+  return `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Runs SQL on a database of the test cluster and returns the rows. */
+export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  database: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const info = cluster();
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database,
+  });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Names of databases on the cluster starting with `prefix`. */
+export async function databasesLike(prefix: string): Promise<string[]> {
+  const rows = await sql<{ datname: string }>(
+    'postgres',
+    'SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1',
+    [`${prefix}%`],
+  );
+  return rows.map((row) => row.datname);
+}
+
+/** Creates a scratch "production" database from SQL, dumps it with pg_dump -Fc to `file`, drops it. */
+export async function makeDump(
+  file: string,
+  setupSql: string,
+  format: 'custom' | 'tar' = 'custom',
+): Promise<string> {
+  const info = cluster();
+  const source = uniqueDb('prod');
+  await sql('postgres', `CREATE DATABASE ${ident(source)}`);
+  try {
+    await sql(source, setupSql);
+    await execa(
+      join(info.binDir, 'pg_dump'),
+      [`--format=${format === 'custom' ? 'c' : 't'}`, `--file=${file}`, source],
+      {
+        env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
+      },
+    );
+  } finally {
+    await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
+  }
+  return file;
+}
+
+/** A temp directory for one test. */
+export async function tempDir(label: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `staging-refresh-${label}-`));
+}
+
+/** Writes a config YAML for a live database on the test cluster and returns both file and parsed config. */
+export async function writeTestConfig(
+  dir: string,
+  live: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ file: string; config: Config }> {
+  const info = cluster();
+  const document = {
+    source: { local: { path: join(dir, 'backups', '*.dump') }, maxAge: '8d' },
+    workDir: join(dir, 'work'),
+    target: {
+      url: `postgres://${info.user}@${info.host}:${info.port}/${live}`,
+      allow: [`${info.host}:${info.port}/${live}`],
+      jobs: 2,
+      keepPrevious: 1,
+      swapGrace: '1s',
+    },
+    report: { dir: join(dir, 'reports') },
+    ...extra,
+  };
+  await mkdir(join(dir, 'backups'), { recursive: true });
+  const file = join(dir, 'config.yaml');
+  const text = stringify(document);
+  await writeFile(file, text);
+  return { file, config: parseConfig(text, process.env, dir) };
+}
+
+/** Options for runRefresh in tests. */
+export const quiet = { log: silentLogger() };
