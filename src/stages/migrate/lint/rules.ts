@@ -1,0 +1,379 @@
+// The lint rules: each looks at the parse tree of one statement, in the context of its
+// migration, and says what it would do to a busy production table and how to write it safely.
+import { requiresNoTransaction } from '../parse-sql.js';
+import {
+  alterCommands,
+  calledFunctions,
+  constraints,
+  type RangeVarNode,
+  rangeVarName,
+  typeName,
+} from './ast.js';
+import type { LintContext, LintRule } from './lint-types.js';
+
+/** Functions whose value differs per row: a DEFAULT calling one rewrites the table. */
+const VOLATILE_FUNCTIONS = new Set([
+  'clock_timestamp',
+  'random',
+  'gen_random_uuid',
+  'uuid_generate_v1',
+  'uuid_generate_v1mc',
+  'uuid_generate_v4',
+  'timeofday',
+  'nextval',
+  'txid_current',
+]);
+const SERIAL_TYPES = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
+
+function existing(rangeVar: RangeVarNode | undefined, context: LintContext): boolean {
+  if (!rangeVar) return false;
+  return !context.createdHere.has(rangeVarName(rangeVar)) && !context.createdHere.has(rangeVar.relname);
+}
+
+const requireConcurrentIndex: LintRule = {
+  id: 'require-concurrent-index',
+  check(statement, _index, context) {
+    const node = statement.node as { concurrent?: boolean; relation?: RangeVarNode };
+    if (statement.kind !== 'IndexStmt' || node.concurrent || !existing(node.relation, context)) return [];
+    const table = rangeVarName(node.relation);
+    return [
+      {
+        severity: 'error',
+        relation: table,
+        message: `CREATE INDEX on ${table} without CONCURRENTLY takes a SHARE lock: every write to ${table} waits for the whole build`,
+        fix: 'CREATE INDEX CONCURRENTLY, alone in a migration that does not run in a transaction',
+      },
+    ];
+  },
+};
+
+const concurrentlyInTransaction: LintRule = {
+  id: 'concurrently-in-transaction',
+  check(statement, index, context) {
+    if (!requiresNoTransaction(statement)) return [];
+    const explicit = openTransactionAt(context, index);
+    if (!context.inTransaction && !explicit) return [];
+    return [
+      {
+        severity: 'error',
+        message: `${statement.kind.replace(/Stmt$/, '')} ${explicit ? 'after BEGIN' : 'in a migration the tool runs in a transaction'} fails: it cannot run inside a transaction block`,
+        fix: 'put it in a migration of its own that the tool runs without a transaction',
+      },
+    ];
+  },
+};
+
+const volatileDefault: LintRule = {
+  id: 'add-column-volatile-default',
+  check(statement, _index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    const table = rangeVarName(relation);
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_AddColumn')
+      .flatMap((cmd) => {
+        const column = cmd.def as
+          | { ColumnDef?: { colname?: string; typeName?: unknown; constraints?: unknown } }
+          | undefined;
+        const def = column?.ColumnDef;
+        if (!def) return [];
+        const list = constraints(def.constraints);
+        const volatileCall = list
+          .filter((c) => c.contype === 'CONSTR_DEFAULT')
+          .flatMap((c) => calledFunctions(c.raw_expr))
+          .find((name) => VOLATILE_FUNCTIONS.has(name));
+        const rewriteKind = volatileCall
+          ? `DEFAULT ${volatileCall}()`
+          : SERIAL_TYPES.has(typeName(def.typeName))
+            ? `type ${typeName(def.typeName)}`
+            : list.some((c) => c.contype === 'CONSTR_GENERATED' || c.contype === 'CONSTR_IDENTITY')
+              ? 'a generated/identity column'
+              : undefined;
+        if (!rewriteKind) return [];
+        return [
+          {
+            severity: 'error' as const,
+            relation: table,
+            message: `ADD COLUMN ${def.colname} with ${rewriteKind} rewrites all of ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait`,
+            fix: 'add the column without a default (or with a constant one), backfill in batches, then set the default',
+          },
+        ];
+      });
+  },
+};
+
+const addColumnNotNull: LintRule = {
+  id: 'add-column-not-null-without-default',
+  check(statement, _index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_AddColumn')
+      .flatMap((cmd) => {
+        const def = (cmd.def as { ColumnDef?: { colname?: string; constraints?: unknown } } | undefined)
+          ?.ColumnDef;
+        const list = constraints(def?.constraints);
+        const notNull = list.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+        const filled = list.some((c) =>
+          ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].includes(String(c.contype)),
+        );
+        if (!notNull || filled) return [];
+        return [
+          {
+            severity: 'error' as const,
+            relation: rangeVarName(relation),
+            message: `ADD COLUMN ${def?.colname} NOT NULL without a DEFAULT fails on a table that has rows`,
+            fix: 'add it with a constant DEFAULT (no rewrite since PostgreSQL 11), or nullable, backfill, then SET NOT NULL',
+          },
+        ];
+      });
+  },
+};
+
+const alterColumnType: LintRule = {
+  id: 'alter-column-type',
+  check(statement, _index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    const table = rangeVarName(relation);
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_AlterColumnType')
+      .map((cmd) => {
+        const target = typeName(
+          (cmd.def as { ColumnDef?: { typeName?: unknown } } | undefined)?.ColumnDef?.typeName,
+        );
+        const maybeFree = target === 'text' || target === 'varchar';
+        return {
+          severity: maybeFree ? ('warning' as const) : ('error' as const),
+          relation: table,
+          message: maybeFree
+            ? `ALTER COLUMN ${cmd.name} TYPE ${target} takes ACCESS EXCLUSIVE on ${table}; it skips the rewrite only when the old type is binary-coercible (varchar → text, longer varchar)`
+            : `ALTER COLUMN ${cmd.name} TYPE ${target} rewrites ${table} and its indexes under ACCESS EXCLUSIVE: reads and writes wait`,
+          fix: 'add a new column, backfill in batches, switch the application, then drop the old column',
+        };
+      });
+  },
+};
+
+const setNotNull: LintRule = {
+  id: 'set-not-null',
+  check(statement, index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    const table = rangeVarName(relation);
+    const validatedBefore = context.statements
+      .slice(0, index)
+      .some(
+        (earlier) =>
+          earlier.kind === 'AlterTableStmt' &&
+          rangeVarName((earlier.node as { relation?: RangeVarNode }).relation) === table &&
+          alterCommands(earlier.node).some((cmd) => cmd.subtype === 'AT_ValidateConstraint'),
+      );
+    if (validatedBefore) return [];
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_SetNotNull')
+      .map((cmd) => ({
+        severity: 'warning' as const,
+        relation: table,
+        message: `SET NOT NULL on ${table}.${cmd.name} scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (${cmd.name} IS NOT NULL) exists`,
+        fix: `ADD CONSTRAINT … CHECK (${cmd.name} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT (in a later migration); then SET NOT NULL`,
+      }));
+  },
+};
+
+const constraintNotValid: LintRule = {
+  id: 'constraint-without-not-valid',
+  check(statement, _index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    const table = rangeVarName(relation);
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_AddConstraint')
+      .flatMap((cmd) => constraints([cmd.def]))
+      .filter(
+        (c) => (c.contype === 'CONSTR_FOREIGN' || c.contype === 'CONSTR_CHECK') && c.skip_validation !== true,
+      )
+      .map((c) => {
+        const foreign = c.contype === 'CONSTR_FOREIGN';
+        const other = foreign ? rangeVarName(c.pktable as RangeVarNode) : undefined;
+        return {
+          severity: foreign ? ('error' as const) : ('warning' as const),
+          relation: table,
+          message: foreign
+            ? `ADD FOREIGN KEY on ${table} without NOT VALID checks every row while holding SHARE ROW EXCLUSIVE on ${table} and ${other}: writes to both wait`
+            : `ADD CHECK on ${table} without NOT VALID scans every row under ACCESS EXCLUSIVE`,
+          fix: 'ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a later migration (SHARE UPDATE EXCLUSIVE: writes go on)',
+        };
+      });
+  },
+};
+
+const uniqueWithoutIndex: LintRule = {
+  id: 'unique-constraint-without-index',
+  check(statement, _index, context) {
+    if (statement.kind !== 'AlterTableStmt') return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (!existing(relation, context)) return [];
+    const table = rangeVarName(relation);
+    return alterCommands(statement.node)
+      .filter((cmd) => cmd.subtype === 'AT_AddConstraint')
+      .flatMap((cmd) => constraints([cmd.def]))
+      .filter((c) => (c.contype === 'CONSTR_UNIQUE' || c.contype === 'CONSTR_PRIMARY') && !c.indexname)
+      .map((c) => ({
+        severity: 'error' as const,
+        relation: table,
+        message: `ADD ${c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait`,
+        fix: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … USING INDEX',
+      }));
+  },
+};
+
+const dropOrRename: LintRule = {
+  id: 'drop-or-rename',
+  check(statement, _index, context) {
+    const node = statement.node as {
+      relation?: RangeVarNode;
+      renameType?: string;
+      removeType?: string;
+      subname?: string;
+      objects?: { List?: { items?: { String?: { sval?: string } }[] } }[];
+    };
+    const warn = (message: string, relation: string) => [
+      {
+        severity: 'warning' as const,
+        relation,
+        message,
+        fix: 'deploy application code that no longer uses it first; drop or rename in a later release',
+      },
+    ];
+    if (
+      statement.kind === 'RenameStmt' &&
+      (node.renameType === 'OBJECT_COLUMN' || node.renameType === 'OBJECT_TABLE')
+    ) {
+      if (!existing(node.relation, context)) return [];
+      const what = node.renameType === 'OBJECT_COLUMN' ? `column ${node.subname} of` : 'table';
+      return warn(
+        `RENAME of ${what} ${rangeVarName(node.relation)} breaks application code still using the old name`,
+        rangeVarName(node.relation),
+      );
+    }
+    if (statement.kind === 'DropStmt' && node.removeType === 'OBJECT_TABLE') {
+      const names = (node.objects ?? []).map((object) =>
+        (object.List?.items ?? []).map((item) => item.String?.sval ?? '').join('.'),
+      );
+      const dropped = names.filter((name) => !context.createdHere.has(name));
+      return dropped.length > 0
+        ? warn(
+            `DROP TABLE ${dropped.join(', ')} loses its data and breaks code still using it`,
+            dropped[0] as string,
+          )
+        : [];
+    }
+    if (statement.kind === 'AlterTableStmt' && existing(node.relation, context)) {
+      return alterCommands(statement.node)
+        .filter((cmd) => cmd.subtype === 'AT_DropColumn')
+        .flatMap((cmd) =>
+          warn(
+            `DROP COLUMN ${cmd.name} of ${rangeVarName(node.relation)} breaks application code still using it`,
+            rangeVarName(node.relation),
+          ),
+        );
+    }
+    return [];
+  },
+};
+
+const rewritingCommand: LintRule = {
+  id: 'table-rewrite-command',
+  check(statement) {
+    const node = statement.node as {
+      options?: { DefElem?: { defname?: string } }[];
+      params?: { DefElem?: { defname?: string } }[];
+      relation?: RangeVarNode;
+      rels?: unknown;
+    };
+    const has = (list: typeof node.options, name: string) =>
+      (list ?? []).some((item) => item.DefElem?.defname === name);
+    let what: string | undefined;
+    if (statement.kind === 'VacuumStmt' && has(node.options, 'full')) what = 'VACUUM FULL';
+    else if (statement.kind === 'ClusterStmt') what = 'CLUSTER';
+    else if (statement.kind === 'ReindexStmt' && !has(node.params, 'concurrently')) what = 'REINDEX';
+    if (!what) return [];
+    return [
+      {
+        severity: 'error',
+        message: `${what} holds ACCESS EXCLUSIVE${what === 'REINDEX' ? ' on the index and SHARE on its table' : ''} for its whole run`,
+        fix: what === 'REINDEX' ? 'REINDEX … CONCURRENTLY' : 'pg_repack, or leave it to autovacuum',
+      },
+    ];
+  },
+};
+
+/** Statements that queue for a strong lock on an existing table. */
+function takesStrongLock(kind: string, node: { concurrent?: boolean }): boolean {
+  if (kind === 'IndexStmt' || kind === 'DropStmt') return node.concurrent !== true;
+  return [
+    'AlterTableStmt',
+    'CreateTrigStmt',
+    'RenameStmt',
+    'TruncateStmt',
+    'ClusterStmt',
+    'ReindexStmt',
+  ].includes(kind);
+}
+
+const missingLockTimeout: LintRule = {
+  id: 'missing-lock-timeout',
+  check(statement, index, context) {
+    if (!takesStrongLock(statement.kind, statement.node as { concurrent?: boolean })) return [];
+    const relation = (statement.node as { relation?: RangeVarNode }).relation;
+    if (relation && !existing(relation, context)) return [];
+    const earlier = context.statements.slice(0, index);
+    const set = earlier.some(
+      (s) => s.kind === 'VariableSetStmt' && (s.node as { name?: string }).name === 'lock_timeout',
+    );
+    const alreadyReported = earlier.some((s) => takesStrongLock(s.kind, s.node as { concurrent?: boolean }));
+    if (set || alreadyReported) return [];
+    return [
+      {
+        severity: 'warning',
+        ...(relation && { relation: rangeVarName(relation) }),
+        message:
+          'no lock_timeout before a statement that queues for a strong lock: while it waits behind a long query, every later query on the table waits behind it',
+        fix: "SET lock_timeout = '3s' at the top of the migration, and retry the deploy if it times out",
+      },
+    ];
+  },
+};
+
+/** Every rule, in report order. */
+export const LINT_RULES: readonly LintRule[] = [
+  requireConcurrentIndex,
+  concurrentlyInTransaction,
+  volatileDefault,
+  addColumnNotNull,
+  alterColumnType,
+  setNotNull,
+  constraintNotValid,
+  uniqueWithoutIndex,
+  dropOrRename,
+  rewritingCommand,
+  missingLockTimeout,
+];
+
+/** True when an explicit BEGIN is open before statement `index`. */
+function openTransactionAt(context: LintContext, index: number): boolean {
+  let open = false;
+  for (const statement of context.statements.slice(0, index)) {
+    if (statement.kind !== 'TransactionStmt') continue;
+    const kind = (statement.node as { kind?: string }).kind;
+    if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') open = true;
+    if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') open = false;
+  }
+  return open;
+}

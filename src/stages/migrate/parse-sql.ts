@@ -1,0 +1,164 @@
+// Splits migration SQL into statements with the real PostgreSQL parser (libpg-query): each
+// statement's exact text, its line in the file, and its parse tree for lint and analysis.
+import { loadModule, parseSync } from 'libpg-query';
+
+/** A parse tree node: { NodeType: { …fields } }. The parser's JSON has no static shape. */
+export type PgNode = Record<string, unknown>;
+
+/** One statement of a migration file. */
+export interface ParsedStatement {
+  /** The statement as written, without leading comments, without the trailing semicolon. */
+  sql: string;
+  /** 1-based line of the statement's first token in the file. */
+  line: number;
+  /** Node type, e.g. "IndexStmt", "AlterTableStmt". */
+  kind: string;
+  /** The node's fields (the value under `kind`). */
+  node: PgNode;
+}
+
+/** A syntax error, with the line it is on. */
+export class SqlSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly position: number,
+  ) {
+    super(message);
+    this.name = 'SqlSyntaxError';
+  }
+}
+
+let loaded: Promise<void> | undefined;
+
+/** Loads the WASM parser once. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+interface RawStatement {
+  stmt: PgNode;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+/** Parses a whole file; call loadParser() first. Throws SqlSyntaxError with the line. */
+export function parseStatements(text: string): ParsedStatement[] {
+  let result: { stmts?: RawStatement[] };
+  try {
+    result = parseSync(text) as { stmts?: RawStatement[] };
+  } catch (error) {
+    const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+    const position = details?.cursorPosition ?? 0;
+    throw new SqlSyntaxError((error as Error).message, lineAt(text, position), position);
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  return (result.stmts ?? []).map((raw) => {
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const span = bytes.subarray(start, end).toString('utf8');
+    const lead = leadingTriviaLength(span);
+    const sql = span.slice(lead).trim().replace(/;\s*$/, '');
+    const before = bytes.subarray(0, start).toString('utf8') + span.slice(0, lead);
+    const kind = Object.keys(raw.stmt)[0] ?? 'Unknown';
+    return { sql, line: countLines(before) + 1, kind, node: (raw.stmt[kind] ?? {}) as PgNode };
+  });
+}
+
+/** Length of whitespace and comments (`--` and nested `/* *\/`) at the start of `text`. */
+export function leadingTriviaLength(text: string): number {
+  let index = 0;
+  for (;;) {
+    while (index < text.length && /\s/.test(text[index] as string)) index++;
+    if (text.startsWith('--', index)) {
+      const newline = text.indexOf('\n', index);
+      index = newline === -1 ? text.length : newline + 1;
+    } else if (text.startsWith('/*', index)) {
+      let depth = 0;
+      do {
+        if (text.startsWith('/*', index)) {
+          depth++;
+          index += 2;
+        } else if (text.startsWith('*/', index)) {
+          depth--;
+          index += 2;
+        } else {
+          index++;
+        }
+      } while (depth > 0 && index < text.length);
+    } else {
+      return index;
+    }
+  }
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (const char of text) if (char === '\n') lines++;
+  return lines;
+}
+
+/** Line of a 0-based byte offset (libpg-query's cursorPosition). */
+function lineAt(text: string, bytePosition: number): number {
+  const prefix = Buffer.from(text, 'utf8').subarray(0, Math.max(0, bytePosition)).toString('utf8');
+  return countLines(prefix) + 1;
+}
+
+/** Every RangeVar in a tree, as schema-qualified (or bare) relation names, in order. */
+export function relationsIn(node: unknown, found: string[] = []): string[] {
+  if (Array.isArray(node)) {
+    for (const item of node) relationsIn(item, found);
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'RangeVar' || ((key === 'relation' || key === 'pktable') && isRangeVar(value))) {
+        const rangeVar = value as { schemaname?: string; relname: string };
+        const name = rangeVar.schemaname ? `${rangeVar.schemaname}.${rangeVar.relname}` : rangeVar.relname;
+        if (!found.includes(name)) found.push(name);
+      } else {
+        relationsIn(value, found);
+      }
+    }
+  }
+  return found;
+}
+
+function isRangeVar(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { relname?: unknown }).relname === 'string'
+  );
+}
+
+/** The statements PostgreSQL refuses to run inside a transaction block. */
+export function requiresNoTransaction(statement: ParsedStatement): boolean {
+  const node = statement.node as {
+    concurrent?: boolean;
+    params?: { DefElem?: { defname?: string } }[];
+    is_vacuumcmd?: boolean;
+    kind?: string;
+  };
+  switch (statement.kind) {
+    case 'IndexStmt':
+    case 'DropStmt':
+      return node.concurrent === true;
+    case 'ReindexStmt':
+      return (node.params ?? []).some((param) => param.DefElem?.defname === 'concurrently');
+    case 'VacuumStmt':
+      return node.is_vacuumcmd === true;
+    case 'CreatedbStmt':
+    case 'DropdbStmt':
+    case 'AlterSystemStmt':
+    case 'CreateTableSpaceStmt':
+    case 'DropTableSpaceStmt':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** True when the file controls its own transactions (BEGIN/COMMIT/ROLLBACK in it). */
+export function hasTransactionControl(statements: readonly ParsedStatement[]): boolean {
+  return statements.some((statement) => statement.kind === 'TransactionStmt');
+}
