@@ -126,7 +126,7 @@ const migrations = z.strictObject({
     .strictObject({
       interval: duration.prefault('100ms'),
       probes: z.boolean().default(true),
-      probeInterval: duration.prefault('50ms'),
+      probeInterval: duration.prefault('25ms'),
       probeLockTimeout: duration.prefault('50ms'),
       maxProbedTables: z.number().int().min(0).default(8),
     })

@@ -1,5 +1,7 @@
-// The migrate step as the pipeline sees it. Replaced by the migration replay stage.
+// The migrate step as the pipeline sees it: skipped without a migrations config, else the
+// migration replay against `__next`.
 import type { RefreshError } from '../errors.js';
+import { migrate } from '../stages/migrate/migrate.js';
 import type { RunContext } from './run-context.js';
 import type { MigrationRecord } from './run-record.js';
 import type { StepRunner } from './step-runner.js';
@@ -13,10 +15,14 @@ export interface MigrateStepResult {
 
 /** Runs pending migrations against `__next` (skipped when none are configured). */
 export async function migrateStep(ctx: RunContext, steps: StepRunner): Promise<MigrateStepResult> {
-  if (!ctx.config.migrations) {
+  const config = ctx.config.migrations;
+  if (!config) {
     steps.skip('migrate');
     return { migrations: [], notes: [] };
   }
-  steps.skip('migrate');
-  return { migrations: [], notes: ['migration replay is not implemented yet'] };
+  const result = await steps.run('migrate', () =>
+    migrate({ config, target: ctx.next, workDir: ctx.config.workDir, log: ctx.log, signal: ctx.signal }),
+  );
+  if (result.failure) steps.markFailed('migrate');
+  return result;
 }

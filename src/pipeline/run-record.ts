@@ -108,6 +108,9 @@ export interface RollbackRecord {
   durationMs: number;
   file?: string;
   error?: string;
+  /** With rollback: rehearse, the down migration's own locks and measured blocking. */
+  locks?: LockRecord[];
+  blocking?: BlockingRecord[];
 }
 
 export interface ProgressPhaseRecord {

@@ -37,6 +37,12 @@ export class StepRunner {
     }
   }
 
+  /** Marks a finished step as failed (a step that returns its failure as data, like migrate). */
+  markFailed(name: StepName): void {
+    const step = this.steps.findLast((candidate) => candidate.name === name);
+    if (step) step.status = 'failed';
+  }
+
   /** Records a step that did not run. */
   skip(name: StepName): void {
     const now = new Date().toISOString();

@@ -1,0 +1,49 @@
+// What every migration tool adapter provides: the tool's file layout and order, its history
+// table (read and written exactly as the tool does), and whether it wraps a migration in a
+// transaction.
+import type pg from 'pg';
+import type { ParsedStatement } from '../parse-sql.js';
+
+/** One migration as the tool sees it on disk. */
+export interface MigrationFile {
+  /** What the history table stores (version, or name for Prisma). */
+  id: string;
+  /** Display name: the file or folder stem. */
+  name: string;
+  /** Path of the "up" SQL. */
+  file: string;
+  sql: string;
+  /** Path of the "down" SQL, when the tool has one and it exists. */
+  downFile?: string;
+  kind: 'versioned' | 'repeatable';
+}
+
+/** The pending set and what the tool itself would say about the history. */
+export interface MigrationPlan {
+  pending: MigrationFile[];
+  /** Migrations the tool would not run, with the reason (out of order, …). */
+  skipped: { file: MigrationFile; reason: string }[];
+  /** Things worth telling that do not stop the deploy. */
+  notes: string[];
+  /** Things that make the tool refuse to migrate at all (dirty state, checksum mismatch). */
+  blockers: string[];
+}
+
+/** How the tool executes one migration. */
+export interface MigrationAdapter {
+  readonly tool: string;
+  /** The tool's own name for the absence of down migrations, when it has none. */
+  readonly supportsDown: boolean;
+  /** Migration files in the tool's order. */
+  discover(dir: string): Promise<MigrationFile[]>;
+  /** Reads the history table (created empty, as the tool would, when missing) and decides what is pending. */
+  plan(client: pg.Client, files: readonly MigrationFile[]): Promise<MigrationPlan>;
+  /** Does the tool run this migration inside a transaction? */
+  transactional(file: MigrationFile, statements: readonly ParsedStatement[]): boolean;
+  /** Whether the history row is written inside the migration's transaction (else after it). */
+  readonly historyInTransaction: boolean;
+  /** Written before the migration runs (golang-migrate's dirty flag, Prisma's started row). */
+  before?(client: pg.Client, file: MigrationFile): Promise<void>;
+  /** Writes the history as the tool does after success. */
+  recordSuccess(client: pg.Client, file: MigrationFile, durationMs: number): Promise<void>;
+}

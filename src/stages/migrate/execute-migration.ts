@@ -1,0 +1,248 @@
+// Runs one migration the way its tool would — in a transaction or not, statement by statement —
+// while the observer samples its locks and progress and the probes measure what it blocks.
+import type pg from 'pg';
+import { formatDuration } from '../../config/duration.js';
+import type { PgTarget } from '../../infra/pg/connection.js';
+import { connect } from '../../infra/pg/with-client.js';
+import type { Logger } from '../../log/logger.js';
+import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../pipeline/run-record.js';
+import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
+import { type RunningProbes, startProbes } from './observe/blocking-probes.js';
+import { LockTracker, type TrackedLock } from './observe/lock-tracker.js';
+import { ProgressTracker } from './observe/progress-tracker.js';
+import { type SamplerState, snapshotLocks, startSampler } from './observe/sampler.js';
+import type { ParsedStatement } from './parse-sql.js';
+import { relationSizes, tablesToProbe } from './relations.js';
+
+export interface ExecuteOptions {
+  target: PgTarget;
+  adapter: MigrationAdapter;
+  file: MigrationFile;
+  statements: readonly ParsedStatement[];
+  transactional: boolean;
+  /** Write the tool's history (false for rollback rehearsal runs). */
+  recordHistory: boolean;
+  observer: {
+    intervalMs: number;
+    probes: boolean;
+    probeIntervalMs: number;
+    probeLockTimeoutMs: number;
+    maxProbedTables: number;
+  };
+  statementTimeoutMs?: number | undefined;
+  /** performance.now() by which the whole migrate step must be done (migrations.budget). */
+  deadline?: number | undefined;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface ExecuteResult {
+  ok: boolean;
+  durationMs: number;
+  statements: StatementRecord[];
+  locks: TrackedLock[];
+  blocking: Awaited<ReturnType<RunningProbes['stop']>>;
+  progress: ReturnType<ProgressTracker['result']>;
+  relations: RelationSizeRecord[];
+  error?: MigrationErrorRecord;
+}
+
+/** Executes one migration and observes it. Never throws for a failing statement: the result says. */
+export async function executeMigration(options: ExecuteOptions): Promise<ExecuteResult> {
+  const { target, statements, log } = options;
+  const migration = await connect(target, 'staging-refresh:migrate');
+  const observer = await connect(target, 'staging-refresh:observer');
+  try {
+    const pid = Number(
+      (await migration.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
+    );
+    const probeTables = options.observer.probes
+      ? await tablesToProbe(observer, statements, options.observer.maxProbedTables)
+      : [];
+    const sizesBefore = await relationSizes(
+      observer,
+      probeTables.map((table) => table.name),
+    );
+    const probes = probeTables.length
+      ? await startProbes(target, probeTables, {
+          intervalMs: options.observer.probeIntervalMs,
+          lockTimeoutMs: options.observer.probeLockTimeoutMs,
+        })
+      : undefined;
+    const origin = performance.now();
+    const locks = new LockTracker(origin);
+    const progress = new ProgressTracker((sample, fraction) =>
+      log.info(
+        {
+          migration: options.file.name,
+          command: sample.command,
+          relation: sample.relation,
+          phase: sample.phase,
+        },
+        `${sample.command} ${sample.relation}: ${sample.phase}${fraction !== undefined ? ` (${Math.round(fraction * 100)}%)` : ''}`,
+      ),
+    );
+    const state: SamplerState = { statementStart: origin, statement: 0 };
+    const sampler = startSampler(observer, pid, options.observer.intervalMs, locks, progress, state);
+    const cancelOnAbort = () =>
+      void observer.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    options.signal.addEventListener('abort', cancelOnAbort, { once: true });
+
+    const records: StatementRecord[] = [];
+    let error: MigrationErrorRecord | undefined;
+    let inTransaction = false;
+    try {
+      if (options.recordHistory) await options.adapter.before?.(migration, options.file);
+      if (options.transactional) {
+        await migration.query('BEGIN');
+        inTransaction = true;
+      }
+      for (const [index, statement] of statements.entries()) {
+        await applyTimeout(migration, options);
+        state.statement = index;
+        const started = performance.now();
+        state.statementStart = started;
+        try {
+          const result = await migration.query(statement.sql);
+          const finished = performance.now();
+          records.push({
+            sql: statement.sql,
+            line: statement.line,
+            durationMs: round(finished - started),
+            rows: rowsOf(result),
+            inTransaction,
+          });
+          if (inTransaction) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
+          else locks.releaseAll(finished);
+        } catch (statementError) {
+          const finished = performance.now();
+          error = statementErrorRecord(statementError, statement, options);
+          records.push({
+            sql: statement.sql,
+            line: statement.line,
+            durationMs: round(finished - started),
+            inTransaction,
+            error,
+          });
+          break;
+        }
+      }
+      if (!error && options.recordHistory && options.adapter.historyInTransaction) {
+        await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
+      }
+      if (inTransaction) {
+        if (!error)
+          locks.observe(
+            await snapshotLocks(migration, pid),
+            performance.now(),
+            state.statementStart,
+            state.statement,
+          );
+        await migration.query(error ? 'ROLLBACK' : 'COMMIT');
+        inTransaction = false;
+      }
+      locks.releaseAll(performance.now());
+      if (!error && options.recordHistory && !options.adapter.historyInTransaction) {
+        await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
+      }
+    } catch (unexpected) {
+      error ??= { message: (unexpected as Error).message, ...sqlstateOf(unexpected) };
+      if (inTransaction) await migration.query('ROLLBACK').catch(() => undefined);
+      locks.releaseAll(performance.now());
+    } finally {
+      options.signal.removeEventListener('abort', cancelOnAbort);
+    }
+    const end = performance.now();
+    await sampler.stop();
+    const blocking = probes ? await probes.stop() : [];
+    await nameUnseenRelations(observer, locks);
+    const relations = await relationSizes(
+      observer,
+      probeTables.map((table) => table.name),
+      sizesBefore,
+    );
+    return {
+      ok: error === undefined,
+      durationMs: round(end - origin),
+      statements: records,
+      locks: locks.result(end),
+      blocking,
+      progress: progress.result(),
+      relations,
+      ...(error && { error }),
+    };
+  } finally {
+    await migration.end().catch(() => undefined);
+    await observer.end().catch(() => undefined);
+  }
+}
+
+/** statement_timeout for the next statement: the configured one, capped by what the budget has left. */
+async function applyTimeout(client: pg.Client, options: ExecuteOptions): Promise<void> {
+  const left =
+    options.deadline !== undefined
+      ? Math.max(1, Math.floor(options.deadline - performance.now()))
+      : undefined;
+  const timeout = [options.statementTimeoutMs, left].filter((value): value is number => value !== undefined);
+  if (timeout.length === 0) return;
+  await client.query(`SET statement_timeout = ${Math.min(...timeout)}`);
+}
+
+function statementErrorRecord(
+  error: unknown,
+  statement: ParsedStatement,
+  options: ExecuteOptions,
+): MigrationErrorRecord {
+  const fields = error as { message?: string; code?: string; position?: string };
+  const position = fields.position ? Number(fields.position) : undefined;
+  const line = position
+    ? statement.line + countNewlines(statement.sql.slice(0, position - 1))
+    : statement.line;
+  let message = fields.message ?? String(error);
+  if (fields.code === '57014') {
+    message =
+      options.deadline !== undefined && performance.now() >= options.deadline - 5
+        ? `cancelled: the migrations.budget ran out during this statement (${message})`
+        : `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`;
+  }
+  return {
+    message,
+    ...(fields.code && { sqlstate: fields.code }),
+    line,
+    ...(position && { position }),
+    statement: statement.sql,
+  };
+}
+
+function sqlstateOf(error: unknown): { sqlstate?: string } {
+  const code = (error as { code?: string }).code;
+  return code ? { sqlstate: code } : {};
+}
+
+async function nameUnseenRelations(client: pg.Client, locks: LockTracker): Promise<void> {
+  const oids = locks.unnamedOids();
+  if (oids.length === 0) return;
+  const result = await client.query<{ oid: string; relation: string; kind: string }>(
+    `SELECT c.oid::bigint AS oid, n.nspname || '.' || c.relname AS relation, c.relkind::text AS kind
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])`,
+    [oids],
+  );
+  locks.nameRelations(
+    new Map(result.rows.map((row) => [Number(row.oid), { relation: row.relation, kind: row.kind }])),
+  );
+}
+
+function rowsOf(result: pg.QueryResult | pg.QueryResult[]): number | null {
+  const last = Array.isArray(result) ? result[result.length - 1] : result;
+  return last?.rowCount ?? null;
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (const char of text) if (char === '\n') count++;
+  return count;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,162 @@
+// Assembles a migration's checklist for the run record from what was executed and measured.
+import { formatDuration } from '../../config/duration.js';
+import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../pipeline/run-record.js';
+import type { MigrationFile } from './adapters/adapter.js';
+import type { ExecuteResult } from './execute-migration.js';
+import type { LintFinding } from './lint/lint-types.js';
+import { blockedOperations } from './lock-conflicts.js';
+import { monitoringQueries } from './monitoring-queries.js';
+import type { ParsedStatement } from './parse-sql.js';
+import { decideVerdict } from './verdict.js';
+
+const MAX_SQL_CHARS = 4000;
+
+/** Locks for the record: strongest first, with the operations each blocks. */
+export function lockRecords(result: ExecuteResult): LockRecord[] {
+  return result.locks
+    .map((lock) => ({
+      // A relation that existed only inside the migration (the new heap of a table rewrite, a
+      // table created and dropped) has no name once it is gone.
+      relation: lock.relation ?? `transient relation (oid ${lock.oid})`,
+      mode: lock.mode,
+      heldMs: lock.heldMs,
+      acquiredAtMs: lock.acquiredAtMs,
+      kind: lock.kind ?? 'transient',
+      ...(lock.waitedMs > 0 && { waitedMs: lock.waitedMs }),
+      blocks: blockedOperations(lock.mode),
+    }))
+    .sort((a, b) => b.blocks.length - a.blocks.length || b.heldMs - a.heldMs);
+}
+
+/** Lint findings joined with this run's measurements: what it cost here. */
+export function lintRecords(
+  findings: readonly LintFinding[],
+  result: ExecuteResult | undefined,
+): LintRecord[] {
+  return findings.map((finding) => {
+    const record: LintRecord = {
+      rule: finding.rule,
+      severity: finding.severity,
+      line: finding.line,
+      message: finding.message,
+      fix: finding.fix,
+    };
+    if (!result || !finding.relation) return record;
+    const statement = result.statements.find((s) => s.line === finding.line);
+    const table = lastPart(finding.relation);
+    const blocking = result.blocking.find((b) => lastPart(b.relation) === table);
+    const size = result.relations.find((r) => lastPart(r.relation) === table);
+    const parts: string[] = [];
+    if (statement) {
+      const volume =
+        size && size.rowsBefore !== null
+          ? ` (${size.rowsBefore.toLocaleString('en')} rows, ${formatBytes(size.bytesBefore ?? 0)})`
+          : '';
+      parts.push(
+        `took ${formatDuration(statement.durationMs)} on ${blocking?.relation ?? finding.relation}${volume}`,
+      );
+    }
+    if (blocking) {
+      parts.push(`writes blocked for ${formatDuration(blocking.writesBlockedMs)}`);
+      if (blocking.readsBlockedMs > 0)
+        parts.push(`reads blocked for ${formatDuration(blocking.readsBlockedMs)}`);
+    }
+    return parts.length > 0 ? { ...record, measured: parts.join('; ') } : record;
+  });
+}
+
+export interface AssembleInput {
+  file: MigrationFile;
+  statements: readonly ParsedStatement[];
+  transactional: boolean;
+  findings: readonly LintFinding[];
+  result: ExecuteResult;
+  rollback: RollbackRecord;
+  dangerousMs: number;
+}
+
+/** The full record of an executed migration. */
+export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
+  const { result } = input;
+  const locks = lockRecords(result);
+  const lint = lintRecords(input.findings, result);
+  const status = result.ok ? 'applied' : 'failed';
+  const tables = [
+    ...new Set([
+      ...result.blocking.map((b) => b.relation),
+      ...locks.filter((l) => l.kind === 'r').map((l) => l.relation),
+    ]),
+  ];
+  return {
+    name: input.file.name,
+    status,
+    durationMs: result.durationMs,
+    file: input.file.file,
+    transactional: input.transactional,
+    statements: result.statements.map((statement) => ({ ...statement, sql: clip(statement.sql) })),
+    locks,
+    blocking: result.blocking,
+    lint,
+    rollback: input.rollback,
+    monitoringQueries: monitoringQueries(input.statements, tables),
+    ...decideVerdict({
+      status,
+      durationMs: result.durationMs,
+      locks,
+      blocking: result.blocking,
+      lint,
+      errorMessage: result.error?.message,
+      dangerousMs: input.dangerousMs,
+    }),
+    progress: result.progress,
+    relations: result.relations,
+    ...(result.error && { error: result.error }),
+  };
+}
+
+/** A migration that did not run. */
+export function skippedRecord(
+  file: MigrationFile,
+  reason: string,
+  findings: LintRecord[] = [],
+): MigrationRecord {
+  return {
+    name: file.name,
+    status: 'skipped',
+    durationMs: 0,
+    file: file.file,
+    statements: [],
+    locks: [],
+    blocking: [],
+    lint: findings,
+    rollback: {
+      status: file.downFile ? 'present' : 'missing',
+      durationMs: 0,
+      ...(file.downFile && { file: file.downFile }),
+    },
+    monitoringQueries: [],
+    verdict: 'review',
+    why: `not run: ${reason}`,
+    skippedBecause: reason,
+  };
+}
+
+function clip(sql: string): string {
+  return sql.length > MAX_SQL_CHARS ? `${sql.slice(0, MAX_SQL_CHARS)}… (${sql.length} characters)` : sql;
+}
+
+function lastPart(name: string): string {
+  return name.slice(name.lastIndexOf('.') + 1);
+}
+
+/** 1536 → "1.5 KB", 12884901888 → "12 GB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,97 @@
+// The observer connection: while a migration runs it samples pg_locks (joined with pg_class /
+// pg_namespace) and the pg_stat_progress_* views for the migration's backend.
+import type pg from 'pg';
+import type { LockTracker, ObservedLock } from './lock-tracker.js';
+import type { ProgressSample, ProgressTracker } from './progress-tracker.js';
+
+/** Relation locks of one backend in the current database, system catalogs left out. */
+export const LOCKS_SQL = `
+  SELECT l.relation::bigint AS oid, l.mode, l.granted,
+         CASE WHEN c.oid IS NULL THEN NULL ELSE n.nspname || '.' || c.relname END AS relation,
+         c.relkind::text AS kind
+    FROM pg_locks l
+    LEFT JOIN pg_class c ON c.oid = l.relation
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE l.pid = $1 AND l.locktype = 'relation'
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND (n.nspname IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'))`;
+
+/** Every progress view, normalised to phase / done / total. */
+export const PROGRESS_SQL = `
+  SELECT 'CREATE INDEX' AS command, relid::regclass::text AS relation, phase,
+         coalesce(nullif(blocks_done, 0), tuples_done)::float8 AS done,
+         coalesce(nullif(blocks_total, 0), tuples_total)::float8 AS total
+    FROM pg_stat_progress_create_index WHERE pid = $1
+  UNION ALL
+  SELECT command, relid::regclass::text, phase, heap_blks_scanned::float8, heap_blks_total::float8
+    FROM pg_stat_progress_cluster WHERE pid = $1
+  UNION ALL
+  SELECT 'VACUUM', relid::regclass::text, phase, heap_blks_scanned::float8, heap_blks_total::float8
+    FROM pg_stat_progress_vacuum WHERE pid = $1
+  UNION ALL
+  SELECT 'ANALYZE', relid::regclass::text, phase, sample_blks_scanned::float8, sample_blks_total::float8
+    FROM pg_stat_progress_analyze WHERE pid = $1
+  UNION ALL
+  SELECT command, relid::regclass::text, type, bytes_processed::float8, nullif(bytes_total, 0)::float8
+    FROM pg_stat_progress_copy WHERE pid = $1`;
+
+/** Takes a lock snapshot of `pid` on any connection. */
+export async function snapshotLocks(client: pg.Client, pid: number): Promise<ObservedLock[]> {
+  const result = await client.query<{
+    oid: string;
+    mode: string;
+    granted: boolean;
+    relation: string | null;
+    kind: string | null;
+  }>(LOCKS_SQL, [pid]);
+  return result.rows.map((row) => ({
+    oid: Number(row.oid),
+    mode: row.mode,
+    granted: row.granted,
+    relation: row.relation,
+    kind: row.kind,
+  }));
+}
+
+export interface SamplerState {
+  /** performance.now() when the running statement started. */
+  statementStart: number;
+  statement: number;
+}
+
+/** Samples until stop() is awaited. Errors of the observer never fail the migration. */
+export function startSampler(
+  client: pg.Client,
+  pid: number,
+  intervalMs: number,
+  locks: LockTracker,
+  progress: ProgressTracker,
+  state: SamplerState,
+): { stop: () => Promise<{ samples: number; errors: number }> } {
+  let running = true;
+  let samples = 0;
+  let errors = 0;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        const observed = await snapshotLocks(client, pid);
+        locks.observe(observed, started, state.statementStart, state.statement);
+        const rows = (await client.query<ProgressSample>(PROGRESS_SQL, [pid])).rows;
+        progress.observe(rows, started);
+        samples++;
+      } catch {
+        errors++;
+      }
+      const wait = intervalMs - (performance.now() - started);
+      if (running && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { samples, errors };
+    },
+  };
+}
