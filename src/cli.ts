@@ -3,12 +3,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import { reportError } from './cli/exit.js';
 import { runDoctor } from './commands/doctor.js';
+import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
 import { buildPlan } from './commands/plan.js';
+import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
+import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
+import { renderText } from './stages/report/render-text.js';
 import { TOOL_VERSION } from './version.js';
 
 const CONFIG_FLAG = '-c, --config <file>';
@@ -73,7 +77,7 @@ program
       const config = await loadConfig(options.config);
       const log = createLogger();
       const record = await runRefresh(config, { log, signal: abortOnSignals() });
-      if (options.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+      process.stdout.write(options.json ? `${JSON.stringify(record, null, 2)}\n` : renderText(record));
       if (record.error) {
         process.stderr.write(`staging-refresh: ${record.outcome}: ${record.error.message}\n`);
         if (record.error.hint) process.stderr.write(`  what to do: ${record.error.hint}\n`);
@@ -118,6 +122,59 @@ program
           ].join('\n'),
         );
       }
+      return ExitCode.ok;
+    }),
+  );
+
+program
+  .command('lint')
+  .description('check migrations statically for locking hazards (for the application CI; no database needed)')
+  .argument('<dir>', 'the migrations directory')
+  .option('--tool <tool>', 'migration tool layout: sql, flyway, golang-migrate, prisma', 'sql')
+  .option('--fail-on <severity>', 'exit 1 on findings at or above: error, warning, never', 'error')
+  .option('--json', 'print findings as JSON')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  staging-refresh lint db/migrations\n  staging-refresh lint --tool flyway --fail-on warning src/main/resources/db/migration',
+  )
+  .action(
+    wrapHandler(async (dir: string, options: { tool: string; failOn: string; json?: boolean }) => {
+      const tools = ['sql', 'flyway', 'golang-migrate', 'prisma'];
+      if (!tools.includes(options.tool)) throw new UsageError(`--tool must be one of ${tools.join(', ')}`);
+      if (!['error', 'warning', 'never'].includes(options.failOn))
+        throw new UsageError('--fail-on must be error, warning or never');
+      const failOn = options.failOn as 'error' | 'warning' | 'never';
+      const results = await lintDirectory(dir, {
+        tool: options.tool as MigrationsConfig['tool'],
+        lint: { failOn, disable: [] },
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : formatFindings(results));
+      return results.some((result) => result.findings.some((finding) => failsAt(finding, failOn)))
+        ? ExitCode.runFailed
+        : ExitCode.ok;
+    }),
+  );
+
+program
+  .command('report')
+  .description('re-render or re-send a stored run record')
+  .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .option('--run <id>', 'the run id (default: the latest run)')
+  .option('--last', 'the latest run (the default)')
+  .option('--format <format>', 'text, markdown, html or json', 'text')
+  .option('--send', 'send the report e-mail again')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  staging-refresh report --last --format markdown\n  staging-refresh report --run 20261123T030000Z-a1b2 --send',
+  )
+  .action(
+    wrapHandler(async (options: { config: string; run?: string; format: string; send?: boolean }) => {
+      if (!['text', 'markdown', 'html', 'json'].includes(options.format))
+        throw new UsageError('--format must be text, markdown, html or json');
+      const config = await loadConfig(options.config);
+      const record = await loadRecord(config, options.run);
+      if (options.send) process.stderr.write(`${await resendRecord(config, record)}\n`);
+      else process.stdout.write(renderRecord(record, options.format as ReportFormat));
       return ExitCode.ok;
     }),
   );

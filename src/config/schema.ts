@@ -146,6 +146,9 @@ const email = z.strictObject({
   from: z.string().min(1),
   to: z.array(z.string().min(1)).min(1),
   onFailure: z.array(z.string().min(1)).optional(),
+  /** SMTP login; usually `${SMTP_USER}` / `${SMTP_PASSWORD}`. */
+  user: z.string().optional(),
+  password: z.string().optional(),
 });
 
 const report = z.strictObject({ dir: z.string().default('./reports'), email: email.optional() });

@@ -198,4 +198,9 @@ export interface RunRecord {
   };
   error?: RunErrorRecord;
   warnings: string[];
+  /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
+  report?: {
+    html?: string;
+    email?: { to: string[]; subject: string; sent?: boolean; attempts?: number; error?: string };
+  };
 }

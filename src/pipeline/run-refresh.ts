@@ -11,6 +11,8 @@ import {
   RunFailedError,
   toRefreshError,
 } from '../errors.js';
+import type { Mailer } from '../infra/mail/mailer.js';
+import { smtpMailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { dropDatabaseForce } from '../infra/pg/databases.js';
 import { withClient } from '../infra/pg/with-client.js';
@@ -19,7 +21,9 @@ import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
-import { writeRunRecord } from '../stages/report/write-record.js';
+import { headline } from '../stages/report/headline.js';
+import { recipients, sendReport } from '../stages/report/send-report.js';
+import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
 import { restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
@@ -31,6 +35,9 @@ import { StepRunner } from './step-runner.js';
 
 export interface RunOptions {
   log: Logger;
+  /** Delivers the report e-mail; default: SMTP from report.email. */
+  mailer?: Mailer;
+  mailRetry?: { attempts?: number; backoffMs?: number };
   signal?: AbortSignal;
   runId?: string;
   now?: () => Date;
@@ -156,23 +163,50 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     if (nextCreated) await dropNext(ctx, record);
   }
 
-  // The report step renders and sends (e-mail, history); the record file is written last so
-  // that it holds every step, the report step included.
+  // The report step renders the HTML page and addresses the e-mail; the record is then written
+  // (holding every step, the report step included) and sent as it was written, so the e-mail's
+  // attachment is the stored record. Only a failed send changes the record afterwards.
   await steps
-    .run('report', async () => undefined)
-    .catch((error: unknown) => {
-      record.warnings.push(`report: ${(error as Error).message}`);
-    });
+    .run('report', async () => {
+      record.report = { html: await writeHtmlReport(config.report.dir, record) };
+      if (config.report.email) {
+        record.report.email = { to: recipients(config.report.email, record), subject: headline(record) };
+      }
+    })
+    .catch((error: unknown) => record.warnings.push(`report: ${(error as Error).message}`));
   record.finishedAt = new Date().toISOString();
   record.durationMs = Date.parse(record.finishedAt) - startedAt.getTime();
+  await persist(ctx, record);
+  const email = config.report.email;
+  if (email && record.report?.email) {
+    const mailer =
+      options.mailer ?? smtpMailer({ url: email.smtp, user: email.user, password: email.password });
+    const sent = await sendReport(mailer, email, record, options.mailRetry);
+    if (sent.sent) {
+      ctx.log.info({ to: sent.to, attempts: sent.attempts }, 'report e-mail sent');
+    } else {
+      ctx.log.warn({ error: sent.error, attempts: sent.attempts }, 'report e-mail could not be sent');
+      record.warnings.push(`report e-mail not sent after ${sent.attempts} attempts: ${sent.error}`);
+      record.report.email = {
+        ...record.report.email,
+        sent: false,
+        attempts: sent.attempts,
+        ...(sent.error && { error: sent.error }),
+      };
+      await persist(ctx, record);
+    }
+  }
+  return record;
+}
+
+async function persist(ctx: RunContext, record: RunRecord): Promise<void> {
   try {
-    const file = await writeRunRecord(config.report.dir, record);
+    const file = await writeRunRecord(ctx.config.report.dir, record);
     ctx.log.info({ file, outcome: record.outcome }, 'run record written');
   } catch (error) {
     ctx.log.error({ err: error }, 'could not write the run record');
     if (record.exitCode === ExitCode.ok) applyError(record, toRefreshError(error));
   }
-  return record;
 }
 
 function applyError(record: RunRecord, error: RefreshError): void {

@@ -3,6 +3,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRecord } from '../../pipeline/run-record.js';
+import { renderHtmlEmail } from './render-html-email.js';
 
 /** Writes both files; returns the path of the run's own file. */
 export async function writeRunRecord(dir: string, record: RunRecord): Promise<string> {
@@ -12,6 +13,14 @@ export async function writeRunRecord(dir: string, record: RunRecord): Promise<st
   await writeAtomic(own, text);
   await writeAtomic(join(dir, 'latest.json'), text);
   return own;
+}
+
+/** Writes `<dir>/<runId>.html`, the standalone HTML report; returns its path. */
+export async function writeHtmlReport(dir: string, record: RunRecord): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${record.runId}.html`);
+  await writeAtomic(path, renderHtmlEmail(record));
+  return path;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
