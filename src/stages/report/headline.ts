@@ -34,8 +34,8 @@ export function headline(record: RunRecord): string {
   if (dangerous.length > 0) {
     const worst = byDanger(dangerous)[0] as MigrationRecord;
     const blocks = blockingSummary(worst) ?? 'is dangerous';
-    const more = dangerous.length > 1 ? ` (+${dangerous.length - 1} more dangerous)` : '';
-    return `staging refresh ${day}: ${count}, ${dangerous.length === 1 ? '1' : dangerous.length} ${blocks}${more}`;
+    if (dangerous.length === 1) return `staging refresh ${day}: ${count}, 1 ${blocks}`;
+    return `staging refresh ${day}: ${count}, ${dangerous.length} dangerous, the worst ${blocks}`;
   }
   if (review.length > 0)
     return `staging refresh ${day}: ${count}, ${review.length} to review, none dangerous`;

@@ -5,6 +5,7 @@ import type { MigrationRecord, RunRecord } from '../../pipeline/run-record.js';
 import { formatBytes } from '../migrate/migration-record.js';
 import { byDanger, headline } from './headline.js';
 import { escapeHtml as e } from './html.js';
+import { isTableLockThatMatters } from './render-text.js';
 
 const COLOR = { dangerous: '#b42318', review: '#b54708', safe: '#067647' } as const;
 const CELL = 'padding:4px 8px;border-bottom:1px solid #eaecf0;vertical-align:top;font-size:13px;';
@@ -78,7 +79,7 @@ function migrationTable(migrations: readonly MigrationRecord[]): string {
 }
 
 function checklist(m: MigrationRecord): string {
-  const locks = m.locks.filter((l) => l.kind !== 'i' && (l.blocks?.length ?? 0) > 1);
+  const locks = m.locks.filter(isTableLockThatMatters);
   const lockRows = locks
     .map(
       (l) =>

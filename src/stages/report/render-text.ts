@@ -1,6 +1,7 @@
 // The plain-text report: terminal summary and the e-mail's text part.
 import { formatDuration } from '../../config/duration.js';
-import type { MigrationRecord, RunRecord } from '../../pipeline/run-record.js';
+import type { LockRecord, MigrationRecord, RunRecord } from '../../pipeline/run-record.js';
+import { blocksReads, blocksWrites } from '../migrate/lock-conflicts.js';
 import { formatBytes } from '../migrate/migration-record.js';
 import { byDanger, headline } from './headline.js';
 
@@ -45,7 +46,7 @@ function migrationText(m: MigrationRecord): string[] {
   lines.push(`  1. run time: ${formatDuration(m.durationMs)} on this data`);
   for (const s of m.statements.slice(0, 10))
     lines.push(`       line ${s.line}: ${formatDuration(s.durationMs)}  ${oneLine(s.sql)}`);
-  const locks = m.locks.filter((l) => l.kind !== 'i' && l.blocks && l.blocks.length > 1);
+  const locks = m.locks.filter(isTableLockThatMatters);
   lines.push('  2. locks:');
   for (const l of locks)
     lines.push(
@@ -67,6 +68,11 @@ function migrationText(m: MigrationRecord): string[] {
       `  lint ${f.severity} ${f.rule} (line ${f.line}): ${f.message}${f.measured ? ` — here: ${f.measured}` : ''}`,
     );
   return lines;
+}
+
+/** Locks on tables that block reads or writes; the JSON record keeps every lock. */
+export function isTableLockThatMatters(lock: LockRecord): boolean {
+  return ['r', 'p', 'm'].includes(lock.kind ?? '') && (blocksReads(lock.mode) || blocksWrites(lock.mode));
 }
 
 function oneLine(sql: string): string {

@@ -1,0 +1,134 @@
+// npm run demo: the whole product on this machine in a few minutes. Starts a throwaway
+// PostgreSQL cluster and an SMTP catcher, generates a production-like database, dumps it,
+// writes pending migrations, runs the real CLI, shows the report, keeps the report files and
+// the captured e-mail under ./demo-output, and cleans everything else up.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { pgBinDir } from '../src/infra/pg/pg-bin.js';
+import { startCluster } from '../test/harness/pg-cluster.js';
+import { startSmtpCatcher } from '../test/harness/smtp-catcher.js';
+import { DEMO_MIGRATIONS, productionSql } from './lib/production-db.js';
+
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } },
+});
+const rows = Number(values.rows);
+const say = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`);
+
+if (!pgBinDir() || !existsSync(join(pgBinDir() as string, 'initdb'))) {
+  process.stderr.write(
+    'The demo needs the PostgreSQL server binaries (initdb, pg_ctl) and client tools (pg_dump, pg_restore).\n' +
+      'On Debian/Ubuntu: sudo apt-get install postgresql postgresql-client\n' +
+      'Elsewhere: install PostgreSQL >= 15 and set PG_BIN to its bin directory.\n',
+  );
+  process.exit(69);
+}
+
+const output = resolve('demo-output');
+const work = await mkdtemp(join(tmpdir(), 'staging-refresh-demo-'));
+say(`starting a throwaway PostgreSQL cluster and an SMTP catcher (work dir ${work})`);
+const { info, stop } = await startCluster();
+const smtp = await startSmtpCatcher();
+const admin = async (database: string, sql: string) => {
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database,
+  });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+};
+
+try {
+  say(
+    `generating a production-like database: ${rows.toLocaleString('en')} orders, ${Math.floor(rows / 4).toLocaleString('en')} users, payments, sessions`,
+  );
+  await admin('postgres', 'CREATE DATABASE production');
+  await admin('production', productionSql(rows));
+  await admin('production', 'VACUUM ANALYZE');
+  const pgEnv = {
+    PGHOST: info.host,
+    PGPORT: String(info.port),
+    PGUSER: info.user,
+    PGPASSWORD: info.password,
+  };
+
+  say('backing it up with pg_dump -Fc, as the production backup job would');
+  await mkdir(join(work, 'backups'), { recursive: true });
+  const dump = join(work, 'backups', `app-${new Date().toISOString().slice(0, 10)}.dump`);
+  await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], {
+    env: pgEnv,
+  });
+  await admin('postgres', 'CREATE DATABASE app'); // last week's staging, so there is something to swap out
+
+  say('writing the migrations directory: 2 already applied in production, 4 pending');
+  const migrations = join(work, 'migrations');
+  await mkdir(migrations);
+  for (const [name, sql] of Object.entries(DEMO_MIGRATIONS)) await writeFile(join(migrations, name), sql);
+
+  const config = {
+    source: { local: { path: join(work, 'backups', '*.dump') }, maxAge: '8d' },
+    workDir: join(work, 'work'),
+    target: {
+      url: `postgres://${info.user}@${info.host}:${info.port}/app`,
+      allow: [`${info.host}:${info.port}/app`],
+      jobs: 2,
+      swapGrace: '2s',
+    },
+    production: { hosts: ['prod-db.internal'] },
+    migrations: { tool: 'sql', dir: migrations, rollback: 'rehearse', dangerousBlocking: '500ms' },
+    report: {
+      dir: join(work, 'reports'),
+      email: { smtp: smtp.url, from: 'staging-refresh@example.com', to: ['db-team@example.com'] },
+    },
+  };
+  const configFile = join(work, 'staging-refresh.yaml');
+  await writeFile(configFile, stringify(config));
+
+  say('running the real CLI: staging-refresh run --config staging-refresh.yaml');
+  const cli = resolve('dist/cli.js');
+  const run = await execa(process.execPath, [cli, 'run', '--config', configFile], {
+    env: { PGPASSWORD: info.password, LOG_LEVEL: 'info' },
+    stdio: 'inherit',
+    reject: false,
+  });
+
+  await smtp.waitFor(1).catch(() => undefined);
+  await mkdir(output, { recursive: true });
+  const { readdir } = await import('node:fs/promises');
+  for (const name of await readdir(config.report.dir))
+    await copyFile(join(config.report.dir, name), join(output, name));
+  const files = [join(output, 'latest.json')];
+  const htmlName = (await readdir(output)).find((name) => name.endsWith('.html'));
+  if (htmlName) files.push(join(output, htmlName));
+  smtp.raws.forEach((raw, index) => files.push(join(output, `report-email-${index + 1}.eml`)));
+  await Promise.all(
+    smtp.raws.map((raw, index) => writeFile(join(output, `report-email-${index + 1}.eml`), raw)),
+  );
+  say(
+    `the run exited ${run.exitCode}; ${smtp.messages.length} e-mail captured: "${smtp.messages[0]?.subject ?? '(none)'}"`,
+  );
+  process.stdout.write(`Files:\n${files.map((file) => `  ${file}`).join('\n')}\n`);
+  process.exitCode = run.exitCode === 0 && smtp.messages.length > 0 ? 0 : 1;
+} finally {
+  say(
+    values.keep
+      ? `kept ${work} (--keep); the cluster is stopped`
+      : 'cleaning up the cluster and the work dir',
+  );
+  await smtp.close();
+  await stop();
+  if (!values.keep) await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,85 @@
+// A production-like database for the demo and the benchmark: users, orders, payments and
+// sessions with realistic-looking PII, generated in SQL (fast), plus the migrations the
+// "production" already ran.
+
+/** Schema + data for `rows` orders (users = rows/4, payments = rows/2, sessions = rows/5). */
+export function productionSql(rows: number): string {
+  const users = Math.max(100, Math.floor(rows / 4));
+  return `
+CREATE TABLE users (
+  id bigint PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  full_name text NOT NULL,
+  phone text,
+  birth_date date,
+  country text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE orders (
+  id bigint PRIMARY KEY,
+  user_id bigint NOT NULL,
+  reference text NOT NULL,
+  status text NOT NULL,
+  total numeric(12,2) NOT NULL,
+  shipping_address text,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE payments (
+  id bigint PRIMARY KEY,
+  order_id bigint NOT NULL REFERENCES orders (id),
+  card_number text,
+  iban text,
+  amount numeric(12,2) NOT NULL,
+  paid_at timestamptz NOT NULL
+);
+CREATE TABLE sessions (
+  id bigint PRIMARY KEY,
+  user_id bigint NOT NULL,
+  token text NOT NULL,
+  ip_address inet,
+  last_seen timestamptz NOT NULL
+);
+CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO schema_migrations (version) VALUES ('20261101_init'), ('20261105_orders_status');
+
+INSERT INTO users
+SELECT g,
+       'user' || g || '@' || (ARRAY['gmail.com','outlook.com','corp.example','yahoo.com'])[1 + g % 4],
+       (ARRAY['Anna','Bram','Chloé','Daan','Emma','Finn','Giulia','Hugo'])[1 + g % 8] || ' ' ||
+       (ARRAY['de Vries','Jansen','Müller','Rossi','Smith','Nguyen','García','Kowalski'])[1 + (g / 8) % 8],
+       '+31 6 ' || lpad((g * 7919 % 100000000)::text, 8, '0'),
+       date '1950-01-01' + (g * 37 % 20000),
+       (ARRAY['NL','DE','FR','IT','ES','PL'])[1 + g % 6],
+       now() - (g % 1000) * interval '1 day'
+  FROM generate_series(1, ${users}) g;
+INSERT INTO orders
+SELECT g, 1 + g % ${users}, md5(g::text), (ARRAY['new','paid','shipped','delivered'])[1 + g % 4],
+       (g % 99991) / 100.0, g || ' Keizersgracht, Amsterdam', now() - g * interval '30 seconds'
+  FROM generate_series(1, ${rows}) g;
+INSERT INTO payments
+SELECT g, g * 2 - 1, '4111 1111 1111 ' || lpad((g % 10000)::text, 4, '0'), 'NL91ABNA0417164300',
+       (g % 99991) / 100.0, now() - g * interval '60 seconds'
+  FROM generate_series(1, ${Math.floor(rows / 2)}) g;
+INSERT INTO sessions
+SELECT g, 1 + g % ${users}, md5('token' || g), ('10.' || (g % 250) || '.' || (g / 250 % 250) || '.7')::inet, now()
+  FROM generate_series(1, ${Math.floor(rows / 5)}) g;
+`;
+}
+
+/** The migrations directory: two already applied in the dump, four pending, each with a down. */
+export const DEMO_MIGRATIONS: Record<string, string> = {
+  '20261101_init.sql': '-- applied in production already (the dump contains it)\nSELECT 1;\n',
+  '20261105_orders_status.sql': '-- applied in production already\nSELECT 1;\n',
+  '20261120_orders_reference_index.sql':
+    "-- The migration that started it all: a plain CREATE INDEX on the big table.\nSET lock_timeout = '5s';\nCREATE INDEX orders_reference_idx ON orders (reference);\n",
+  '20261120_orders_reference_index.down.sql': 'DROP INDEX orders_reference_idx;\n',
+  '20261121_orders_user_index_concurrently.sql':
+    '-- The same kind of index, built the safe way.\nCREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);\n',
+  '20261121_orders_user_index_concurrently.down.sql': 'DROP INDEX CONCURRENTLY orders_user_id_idx;\n',
+  '20261122_orders_seen_at.sql':
+    "-- A volatile default rewrites the whole table under ACCESS EXCLUSIVE.\nSET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();\n",
+  '20261122_orders_seen_at.down.sql': 'ALTER TABLE orders DROP COLUMN seen_at;\n',
+  '20261123_orders_user_fk.sql':
+    "-- A foreign key without NOT VALID checks every row while blocking writes on both tables.\nSET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);\n",
+  '20261123_orders_user_fk.down.sql': 'ALTER TABLE orders DROP CONSTRAINT orders_user_fk;\n',
+};
