@@ -113,10 +113,12 @@ try {
   const files = [join(output, 'latest.json')];
   const htmlName = (await readdir(output)).find((name) => name.endsWith('.html'));
   if (htmlName) files.push(join(output, htmlName));
-  smtp.raws.forEach((raw, index) => files.push(join(output, `report-email-${index + 1}.eml`)));
-  await Promise.all(
-    smtp.raws.map((raw, index) => writeFile(join(output, `report-email-${index + 1}.eml`), raw)),
-  );
+  const emails = smtp.raws.map((raw, index) => ({
+    raw,
+    file: join(output, `report-email-${index + 1}.eml`),
+  }));
+  files.push(...emails.map((email) => email.file));
+  await Promise.all(emails.map((email) => writeFile(email.file, email.raw)));
   say(
     `the run exited ${run.exitCode}; ${smtp.messages.length} e-mail captured: "${smtp.messages[0]?.subject ?? '(none)'}"`,
   );
