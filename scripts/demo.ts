@@ -88,6 +88,22 @@ try {
       swapGrace: '2s',
     },
     production: { hosts: ['prod-db.internal'] },
+    anonymize: {
+      secret: 'demo-secret-change-me',
+      unknownPii: 'fail',
+      keep: ['public.users.country'],
+      tables: {
+        'public.users': {
+          email: 'email',
+          full_name: { fake: 'person.fullName' },
+          phone: { mask: { keepLast: 2 } },
+          birth_date: { shift: '30d' },
+        },
+        'public.orders': { shipping_address: { fake: 'location.streetAddress' } },
+        'public.payments': { card_number: { mask: { keepLast: 4 } }, iban: 'hash' },
+        'public.sessions': 'truncate',
+      },
+    },
     migrations: { tool: 'sql', dir: migrations, rollback: 'rehearse', dangerousBlocking: '500ms' },
     report: {
       dir: join(work, 'reports'),

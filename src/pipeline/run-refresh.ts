@@ -103,9 +103,11 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     if (inspected.toc.dumpVersion) record.backup.dumpVersion = inspected.toc.dumpVersion;
     if (inspected.toc.serverVersion) record.backup.serverVersion = inspected.toc.serverVersion;
 
-    record.restore = await steps.run('restore', () =>
+    const restored = await steps.run('restore', () =>
       restoreArchive({
         archive: candidate.key,
+        listing: inspected.listing,
+        entries: inspected.toc.entries,
         config,
         next: ctx.next,
         maintenance: ctx.maintenance,
@@ -116,13 +118,21 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
         },
       }),
     );
+    record.restore = restored.record;
+    record.anonymize = restored.anonymize;
+    for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
 
     const migrate = await migrateStep(ctx, steps);
     record.migrations = migrate.migrations;
     if (migrate.notes.length > 0) record.migrationNotes = migrate.notes;
 
     record.verify.checks = await steps.run('verify', () =>
-      verifyDatabase({ next: ctx.next, archiveTables: inspected.tables, checks: config.verify.checks }),
+      verifyDatabase({
+        next: ctx.next,
+        archiveTables: inspected.tables,
+        checks: config.verify.checks,
+        leakSamples: restored.samples,
+      }),
     );
     const failedChecks = record.verify.checks.filter((check) => check.status === 'failed');
     if (failedChecks.length > 0) {

@@ -11,6 +11,8 @@ import { majorVersion, parseToc, type Toc, tablesWithData } from './toc.js';
 export interface InspectResult {
   format: ArchiveFormat;
   toc: Toc;
+  /** pg_restore --list output as printed: the basis of -L list files. */
+  listing: string;
   tables: string[];
   pgRestoreVersion: string;
 }
@@ -65,5 +67,5 @@ export async function inspectArchive(path: string, signal?: AbortSignal): Promis
       },
     );
   }
-  return { format, toc, tables: tablesWithData(toc), pgRestoreVersion };
+  return { format, toc, listing, tables: tablesWithData(toc), pgRestoreVersion };
 }

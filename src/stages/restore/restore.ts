@@ -1,5 +1,7 @@
 // restore: builds `<db>__next` from the archive — pre-data, data (-j), post-data (-j), then
 // ANALYZE so migrations plan as they would in production. The live database is never touched.
+
+import { mkdir } from 'node:fs/promises';
 import type { Config } from '../../config/schema.js';
 import { BadBackupError, RunFailedError, UnavailableError } from '../../errors.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
@@ -8,11 +10,16 @@ import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
 import type { Logger } from '../../log/logger.js';
-import type { RestoredTable, RestoreRecord } from '../../pipeline/run-record.js';
+import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../pipeline/run-record.js';
+import type { TocEntry } from '../inspect/toc.js';
+import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymize/anonymized-data.js';
 import { pgRestoreArgs, type RestoreSection } from './pg-restore-args.js';
 
 export interface RestoreInput {
   archive: string;
+  /** pg_restore --list output and its parsed entries (from inspect). */
+  listing: string;
+  entries: readonly TocEntry[];
   config: Config;
   next: PgTarget;
   maintenance: PgTarget;
@@ -22,8 +29,15 @@ export interface RestoreInput {
   onCreated?: () => void;
 }
 
-/** Restores the archive into a fresh `__next` database. */
-export async function restoreArchive(input: RestoreInput): Promise<RestoreRecord> {
+export interface RestoreResult {
+  record: RestoreRecord;
+  anonymize: AnonymizeRecord;
+  /** Original values sampled from the archive stream, for the no-leak check. */
+  samples: LeakSamples;
+}
+
+/** Restores the archive into a fresh `__next` database, masking in the stream. */
+export async function restoreArchive(input: RestoreInput): Promise<RestoreResult> {
   const { config, next, log } = input;
   await withClient(input.maintenance, 'staging-refresh:restore', async (client) => {
     if (await dropDatabaseForce(client, next.database)) {
@@ -34,12 +48,30 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreRecord
   input.onCreated?.();
 
   const sections: RestoreRecord['sections'] = [];
-  for (const section of ['pre-data', 'data', 'post-data'] as const satisfies readonly RestoreSection[]) {
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
-    log.info({ section, database: next.database }, `restoring ${section}`);
-    await runPgRestore(input, section);
-    sections.push({ name: section, durationMs: Math.round(performance.now() - started) });
-  }
+    log.info({ section: name, database: next.database }, `restoring ${name}`);
+    const result = await work();
+    sections.push({ name, durationMs: Math.round(performance.now() - started) });
+    return result;
+  };
+  await timed('pre-data', () => runPgRestore(input, 'pre-data', undefined, input.signal));
+  const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
+  await mkdir(config.workDir, { recursive: true });
+  const data = await timed('data', () =>
+    restoreAnonymizedData({
+      config,
+      archive: input.archive,
+      listing: input.listing,
+      entries: input.entries,
+      columns,
+      next,
+      workDir: config.workDir,
+      signal: input.signal,
+      restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile, signal),
+    }),
+  );
+  await timed('post-data', () => runPgRestore(input, 'post-data', undefined, input.signal));
 
   const analyzeStarted = performance.now();
   await runTool({
@@ -52,24 +84,34 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreRecord
 
   const tables = await tableStats(next);
   return {
-    database: next.database,
-    tables,
-    sections,
-    bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
-    rowsSource: 'analyze',
+    record: {
+      database: next.database,
+      tables,
+      sections,
+      bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
+      rowsSource: 'analyze',
+    },
+    anonymize: data.record,
+    samples: data.samples,
   };
 }
 
-async function runPgRestore(input: RestoreInput, section: RestoreSection): Promise<void> {
+async function runPgRestore(
+  input: RestoreInput,
+  section: RestoreSection,
+  listFile: string | undefined,
+  signal: AbortSignal,
+): Promise<void> {
   const args = pgRestoreArgs({
     archive: input.archive,
     database: input.next.database,
     section,
     jobs: input.config.target.jobs,
     role: input.config.target.owner,
+    listFile,
   });
   try {
-    await runTool({ file: pgTool('pg_restore'), args, env: libpqEnv(input.next), signal: input.signal });
+    await runTool({ file: pgTool('pg_restore'), args, env: libpqEnv(input.next), signal });
   } catch (error) {
     throw classifyRestoreFailure(error, input.archive, section, describeTarget(input.next));
   }

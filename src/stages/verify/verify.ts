@@ -1,7 +1,7 @@
 // verify: the new database must hold every table the archive had data for, and pass the
 // configured SQL checks. A failed check stops the run before the swap.
 import type pg from 'pg';
-import type { PgTarget } from '../../infra/pg/connection.js';
+import { ident, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { VerifyCheckRecord } from '../../pipeline/run-record.js';
 
@@ -10,6 +10,8 @@ export interface VerifyInput {
   /** `schema.table` names the archive has data for. */
   archiveTables: readonly string[];
   checks: readonly { name: string; sql: string }[];
+  /** Original values sampled from the archive per masked column: none may appear in the new database. */
+  leakSamples?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
 /** Runs the checks; returns every result (the caller fails the run if any failed). */
@@ -17,6 +19,9 @@ export async function verifyDatabase(input: VerifyInput): Promise<VerifyCheckRec
   return withClient(input.next, 'staging-refresh:verify', async (client) => {
     const results: VerifyCheckRecord[] = [await tablesPresent(client, input.archiveTables)];
     for (const check of input.checks) results.push(await customCheck(client, check));
+    for (const [table, columns] of input.leakSamples ?? []) {
+      for (const [column, originals] of columns) results.push(await noLeak(client, table, column, originals));
+    }
     return results;
   });
 }
@@ -33,6 +38,30 @@ async function tablesPresent(client: pg.Client, expected: readonly string[]): Pr
         name: 'archive-tables-present',
         status: 'failed',
         message: `missing after restore: ${missing.join(', ')}`,
+      };
+}
+
+/** No sampled original value of a masked column is found in it after the restore. */
+async function noLeak(
+  client: pg.Client,
+  table: string,
+  column: string,
+  originals: readonly string[],
+): Promise<VerifyCheckRecord> {
+  const name = `no-leak:${table}.${column}`;
+  if (originals.length === 0) return { name, status: 'passed', message: 'no non-null originals to compare' };
+  const dot = table.indexOf('.');
+  const result = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${qualifiedName(table.slice(0, dot), table.slice(dot + 1))} WHERE ${ident(column)}::text = ANY($1::text[])`,
+    [originals],
+  );
+  const found = Number(result.rows[0]?.n ?? 0);
+  return found === 0
+    ? { name, status: 'passed', message: `none of ${originals.length} sampled originals found` }
+    : {
+        name,
+        status: 'failed',
+        message: `${found} row(s) still hold an original value (of ${originals.length} sampled): masking leaked`,
       };
 }
 

@@ -1,0 +1,158 @@
+// The data section with anonymization: tables without rules go through `pg_restore -L … -j`
+// (their TABLE DATA entries only), tables with rules are streamed through their transforms at
+// the same time, truncated tables get no rows at all.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { Config } from '../../../config/schema.js';
+import { AbortedError, ConfigError } from '../../../errors.js';
+import type { PgTarget } from '../../../infra/pg/connection.js';
+import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+import type { TocEntry } from '../../inspect/toc.js';
+import { KeyedPrf } from './keyed-prf.js';
+import { type ColumnInfo, checkCoverage, qualify } from './pii-gate.js';
+import type { ColumnRule } from './strategies.js';
+import { streamTable } from './stream-table.js';
+import { compileTableTransform } from './table-transform.js';
+
+/** Original values sampled per masked column: `schema.table` → column → values. */
+export type LeakSamples = Map<string, Map<string, string[]>>;
+
+/** Columns of every user table of the (pre-data) database. */
+export async function loadColumns(client: pg.Client): Promise<ColumnInfo[]> {
+  const result = await client.query<{ table: string; column: string; type: string }>(`
+    SELECT c.table_schema || '.' || c.table_name AS table, c.column_name AS column, c.udt_name AS type
+      FROM information_schema.columns c
+      JOIN information_schema.tables t USING (table_schema, table_name)
+     WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
+     ORDER BY 1, c.ordinal_position`);
+  return result.rows;
+}
+
+export interface AnonymizedDataInput {
+  config: Config;
+  archive: string;
+  listing: string;
+  entries: readonly TocEntry[];
+  columns: readonly ColumnInfo[];
+  next: PgTarget;
+  workDir: string;
+  signal: AbortSignal;
+  /** Runs pg_restore for the data section with a list file (the restore stage's own runner). */
+  restoreData: (listFile: string | undefined, signal: AbortSignal) => Promise<void>;
+}
+
+export interface AnonymizedDataResult {
+  record: AnonymizeRecord;
+  samples: LeakSamples;
+}
+
+/** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
+export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
+  const anonymize = input.config.anonymize;
+  const findings = checkCoverage(anonymize, input.columns);
+  const blocking = findings.filter((finding) => finding.severity === 'error');
+  if (blocking.length > 0) {
+    throw new ConfigError(
+      `${blocking.length} column(s) look like PII and have no anonymization rule`,
+      blocking.map((finding) => finding.message),
+      {
+        hint: 'add rules or `anonymize.keep` entries (or set anonymize.unknownPii: warn); no data was restored',
+      },
+    );
+  }
+  const rules = new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
+  if (rules.size === 0) {
+    await input.restoreData(undefined, input.signal);
+    return { record: { tables: [], findings }, samples: new Map() };
+  }
+
+  const listFile = join(input.workDir, 'restore-data.list');
+  await writeFile(listFile, dataListing(input.listing, input.entries, new Set(rules.keys())));
+  const prf = new KeyedPrf(anonymize.secret ?? '');
+  const types = new Map<string, Map<string, string>>();
+  for (const column of input.columns) {
+    const table = types.get(column.table) ?? new Map<string, string>();
+    table.set(column.column, column.type);
+    types.set(column.table, table);
+  }
+  const streamed = [...rules.entries()].filter(
+    (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
+  );
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  input.signal.addEventListener('abort', onAbort, { once: true });
+  const tables: AnonymizeRecord['tables'] = [];
+  const samples: LeakSamples = new Map();
+  const jobs = Math.max(1, input.config.target.jobs);
+  try {
+    const queue = [...streamed];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [table, tableRules] = next;
+        const dot = table.indexOf('.');
+        const result = await streamTable({
+          archive: input.archive,
+          target: input.next,
+          schema: table.slice(0, dot),
+          table: table.slice(dot + 1),
+          transformFor: (columns) =>
+            compileTableTransform(
+              table,
+              columns,
+              tableRules,
+              types.get(table) ?? new Map(),
+              prf,
+              anonymize.domain,
+            ),
+          signal: controller.signal,
+        });
+        tables.push({
+          name: table,
+          rows: result.rows,
+          rowsPerSecond: Math.round(result.rows / Math.max(result.durationMs / 1000, 0.001)),
+        });
+        samples.set(table, result.samples);
+      }
+    };
+    const work = [
+      input.restoreData(listFile, controller.signal),
+      ...Array.from({ length: Math.min(jobs, streamed.length) }, worker),
+    ];
+    const settled = await Promise.allSettled(
+      work.map((promise) =>
+        promise.catch((error: unknown) => {
+          controller.abort();
+          throw error;
+        }),
+      ),
+    );
+    const failures = settled
+      .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+      .map((s) => s.reason as Error);
+    const real = failures.find((error) => !(error instanceof AbortedError)) ?? failures[0];
+    if (real) throw real;
+  } finally {
+    input.signal.removeEventListener('abort', onAbort);
+  }
+  for (const [table, value] of rules)
+    if (value === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
+  return { record: { tables: tables.sort((a, b) => a.name.localeCompare(b.name)), findings }, samples };
+}
+
+/** The archive listing with the TABLE DATA entries of `excluded` tables commented out. */
+export function dataListing(
+  listing: string,
+  entries: readonly TocEntry[],
+  excluded: ReadonlySet<string>,
+): string {
+  const skip = new Set(
+    entries
+      .filter((entry) => entry.type === 'TABLE DATA' && excluded.has(`${entry.schema}.${entry.name}`))
+      .map((entry) => entry.line),
+  );
+  return listing
+    .split('\n')
+    .map((line) => (skip.has(line.trimEnd()) ? `;${line}` : line))
+    .join('\n');
+}

@@ -1,0 +1,133 @@
+// The PII coverage gate: every rule must name a real table and column, and every column that
+// looks like PII must have a rule or an explicit `keep` — checked against the new database's
+// schema (pre-data only: no row has been written yet).
+import type { Config } from '../../../config/schema.js';
+import { ConfigError } from '../../../errors.js';
+import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+
+export interface ColumnInfo {
+  table: string;
+  column: string;
+  type: string;
+}
+
+interface PiiPattern {
+  what: string;
+  test: (column: string, table: string) => boolean;
+  suggest: string;
+}
+
+const PERSON_TABLE = /user|customer|person|people|employee|contact|member|account|patient|client|profile/;
+const PATTERNS: PiiPattern[] = [
+  { what: 'an e-mail address', test: (c) => /e_?mail/.test(c), suggest: 'email' },
+  {
+    what: 'a phone number',
+    test: (c) => /phone|mobile|fax|msisdn/.test(c),
+    suggest: '{ mask: { keepLast: 2 } }',
+  },
+  {
+    what: 'a name',
+    test: (c, t) =>
+      /(first|last|full|middle|given|family|sur|display|maiden)_?name$/.test(c) ||
+      (c === 'name' && PERSON_TABLE.test(t)),
+    suggest: '{ fake: person.fullName }',
+  },
+  {
+    what: 'an address',
+    test: (c) => /address|street|zip|postal|postcode/.test(c) && !/ip_?addr|mac_?addr/.test(c),
+    suggest: '{ fake: location.streetAddress }',
+  },
+  { what: 'a birth date', test: (c) => /birth|^dob$/.test(c), suggest: '{ shift: 30d }' },
+  {
+    what: 'a national id',
+    test: (c) => /ssn|social_security|national_?id|passport|tax_?id|^bsn$/.test(c),
+    suggest: 'hash',
+  },
+  {
+    what: 'a bank account',
+    test: (c) => /iban|bank_?account|account_?number|^bic$/.test(c),
+    suggest: 'hash',
+  },
+  {
+    what: 'a card number',
+    test: (c) => /card|^pan$|cc_?number|cvv/.test(c),
+    suggest: '{ mask: { keepLast: 4 } }',
+  },
+  { what: 'an IP address', test: (c, _t) => /(^|_)ip(_?address|_?addr)?$/.test(c), suggest: "'null'" },
+  {
+    what: 'a secret',
+    test: (c) => /password|passwd|token|secret|api_?key|private_?key/.test(c),
+    suggest: "'null'",
+  },
+];
+
+/** `schema.table` for a config key (`users` means `public.users`). */
+export function qualify(table: string): string {
+  return table.includes('.') ? table : `public.${table}`;
+}
+
+/** Checks rules against the schema (exit 78 naming the rule's path) and finds uncovered PII. */
+export function checkCoverage(
+  config: Config['anonymize'],
+  columns: readonly ColumnInfo[],
+): AnonymizeRecord['findings'] {
+  const byTable = new Map<string, Map<string, ColumnInfo>>();
+  for (const column of columns) {
+    const table = byTable.get(column.table) ?? new Map<string, ColumnInfo>();
+    table.set(column.column, column);
+    byTable.set(column.table, table);
+  }
+  const problems: string[] = [];
+  for (const [key, rules] of Object.entries(config.tables)) {
+    const table = byTable.get(qualify(key));
+    if (!table) {
+      problems.push(`anonymize.tables.${key}: the backup has no table ${qualify(key)}`);
+      continue;
+    }
+    if (rules === 'truncate') continue;
+    for (const column of Object.keys(rules)) {
+      if (!table.has(column))
+        problems.push(`anonymize.tables.${key}.${column}: ${qualify(key)} has no column "${column}"`);
+    }
+  }
+  for (const kept of config.keep) {
+    const dot = kept.lastIndexOf('.');
+    if (!byTable.get(qualify(kept.slice(0, dot)))?.has(kept.slice(dot + 1)))
+      problems.push(`anonymize.keep: ${kept} is not a column of the backup`);
+  }
+  if (Object.keys(config.tables).length > 0 && !config.secret)
+    problems.push('anonymize.secret: required when anonymize.tables has rules');
+  if (problems.length > 0) {
+    throw new ConfigError('anonymization rules do not match the backup', problems, {
+      hint: 'fix the rules; nothing was restored',
+    });
+  }
+
+  const ruled = new Map(Object.entries(config.tables).map(([key, rules]) => [qualify(key), rules]));
+  const kept = new Set(
+    config.keep.map((entry) => {
+      const dot = entry.lastIndexOf('.');
+      return `${qualify(entry.slice(0, dot))}.${entry.slice(dot + 1)}`;
+    }),
+  );
+  const findings: AnonymizeRecord['findings'] = [];
+  for (const column of columns) {
+    const rules = ruled.get(column.table);
+    if (
+      rules === 'truncate' ||
+      (rules && column.column in rules) ||
+      kept.has(`${column.table}.${column.column}`)
+    )
+      continue;
+    const name = column.column.toLowerCase();
+    const pattern = PATTERNS.find((p) => p.test(name, column.table.toLowerCase()));
+    if (!pattern) continue;
+    findings.push({
+      rule: 'unknown-pii',
+      severity: config.unknownPii === 'fail' ? 'error' : 'warning',
+      column: `${column.table}.${column.column}`,
+      message: `${column.table}.${column.column} looks like ${pattern.what} and has no rule: add one (e.g. ${column.column}: ${pattern.suggest}) or list it in anonymize.keep`,
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,181 @@
+// The masking strategies. Each is compiled once per column into a function of the original
+// value (null stays null unless the rule says otherwise). Keyed by anonymize.secret, so the
+// same input gives the same output across tables and runs: a masked e-mail still joins.
+import { faker } from '@faker-js/faker';
+import type { KeyedPrf } from './keyed-prf.js';
+
+/** A parsed rule from config (`anonymize.tables.<table>.<column>`). */
+export type ColumnRule =
+  | 'null'
+  | 'email'
+  | 'hash'
+  | { null: true }
+  | { fixed: string | number | boolean | null }
+  | { hash: { length?: number | undefined } }
+  | { email: { domain?: string | undefined } }
+  | { fake: string }
+  | { mask: { keepFirst: number; keepLast: number; char: string } }
+  | { shift: number }
+  | { template: string }
+  | { json: Record<string, ColumnRule> };
+
+/** What a compiled strategy sees besides the value: the whole row (decoded), by column name. */
+export type RowAccess = (column: string) => string | null;
+
+export type Masker = (value: string | null, row: RowAccess) => string | null;
+
+export interface StrategyContext {
+  prf: KeyedPrf;
+  /** PostgreSQL type of the column (information_schema data_type / udt_name). */
+  type: string;
+  domain: string;
+}
+
+/**
+ * Whether "no sampled original appears in the column afterwards" is a meaningful check for the
+ * rule. null/fixed never carry the input, and shift never returns a row's own date (the offset is
+ * 1..N days) but may return another row's original date, so a set-based check would cry wolf.
+ */
+export function leakCheckable(rule: ColumnRule): boolean {
+  if (rule === 'null') return false;
+  if (typeof rule === 'object' && ('null' in rule || 'fixed' in rule || 'shift' in rule)) return false;
+  return true;
+}
+
+/** Compiles a rule for one column. Throws Error with a readable message for unusable rules. */
+export function compileRule(rule: ColumnRule, ctx: StrategyContext): Masker {
+  if (rule === 'null' || (typeof rule === 'object' && 'null' in rule)) return () => null;
+  if (rule === 'hash') return hashMasker(ctx, undefined);
+  if (rule === 'email') return emailMasker(ctx, ctx.domain);
+  if ('fixed' in rule) {
+    const fixed = rule.fixed === null ? null : String(rule.fixed);
+    return () => fixed;
+  }
+  if ('hash' in rule) return hashMasker(ctx, rule.hash.length);
+  if ('email' in rule) return emailMasker(ctx, rule.email.domain ?? ctx.domain);
+  if ('fake' in rule) return fakeMasker(ctx, rule.fake);
+  if ('mask' in rule) return maskMasker(rule.mask);
+  if ('shift' in rule) return shiftMasker(ctx, rule.shift);
+  if ('template' in rule) return templateMasker(rule.template);
+  if ('json' in rule) return jsonMasker(rule.json, ctx);
+  throw new Error(`unknown rule ${JSON.stringify(rule)}`);
+}
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint', 'int2', 'int4', 'int8', 'numeric']);
+
+function hashMasker(ctx: StrategyContext, length: number | undefined): Masker {
+  if (INTEGER_TYPES.has(ctx.type)) {
+    const max = ctx.type === 'smallint' || ctx.type === 'int2' ? 32_767 : 2_147_483_647;
+    return (value) => (value === null ? null : String(1 + (ctx.prf.uint32(value) % max)));
+  }
+  if (ctx.type === 'uuid') {
+    return (value) => {
+      if (value === null) return null;
+      const hex = ctx.prf.hex(value, 32);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+  }
+  return (value) => (value === null ? null : ctx.prf.hex(value, length ?? 16));
+}
+
+/** u_<64-bit keyed hash>@domain: valid, deterministic, unique in practice (collision odds ~n²/2^65). */
+function emailMasker(ctx: StrategyContext, domain: string): Masker {
+  return (value) => (value === null ? null : `u_${ctx.prf.hex(value.trim().toLowerCase(), 16)}@${domain}`);
+}
+
+function fakeMasker(ctx: StrategyContext, kind: string): Masker {
+  const [namespace, method] = kind.split('.') as [string, string];
+  const module = (faker as unknown as Record<string, Record<string, unknown>>)[namespace];
+  const generate = module?.[method];
+  if (typeof generate !== 'function') throw new Error(`faker has no ${kind}`);
+  return (value) => {
+    if (value === null) return null;
+    faker.seed(ctx.prf.uint32(`${kind}\u0000${value}`));
+    return String((generate as () => unknown).call(module));
+  };
+}
+
+function maskMasker(rule: { keepFirst: number; keepLast: number; char: string }): Masker {
+  return (value) => {
+    if (value === null) return null;
+    const chars = [...value];
+    // Never keep everything: a value no longer than what would be kept is masked whole.
+    if (chars.length <= rule.keepFirst + rule.keepLast) return rule.char.repeat(chars.length);
+    const middle = chars.length - rule.keepFirst - rule.keepLast;
+    return (
+      chars.slice(0, rule.keepFirst).join('') +
+      rule.char.repeat(middle) +
+      chars.slice(chars.length - rule.keepLast).join('')
+    );
+  };
+}
+
+/** Moves the date part by a keyed offset of 1..N days either way; time and zone are kept as written. */
+function shiftMasker(ctx: StrategyContext, rangeMs: number): Masker {
+  const days = Math.max(1, Math.round(rangeMs / 86_400_000));
+  return (value) => {
+    if (value === null) return null;
+    const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+    if (!match) return value === 'infinity' || value === '-infinity' ? value : null;
+    const offset = 1 + (ctx.prf.uint32(value) % days);
+    const sign = ctx.prf.uint32(`sign\u0000${value}`) % 2 === 0 ? 1 : -1;
+    const date = new Date(
+      Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + sign * offset * 86_400_000,
+    );
+    return date.toISOString().slice(0, 10) + value.slice(10);
+  };
+}
+
+function templateMasker(template: string): Masker {
+  const parts = template.split(/(\{[^}]+\})/);
+  return (value, row) => {
+    if (value === null) return null;
+    return parts
+      .map((part) => (part.startsWith('{') && part.endsWith('}') ? (row(part.slice(1, -1)) ?? '') : part))
+      .join('');
+  };
+}
+
+/** `$.a.b` / `a.b` paths inside json/jsonb, each with its own rule. */
+function jsonMasker(rules: Record<string, ColumnRule>, ctx: StrategyContext): Masker {
+  const compiled = Object.entries(rules).map(([path, rule]) => ({
+    path: path
+      .replace(/^\$\.?/, '')
+      .split('.')
+      .filter(Boolean),
+    mask: compileRule(rule, { ...ctx, type: 'text' }),
+  }));
+  return (value, row) => {
+    if (value === null) return null;
+    let document: unknown;
+    try {
+      document = JSON.parse(value);
+    } catch {
+      return null; // not JSON: drop rather than leak
+    }
+    for (const { path, mask } of compiled) applyAtPath(document, path, (inner) => mask(inner, row));
+    return JSON.stringify(document);
+  };
+}
+
+function applyAtPath(node: unknown, path: string[], mask: (value: string | null) => string | null): void {
+  if (node === null || typeof node !== 'object' || path.length === 0) return;
+  const [head, ...rest] = path as [string, ...string[]];
+  const container = node as Record<string, unknown>;
+  if (head === '*' && Array.isArray(node)) {
+    for (let index = 0; index < node.length; index++) {
+      if (rest.length === 0) node[index] = maskScalar(node[index], mask);
+      else applyAtPath(node[index], rest, mask);
+    }
+    return;
+  }
+  if (!(head in container)) return;
+  if (rest.length === 0) container[head] = maskScalar(container[head], mask);
+  else applyAtPath(container[head], rest, mask);
+}
+
+function maskScalar(value: unknown, mask: (value: string | null) => string | null): unknown {
+  if (value === null || value === undefined) return value;
+  if (typeof value === 'object') return mask(JSON.stringify(value));
+  return mask(String(value));
+}

@@ -1,0 +1,62 @@
+// One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
+// of the original values of each masked column (for the no-leak check after the restore).
+import { decodeField, encodeField } from './copy-text.js';
+import type { KeyedPrf } from './keyed-prf.js';
+import { type ColumnRule, compileRule, leakCheckable, type Masker } from './strategies.js';
+
+const SAMPLE_SIZE = 50;
+
+export interface TableTransform {
+  /** Masks one COPY data line (without its newline). */
+  line(text: string): string;
+  /** Original values seen, per masked column whose rule can be leak-checked (decoded, non-null, up to 50 each). */
+  samples: Map<string, string[]>;
+}
+
+/** Compiles the rules of one table against its real columns; unknown columns are an error. */
+export function compileTableTransform(
+  table: string,
+  columns: readonly string[],
+  rules: Readonly<Record<string, ColumnRule>>,
+  types: ReadonlyMap<string, string>,
+  prf: KeyedPrf,
+  domain: string,
+): TableTransform {
+  const positions = new Map(columns.map((column, index) => [column, index]));
+  const maskers: { index: number; column: string; checkable: boolean; mask: Masker }[] = [];
+  for (const [column, rule] of Object.entries(rules)) {
+    const index = positions.get(column);
+    if (index === undefined)
+      throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
+    maskers.push({
+      index,
+      column,
+      checkable: leakCheckable(rule),
+      mask: compileRule(rule, { prf, type: types.get(column) ?? 'text', domain }),
+    });
+  }
+  const samples = new Map(maskers.filter((m) => m.checkable).map((m) => [m.column, [] as string[]]));
+  return {
+    samples,
+    line(text) {
+      const fields = text.split('\t');
+      const decoded = new Map<number, string | null>();
+      const original = (index: number): string | null => {
+        if (!decoded.has(index)) decoded.set(index, decodeField(fields[index] ?? '\\N'));
+        return decoded.get(index) ?? null;
+      };
+      const row = (column: string) => {
+        const index = positions.get(column);
+        return index === undefined ? null : original(index);
+      };
+      const out = fields.slice();
+      for (const { index, column, mask } of maskers) {
+        const value = original(index);
+        const sample = samples.get(column);
+        if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
+        out[index] = encodeField(mask(value, row));
+      }
+      return out.join('\t');
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
+import { KeyedPrf } from '../../src/stages/restore/anonymize/keyed-prf.js';
+import { checkCoverage } from '../../src/stages/restore/anonymize/pii-gate.js';
+import { type ColumnRule, compileRule } from '../../src/stages/restore/anonymize/strategies.js';
+import { compileTableTransform } from '../../src/stages/restore/anonymize/table-transform.js';
+
+const prf = new KeyedPrf('secret');
+const noRow = () => null;
+const mask = (rule: ColumnRule, type = 'text', secret = prf) =>
+  compileRule(rule, { prf: secret, type, domain: 'example.invalid' });
+
+describe('strategies', () => {
+  it('are deterministic for the same secret and differ for another', () => {
+    for (const rule of [
+      'email',
+      'hash',
+      { fake: 'person.fullName' },
+      { shift: 30 * 86_400_000 },
+    ] as ColumnRule[]) {
+      fc.assert(
+        fc.property(fc.string({ minLength: 1 }), (value) => {
+          expect(mask(rule)(value, noRow)).toBe(mask(rule)(value, noRow));
+        }),
+        { numRuns: 50 },
+      );
+    }
+    expect(mask('email')('a@b.c', noRow)).not.toBe(
+      mask('email', 'text', new KeyedPrf('other'))('a@b.c', noRow),
+    );
+  });
+
+  it('email: valid, unique over 50k distinct inputs, case-insensitive like e-mail', () => {
+    const email = mask('email');
+    const out = new Set<string | null>();
+    for (let i = 0; i < 50_000; i++) out.add(email(`person${i}@corp.example`, noRow));
+    expect(out.size).toBe(50_000);
+    expect(email('A@B.example', noRow)).toMatch(/^u_[0-9a-f]{16}@example\.invalid$/);
+    expect(email('A@B.example', noRow)).toBe(email('a@b.example', noRow));
+  });
+
+  it('hash is shaped to the column type', () => {
+    expect(mask('hash', 'int4')('12345', noRow)).toMatch(/^\d+$/);
+    expect(Number(mask('hash', 'int2')('12345', noRow))).toBeLessThanOrEqual(32_767);
+    expect(mask('hash', 'uuid')('x', noRow)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(mask({ hash: { length: 10 } })('x', noRow)).toHaveLength(10);
+  });
+
+  it('keeps NULL as NULL, except fixed', () => {
+    for (const rule of [
+      'email',
+      'hash',
+      { fake: 'person.fullName' },
+      { mask: { keepFirst: 1, keepLast: 1, char: '*' } },
+    ] as ColumnRule[]) {
+      expect(mask(rule)(null, noRow)).toBeNull();
+    }
+    expect(mask({ fixed: 'x' })(null, noRow)).toBe('x');
+  });
+
+  it('mask never keeps a whole short value', () => {
+    const keep = mask({ mask: { keepFirst: 2, keepLast: 2, char: '*' } });
+    expect(keep('abcdefgh', noRow)).toBe('ab****gh');
+    expect(keep('abcd', noRow)).toBe('****');
+    expect(keep('née', noRow)).toBe('***');
+  });
+
+  it('shift moves dates 1..N days, keeping time and zone text', () => {
+    const shift = mask({ shift: 10 * 86_400_000 });
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
+        (date) => {
+          const text = `${date.toISOString().slice(0, 10)} 13:45:00+01`;
+          const out = shift(text, noRow) as string;
+          const days = Math.abs(Date.parse(out.slice(0, 10)) - Date.parse(text.slice(0, 10))) / 86_400_000;
+          expect(days).toBeGreaterThanOrEqual(1);
+          expect(days).toBeLessThanOrEqual(10);
+          expect(out.slice(10)).toBe(' 13:45:00+01');
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('template and json use the row and paths', () => {
+    const row = (column: string) => ({ id: '42' })[column] ?? null;
+    expect(mask({ template: 'user_{id}@example.invalid' })('real@x.y', row)).toBe('user_42@example.invalid');
+    const json = mask({ json: { '$.contact.phone': { fixed: 'x' }, '$.tags.*': 'hash' } });
+    expect(
+      JSON.parse(json('{"contact":{"phone":"+31","city":"A"},"tags":["a","b"]}', noRow) as string),
+    ).toEqual({
+      contact: { phone: 'x', city: 'A' },
+      tags: [mask('hash')('a', noRow), mask('hash')('b', noRow)],
+    });
+    expect(json('not json', noRow)).toBeNull();
+  });
+
+  it('a table transform masks only ruled fields and round-trips the rest byte for byte', () => {
+    const transform = compileTableTransform(
+      'public.t',
+      ['id', 'email', 'note'],
+      { email: 'email' },
+      new Map(),
+      prf,
+      'example.invalid',
+    );
+    expect(transform.line('7\tA@b.c\ttab\\there\\nnewline')).toBe(
+      `7\t${mask('email')('A@b.c', noRow)}\ttab\\there\\nnewline`,
+    );
+    expect(transform.line('8\t\\N\t\\N')).toBe('8\t\\N\t\\N');
+    expect(transform.samples.get('email')).toEqual(['A@b.c']);
+    expect(() => compileTableTransform('public.t', ['id'], { email: 'email' }, new Map(), prf, 'x')).toThrow(
+      /no column "email"/,
+    );
+  });
+});
+
+describe('PII coverage gate', () => {
+  const config = (tables: string, extra = '') =>
+    parseConfig(
+      `source: { local: { path: x } }\nworkDir: /w\ntarget: { url: 'postgres://x@h/db', allow: [h/db] }\nanonymize: { secret: s, tables: ${tables} ${extra} }\n`,
+      {},
+      '/',
+    ).anonymize;
+  const columns = [
+    { table: 'public.users', column: 'id', type: 'int8' },
+    { table: 'public.users', column: 'email', type: 'text' },
+    { table: 'public.users', column: 'name', type: 'text' },
+    { table: 'public.users', column: 'country', type: 'text' },
+    { table: 'public.products', column: 'name', type: 'text' },
+    { table: 'public.orders', column: 'shipping_address', type: 'text' },
+    { table: 'public.orders', column: 'ip_address', type: 'inet' },
+  ];
+
+  it('finds likely PII without a rule, and not product names', () => {
+    const findings = checkCoverage(config('{ users: { email: email } }'), columns);
+    expect(findings.map((f) => f.column)).toEqual([
+      'public.users.name',
+      'public.orders.shipping_address',
+      'public.orders.ip_address',
+    ]);
+    expect(findings[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringContaining('looks like a name'),
+    });
+  });
+
+  it('accepts keep entries and truncated tables, and warns instead when told to', () => {
+    const findings = checkCoverage(
+      config(
+        '{ users: { email: email, name: { fake: person.fullName } }, orders: truncate }',
+        ', unknownPii: warn',
+      ),
+      columns,
+    );
+    expect(findings).toEqual([]);
+    const warned = checkCoverage(
+      config('{ users: { email: email } }', ', unknownPii: warn, keep: [public.users.name]'),
+      columns,
+    );
+    expect(warned.map((f) => [f.column, f.severity])).toEqual([
+      ['public.orders.shipping_address', 'warning'],
+      ['public.orders.ip_address', 'warning'],
+    ]);
+  });
+
+  it('names rules that do not match the backup', () => {
+    expect(() => checkCoverage(config('{ clients: { email: email } }'), columns)).toThrow(
+      /anonymize\.tables\.clients: the backup has no table public\.clients/,
+    );
+  });
+});
