@@ -6,6 +6,7 @@ import { runDoctor } from './commands/doctor.js';
 import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
 import { buildPlan } from './commands/plan.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
+import { rollback } from './commands/rollback.js';
 import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
 import type { MigrationsConfig } from './config/schema.js';
@@ -175,6 +176,17 @@ program
       const record = await loadRecord(config, options.run);
       if (options.send) process.stderr.write(`${await resendRecord(config, record)}\n`);
       else process.stdout.write(renderRecord(record, options.format as ReportFormat));
+      return ExitCode.ok;
+    }),
+  );
+
+program
+  .command('rollback')
+  .description('put the previous staging database (<db>__prev) back; run it again to undo')
+  .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .action(
+    wrapHandler(async (options: { config: string }) => {
+      process.stdout.write(`${await rollback(await loadConfig(options.config), createLogger())}\n`);
       return ExitCode.ok;
     }),
   );

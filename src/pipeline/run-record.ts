@@ -198,6 +198,8 @@ export interface RunRecord {
   };
   error?: RunErrorRecord;
   warnings: string[];
+  /** Set when this run found and cleaned up after an earlier run that crashed. */
+  recovered?: { runId: string; startedAt: string; host: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
   report?: {
     html?: string;

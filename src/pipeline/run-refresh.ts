@@ -28,9 +28,11 @@ import { restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
 import { TOOL_VERSION } from '../version.js';
+import { clearRunning, markRunning } from './crash-marker.js';
 import { migrateStep } from './migrate-step.js';
 import { databaseNames, newRunId, type RunContext } from './run-context.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from './run-record.js';
+import { acquireRunLock, type HeldLock } from './single-flight.js';
 import { StepRunner } from './step-runner.js';
 
 export interface RunOptions {
@@ -77,9 +79,19 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   const steps = new StepRunner(signal);
   record.steps = steps.steps;
   let nextCreated = false;
+  let runLock: HeldLock | undefined;
 
   try {
-    await steps.run('guard', async () => guardTarget(config, live));
+    const identity = await steps.run('guard', async () => guardTarget(config, live));
+    const lockAt = config.control ? parsePgUrl(config.control.url) : ctx.maintenance;
+    runLock = await acquireRunLock(lockAt, identity, ctx.runId);
+    const crashed = await markRunning(config.workDir, ctx.runId, startedAt);
+    if (crashed) {
+      const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed; its leftovers are removed`;
+      record.warnings.push(message);
+      record.recovered = { runId: crashed.runId, startedAt: crashed.startedAt, host: crashed.host };
+      ctx.log.warn(message);
+    }
     const candidate = await steps.run('locate', async () => {
       if (!config.source.local) {
         throw new RunFailedError('not-implemented', 'source.s3 is not implemented yet; use source.local');
@@ -171,6 +183,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     );
   } finally {
     if (nextCreated) await dropNext(ctx, record);
+    if (runLock) await clearRunning(config.workDir).catch(() => undefined);
   }
 
   // The report step renders the HTML page and addresses the e-mail; the record is then written
@@ -206,6 +219,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       await persist(ctx, record);
     }
   }
+  await runLock?.release();
   return record;
 }
 

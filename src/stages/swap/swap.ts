@@ -90,7 +90,7 @@ async function renameAll(client: pg.Client, live: string, next: string, keepPrev
 }
 
 /** Waits up to graceMs for sessions to leave, then terminates the rest; returns how many were ended. */
-async function endSessions(
+export async function endSessions(
   client: pg.Client,
   database: string,
   graceMs: number,

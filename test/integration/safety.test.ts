@@ -1,0 +1,249 @@
+// Never lose staging, never touch production: signals, crashes, concurrent runs, the guard,
+// rollback and secrets — each asserting that the live database is exactly as it was.
+import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePgUrl, withDatabase } from '../../src/infra/pg/connection.js';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { acquireRunLock } from '../../src/pipeline/single-flight.js';
+import { freePort } from '../harness/pg-cluster.js';
+import {
+  cluster,
+  databasesLike,
+  makeDump,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
+import { runCli } from '../harness/run-cli.js';
+
+const SLOW = `
+  CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text NOT NULL);
+  INSERT INTO users SELECT g, 'u' || g || '@x.example', 'Name ' || g FROM generate_series(1, 150000) g;
+  CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
+const SMALL = (label: string) => `
+  CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text NOT NULL);
+  INSERT INTO users SELECT g, '${label}' || g || '@x.example', 'Name ' || g FROM generate_series(1, 100) g;
+  CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
+const ANONYMIZE = {
+  secret: 's',
+  tables: { 'public.users': { email: 'email', full_name: { fake: 'person.fullName' } } },
+};
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const active = async (application: string) =>
+  (
+    await sql<{ n: number }>(
+      'postgres',
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+      [application],
+    )
+  )[0]!.n > 0;
+
+/** A live staging database with rows to protect. */
+async function liveWithMarker(live: string): Promise<void> {
+  await sql('postgres', `CREATE DATABASE ${live}`);
+  await sql(live, "CREATE TABLE marker (note text); INSERT INTO marker VALUES ('last week'), ('still here')");
+}
+
+describe('safety', () => {
+  let slowDump: string;
+  let smallA: string;
+  let smallB: string;
+  beforeAll(async () => {
+    cluster();
+    const dumps = await tempDir('safety-dumps');
+    slowDump = await makeDump(join(dumps, 'slow.dump'), SLOW);
+    smallA = await makeDump(join(dumps, 'a.dump'), SMALL('a'));
+    smallB = await makeDump(join(dumps, 'b.dump'), SMALL('b'));
+  });
+
+  it('SIGTERM during restore: exit 143 within 10 s, no __next left, live untouched', async () => {
+    const dir = await tempDir('sigterm');
+    const live = uniqueDb('sigterm');
+    await liveWithMarker(live);
+    const { file, config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
+    await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
+    const child = runCli(['run', '--config', file]);
+    await until('the masked restore to stream', () => active('staging-refresh:anonymize'));
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(await databasesLike(live)).toEqual([live]);
+    expect(await sql(live, 'SELECT note FROM marker ORDER BY 1')).toEqual([
+      { note: 'last week' },
+      { note: 'still here' },
+    ]);
+    const record = JSON.parse(await readFile(join(config.report.dir, 'latest.json'), 'utf8'));
+    expect(record).toMatchObject({ outcome: 'aborted', exitCode: 143, error: { step: 'restore' } });
+  });
+
+  it('SIGKILL during restore: the next run removes the leftovers, records the crash and succeeds', async () => {
+    const dir = await tempDir('sigkill');
+    const live = uniqueDb('sigkill');
+    await liveWithMarker(live);
+    const { file, config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
+    await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
+    const child = runCli(['run', '--config', file]);
+    await until('the masked restore to stream', () => active('staging-refresh:anonymize'));
+    child.kill('SIGKILL');
+    await child;
+    const marker = JSON.parse(await readFile(join(config.workDir, 'run-in-progress.json'), 'utf8'));
+    expect(await databasesLike(live)).toEqual([live, `${live}__next`]);
+    expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
+
+    await copyFile(smallA, join(dir, 'backups', 'z.dump'));
+    const later = new Date(Date.now() + 2000);
+    await utimes(join(dir, 'backups', 'z.dump'), later, later);
+    const record = await runRefresh(config, quiet);
+    expect(record.outcome).toBe('succeeded');
+    expect(record.recovered?.runId).toBe(marker.runId);
+    expect(record.warnings.join('\n')).toContain(`the previous run ${marker.runId}`);
+    expect(await databasesLike(live)).toEqual([live, `${live}__prev`]);
+    expect(await sql(live, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: 100 }]);
+  });
+
+  it('SIGTERM during a migration: the statement is cancelled, exit 143, no __next left', async () => {
+    const dir = await tempDir('sigterm-migrate');
+    const live = uniqueDb('sigmig');
+    await liveWithMarker(live);
+    await mkdir(join(dir, 'migrations'));
+    await writeFile(join(dir, 'migrations', '001_slow.sql'), 'SELECT pg_sleep(60);\n');
+    const { file } = await writeTestConfig(dir, live, { migrations: { dir: join(dir, 'migrations') } });
+    await copyFile(smallA, join(dir, 'backups', 'a.dump'));
+    const child = runCli(['run', '--config', file]);
+    await until(
+      'the migration to run',
+      async () =>
+        (
+          await sql<{ n: number }>(
+            'postgres',
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:migrate' AND query LIKE '%pg_sleep%'`,
+          )
+        )[0]!.n > 0,
+    );
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(await databasesLike(live)).toEqual([live]);
+    expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
+  });
+
+  it('a second concurrent run exits 75 and says who holds the lock', async () => {
+    const dir = await tempDir('busy');
+    const live = uniqueDb('busy');
+    const { config } = await writeTestConfig(dir, live);
+    await copyFile(smallA, join(dir, 'backups', 'a.dump'));
+    const target = parsePgUrl(config.target.url);
+    const held = await acquireRunLock(
+      withDatabase(target, 'postgres'),
+      `${target.host}:${target.port}/${live}`,
+      'first-run',
+    );
+    try {
+      const record = await runRefresh(config, quiet);
+      expect(record.exitCode).toBe(75);
+      expect(record.error?.message).toMatch(
+        /another refresh of .* is running: run first-run@\S+ .*since \d{4}-/,
+      );
+      expect(await databasesLike(live)).toEqual([]);
+    } finally {
+      await held.release();
+    }
+    expect((await runRefresh(config, quiet)).outcome).toBe('succeeded');
+  });
+
+  it('a target on a production host is refused with exit 77 before any connection', async () => {
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const dir = await tempDir('prod');
+      const { file } = await writeTestConfig(dir, 'app', { production: { hosts: [`127.0.0.1:${port}`] } });
+      const text = (await readFile(file, 'utf8')).replaceAll(`:${cluster().port}/app`, `:${port}/app`);
+      await writeFile(file, text);
+      const result = await runCli(['run', '--config', file]);
+      expect(result.exitCode).toBe(77);
+      expect(result.all).toContain('production.hosts');
+      expect(connections).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('rollback puts the previous database back, and a second rollback undoes it', async () => {
+    const dir = await tempDir('rollback');
+    const live = uniqueDb('rollback');
+    const { file, config } = await writeTestConfig(dir, live);
+    await copyFile(smallA, join(dir, 'backups', 'a.dump'));
+    expect((await runRefresh(config, quiet)).outcome).toBe('succeeded');
+    await copyFile(smallB, join(dir, 'backups', 'b.dump'));
+    const later = new Date(Date.now() + 2000);
+    await utimes(join(dir, 'backups', 'b.dump'), later, later);
+    expect((await runRefresh(config, quiet)).outcome).toBe('succeeded');
+    const firstEmail = async () =>
+      (await sql<{ email: string }>(live, 'SELECT email FROM users WHERE id = 1'))[0]!.email;
+    expect(await firstEmail()).toBe('b1@x.example');
+    const result = await runCli(['rollback', '--config', file]);
+    expect(result.exitCode).toBe(0);
+    expect(await firstEmail()).toBe('a1@x.example');
+    expect((await runCli(['rollback', '--config', file])).exitCode).toBe(0);
+    expect(await firstEmail()).toBe('b1@x.example');
+  });
+
+  it('the password appears in no log, record, report or process argument', async () => {
+    const info = cluster();
+    const dir = await tempDir('secret');
+    const live = uniqueDb('secret');
+    await mkdir(join(dir, 'migrations'));
+    await writeFile(
+      join(dir, 'migrations', '001_index.sql'),
+      'CREATE INDEX users_email_idx ON users (email);\n',
+    );
+    const { file, config } = await writeTestConfig(dir, live, {
+      anonymize: ANONYMIZE,
+      migrations: { dir: join(dir, 'migrations') },
+    });
+    await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
+    const child = runCli(['run', '--config', file, '--json'], {
+      PGPASSWORD: info.password,
+      LOG_LEVEL: 'debug',
+    });
+    const processLists: string[] = [];
+    let running = true;
+    void child.finally(() => {
+      running = false;
+    });
+    while (running) {
+      processLists.push((await execa('ps', ['-eo', 'args'])).stdout);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    const result = await child;
+    expect(result.exitCode).toBe(0);
+    expect(processLists.some((list) => list.includes('pg_restore'))).toBe(true);
+    const record = await readFile(join(config.report.dir, 'latest.json'), 'utf8');
+    const html = await readFile(JSON.parse(record).report.html, 'utf8');
+    for (const text of [String(result.all), record, html, ...processLists])
+      expect(text).not.toContain(info.password);
+  });
+});
