@@ -36,6 +36,16 @@ export interface BackupRecord {
   dumpVersion?: string;
   /** Server version the archive was dumped from. */
   serverVersion?: string;
+  etag?: string;
+  /** How the S3 download went. */
+  download?: {
+    path: string;
+    reused: boolean;
+    verifiedBy: 'sha256' | 'etag-md5' | 'size';
+    durationMs: number;
+    bytesPerSecond: number;
+    retries: number;
+  };
 }
 
 export interface RestoredTable {

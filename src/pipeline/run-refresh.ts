@@ -16,11 +16,14 @@ import { smtpMailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { dropDatabaseForce } from '../infra/pg/databases.js';
 import { withClient } from '../infra/pg/with-client.js';
+import { s3ObjectStore } from '../infra/s3/object-store.js';
 import type { Logger } from '../log/logger.js';
+import { fetchBackup } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
+import { locateS3 } from '../stages/locate/locate-s3.js';
 import { headline } from '../stages/report/headline.js';
 import { recipients, sendReport } from '../stages/report/send-report.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
@@ -92,12 +95,11 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       record.recovered = { runId: crashed.runId, startedAt: crashed.startedAt, host: crashed.host };
       ctx.log.warn(message);
     }
-    const candidate = await steps.run('locate', async () => {
-      if (!config.source.local) {
-        throw new RunFailedError('not-implemented', 'source.s3 is not implemented yet; use source.local');
-      }
-      return locateLocal(config.source.local.path);
-    });
+    const s3 = config.source.s3;
+    const store = s3 ? s3ObjectStore(s3) : undefined;
+    const candidate = await steps.run('locate', () =>
+      store && s3 ? locateS3(store, s3.prefix, s3.keyPattern) : locateLocal(config.source.local?.path ?? ''),
+    );
     const ageMs = checkBackupAge(candidate, config.source.maxAge, startedAt);
     record.backup = {
       key: candidate.key,
@@ -106,10 +108,35 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       lastModified: candidate.lastModified.toISOString(),
       ageMs,
       source: candidate.source,
+      ...(candidate.etag && { etag: candidate.etag }),
     };
     ctx.log.info({ backup: candidate.key, bytes: candidate.bytes }, 'newest backup located');
-    steps.skip('fetch');
-    const inspected = await steps.run('inspect', () => inspectArchive(candidate.key, signal));
+    let archive = candidate.key;
+    if (store && s3) {
+      const fetched = await steps.run('fetch', () =>
+        fetchBackup({
+          store,
+          candidate,
+          workDir: config.workDir,
+          partSize: s3.partSize,
+          concurrency: s3.concurrency,
+          log: ctx.log,
+          signal,
+        }),
+      );
+      archive = fetched.path;
+      record.backup.download = {
+        path: fetched.path,
+        reused: fetched.reused,
+        verifiedBy: fetched.verifiedBy,
+        durationMs: fetched.durationMs,
+        bytesPerSecond: fetched.bytesPerSecond,
+        retries: fetched.retries,
+      };
+    } else {
+      steps.skip('fetch');
+    }
+    const inspected = await steps.run('inspect', () => inspectArchive(archive, signal));
     record.backup.format =
       inspected.format === 'custom' || inspected.format === 'tar' ? inspected.format : 'unknown';
     if (inspected.toc.dumpVersion) record.backup.dumpVersion = inspected.toc.dumpVersion;
@@ -117,7 +144,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
 
     const restored = await steps.run('restore', () =>
       restoreArchive({
-        archive: candidate.key,
+        archive,
         listing: inspected.listing,
         entries: inspected.toc.entries,
         config,
