@@ -7,10 +7,12 @@ import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
 import { buildPlan } from './commands/plan.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { rollback } from './commands/rollback.js';
+import { serve } from './commands/serve.js';
 import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
 import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
+import { pushRunMetrics } from './infra/metrics/push-metrics.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
 import { renderText } from './stages/report/render-text.js';
@@ -78,6 +80,7 @@ program
       const config = await loadConfig(options.config);
       const log = createLogger();
       const record = await runRefresh(config, { log, signal: abortOnSignals() });
+      await pushRunMetrics(config, record, log);
       process.stdout.write(options.json ? `${JSON.stringify(record, null, 2)}\n` : renderText(record));
       if (record.error) {
         process.stderr.write(`staging-refresh: ${record.outcome}: ${record.error.message}\n`);
@@ -187,6 +190,31 @@ program
   .action(
     wrapHandler(async (options: { config: string }) => {
       process.stdout.write(`${await rollback(await loadConfig(options.config), createLogger())}\n`);
+      return ExitCode.ok;
+    }),
+  );
+
+program
+  .command('serve')
+  .description('run refreshes on schedule.cron, with an HTTP trigger, health, latest record and metrics')
+  .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .addHelpText(
+    'after',
+    '\nExamples:\n  STAGING_REFRESH_TOKEN=… staging-refresh serve -c config.yaml\n  curl -X POST -H "Authorization: Bearer $STAGING_REFRESH_TOKEN" localhost:8080/runs',
+  )
+  .action(
+    wrapHandler(async (options: { config: string }) => {
+      const log = createLogger();
+      const server = await serve(await loadConfig(options.config), {
+        log,
+        token: process.env.STAGING_REFRESH_TOKEN,
+      });
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await server.shutdown();
       return ExitCode.ok;
     }),
   );

@@ -155,7 +155,19 @@ const report = z.strictObject({ dir: z.string().default('./reports'), email: ema
 
 const control = z.strictObject({ url: postgresUrl });
 
-const schedule = z.strictObject({ cron: z.string().min(1), timeZone: z.string().default('UTC') });
+const schedule = z.strictObject({
+  cron: z.string().min(1),
+  timeZone: z.string().default('UTC'),
+  /** `serve` HTTP listener. */
+  listen: z.string().default('0.0.0.0:8080'),
+  /** On SIGTERM while a refresh runs: abort it (exit soon) or let it finish first. */
+  onShutdown: z.enum(['abort', 'finish']).default('abort'),
+});
+
+const metrics = z.strictObject({
+  pushgateway: z.string().url().optional(),
+  job: z.string().default('staging-refresh'),
+});
 
 const verify = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
@@ -173,6 +185,7 @@ export const configSchema = z.strictObject({
   report: report.prefault({}),
   control: control.optional(),
   schedule: schedule.optional(),
+  metrics: metrics.prefault({}),
 });
 
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
