@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { reportError } from './cli/exit.js';
 import { runDoctor } from './commands/doctor.js';
+import { formatRuns, listRuns } from './commands/history.js';
 import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
 import { buildPlan } from './commands/plan.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
@@ -215,6 +216,20 @@ program
         process.once('SIGINT', stop);
       });
       await server.shutdown();
+      return ExitCode.ok;
+    }),
+  );
+
+program
+  .command('history')
+  .description('list the stored runs with their durations (control database, else report.dir)')
+  .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .option('-n, --limit <n>', 'how many runs', '20')
+  .option('--json', 'print the run records as JSON')
+  .action(
+    wrapHandler(async (options: { config: string; limit: string; json?: boolean }) => {
+      const runs = await listRuns(await loadConfig(options.config), Math.max(1, Number(options.limit) || 20));
+      process.stdout.write(options.json ? `${JSON.stringify(runs, null, 2)}\n` : formatRuns(runs));
       return ExitCode.ok;
     }),
   );

@@ -5,16 +5,19 @@ import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { smtpMailer } from '../infra/mail/mailer.js';
 import type { RunRecord } from '../pipeline/run-record.js';
-import { renderHtmlEmail } from '../stages/report/render-html-email.js';
+import { renderHtmlPage } from '../stages/report/render-html-email.js';
 import { renderMarkdown } from '../stages/report/render-markdown.js';
 import { renderText } from '../stages/report/render-text.js';
 import { sendReport } from '../stages/report/send-report.js';
+import { findRun } from './history.js';
 
 export type ReportFormat = 'text' | 'markdown' | 'html' | 'json';
 
-/** Reads `<report.dir>/<runId>.json`, or latest.json. */
+/** A stored run: from the control database when there is one, else `<report.dir>/<runId>.json` (or latest.json). */
 export async function loadRecord(config: Config, runId?: string): Promise<RunRecord> {
   if (runId !== undefined && !/^[\w.-]+$/.test(runId)) throw new UsageError(`not a run id: ${runId}`);
+  const stored = runId ? await findRun(config, runId) : undefined;
+  if (stored) return stored;
   const file = join(config.report.dir, `${runId ?? 'latest'}.json`);
   try {
     return JSON.parse(await readFile(file, 'utf8')) as RunRecord;
@@ -31,7 +34,7 @@ export function renderRecord(record: RunRecord, format: ReportFormat): string {
     case 'markdown':
       return renderMarkdown(record);
     case 'html':
-      return renderHtmlEmail(record);
+      return renderHtmlPage(record);
     case 'json':
       return `${JSON.stringify(record, null, 2)}\n`;
     default:

@@ -208,6 +208,8 @@ export interface RunRecord {
   };
   error?: RunErrorRecord;
   warnings: string[];
+  /** Week over week, from the run history in the control database (absent without history). */
+  trends?: Trends;
   /** Set when this run found and cleaned up after an earlier run that crashed. */
   recovered?: { runId: string; startedAt: string; host: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
@@ -215,4 +217,31 @@ export interface RunRecord {
     html?: string;
     email?: { to: string[]; subject: string; sent?: boolean; attempts?: number; error?: string };
   };
+}
+
+/** Trends against earlier runs of the same target. */
+export interface Trends {
+  comparedWith: { previousRunId: string; runs: number };
+  /** This run and the earlier ones compared, oldest first (for charts). */
+  series: { runId: string; startedAt: string; totalMs: number; restoreMs: number; migrateMs: number }[];
+  /** Each step against the previous run and the median of the last 8. */
+  steps: {
+    name: string;
+    durationMs: number;
+    previousMs: number | null;
+    medianMs: number | null;
+    changePct: number | null;
+  }[];
+  /** The tables that grew most since the previous run. */
+  tables: {
+    name: string;
+    bytes: number;
+    previousBytes: number;
+    growthBytes: number;
+    growthPct: number | null;
+  }[];
+  /** Migrations that were pending (and applied) last time too, with their change. */
+  migrations: { name: string; durationMs: number; previousMs: number; changePct: number | null }[];
+  /** Restore time per week from a least-squares line over the history, and what it predicts. */
+  restoreProjection?: { perWeekMs: number; in4WeeksMs: number; in12WeeksMs: number };
 }

@@ -25,7 +25,9 @@ import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
 import { headline } from '../stages/report/headline.js';
+import { ensureHistorySchema, loadRuns, saveRun } from '../stages/report/history-store.js';
 import { recipients, sendReport } from '../stages/report/send-report.js';
+import { computeTrends } from '../stages/report/trends.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
 import { restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
@@ -83,11 +85,12 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   record.steps = steps.steps;
   let nextCreated = false;
   let runLock: HeldLock | undefined;
+  let identity: string | undefined;
 
   try {
-    const identity = await steps.run('guard', async () => guardTarget(config, live));
+    identity = await steps.run('guard', async () => guardTarget(config, live));
     const lockAt = config.control ? parsePgUrl(config.control.url) : ctx.maintenance;
-    runLock = await acquireRunLock(lockAt, identity, ctx.runId);
+    runLock = await acquireRunLock(lockAt, identity as string, ctx.runId);
     const crashed = await markRunning(config.workDir, ctx.runId, startedAt);
     if (crashed) {
       const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed; its leftovers are removed`;
@@ -218,6 +221,18 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   // attachment is the stored record. Only a failed send changes the record afterwards.
   await steps
     .run('report', async () => {
+      if (config.control && identity) {
+        const history = await withClient(
+          parsePgUrl(config.control.url),
+          'staging-refresh:history',
+          async (client) => {
+            await ensureHistorySchema(client);
+            return loadRuns(client, identity as string, 8, record.startedAt);
+          },
+        );
+        const trends = computeTrends(record, history);
+        if (trends) record.trends = trends;
+      }
       record.report = { html: await writeHtmlReport(config.report.dir, record) };
       if (config.report.email) {
         record.report.email = { to: recipients(config.report.email, record), subject: headline(record) };
@@ -245,6 +260,14 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       };
       await persist(ctx, record);
     }
+  }
+  if (config.control && identity) {
+    await withClient(parsePgUrl(config.control.url), 'staging-refresh:history', async (client) => {
+      await ensureHistorySchema(client);
+      await saveRun(client, identity as string, record);
+    }).catch((error: unknown) => {
+      ctx.log.warn({ error: (error as Error).message }, 'could not store the run in the history');
+    });
   }
   await runLock?.release();
   return record;

@@ -6,12 +6,21 @@ import { formatBytes } from '../migrate/migration-record.js';
 import { byDanger, headline } from './headline.js';
 import { escapeHtml as e } from './html.js';
 import { isTableLockThatMatters } from './render-text.js';
+import { trendsChart, trendsHtml } from './render-trends.js';
 
 const COLOR = { dangerous: '#b42318', review: '#b54708', safe: '#067647' } as const;
 const CELL = 'padding:4px 8px;border-bottom:1px solid #eaecf0;vertical-align:top;font-size:13px;';
 const HEAD = 'padding:4px 8px;border-bottom:2px solid #d0d5dd;text-align:left;font-size:12px;color:#475467;';
 const PRE =
   'margin:4px 0;padding:6px;background:#f9fafb;border:1px solid #eaecf0;font-size:11px;white-space:pre-wrap;';
+
+/** The standalone HTML page: the e-mail's content plus the trend chart (inline SVG). */
+export function renderHtmlPage(record: RunRecord): string {
+  const chart = record.trends
+    ? `<tr><td style="padding-top:12px;"><h2 style="font-size:15px;margin:0 0 6px;">Durations, last ${record.trends.series.length} runs</h2>${trendsChart(record.trends)}</td></tr>`
+    : '';
+  return renderHtmlEmail(record).replace('<!--chart-->', chart);
+}
 
 /** The e-mail body as HTML. */
 export function renderHtmlEmail(record: RunRecord): string {
@@ -25,6 +34,7 @@ export function renderHtmlEmail(record: RunRecord): string {
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="font-family:Arial,Helvetica,sans-serif;color:#101828;max-width:720px;">`,
     `<tr><td style="padding:12px;background:${banner};color:#ffffff;font-size:16px;font-weight:bold;">${e(headline(record))}</td></tr>`,
     `<tr><td style="padding:12px 0;font-size:13px;">${overview(record)}</td></tr>`,
+    '<!--chart-->',
   ];
   if (record.error) {
     parts.push(
@@ -39,6 +49,7 @@ export function renderHtmlEmail(record: RunRecord): string {
     for (const migration of migrations)
       parts.push(`<tr><td style="padding-top:12px;">${checklist(migration)}</td></tr>`);
   }
+  if (record.trends) parts.push(`<tr><td style="padding-top:12px;">${trendsHtml(record.trends)}</td></tr>`);
   parts.push(
     `<tr><td style="padding-top:12px;"><h2 style="font-size:15px;margin:0 0 6px;">Steps</h2>${stepTable(record)}</td></tr>`,
   );

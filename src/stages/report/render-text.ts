@@ -4,6 +4,7 @@ import type { LockRecord, MigrationRecord, RunRecord } from '../../pipeline/run-
 import { blocksReads, blocksWrites } from '../migrate/lock-conflicts.js';
 import { formatBytes } from '../migrate/migration-record.js';
 import { byDanger, headline } from './headline.js';
+import { trendsText } from './render-trends.js';
 
 const MARK = { dangerous: '✖ DANGEROUS', review: '▲ review', safe: '✔ safe' } as const;
 
@@ -29,6 +30,7 @@ export function renderText(record: RunRecord): string {
   const migrations = byDanger(record.migrations);
   if (migrations.length > 0) out.push('', 'Migrations (most dangerous first)');
   for (const migration of migrations) out.push(...migrationText(migration));
+  if (record.trends) out.push(...trendsText(record.trends));
   out.push('', 'Steps');
   for (const step of record.steps)
     out.push(`  ${step.name.padEnd(8)} ${step.status.padEnd(9)} ${formatDuration(step.durationMs)}`);

@@ -3,7 +3,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRecord } from '../../pipeline/run-record.js';
-import { renderHtmlEmail } from './render-html-email.js';
+import { renderHtmlPage } from './render-html-email.js';
 
 /** Writes both files; returns the path of the run's own file. */
 export async function writeRunRecord(dir: string, record: RunRecord): Promise<string> {
@@ -19,7 +19,7 @@ export async function writeRunRecord(dir: string, record: RunRecord): Promise<st
 export async function writeHtmlReport(dir: string, record: RunRecord): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${record.runId}.html`);
-  await writeAtomic(path, renderHtmlEmail(record));
+  await writeAtomic(path, renderHtmlPage(record));
   return path;
 }
 
