@@ -65,6 +65,19 @@ const program = new Command()
   )
   .version(TOOL_VERSION)
   .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  staging-refresh doctor -c config.yaml        check the machine before the first run
+  staging-refresh plan -c config.yaml          which backup a run would use, without changing anything
+  staging-refresh run -c config.yaml           refresh staging now and print the report
+  staging-refresh lint db/migrations           the static lock lint, for the application's CI
+
+Exit codes: 0 ok, 1 run failed, 64 usage, 65 bad backup, 69 unreachable, 74 local I/O,
+75 another run holds the lock, 77 refused by the guard, 78 bad config, 143 SIGTERM.
+The config: config/example.yaml; the environment: PGPASSWORD, AWS_*, ANONYMIZE_SECRET, LOG_LEVEL.`,
+  )
   .exitOverride();
 
 program
@@ -97,6 +110,7 @@ program
   .command('doctor')
   .description('check tools, connectivity, permissions and disk before the first run')
   .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .addHelpText('after', '\nExamples:\n  staging-refresh doctor -c /etc/staging-refresh/config.yaml')
   .action(
     wrapHandler(async (options: { config: string }) => {
       const checks = await runDoctor(await loadConfig(options.config));
@@ -110,6 +124,10 @@ program
   .command('plan')
   .description('show what a run would do now, without changing anything')
   .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .addHelpText(
+    'after',
+    '\nExamples:\n  staging-refresh plan -c config.yaml\n  staging-refresh plan -c config.yaml --json | jq .backup',
+  )
   .option('--json', 'print the plan as JSON')
   .action(
     wrapHandler(async (options: { config: string; json?: boolean }) => {

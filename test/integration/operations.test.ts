@@ -1,11 +1,11 @@
 // Where it runs: `serve` with its HTTP endpoints against the real cluster, and the CronJob
 // path pushing metrics to a real Pushgateway.
-import { copyFile, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../../src/commands/serve.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { cluster, makeDump, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { cluster, makeDump, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 import { startPushgateway } from '../harness/pushgateway.js';
 import { runCli } from '../harness/run-cli.js';
 
@@ -14,10 +14,16 @@ const PRODUCTION = `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NU
 
 describe('operations', () => {
   let dump: string;
+  let slowDump: string;
   let pushgateway: { url: string; stop: () => Promise<void> };
   beforeAll(async () => {
     cluster();
     dump = await makeDump(join(await tempDir('ops-dump'), 'prod.dump'), PRODUCTION);
+    slowDump = await makeDump(
+      join(await tempDir('ops-slow'), 'slow.dump'),
+      `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+       INSERT INTO users SELECT g, 'u' || g || '@x.example' FROM generate_series(1, 150000) g;`,
+    );
     pushgateway = await startPushgateway();
   });
   afterAll(() => pushgateway?.stop());
@@ -58,6 +64,42 @@ describe('operations', () => {
     } finally {
       await server.shutdown();
     }
+  });
+
+  it('serve: shutting down during a refresh aborts it cleanly (schedule.onShutdown: abort)', async () => {
+    const dir = await tempDir('serve-stop');
+    const live = uniqueDb('servestop');
+    const { config } = await writeTestConfig(dir, live, {
+      schedule: { cron: '0 3 * * 1', onShutdown: 'abort' },
+      anonymize: {
+        secret: 's',
+        unknownPii: 'warn',
+        tables: { 'public.users': { email: { fake: 'internet.email' } } },
+      },
+    });
+    await copyFile(slowDump, join(dir, 'backups', 'prod.dump'));
+    const server = await serve(config, { log: silentLogger(), token: 't', listen: '127.0.0.1:0' });
+    const started = await fetch(`${server.url}/runs`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t' },
+    });
+    const { runId } = (await started.json()) as { runId: string };
+    for (let i = 0; i < 200; i++) {
+      const rows = await sql<{ n: number }>(
+        'postgres',
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:anonymize'",
+      );
+      if (rows[0]!.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const stopping = Date.now();
+    await server.shutdown();
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    const record = JSON.parse(await readFile(join(config.report.dir, 'latest.json'), 'utf8'));
+    expect(record).toMatchObject({ runId, outcome: 'aborted', exitCode: 143 });
+    expect(
+      await sql('postgres', 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live}%`]),
+    ).toEqual([]);
   });
 
   it('an invalid cron expression: exit 78 naming the value', async () => {

@@ -1,4 +1,4 @@
-import { copyFile, readFile, truncate, utimes } from 'node:fs/promises';
+import { copyFile, readFile, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -115,7 +115,7 @@ describe('run from a local dump', () => {
 
     const bad = join(own, 'backups', 'bad.dump');
     await copyFile(secondDump, bad);
-    const { size } = await import('node:fs/promises').then((fs) => fs.stat(bad));
+    const { size } = await stat(bad);
     await truncate(bad, Math.floor(size * 0.6));
     const later = new Date(Date.now() + 1000);
     await utimes(bad, later, later);
@@ -134,9 +134,7 @@ describe('run from a local dump', () => {
     const own = await tempDir('badkey');
     const { file } = await writeTestConfig(own, uniqueDb('cfg'));
     const text = await readFile(file, 'utf8');
-    await import('node:fs/promises').then((fs) =>
-      fs.writeFile(file, `${text}\ntarget2: {}\n`.replace('jobs: 2', 'jobs: many')),
-    );
+    await writeFile(file, `${text}\ntarget2: {}\n`.replace('jobs: 2', 'jobs: many'));
     const result = await runCli(['run', '--config', file]);
     expect(result.exitCode).toBe(78);
     expect(result.all).toContain('target.jobs');
@@ -149,7 +147,7 @@ describe('run from a local dump', () => {
     const { file } = await writeTestConfig(own, live, {});
     await copyFile(firstDump, join(own, 'backups', 'a.dump'));
     const text = (await readFile(file, 'utf8')).replaceAll(`:${cluster().port}/`, ':1/');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, text));
+    await writeFile(file, text);
     const result = await runCli(['run', '--config', file, '--json']);
     expect(result.exitCode).toBe(69);
     expect(result.all).toMatch(/cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\//);

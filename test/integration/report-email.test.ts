@@ -1,5 +1,5 @@
 // The report e-mail, received by a real SMTP server and parsed as a mail client would.
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ describe('report e-mail', () => {
         email: { smtp: smtp.url, from: 'refresh@example.com', to: ['db-team@example.com'] },
       },
     });
-    await import('node:fs/promises').then((fs) => fs.copyFile(dump, join(dir, 'backups', 'prod.dump')));
+    await copyFile(dump, join(dir, 'backups', 'prod.dump'));
     const record = await runRefresh(config, quiet);
     expect(record.error).toBeUndefined();
     const [mail] = await smtp.waitFor(1);
@@ -80,7 +80,7 @@ describe('report e-mail', () => {
         email: { smtp: `smtp://127.0.0.1:${deadPort}`, from: 'r@example.com', to: ['t@example.com'] },
       },
     });
-    await import('node:fs/promises').then((fs) => fs.copyFile(dump, join(dir, 'backups', 'prod.dump')));
+    await copyFile(dump, join(dir, 'backups', 'prod.dump'));
     const record = await runRefresh(config, { ...quiet, mailRetry: { attempts: 3, backoffMs: 10 } });
     expect(record.outcome).toBe('succeeded');
     expect(record.exitCode).toBe(0);
