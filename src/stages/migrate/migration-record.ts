@@ -4,7 +4,7 @@ import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '..
 import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
 import type { LintFinding } from './lint/lint-types.js';
-import { blockedOperations } from './lock-conflicts.js';
+import { blockedOperations, blocksReads, blocksWrites } from './lock-conflicts.js';
 import { monitoringQueries } from './monitoring-queries.js';
 import type { ParsedStatement } from './parse-sql.js';
 import { decideVerdict } from './verdict.js';
@@ -81,12 +81,12 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
   const locks = lockRecords(result);
   const lint = lintRecords(input.findings, result);
   const status = result.ok ? 'applied' : 'failed';
-  const tables = [
-    ...new Set([
-      ...result.blocking.map((b) => b.relation),
-      ...locks.filter((l) => l.kind === 'r').map((l) => l.relation),
-    ]),
-  ];
+  // Tables worth watching: the ones probed, and any other table the migration locked in a mode
+  // that blocks reads or writes (not, say, the history table it inserted a row into).
+  const blockingTables = locks
+    .filter((l) => l.kind === 'r' && (blocksReads(l.mode) || blocksWrites(l.mode)))
+    .map((l) => l.relation);
+  const tables = [...new Set([...result.blocking.map((b) => b.relation), ...blockingTables])];
   return {
     name: input.file.name,
     status,
