@@ -103,9 +103,57 @@ export class AbortedError extends RefreshError {
   readonly exitCode = ExitCode.terminated;
 }
 
+const LOCAL_IO_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * Does this error mean a server could not be reached or went away? Socket errors, SQLSTATE
+ * class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot connect now), class 28
+ * (login refused) and 53300 (too many connections). The one place this is decided.
+ */
+export function isConnectionLoss(code: string | undefined, message: string): boolean {
+  if (code === undefined)
+    return /timeout expired|Connection terminated|server closed the connection/i.test(message);
+  return (
+    SOCKET_CODES.has(code) ||
+    code.startsWith('08') ||
+    /^57P0[1-3]$/.test(code) ||
+    code.startsWith('28') ||
+    code === '53300'
+  );
+}
+
 /** Turns anything thrown into a RefreshError; unknown errors become a failed run. */
 export function toRefreshError(error: unknown): RefreshError {
   if (error instanceof RefreshError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
+  if (
+    isConnectionLoss(code, message) &&
+    (code !== undefined || /Connection terminated|server closed/i.test(message))
+  ) {
+    return new UnavailableError(`lost a server connection: ${message}`, {
+      cause: error,
+      hint: 'check the servers; the live staging database was not touched and the next run starts over',
+    });
+  }
+  if (code && LOCAL_IO_CODES.has(code)) {
+    const path = (error as NodeJS.ErrnoException).path;
+    return new LocalIoError(
+      `${code === 'ENOSPC' || code === 'EDQUOT' ? 'no space left' : 'cannot write'}${path ? ` in ${path}` : ''}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'give workDir more space or fix its permissions; the live staging database was not touched',
+      },
+    );
+  }
   return new RunFailedError('internal', message, { cause: error });
 }

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { workDirError } from '../infra/fs/work-dir-error.js';
 
 export interface CrashedRun {
   runId: string;
@@ -38,7 +39,9 @@ export async function markRunning(
     pid: process.pid,
     startedAt: startedAt.toISOString(),
   };
-  await writeFile(file, JSON.stringify(marker));
+  await writeFile(file, JSON.stringify(marker)).catch((error: unknown) => {
+    throw workDirError(error, workDir);
+  });
   return crashed;
 }
 

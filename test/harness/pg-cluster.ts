@@ -90,7 +90,18 @@ export async function startCluster(): Promise<{ info: ClusterInfo; stop: () => P
 /** Restarts the server (fault tests); the data survives. */
 export async function restartCluster(info: ClusterInfo): Promise<void> {
   const asRoot = process.getuid?.() === 0;
-  const args = ['-D', join(info.dir, 'data'), '-m', 'fast', '-w', 'restart'];
+  // -l again: restart does not remember the log file, and a postmaster writing to our pipe would
+  // keep this call from ever returning.
+  const args = [
+    '-D',
+    join(info.dir, 'data'),
+    '-l',
+    join(info.dir, 'server.log'),
+    '-m',
+    'fast',
+    '-w',
+    'restart',
+  ];
   const file = join(info.binDir, 'pg_ctl');
   await (asRoot ? execa('runuser', ['-u', 'postgres', '--', file, ...args]) : execa(file, args));
 }

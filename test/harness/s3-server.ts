@@ -80,15 +80,20 @@ export interface FaultyProxy {
 
 /**
  * An HTTP proxy in front of `target` that answers every `every`-th GET with 500 and drops the
- * connection mid-body on every `every`-th+1 ranged GET. Other requests pass through.
+ * connection mid-body on every `every`-th+1 ranged GET (every = 0: no faults). Other requests
+ * pass through, slowly with `delayMsPerChunk`.
  */
-export async function startFaultyProxy(target: string, every = 3): Promise<FaultyProxy> {
+export async function startFaultyProxy(
+  target: string,
+  every = 3,
+  options: { delayMsPerChunk?: number } = {},
+): Promise<FaultyProxy> {
   const upstream = new URL(target);
   const stats = { requests: 0, failed500: 0, dropped: 0 };
   let gets = 0;
   const server: Server = createHttpServer((req, res) => {
     stats.requests++;
-    const isRangedGet = req.method === 'GET' && req.headers.range !== undefined;
+    const isRangedGet = req.method === 'GET' && req.headers.range !== undefined && every > 0;
     const n = isRangedGet ? ++gets : 0;
     if (isRangedGet && n % every === 0) {
       stats.failed500++;
@@ -116,6 +121,14 @@ export async function startFaultyProxy(target: string, every = 3): Promise<Fault
               upstreamResponse.destroy();
               res.socket?.destroy();
             }
+          });
+          upstreamResponse.on('end', () => res.end());
+        } else if (options.delayMsPerChunk) {
+          // Slow mode: every chunk waits, so a download takes long enough to interrupt.
+          upstreamResponse.on('data', (chunk: Buffer) => {
+            upstreamResponse.pause();
+            res.write(chunk);
+            setTimeout(() => upstreamResponse.resume(), options.delayMsPerChunk);
           });
           upstreamResponse.on('end', () => res.end());
         } else {

@@ -1,5 +1,5 @@
 // SQLSTATEs and socket errors mapped to the tool's errors in exactly one place.
-import { RefreshError, RunFailedError, UnavailableError } from '../../errors.js';
+import { isConnectionLoss, RefreshError, RunFailedError, UnavailableError } from '../../errors.js';
 
 /** A node-postgres error as far as we read it. */
 export interface PgErrorFields {
@@ -9,24 +9,6 @@ export interface PgErrorFields {
   detail?: string;
   hint?: string;
   where?: string;
-}
-
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'EAI_AGAIN',
-]);
-
-/** SQLSTATE classes/codes meaning the server is unreachable or refused the login. */
-function isUnavailable(code: string | undefined, message: string): boolean {
-  if (code === undefined) return /timeout expired|Connection terminated/i.test(message);
-  if (CONNECTION_CODES.has(code)) return true;
-  // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now;
-  // 28: invalid authorization; 53300: too many connections.
-  return code.startsWith('08') || /^57P0[1-3]$/.test(code) || code.startsWith('28') || code === '53300';
 }
 
 /** True when the error is lock_timeout expiring (55P03). */
@@ -44,7 +26,7 @@ export function wrapPgError(error: unknown, doing: string, where: string): Refre
   if (error instanceof RefreshError) return error;
   const fields = error as PgErrorFields;
   const message = fields?.message ?? String(error);
-  if (isUnavailable(fields?.code, message)) {
+  if (isConnectionLoss(fields?.code, message)) {
     const auth = fields?.code?.startsWith('28');
     return new UnavailableError(`${doing}: cannot reach PostgreSQL at ${where}: ${message}`, {
       cause: error,

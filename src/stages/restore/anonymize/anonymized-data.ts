@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../../../config/schema.js';
 import { AbortedError, ConfigError } from '../../../errors.js';
+import { workDirError } from '../../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../../infra/pg/connection.js';
 import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
 import type { TocEntry } from '../../inspect/toc.js';
@@ -68,7 +69,11 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   }
 
   const listFile = join(input.workDir, 'restore-data.list');
-  await writeFile(listFile, dataListing(input.listing, input.entries, new Set(rules.keys())));
+  await writeFile(listFile, dataListing(input.listing, input.entries, new Set(rules.keys()))).catch(
+    (error: unknown) => {
+      throw workDirError(error, input.workDir);
+    },
+  );
   const prf = new KeyedPrf(anonymize.secret ?? '');
   const types = new Map<string, Map<string, string>>();
   for (const column of input.columns) {

@@ -4,9 +4,22 @@
 import { once } from 'node:events';
 import { execa } from 'execa';
 import { from as copyFrom } from 'pg-copy-streams';
-import { AbortedError, BadBackupError, RunFailedError } from '../../../errors.js';
-import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
+import {
+  AbortedError,
+  BadBackupError,
+  RefreshError,
+  RunFailedError,
+  UnavailableError,
+} from '../../../errors.js';
+import {
+  describeTarget,
+  ident,
+  libpqEnv,
+  type PgTarget,
+  qualifiedName,
+} from '../../../infra/pg/connection.js';
 import { pgTool } from '../../../infra/pg/pg-bin.js';
+import { wrapPgError } from '../../../infra/pg/pg-errors.js';
 import { connect } from '../../../infra/pg/with-client.js';
 import { tail } from '../../../infra/process/run-tool.js';
 import { parseCopyHeader } from './copy-text.js';
@@ -29,6 +42,12 @@ export interface StreamTableResult {
 }
 
 function copyFailure(input: StreamTableInput, error: Error): Error {
+  const lost = wrapPgError(
+    error,
+    `loading masked rows into ${input.schema}.${input.table}`,
+    describeTarget(input.target),
+  );
+  if (lost instanceof UnavailableError) return lost;
   return new RunFailedError(
     'anonymize-copy-failed',
     `loading masked rows into ${input.schema}.${input.table} failed: ${error.message}`,
@@ -110,7 +129,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
   } catch (error) {
     child.kill();
     copy?.destroy();
-    throw error;
+    throw error instanceof RefreshError ? error : copyFailure(input, error as Error);
   } finally {
     await client.end().catch(() => undefined);
   }
