@@ -1,7 +1,8 @@
 // npm run demo: the whole product on this machine in a few minutes. Starts a throwaway
-// PostgreSQL cluster and an SMTP catcher, generates a production-like database, dumps it,
-// writes pending migrations, runs the real CLI, shows the report, keeps the report files and
-// the captured e-mail under ./demo-output, and cleans everything else up.
+// PostgreSQL cluster, a local S3 server (s3rver) and an SMTP catcher, generates a
+// production-like database, dumps and uploads it, writes pending migrations, runs the real CLI,
+// shows the report, keeps the report files and the captured e-mail under ./demo-output, and
+// cleans everything else up.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { pgBinDir } from '../src/infra/pg/pg-bin.js';
 import { startCluster } from '../test/harness/pg-cluster.js';
+import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { startSmtpCatcher } from '../test/harness/smtp-catcher.js';
 import { DEMO_MIGRATIONS, productionSql } from './lib/production-db.js';
 
@@ -32,9 +34,10 @@ if (!pgBinDir() || !existsSync(join(pgBinDir() as string, 'initdb'))) {
 
 const output = resolve('demo-output');
 const work = await mkdtemp(join(tmpdir(), 'staging-refresh-demo-'));
-say(`starting a throwaway PostgreSQL cluster and an SMTP catcher (work dir ${work})`);
+say(`starting a throwaway PostgreSQL cluster, a local S3 server and an SMTP catcher (work dir ${work})`);
 const { info, stop } = await startCluster();
 const smtp = await startSmtpCatcher();
+const s3 = await startS3Server(join(work, 's3'), ['prod-backups']);
 const admin = async (database: string, sql: string) => {
   const client = new pg.Client({
     host: info.host,
@@ -65,12 +68,13 @@ try {
     PGPASSWORD: info.password,
   };
 
-  say('backing it up with pg_dump -Fc, as the production backup job would');
+  say('backing it up with pg_dump -Fc and uploading it to S3, as the production backup job would');
   await mkdir(join(work, 'backups'), { recursive: true });
-  const dump = join(work, 'backups', `app-${new Date().toISOString().slice(0, 10)}.dump`);
-  await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], {
-    env: pgEnv,
-  });
+  const key = `pg/app/app-${new Date().toISOString().slice(0, 10)}.dump`;
+  const dump = join(work, 'backups', 'app.dump');
+  await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], { env: pgEnv });
+  await s3.upload('prod-backups', key, dump);
+  process.stdout.write(`  s3://prod-backups/${key} at ${s3.endpoint}\n`);
   await admin('postgres', 'CREATE DATABASE app'); // last week's staging, so there is something to swap out
 
   say('writing the migrations directory: 2 already applied in production, 4 pending');
@@ -79,7 +83,7 @@ try {
   for (const [name, sql] of Object.entries(DEMO_MIGRATIONS)) await writeFile(join(migrations, name), sql);
 
   const config = {
-    source: { local: { path: join(work, 'backups', '*.dump') }, maxAge: '8d' },
+    source: { s3: { bucket: 'prod-backups', prefix: 'pg/app/', endpoint: s3.endpoint, forcePathStyle: true }, maxAge: '8d' },
     workDir: join(work, 'work'),
     target: {
       url: `postgres://${info.user}@${info.host}:${info.port}/app`,
@@ -116,22 +120,20 @@ try {
   say('running the real CLI: staging-refresh run --config staging-refresh.yaml');
   const cli = resolve('dist/cli.js');
   const run = await execa(process.execPath, [cli, 'run', '--config', configFile], {
-    env: { PGPASSWORD: info.password, LOG_LEVEL: 'info' },
+    env: { PGPASSWORD: info.password, LOG_LEVEL: 'info', ...S3_CREDENTIALS },
     stdio: 'inherit',
     reject: false,
   });
 
   await smtp.waitFor(1).catch(() => undefined);
   await mkdir(output, { recursive: true });
-  const { readdir } = await import('node:fs/promises');
-  for (const name of await readdir(config.report.dir))
-    await copyFile(join(config.report.dir, name), join(output, name));
-  const files = [join(output, 'latest.json')];
-  const htmlName = (await readdir(output)).find((name) => name.endsWith('.html'));
-  if (htmlName) files.push(join(output, htmlName));
+  const { readdir, readFile } = await import('node:fs/promises');
+  for (const name of await readdir(config.report.dir)) await copyFile(join(config.report.dir, name), join(output, name));
+  const { runId } = JSON.parse(await readFile(join(output, 'latest.json'), 'utf8')) as { runId: string };
+  const files = [join(output, `${runId}.json`), join(output, `${runId}.html`)];
   const emails = smtp.raws.map((raw, index) => ({
     raw,
-    file: join(output, `report-email-${index + 1}.eml`),
+    file: join(output, `${runId}-email-${index + 1}.eml`),
   }));
   files.push(...emails.map((email) => email.file));
   await Promise.all(emails.map((email) => writeFile(email.file, email.raw)));
@@ -147,6 +149,7 @@ try {
       : 'cleaning up the cluster and the work dir',
   );
   await smtp.close();
+  await s3.stop();
   await stop();
   if (!values.keep) await rm(work, { recursive: true, force: true });
 }
