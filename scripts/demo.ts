@@ -72,7 +72,9 @@ try {
   await mkdir(join(work, 'backups'), { recursive: true });
   const key = `pg/app/app-${new Date().toISOString().slice(0, 10)}.dump`;
   const dump = join(work, 'backups', 'app.dump');
-  await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], { env: pgEnv });
+  await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], {
+    env: pgEnv,
+  });
   await s3.upload('prod-backups', key, dump);
   process.stdout.write(`  s3://prod-backups/${key} at ${s3.endpoint}\n`);
   await admin('postgres', 'CREATE DATABASE app'); // last week's staging, so there is something to swap out
@@ -83,7 +85,10 @@ try {
   for (const [name, sql] of Object.entries(DEMO_MIGRATIONS)) await writeFile(join(migrations, name), sql);
 
   const config = {
-    source: { s3: { bucket: 'prod-backups', prefix: 'pg/app/', endpoint: s3.endpoint, forcePathStyle: true }, maxAge: '8d' },
+    source: {
+      s3: { bucket: 'prod-backups', prefix: 'pg/app/', endpoint: s3.endpoint, forcePathStyle: true },
+      maxAge: '8d',
+    },
     workDir: join(work, 'work'),
     target: {
       url: `postgres://${info.user}@${info.host}:${info.port}/app`,
@@ -128,7 +133,8 @@ try {
   await smtp.waitFor(1).catch(() => undefined);
   await mkdir(output, { recursive: true });
   const { readdir, readFile } = await import('node:fs/promises');
-  for (const name of await readdir(config.report.dir)) await copyFile(join(config.report.dir, name), join(output, name));
+  for (const name of await readdir(config.report.dir))
+    await copyFile(join(config.report.dir, name), join(output, name));
   const { runId } = JSON.parse(await readFile(join(output, 'latest.json'), 'utf8')) as { runId: string };
   const files = [join(output, `${runId}.json`), join(output, `${runId}.html`)];
   const emails = smtp.raws.map((raw, index) => ({

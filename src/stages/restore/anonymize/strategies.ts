@@ -2,6 +2,7 @@
 // value (null stays null unless the rule says otherwise). Keyed by anonymize.secret, so the
 // same input gives the same output across tables and runs: a masked e-mail still joins.
 import { faker } from '@faker-js/faker';
+import { fastFake } from './fast-fake.js';
 import type { KeyedPrf } from './keyed-prf.js';
 
 /** A parsed rule from config (`anonymize.tables.<table>.<column>`). */
@@ -42,6 +43,14 @@ export function leakCheckable(rule: ColumnRule): boolean {
   return true;
 }
 
+/** Whether a rule reads other columns of the row (template, directly or inside json). */
+export function usesRow(rule: ColumnRule): boolean {
+  if (typeof rule !== 'object' || rule === null) return false;
+  if ('template' in rule) return true;
+  if ('json' in rule) return Object.values(rule.json).some(usesRow);
+  return false;
+}
+
 /** Compiles a rule for one column. Throws Error with a readable message for unusable rules. */
 export function compileRule(rule: ColumnRule, ctx: StrategyContext): Masker {
   if (rule === 'null' || (typeof rule === 'object' && 'null' in rule)) return () => null;
@@ -78,12 +87,14 @@ function hashMasker(ctx: StrategyContext, length: number | undefined): Masker {
   return (value) => (value === null ? null : ctx.prf.hex(value, length ?? 16));
 }
 
-/** u_<64-bit keyed hash>@domain: valid, deterministic, unique in practice (collision odds ~n²/2^65). */
+/** u_<64-bit keyed token>@domain: valid, deterministic, unique in practice (collision odds ~n²/2^65). */
 function emailMasker(ctx: StrategyContext, domain: string): Masker {
-  return (value) => (value === null ? null : `u_${ctx.prf.hex(value.trim().toLowerCase(), 16)}@${domain}`);
+  return (value) => (value === null ? null : `u_${ctx.prf.token(value.trim().toLowerCase())}@${domain}`);
 }
 
 function fakeMasker(ctx: StrategyContext, kind: string): Masker {
+  const fast = fastFake(kind);
+  if (fast) return (value) => (value === null ? null : fast(ctx.prf.wide(value)));
   const [namespace, method] = kind.split('.') as [string, string];
   const module = (faker as unknown as Record<string, Record<string, unknown>>)[namespace];
   const generate = module?.[method];
@@ -117,8 +128,9 @@ function shiftMasker(ctx: StrategyContext, rangeMs: number): Masker {
     if (value === null) return null;
     const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
     if (!match) return value === 'infinity' || value === '-infinity' ? value : null;
-    const offset = 1 + (ctx.prf.uint32(value) % days);
-    const sign = ctx.prf.uint32(`sign\u0000${value}`) % 2 === 0 ? 1 : -1;
+    const bits = ctx.prf.uint32(value);
+    const offset = 1 + ((bits >>> 1) % days);
+    const sign = bits & 1 ? -1 : 1;
     const date = new Date(
       Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + sign * offset * 86_400_000,
     );
