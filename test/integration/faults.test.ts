@@ -115,7 +115,7 @@ describe('faults', () => {
       await until(`the ${where}`, async () => {
         const rows = await sql<{ n: number }>(
           'postgres',
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND datname = '${live}__next'`,
         );
         return rows[0]!.n > 0;
       });

@@ -87,7 +87,7 @@ describe('operations', () => {
     for (let i = 0; i < 200; i++) {
       const rows = await sql<{ n: number }>(
         'postgres',
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:anonymize'",
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:anonymize' AND datname = '${live}__next'`,
       );
       if (rows[0]!.n > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { lockKeys } from '../../src/pipeline/single-flight.js';
 import { freePort } from '../harness/pg-cluster.js';
 import {
   cluster,
@@ -21,16 +22,14 @@ import { runCli } from '../harness/run-cli.js';
 
 const SLOW = `
   CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text NOT NULL);
-  INSERT INTO users SELECT g, 'u' || g || '@x.example', 'Name ' || g FROM generate_series(1, 150000) g;
+  INSERT INTO users SELECT g, 'u' || g || '@x.example', 'Name ' || g FROM generate_series(1, 400000) g;
   CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
 const SMALL = (label: string) => `
   CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text NOT NULL);
   INSERT INTO users SELECT g, '${label}' || g || '@x.example', 'Name ' || g FROM generate_series(1, 100) g;
   CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
-const ANONYMIZE = {
-  secret: 's',
-  tables: { 'public.users': { email: 'email', full_name: { fake: 'person.fullName' } } },
-};
+// Two HMAC rules per row keep the masked restore busy for seconds, so tests can interrupt it.
+const ANONYMIZE = { secret: 's', tables: { 'public.users': { email: 'hash', full_name: 'hash' } } };
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -41,12 +40,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const active = async (application: string) =>
+/** Is a session of this application connected to this database? (Scoped: test files run in parallel.) */
+const active = async (application: string, database: string) =>
   (
     await sql<{ n: number }>(
       'postgres',
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
-      [application],
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = $2',
+      [application, database],
     )
   )[0]!.n > 0;
 
@@ -75,7 +75,7 @@ describe('safety', () => {
     const { file, config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
     await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
     const child = runCli(['run', '--config', file]);
-    await until('the masked restore to stream', () => active('staging-refresh:anonymize'));
+    await until('the masked restore to stream', () => active('staging-refresh:anonymize', `${live}__next`));
     const stopped = Date.now();
     child.kill('SIGTERM');
     const result = await child;
@@ -97,7 +97,7 @@ describe('safety', () => {
     const { file, config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
     await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
     const child = runCli(['run', '--config', file]);
-    await until('the masked restore to stream', () => active('staging-refresh:anonymize'));
+    await until('the masked restore to stream', () => active('staging-refresh:anonymize', `${live}__next`));
     child.kill('SIGKILL');
     await child;
     const marker = JSON.parse(await readFile(join(config.workDir, 'run-in-progress.json'), 'utf8'));
@@ -130,7 +130,7 @@ describe('safety', () => {
         (
           await sql<{ n: number }>(
             'postgres',
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:migrate' AND query LIKE '%pg_sleep%'`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:migrate' AND query LIKE '%pg_sleep%' AND datname = '${live}__next'`,
           )
         )[0]!.n > 0,
     );
@@ -146,16 +146,22 @@ describe('safety', () => {
   it('two concurrent runs: the second exits 75 and says who holds the lock', async () => {
     const dir = await tempDir('busy');
     const live = uniqueDb('busy');
-    const { file, config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
-    await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
+    // The first run holds the lock through a verify check that sleeps: no reliance on a slow restore.
+    const { file, config } = await writeTestConfig(dir, live, {
+      verify: { checks: [{ name: 'hold the lock', sql: 'SELECT pg_sleep(4) IS NOT NULL' }] },
+    });
+    await copyFile(smallA, join(dir, 'backups', 'a.dump'));
     const first = runCli(['run', '--config', file]);
+    const info = cluster();
+    const [high, low] = lockKeys(`${info.host}:${info.port}/${live}`);
     await until(
       'the first run to hold the lock',
       async () =>
         (
           await sql<{ n: number }>(
             'postgres',
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'staging-refresh:run:%'",
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::int::oid AND objid = $2::int::oid`,
+            [high, low],
           )
         )[0]!.n > 0,
     );
@@ -164,7 +170,8 @@ describe('safety', () => {
     expect(second.error?.message).toMatch(/another refresh of .* is running: run \S+@\S+ .*since \d{4}-/);
     expect((await first).exitCode).toBe(0);
     // The lock went with the first run: a third one gets it.
-    expect((await runRefresh(config, quiet)).exitCode).toBe(0);
+    const { config: quick } = await writeTestConfig(dir, live);
+    expect((await runRefresh(quick, quiet)).exitCode).toBe(0);
   });
 
   it('a target on a production host is refused with exit 77 before any connection', async () => {
