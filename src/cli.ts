@@ -5,7 +5,7 @@ import { reportError } from './cli/exit.js';
 import { runDoctor } from './commands/doctor.js';
 import { formatRuns, listRuns } from './commands/history.js';
 import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
-import { buildPlan } from './commands/plan.js';
+import { buildPlan, formatPlan } from './commands/plan.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { rollback } from './commands/rollback.js';
 import { serve } from './commands/serve.js';
@@ -132,19 +132,7 @@ program
   .action(
     wrapHandler(async (options: { config: string; json?: boolean }) => {
       const plan = await buildPlan(await loadConfig(options.config));
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      } else {
-        process.stdout.write(
-          [
-            `target   ${plan.target}`,
-            `backup   ${plan.backup.key}`,
-            `         ${plan.backup.bytes} bytes, ${plan.backup.age} old, ${plan.backup.format} format, pg_dump ${plan.backup.dumpVersion ?? '?'}`,
-            `tables   ${plan.tables.length}: ${plan.tables.join(', ')}`,
-            '',
-          ].join('\n'),
-        );
-      }
+      process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
       return ExitCode.ok;
     }),
   );

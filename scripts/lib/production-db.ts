@@ -47,8 +47,8 @@ SELECT g,
        'user' || g || '@' || (ARRAY['gmail.com','outlook.com','corp.example','yahoo.com'])[1 + g % 4],
        (ARRAY['Anna','Bram','Chloé','Daan','Emma','Finn','Giulia','Hugo'])[1 + g % 8] || ' ' ||
        (ARRAY['de Vries','Jansen','Müller','Rossi','Smith','Nguyen','García','Kowalski'])[1 + (g / 8) % 8],
-       '+31 6 ' || lpad((g * 7919 % 100000000)::text, 8, '0'),
-       date '1950-01-01' + (g * 37 % 20000),
+       '+31 6 ' || lpad((g::bigint * 7919 % 100000000)::text, 8, '0'),
+       date '1950-01-01' + (g::bigint * 37 % 20000)::int,
        (ARRAY['NL','DE','FR','IT','ES','PL'])[1 + g % 6],
        now() - (g % 1000) * interval '1 day'
   FROM generate_series(1, ${users}) g;

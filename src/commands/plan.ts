@@ -1,40 +1,47 @@
-// plan: what a run would do now — which backup, its age and format, its tables — without
-// changing anything.
+// plan: what a run would do now — which backup, its age and format, its tables, and the
+// migrations live staging has not applied, with their times from earlier runs — changing nothing.
 
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
+import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
+import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
+import { migrationsDir } from '../stages/migrate/migration-source.js';
+import { loadParser } from '../stages/migrate/parse-sql.js';
+import { ensureHistorySchema } from '../stages/report/history-store.js';
+
+export interface PendingMigration {
+  name: string;
+  /** Median duration in earlier runs (control database), when there are any. */
+  estimatedMs?: number;
+  estimatedVerdict?: string;
+}
 
 export interface Plan {
   target: string;
   backup: { key: string; bytes: number; age: string; format: string; dumpVersion?: string | undefined };
   tables: string[];
-}
-
-/** The format a key's name suggests (the file itself is only read by a run). */
-function formatFromKey(key: string): string {
-  if (/\.(dump|backup|custom)$/.test(key)) return 'custom (by name)';
-  if (/\.tar$/.test(key)) return 'tar (by name)';
-  if (/\.sql(\.gz)?$/.test(key)) return 'plain SQL (by name)';
-  return 'unknown';
+  /** Pending against live staging's history: what the next run replays, unless the backup says otherwise. */
+  migrations?: { tool: string; pending: PendingMigration[]; notes: string[]; blockers: string[] };
 }
 
 /** Builds the plan; throws the same errors a run would (guard, missing or stale backup). */
 export async function buildPlan(config: Config, now = new Date()): Promise<Plan> {
   const target = guardTarget(config, parsePgUrl(config.target.url));
   const s3 = config.source.s3;
+  let plan: Plan;
   if (s3) {
     // Nothing is downloaded for a plan: the object's listing says what a run would use.
     const store = s3ObjectStore(s3);
     const backup = await locateS3(store, s3.prefix, s3.keyPattern);
     const ageMs = checkBackupAge(backup, config.source.maxAge, now);
-    return {
+    plan = {
       target,
       backup: {
         key: `${store.description}/${backup.key}`,
@@ -44,19 +51,98 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
       },
       tables: [],
     };
+  } else {
+    const backup = await locateLocal(config.source.local?.path ?? '');
+    const ageMs = checkBackupAge(backup, config.source.maxAge, now);
+    const inspected = await inspectArchive(backup.key);
+    plan = {
+      target,
+      backup: {
+        key: backup.key,
+        bytes: backup.bytes,
+        age: formatDuration(ageMs),
+        format: inspected.format,
+        dumpVersion: inspected.toc.dumpVersion,
+      },
+      tables: inspected.tables,
+    };
   }
-  const backup = await locateLocal(config.source.local?.path ?? '');
-  const ageMs = checkBackupAge(backup, config.source.maxAge, now);
-  const inspected = await inspectArchive(backup.key);
+  const migrations = await pendingMigrations(config);
+  return migrations ? { ...plan, migrations } : plan;
+}
+
+/**
+ * The migrations live staging has not applied, with estimates from history. The adapters create
+ * a missing history table: here that happens in a transaction that is rolled back.
+ */
+export async function pendingMigrations(config: Config): Promise<Plan['migrations']> {
+  const migrations = config.migrations;
+  if (!migrations) return undefined;
+  await loadParser();
+  const adapter = createAdapter(migrations);
+  const dir = await migrationsDir(migrations, config.workDir, new AbortController().signal);
+  const files = await adapter.discover(dir);
+  const plan = await withClient(parsePgUrl(config.target.url), 'staging-refresh:plan', async (client) => {
+    await client.query('BEGIN');
+    try {
+      return await adapter.plan(client, files);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+  const estimates = new Map<string, { ms: number; verdict: string }>();
+  if (config.control) {
+    await withClient(parsePgUrl(config.control.url), 'staging-refresh:plan', async (client) => {
+      await ensureHistorySchema(client);
+      const result = await client.query<{ migration: string; ms: string; verdict: string }>(
+        `SELECT migration, percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS ms, mode() WITHIN GROUP (ORDER BY verdict) AS verdict
+           FROM staging_refresh.migration_timings WHERE status = 'applied' AND migration = ANY($1) GROUP BY migration`,
+        [plan.pending.map((file) => file.name)],
+      );
+      for (const row of result.rows)
+        estimates.set(row.migration, { ms: Number(row.ms), verdict: row.verdict });
+    });
+  }
   return {
-    target,
-    backup: {
-      key: backup.key,
-      bytes: backup.bytes,
-      age: formatDuration(ageMs),
-      format: inspected.format,
-      dumpVersion: inspected.toc.dumpVersion,
-    },
-    tables: inspected.tables,
+    tool: adapter.tool,
+    pending: plan.pending.map((file) => {
+      const estimate = estimates.get(file.name);
+      return {
+        name: file.name,
+        ...(estimate && { estimatedMs: Math.round(estimate.ms), estimatedVerdict: estimate.verdict }),
+      };
+    }),
+    notes: plan.notes,
+    blockers: plan.blockers,
   };
+}
+
+/** Formats a plan for the terminal. */
+export function formatPlan(plan: Plan): string {
+  const lines = [
+    `target   ${plan.target}`,
+    `backup   ${plan.backup.key}`,
+    `         ${plan.backup.bytes} bytes, ${plan.backup.age} old, ${plan.backup.format} format${plan.backup.dumpVersion ? `, pg_dump ${plan.backup.dumpVersion}` : ''}`,
+    `tables   ${plan.tables.length}: ${plan.tables.join(', ')}`,
+  ];
+  if (plan.migrations) {
+    lines.push(
+      `pending  ${plan.migrations.pending.length} ${plan.migrations.tool} migration(s) not applied on live staging:`,
+    );
+    for (const m of plan.migrations.pending) {
+      lines.push(
+        `         ${m.name}${m.estimatedMs !== undefined ? `  ~${formatDuration(m.estimatedMs)} in earlier runs (${m.estimatedVerdict})` : '  (not measured yet)'}`,
+      );
+    }
+    for (const blocker of plan.migrations.blockers) lines.push(`         BLOCKED: ${blocker}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The format a key's name suggests (the file itself is only read by a run). */
+function formatFromKey(key: string): string {
+  if (/\.(dump|backup|custom)$/.test(key)) return 'custom (by name)';
+  if (/\.tar$/.test(key)) return 'tar (by name)';
+  if (/\.sql(\.gz)?$/.test(key)) return 'plain SQL (by name)';
+  return 'unknown';
 }

@@ -110,36 +110,49 @@ const anonymize = z.strictObject({
     .default({}),
 });
 
-const migrations = z.strictObject({
-  tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
-  dir: z.string().optional(),
-  git: z
-    .strictObject({ url: z.string().min(1), ref: z.string().default('main'), path: z.string().default('.') })
-    .optional(),
-  command: z.array(z.string()).min(1).optional(),
-  historyTable: z.string().optional(),
-  rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
-  statementTimeout: duration.optional(),
-  budget: duration.optional(),
-  swapOnFailure: z.boolean().default(false),
-  observer: z
-    .strictObject({
-      interval: duration.prefault('100ms'),
-      probes: z.boolean().default(true),
-      probeInterval: duration.prefault('25ms'),
-      probeLockTimeout: duration.prefault('50ms'),
-      maxProbedTables: z.number().int().min(0).default(8),
-    })
-    .prefault({}),
-  /** Blocking at or above this is "dangerous"; any blocking below it is "review". */
-  dangerousBlocking: duration.prefault('1s'),
-  lint: z
-    .strictObject({
-      failOn: z.enum(['error', 'warning', 'never']).default('error'),
-      disable: z.array(z.string()).default([]),
-    })
-    .prefault({}),
-});
+const migrations = z
+  .strictObject({
+    tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
+    dir: z.string().optional(),
+    git: z
+      .strictObject({
+        url: z.string().min(1),
+        ref: z.string().default('main'),
+        path: z.string().default('.'),
+      })
+      .optional(),
+    command: z.array(z.string()).min(1).optional(),
+    historyTable: z.string().optional(),
+    rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
+    statementTimeout: duration.optional(),
+    budget: duration.optional(),
+    swapOnFailure: z.boolean().default(false),
+    observer: z
+      .strictObject({
+        interval: duration.prefault('100ms'),
+        probes: z.boolean().default(true),
+        probeInterval: duration.prefault('25ms'),
+        probeLockTimeout: duration.prefault('50ms'),
+        maxProbedTables: z.number().int().min(0).default(8),
+      })
+      .prefault({}),
+    /** Blocking at or above this is "dangerous"; any blocking below it is "review". */
+    dangerousBlocking: duration.prefault('1s'),
+    lint: z
+      .strictObject({
+        failOn: z.enum(['error', 'warning', 'never']).default('error'),
+        disable: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+  })
+  .refine((value) => value.tool !== 'command' || (value.command?.length ?? 0) > 0, {
+    message: 'tool: command needs migrations.command, e.g. [bundle, exec, rails, db:migrate]',
+    path: ['command'],
+  })
+  .refine((value) => value.tool === 'command' || value.dir !== undefined || value.git !== undefined, {
+    message: 'set migrations.dir or migrations.git',
+    path: ['dir'],
+  });
 
 const email = z.strictObject({
   smtp: z.string().min(1),

@@ -210,6 +210,8 @@ export interface RunRecord {
   warnings: string[];
   /** Week over week, from the run history in the control database (absent without history). */
   trends?: Trends;
+  /** What the tool itself used: peak resident memory (the process, not pg_restore) and CPU time. */
+  resources?: { peakRssBytes: number; cpuUserMs: number; cpuSystemMs: number };
   /** Set when this run found and cleaned up after an earlier run that crashed. */
   recovered?: { runId: string; startedAt: string; host: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */

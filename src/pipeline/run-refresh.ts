@@ -241,6 +241,12 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     .catch((error: unknown) => record.warnings.push(`report: ${(error as Error).message}`));
   record.finishedAt = new Date().toISOString();
   record.durationMs = Date.parse(record.finishedAt) - startedAt.getTime();
+  const usage = process.resourceUsage();
+  record.resources = {
+    peakRssBytes: usage.maxRSS * 1024,
+    cpuUserMs: Math.round(usage.userCPUTime / 1000),
+    cpuSystemMs: Math.round(usage.systemCPUTime / 1000),
+  };
   await persist(ctx, record);
   const email = config.report.email;
   if (email && record.report?.email) {

@@ -23,6 +23,8 @@ export interface ExecuteOptions {
   /** Write the tool's history (false for rollback rehearsal runs). */
   recordHistory: boolean;
   observer: {
+    /** false: no sampler, no probes (the benchmark's baseline for the observer's overhead). */
+    enabled?: boolean;
     intervalMs: number;
     probes: boolean;
     probeIntervalMs: number;
@@ -56,9 +58,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     const pid = Number(
       (await migration.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
     );
-    const probeTables = options.observer.probes
-      ? await tablesToProbe(observer, statements, options.observer.maxProbedTables)
-      : [];
+    const probeTables =
+      options.observer.probes && options.observer.enabled !== false
+        ? await tablesToProbe(observer, statements, options.observer.maxProbedTables)
+        : [];
     const sizesBefore = await relationSizes(
       observer,
       probeTables.map((table) => table.name),
@@ -83,7 +86,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       ),
     );
     const state: SamplerState = { statementStart: origin, statement: 0 };
-    const sampler = startSampler(observer, pid, options.observer.intervalMs, locks, progress, state);
+    const sampler =
+      options.observer.enabled === false
+        ? { stop: async () => ({ samples: 0, errors: 0 }) }
+        : startSampler(observer, pid, options.observer.intervalMs, locks, progress, state);
     const cancelOnAbort = () =>
       void observer.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
     options.signal.addEventListener('abort', cancelOnAbort, { once: true });

@@ -12,10 +12,12 @@ import type { Logger } from '../../log/logger.js';
 import type { MigrationRecord, RollbackRecord } from '../../pipeline/run-record.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { createAdapter } from './adapters/create-adapter.js';
+import { runCommandMigration } from './command-migration.js';
 import { type ExecuteOptions, executeMigration } from './execute-migration.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
+import { runNodePgMigrate } from './node-pg-migrate-migration.js';
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from './parse-sql.js';
 
 export interface MigrateInput {
@@ -36,6 +38,47 @@ export interface MigrateResult {
 export async function migrate(input: MigrateInput): Promise<MigrateResult> {
   const { config, log } = input;
   await loadParser();
+  if (config.tool === 'command') {
+    const cwd =
+      config.dir || config.git ? await migrationsDir(config, input.workDir, input.signal) : undefined;
+    const record = await runCommandMigration(config, input.target, cwd, log, input.signal);
+    return {
+      migrations: [record],
+      notes: [],
+      ...(record.status === 'failed' && {
+        failure: new RunFailedError(
+          'migration-failed',
+          `${record.name} failed: ${record.error?.message ?? 'unknown error'}`,
+          {
+            step: 'migrate',
+            hint: 'fix the migration before deploying it; the live staging database was not replaced',
+          },
+        ),
+      }),
+    };
+  }
+  if (config.tool === 'node-pg-migrate') {
+    const result = await runNodePgMigrate(
+      config,
+      input.target,
+      await migrationsDir(config, input.workDir, input.signal),
+      log,
+    );
+    const failed = result.migrations.find((m) => m.status === 'failed');
+    const reason =
+      result.blocker ??
+      (failed && `migration ${failed.name} failed: ${failed.error?.message ?? 'unknown error'}`);
+    return {
+      migrations: result.migrations,
+      notes: result.blocker ? [result.blocker] : [],
+      ...(reason && {
+        failure: new RunFailedError(result.blocker ? 'migrations-blocked' : 'migration-failed', reason, {
+          step: 'migrate',
+          hint: 'fix the migration before deploying it; the live staging database was not replaced',
+        }),
+      }),
+    };
+  }
   const adapter = createAdapter(config);
   const dir = await migrationsDir(config, input.workDir, input.signal);
   const files = await adapter.discover(dir);

@@ -1,0 +1,146 @@
+// migrations.tool: node-pg-migrate — run through its programmatic API one migration at a time
+// (count: 1), on a connection of ours so its backend can be observed. node-pg-migrate writes its
+// own `pgmigrations` table, checks the order and takes its own advisory lock, as in a deploy.
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import { formatDuration } from '../../config/duration.js';
+import type { MigrationsConfig } from '../../config/schema.js';
+import { clientConfig, type PgTarget } from '../../infra/pg/connection.js';
+import { connect } from '../../infra/pg/with-client.js';
+import type { Logger } from '../../log/logger.js';
+import type { MigrationRecord } from '../../pipeline/run-record.js';
+import { type ExternalObservation, externalMigrationRecord, lockRecordsOf } from './command-migration.js';
+import type { SeenStatement } from './observe/activity-sampler.js';
+import { LockTracker } from './observe/lock-tracker.js';
+import { snapshotLocks } from './observe/sampler.js';
+
+export interface NodePgMigrateResult {
+  migrations: MigrationRecord[];
+  /** Set when node-pg-migrate refused to start (order check, a failed lock, a broken file). */
+  blocker?: string;
+}
+
+/** Runs every pending node-pg-migrate migration, one by one, observing each. */
+export async function runNodePgMigrate(
+  config: MigrationsConfig,
+  target: PgTarget,
+  dir: string,
+  log: Logger,
+): Promise<NodePgMigrateResult> {
+  // Named unlike our own sessions, so the activity sampler sees it as the tool's.
+  const client = new pg.Client(clientConfig(target, 'node-pg-migrate'));
+  client.on('error', () => undefined);
+  await client.connect();
+  const migrationsTable = config.historyTable ?? 'pgmigrations';
+  const options = { dbClient: client, dir, migrationsTable, checkOrder: true, log: () => undefined };
+  const migrations: MigrationRecord[] = [];
+  try {
+    for (;;) {
+      let next: string | undefined;
+      try {
+        next = (await runner({ ...options, direction: 'up', count: 1, dryRun: true }))[0]?.name;
+      } catch (error) {
+        return { migrations, blocker: `node-pg-migrate refuses to migrate: ${(error as Error).message}` };
+      }
+      if (!next) return { migrations };
+      const name = next;
+      const observed = await observeClient(client, target, async () => {
+        await runner({ ...options, direction: 'up', count: 1 });
+      });
+      const down =
+        config.rollback === 'rehearse' && !observed.error
+          ? await rehearseDown(client, target, options)
+          : undefined;
+      const record = externalMigrationRecord(
+        name,
+        observed,
+        config,
+        down ?? { status: 'present', durationMs: 0 },
+      );
+      log.info(
+        { migration: name, durationMs: record.durationMs, verdict: record.verdict },
+        `${name}: ${record.status} in ${formatDuration(record.durationMs)}`,
+      );
+      migrations.push(record);
+      if (record.status === 'failed') return { migrations };
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `work` with every query of `client` timed exactly and, while a transaction is open, the
+ * backend's locks snapshotted after each statement from a second connection.
+ */
+async function observeClient(
+  client: pg.Client,
+  target: PgTarget,
+  work: () => Promise<void>,
+): Promise<ExternalObservation> {
+  const observer = await connect(target, 'staging-refresh:observer');
+  const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  const origin = performance.now();
+  const tracker = new LockTracker(origin);
+  const seen: SeenStatement[] = [];
+  // node-pg-migrate calls client.query(text) (promise style); wrap it for the duration of `work`.
+  const original = client.query.bind(client) as (
+    text: unknown,
+    ...rest: unknown[]
+  ) => Promise<pg.QueryResult>;
+  let inTransaction = false;
+  (client as unknown as { query: typeof original }).query = async (text: unknown, ...rest: unknown[]) => {
+    const sql = typeof text === 'string' ? text : String((text as { text?: string }).text ?? '');
+    const started = performance.now();
+    const result = await original(text, ...rest);
+    const finished = performance.now();
+    if (
+      !/^\s*(SELECT pg_(try_)?advisory|SELECT .*FROM .*pgmigrations|SELECT .*information_schema|SET search_path)/i.test(
+        sql,
+      )
+    ) {
+      seen.push({ pid, sql: sql.trim(), startedAt: started, lastSeenAt: finished });
+    }
+    if (/^\s*BEGIN/i.test(sql)) inTransaction = true;
+    if (/^\s*(COMMIT|ROLLBACK)/i.test(sql)) {
+      inTransaction = false;
+      tracker.releaseAll(finished);
+    } else if (inTransaction) {
+      tracker.observe(await snapshotLocks(observer, pid), finished, started, seen.length);
+    } else {
+      tracker.releaseAll(finished);
+    }
+    return result;
+  };
+  let error: string | undefined;
+  try {
+    await work();
+  } catch (failure) {
+    error = (failure as Error).message;
+  } finally {
+    (client as unknown as { query: typeof original }).query = original;
+    tracker.releaseAll(performance.now());
+    await observer.end().catch(() => undefined);
+  }
+  return {
+    durationMs: Math.round(performance.now() - origin),
+    seen,
+    locks: lockRecordsOf(tracker),
+    ...(error !== undefined && { error }),
+  };
+}
+
+/** down, timed and observed, then up again; a failing down is reported, not fatal. */
+async function rehearseDown(
+  client: pg.Client,
+  target: PgTarget,
+  options: Omit<Parameters<typeof runner>[0], 'direction'>,
+): Promise<MigrationRecord['rollback']> {
+  const down = await observeClient(client, target, async () => {
+    await runner({ ...options, direction: 'down', count: 1 } as Parameters<typeof runner>[0]);
+  });
+  if (down.error)
+    return { status: 'failed', durationMs: down.durationMs, error: down.error, locks: down.locks };
+  await runner({ ...options, direction: 'up', count: 1 } as Parameters<typeof runner>[0]);
+  return { status: 'rehearsed', durationMs: down.durationMs, locks: down.locks };
+}
