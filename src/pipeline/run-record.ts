@@ -72,6 +72,8 @@ export interface StatementRecord {
   sql: string;
   line: number;
   durationMs: number;
+  /** Time the server spent on it (pg_stat_activity state_change − query_start): durationMs minus the round trip. */
+  serverMs?: number;
   /** Rows the statement reported (UPDATE 42 → 42), when it reports any. */
   rows?: number | null;
   /** Whether it ran inside the migration's transaction. */
@@ -146,6 +148,8 @@ export interface MigrationErrorRecord {
   line?: number;
   position?: number;
   statement?: string;
+  /** For a cancelled statement: how far it got, from pg_stat_progress_* (e.g. "CREATE INDEX public.orders: building index: scanning table 43%"). */
+  reached?: string;
 }
 
 export interface MigrationRecord {

@@ -85,6 +85,9 @@ describe('lock analysis on a 1M-row table', () => {
     const m = records.get('001_plain_index')!;
     const sum = m.statements.reduce((total, s) => total + s.durationMs, 0);
     expect(Math.abs(m.durationMs - sum)).toBeLessThanOrEqual(0.05 * m.durationMs);
+    const [build] = m.statements;
+    expect(build?.serverMs).toBeGreaterThan(0.9 * build!.durationMs);
+    expect(build?.serverMs).toBeLessThanOrEqual(build!.durationMs + 1);
   });
 
   it('CREATE INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE, no write blocking beyond a sampling interval', () => {

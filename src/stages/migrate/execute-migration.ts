@@ -1,5 +1,6 @@
 // Runs one migration the way its tool would — in a transaction or not, statement by statement —
 // while the observer samples its locks and progress and the probes measure what it blocks.
+import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
 import { formatDuration } from '../../config/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
@@ -111,10 +112,12 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
         try {
           const result = await migration.query(statement.sql);
           const finished = performance.now();
+          const serverMs = await serverTimeOf(observer, pid);
           records.push({
             sql: statement.sql,
             line: statement.line,
             durationMs: round(finished - started),
+            ...(serverMs !== undefined && { serverMs }),
             rows: rowsOf(result),
             inTransaction,
           });
@@ -123,10 +126,12 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
         } catch (statementError) {
           const finished = performance.now();
           error = statementErrorRecord(statementError, statement, options);
+          const serverMs = await serverTimeOf(observer, pid);
           records.push({
             sql: statement.sql,
             line: statement.line,
             durationMs: round(finished - started),
+            ...(serverMs !== undefined && { serverMs }),
             inTransaction,
             error,
           });
@@ -167,13 +172,21 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       probeTables.map((table) => table.name),
       sizesBefore,
     );
+    const phases = progress.result();
+    if (error?.sqlstate === '57014') {
+      const last = phases.at(-1);
+      if (last) {
+        error.reached = `${last.command} ${last.relation}: ${last.phase}${last.done !== undefined ? ` ${Math.round(last.done * 100)}%` : ''}`;
+        error.message += `; it got as far as ${error.reached}`; // the statement record shares this object
+      }
+    }
     return {
       ok: error === undefined,
       durationMs: round(end - origin),
       statements: records,
       locks: locks.result(end),
       blocking,
-      progress: progress.result(),
+      progress: phases,
       relations,
       ...(error && { error }),
     };
@@ -181,6 +194,30 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     await migration.end().catch(() => undefined);
     await observer.end().catch(() => undefined);
   }
+}
+
+/**
+ * Server-side time of the statement the backend `pid` just finished: pg_stat_activity keeps
+ * query_start and state_change (the moment it went idle) until the next statement starts, and
+ * the executor asks before it sends the next one. After an error the client can hear of it
+ * before the backend has finished cleaning up and reported itself idle, so an 'active' answer
+ * is asked again briefly. Undefined when track_activities is off.
+ */
+async function serverTimeOf(observer: pg.Client, pid: number): Promise<number | undefined> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const result = await observer
+      .query<{ ms: number | null; state: string | null }>(
+        `SELECT state, (extract(epoch FROM state_change - query_start) * 1000)::float8 AS ms
+           FROM pg_stat_activity WHERE pid = $1`,
+        [pid],
+      )
+      .catch(() => undefined);
+    const row = result?.rows[0];
+    if (!row || row.state === null) return undefined;
+    if (row.state !== 'active') return row.ms === null ? undefined : round(row.ms);
+    await setTimeout(10);
+  }
+  return undefined;
 }
 
 /** statement_timeout for the next statement: the configured one, capped by what the budget has left. */

@@ -107,7 +107,7 @@ function checklist(m: MigrationRecord): string {
     .slice(0, 20)
     .map(
       (s) =>
-        `line ${s.line}: ${formatDuration(s.durationMs)}${s.rows !== undefined && s.rows !== null ? `, ${s.rows} rows` : ''}${s.error ? ' — FAILED' : ''}\n  ${s.sql.length > 300 ? `${s.sql.slice(0, 300)}…` : s.sql}`,
+        `line ${s.line}: ${formatDuration(s.durationMs)}${s.serverMs !== undefined ? ` (server ${formatDuration(s.serverMs)})` : ''}${s.rows !== undefined && s.rows !== null ? `, ${s.rows} rows` : ''}${s.error ? ' — FAILED' : ''}\n  ${s.sql.length > 300 ? `${s.sql.slice(0, 300)}…` : s.sql}`,
     )
     .join('\n');
   const lint = m.lint

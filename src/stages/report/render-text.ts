@@ -47,7 +47,9 @@ function migrationText(m: MigrationRecord): string[] {
   if (m.status === 'skipped') return lines;
   lines.push(`  1. run time: ${formatDuration(m.durationMs)} on this data`);
   for (const s of m.statements.slice(0, 10))
-    lines.push(`       line ${s.line}: ${formatDuration(s.durationMs)}  ${oneLine(s.sql)}`);
+    lines.push(
+      `       line ${s.line}: ${formatDuration(s.durationMs)}${s.serverMs !== undefined ? ` (server ${formatDuration(s.serverMs)})` : ''}  ${oneLine(s.sql)}`,
+    );
   const locks = m.locks.filter(isTableLockThatMatters);
   lines.push('  2. locks:');
   for (const l of locks)
