@@ -8,6 +8,7 @@ import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
+import { peekArchive } from '../stages/inspect/prepare-archive.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
@@ -54,17 +55,18 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
   } else {
     const backup = await locateLocal(config.source.local?.path ?? '');
     const ageMs = checkBackupAge(backup, config.source.maxAge, now);
-    const inspected = await inspectArchive(backup.key);
+    const peeked = await peekArchive(backup.key);
+    const inspected = peeked.readable ? await inspectArchive(peeked.readable) : undefined;
     plan = {
       target,
       backup: {
         key: backup.key,
         bytes: backup.bytes,
         age: formatDuration(ageMs),
-        format: inspected.format,
-        dumpVersion: inspected.toc.dumpVersion,
+        format: peeked.description,
+        dumpVersion: inspected?.toc.dumpVersion,
       },
-      tables: inspected.tables,
+      tables: inspected?.tables ?? [],
     };
   }
   const migrations = await pendingMigrations(config);
@@ -142,7 +144,9 @@ export function formatPlan(plan: Plan): string {
 /** The format a key's name suggests (the file itself is only read by a run). */
 function formatFromKey(key: string): string {
   if (/\.(dump|backup|custom)$/.test(key)) return 'custom (by name)';
-  if (/\.tar$/.test(key)) return 'tar (by name)';
-  if (/\.sql(\.gz)?$/.test(key)) return 'plain SQL (by name)';
+  if (/\.tar$/.test(key)) return 'tar or packed directory (by name)';
+  if (/\.tar\.gz$|\.tgz$/.test(key)) return 'tar or packed directory, gzipped (by name)';
+  if (/\.sql$/.test(key)) return 'plain SQL (by name)';
+  if (/\.sql\.gz$/.test(key)) return 'plain SQL, gzipped (by name)';
   return 'unknown';
 }

@@ -25,7 +25,7 @@ const s3Source = z.strictObject({
   prefix: z.string().default(''),
   keyPattern: z
     .string()
-    .default('\\.(dump|backup|tar|sql|sql\\.gz)$')
+    .default('\\.(dump|backup|tar|tar\\.gz|tgz|sql|sql\\.gz)$')
     .refine(isRegExp, { message: 'expected a valid regular expression' }),
   region: z.string().default('us-east-1'),
   endpoint: z.string().url().optional(),

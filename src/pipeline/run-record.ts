@@ -28,6 +28,8 @@ export interface BackupRecord {
   key: string;
   bytes: number;
   format: 'custom' | 'tar' | 'directory' | 'plain' | 'unknown';
+  /** Set when the backup was compressed as a whole (e.g. `.sql.gz`, `.tar.gz`). */
+  compression?: 'gzip';
   lastModified: string;
   /** Age of the backup when the run started. */
   ageMs: number;

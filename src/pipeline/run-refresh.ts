@@ -1,6 +1,7 @@
 // runRefresh: the product as a function. locate → fetch → inspect → restore → migrate →
 // verify → swap → report. It never throws: whatever happens becomes the run record, whose
 // exitCode the CLI exits with. The live database changes only in the swap.
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
 import {
@@ -21,6 +22,7 @@ import type { Logger } from '../log/logger.js';
 import { fetchBackup } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
+import { prepareArchive, unpackDir } from '../stages/inspect/prepare-archive.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
@@ -84,6 +86,8 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   const steps = new StepRunner(signal);
   record.steps = steps.steps;
   let nextCreated = false;
+  /** Where inspect unpacks directory dumps and gzipped archives: emptied when the restore is done. */
+  const unpacked = { dir: unpackDir(config.workDir), done: false };
   let runLock: HeldLock | undefined;
   let identity: string | undefined;
 
@@ -139,15 +143,22 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     } else {
       steps.skip('fetch');
     }
-    const inspected = await steps.run('inspect', () => inspectArchive(archive, signal));
-    record.backup.format =
-      inspected.format === 'custom' || inspected.format === 'tar' ? inspected.format : 'unknown';
+    const prepared = await steps.run('inspect', async () => {
+      await rm(unpacked.dir, { recursive: true, force: true });
+      const ready = await prepareArchive(archive, config.workDir, ctx.log, signal);
+      return { ready, inspected: await inspectArchive(ready, signal) };
+    });
+    const { inspected } = prepared;
+    record.backup.format = inspected.format;
+    if (inspected.compression) record.backup.compression = inspected.compression;
     if (inspected.toc.dumpVersion) record.backup.dumpVersion = inspected.toc.dumpVersion;
     if (inspected.toc.serverVersion) record.backup.serverVersion = inspected.toc.serverVersion;
 
     const restored = await steps.run('restore', () =>
       restoreArchive({
-        archive,
+        archive: prepared.ready.path,
+        format: prepared.ready.format,
+        compression: prepared.ready.compression,
         listing: inspected.listing,
         entries: inspected.toc.entries,
         config,
@@ -160,6 +171,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
         },
       }),
     );
+    await removeUnpacked(unpacked, ctx.log);
     record.restore = restored.record;
     record.anonymize = restored.anonymize;
     for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
@@ -171,7 +183,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     record.verify.checks = await steps.run('verify', () =>
       verifyDatabase({
         next: ctx.next,
-        archiveTables: inspected.tables,
+        archiveTables: restored.tables ?? inspected.tables,
         checks: config.verify.checks,
         leakSamples: restored.samples,
       }),
@@ -212,6 +224,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
         : toRefreshError(error),
     );
   } finally {
+    await removeUnpacked(unpacked, ctx.log);
     if (nextCreated) await dropNext(ctx, record);
     if (runLock) await clearRunning(config.workDir).catch(() => undefined);
   }
@@ -321,4 +334,13 @@ async function dropNext(ctx: RunContext, record: RunRecord): Promise<void> {
     record.warnings.push(message);
     ctx.log.warn(message);
   }
+}
+
+/** Removes what was unpacked for the restore (it can be as large as the database), once. */
+async function removeUnpacked(unpacked: { dir: string; done: boolean }, log: Logger): Promise<void> {
+  if (unpacked.done) return;
+  unpacked.done = true;
+  await rm(unpacked.dir, { recursive: true, force: true }).catch((error: unknown) =>
+    log.warn({ path: unpacked.dir, error: (error as Error).message }, 'could not remove an unpacked backup'),
+  );
 }

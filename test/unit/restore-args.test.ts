@@ -29,6 +29,13 @@ describe('pg_restore arguments', () => {
     ]);
   });
 
+  it('restores a tar archive without -j: pg_restore cannot read one in parallel', () => {
+    const args = (format: 'tar' | 'directory') =>
+      pgRestoreArgs({ archive: 'b', database: 'app__next', section: 'data', jobs: 4, format });
+    expect(args('tar').some((arg) => arg.startsWith('--jobs'))).toBe(false);
+    expect(args('directory')).toContain('--jobs=4');
+  });
+
   it('parallelises data and post-data, and never passes a password', () => {
     const args = pgRestoreArgs({
       archive: 'b.dump',
@@ -105,7 +112,7 @@ describe('archive table of contents', () => {
     const tar = Buffer.alloc(512);
     tar.write('ustar', 257, 'latin1');
     expect(formatFromHeader(tar)).toBe('tar');
-    expect(formatFromHeader(Buffer.from([0x1f, 0x8b, 8, 0]))).toBe('plain-gzip');
+    expect(formatFromHeader(Buffer.from([0x1f, 0x8b, 8, 0]))).toBe('gzip');
     expect(formatFromHeader(Buffer.from('--\n-- PostgreSQL database dump\n'))).toBe('plain');
     expect(formatFromHeader(Buffer.from([0, 1, 2, 3]))).toBe('unknown');
   });

@@ -3,10 +3,11 @@
 // only once complete and verified; a matching earlier download (same key and ETag) is reused.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../../config/duration.js';
 import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
+import { ensureFreeSpace } from '../../infra/fs/free-space.js';
 import { isRetryable, type ObjectStore, s3Error } from '../../infra/s3/object-store.js';
 import type { Logger } from '../../log/logger.js';
 import type { BackupCandidate } from '../locate/backup-candidate.js';
@@ -74,7 +75,7 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
   // Older downloads only take space: a work dir holds one backup.
   for (const entry of await readdir(dir))
     if (!entry.startsWith(name)) await rm(join(dir, entry), { force: true, recursive: true });
-  await preflight(dir, head.bytes);
+  await ensureFreeSpace(dir, head.bytes, 'the backup');
 
   const temporary = `${path}.part-${process.pid}`;
   const handle = await open(temporary, 'w');
@@ -168,21 +169,6 @@ async function fetchPart(
       );
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
-  }
-}
-
-/** Throws LocalIoError when the work dir cannot hold the backup plus a margin. */
-async function preflight(dir: string, bytes: number): Promise<void> {
-  const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
-  const needed = bytes + Math.max(64 * 1024 * 1024, Math.ceil(bytes * 0.05));
-  if (free < needed) {
-    throw new LocalIoError(
-      `no space in ${dir}: the backup needs ${mib(needed)} MiB (with margin), ${mib(free)} MiB are free`,
-      {
-        hint: 'give the work dir a bigger volume (deploy: the ephemeral volume size) or free space',
-      },
-    );
   }
 }
 

@@ -1,36 +1,68 @@
 // inspect: validates the archive with pg_restore --list, lists its tables, and checks that the
 // local pg_restore can read what this pg_dump wrote. Nothing is restored from an archive that
 // fails here.
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { BadBackupError, RunFailedError } from '../../errors.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
-import { type ArchiveFormat, detectArchiveFormat } from './archive-format.js';
+import type { PreparedArchive } from './prepare-archive.js';
 import { majorVersion, parseToc, type Toc, tablesWithData } from './toc.js';
 
 /** What inspect found. */
 export interface InspectResult {
-  format: ArchiveFormat;
+  format: PreparedArchive['format'];
+  compression?: 'gzip';
   toc: Toc;
-  /** pg_restore --list output as printed: the basis of -L list files. */
+  /** pg_restore --list output as printed: the basis of -L list files (empty for plain SQL). */
   listing: string;
+  /** Tables with data; for plain SQL the restore finds them. */
   tables: string[];
   pgRestoreVersion: string;
 }
 
-/** Inspects the archive at `path`. */
-export async function inspectArchive(path: string, signal?: AbortSignal): Promise<InspectResult> {
-  const format = await detectArchiveFormat(path);
-  if (format !== 'custom' && format !== 'tar') {
-    throw new BadBackupError(`${path} is not a pg_dump custom or tar archive (looks like: ${format})`, {
-      hint: 'produce backups with pg_dump -Fc (custom format); plain SQL backups are not supported yet',
-    });
+/** Inspects a prepared archive: pg_restore --list for archives, the header comments of plain SQL. */
+export async function inspectArchive(archive: PreparedArchive, signal?: AbortSignal): Promise<InspectResult> {
+  const compression = archive.compression ? { compression: archive.compression } : {};
+  if (archive.kind === 'plain') {
+    const header = await readPlainHeader(archive.path, archive.compression === 'gzip');
+    const psql = await toolVersion('psql', signal);
+    return { format: 'plain', ...compression, toc: header, listing: '', tables: [], pgRestoreVersion: psql };
   }
-  const version = await runTool({
-    file: pgTool('pg_restore'),
-    args: ['--version'],
-    ...(signal && { signal }),
-  });
-  const pgRestoreVersion = /(\d+(?:\.\d+)*)/.exec(version.stdout)?.[1] ?? 'unknown';
+  return { ...(await inspectWithPgRestore(archive.path, signal)), format: archive.format, ...compression };
+}
+
+async function toolVersion(tool: Parameters<typeof pgTool>[0], signal?: AbortSignal): Promise<string> {
+  const version = await runTool({ file: pgTool(tool), args: ['--version'], ...(signal && { signal }) });
+  return /(\d+(?:\.\d+)*)/.exec(version.stdout)?.[1] ?? 'unknown';
+}
+
+/** "-- Dumped from database version 15.4" and "-- Dumped by pg_dump version 15.4" near the top. */
+async function readPlainHeader(path: string, gzip: boolean): Promise<Toc> {
+  let text = '';
+  const stream = gzip ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      text += chunk.toString('utf8');
+      if (text.length >= 16384) break;
+    }
+  } catch (error) {
+    throw new BadBackupError(`${path} could not be read: ${(error as Error).message}`, {
+      hint: 'the file is truncated or damaged: check the backup job, or point source at an older backup',
+    });
+  } finally {
+    stream.destroy();
+  }
+  const serverVersion = /^-- Dumped from database version (\S+)/m.exec(text)?.[1];
+  const dumpVersion = /^-- Dumped by pg_dump version (\S+)/m.exec(text)?.[1];
+  return { entries: [], ...(serverVersion && { serverVersion }), ...(dumpVersion && { dumpVersion }) };
+}
+
+async function inspectWithPgRestore(
+  path: string,
+  signal?: AbortSignal,
+): Promise<Omit<InspectResult, 'format' | 'compression'>> {
+  const pgRestoreVersion = await toolVersion('pg_restore', signal);
   let listing: string;
   try {
     listing = (
@@ -67,5 +99,5 @@ export async function inspectArchive(path: string, signal?: AbortSignal): Promis
       },
     );
   }
-  return { format, toc, listing, tables: tablesWithData(toc), pgRestoreVersion };
+  return { toc, listing, tables: tablesWithData(toc), pgRestoreVersion };
 }

@@ -54,16 +54,28 @@ export function parseStatements(text: string): ParsedStatement[] {
     throw new SqlSyntaxError((error as Error).message, lineAt(text, position), position);
   }
   const bytes = Buffer.from(text, 'utf8');
+  // Lines are counted incrementally: a dump's schema section can hold thousands of statements.
+  let scanned = 0;
+  let linesBefore = 0;
   return (result.stmts ?? []).map((raw) => {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    linesBefore += newlinesIn(bytes, scanned, start);
+    scanned = start;
     const span = bytes.subarray(start, end).toString('utf8');
     const lead = leadingTriviaLength(span);
     const sql = span.slice(lead).trim().replace(/;\s*$/, '');
-    const before = bytes.subarray(0, start).toString('utf8') + span.slice(0, lead);
     const kind = Object.keys(raw.stmt)[0] ?? 'Unknown';
-    return { sql, line: countLines(before) + 1, kind, node: (raw.stmt[kind] ?? {}) as PgNode };
+    const line = linesBefore + countLines(span.slice(0, lead)) + 1;
+    return { sql, line, kind, node: (raw.stmt[kind] ?? {}) as PgNode };
   });
+}
+
+function newlinesIn(bytes: Buffer, from: number, to: number): number {
+  let count = 0;
+  for (let index = bytes.indexOf(10, from); index !== -1 && index < to; index = bytes.indexOf(10, index + 1))
+    count++;
+  return count;
 }
 
 /** Length of whitespace and comments (`--` and nested `/* *\/`) at the start of `text`. */

@@ -7,6 +7,8 @@ export interface PgRestoreOptions {
   archive: string;
   database: string;
   section: RestoreSection;
+  /** The archive's format: tar archives are restored without -j. */
+  format?: 'custom' | 'tar' | 'directory';
   jobs: number;
   /** Role that will own the restored objects (SET ROLE); objects are never owned by the dump's roles. */
   role?: string | undefined;
@@ -28,7 +30,9 @@ export function pgRestoreArgs(options: PgRestoreOptions): string[] {
     '--exit-on-error',
   ];
   // -j only helps where there is work to split; pre-data is a sequence of small DDL statements.
-  if (options.section !== 'pre-data' && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
+  // pg_restore reads a tar archive front to back: it cannot restore one in parallel.
+  if (options.section !== 'pre-data' && options.jobs > 1 && options.format !== 'tar')
+    args.push(`--jobs=${options.jobs}`);
   if (options.role) args.push(`--role=${options.role}`);
   if (options.listFile) args.push(`--use-list=${options.listFile}`);
   args.push(options.archive);

@@ -3,20 +3,25 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../../config/schema.js';
-import { BadBackupError, RunFailedError, UnavailableError } from '../../errors.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
 import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
-import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
+import { runTool } from '../../infra/process/run-tool.js';
 import type { Logger } from '../../log/logger.js';
 import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../pipeline/run-record.js';
+import type { PreparedArchive } from '../inspect/prepare-archive.js';
 import type { TocEntry } from '../inspect/toc.js';
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymize/anonymized-data.js';
 import { pgRestoreArgs, type RestoreSection } from './pg-restore-args.js';
+import { restorePlain } from './plain/restore-plain.js';
+import { classifyRestoreFailure } from './restore-failure.js';
 
 export interface RestoreInput {
+  /** The archive file or directory pg_restore reads, or the plain SQL file psql is fed from. */
   archive: string;
+  format: PreparedArchive['format'];
+  compression?: 'gzip' | undefined;
   /** pg_restore --list output and its parsed entries (from inspect). */
   listing: string;
   entries: readonly TocEntry[];
@@ -34,6 +39,8 @@ export interface RestoreResult {
   anonymize: AnonymizeRecord;
   /** Original values sampled from the archive stream, for the no-leak check. */
   samples: LeakSamples;
+  /** Tables a plain SQL dump had data for (an archive's TOC says this before the restore). */
+  tables?: string[];
 }
 
 /** Restores the archive into a fresh `__next` database, masking in the stream. */
@@ -48,6 +55,52 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
   input.onCreated?.();
 
   const sections: RestoreRecord['sections'] = [];
+  let data: { record: AnonymizeRecord; samples: LeakSamples; tables?: string[] };
+  if (input.format === 'plain') {
+    const plain = await restorePlain({
+      path: input.archive,
+      gzip: input.compression === 'gzip',
+      config,
+      next,
+      log,
+      signal: input.signal,
+    });
+    sections.push(...plain.sections);
+    data = { record: plain.anonymize, samples: plain.samples, tables: plain.tables };
+  } else {
+    data = await restoreWithPgRestore(input, sections);
+  }
+
+  const analyzeStarted = performance.now();
+  await runTool({
+    file: pgTool('vacuumdb'),
+    args: ['--analyze-only', `--jobs=${config.target.jobs}`, `--dbname=${next.database}`],
+    env: libpqEnv(next),
+    signal: input.signal,
+  });
+  sections.push({ name: 'analyze', durationMs: Math.round(performance.now() - analyzeStarted) });
+
+  const tables = await tableStats(next);
+  return {
+    record: {
+      database: next.database,
+      tables,
+      sections,
+      bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
+      rowsSource: 'analyze',
+    },
+    anonymize: data.record,
+    samples: data.samples,
+    ...(data.tables && { tables: data.tables }),
+  };
+}
+
+/** pre-data, data (masked in the stream), post-data: pg_restore passes. */
+async function restoreWithPgRestore(
+  input: RestoreInput,
+  sections: RestoreRecord['sections'],
+): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
+  const { config, next, log } = input;
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     log.info({ section: name, database: next.database }, `restoring ${name}`);
@@ -72,28 +125,7 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
     }),
   );
   await timed('post-data', () => runPgRestore(input, 'post-data', undefined, input.signal));
-
-  const analyzeStarted = performance.now();
-  await runTool({
-    file: pgTool('vacuumdb'),
-    args: ['--analyze-only', `--jobs=${config.target.jobs}`, `--dbname=${next.database}`],
-    env: libpqEnv(next),
-    signal: input.signal,
-  });
-  sections.push({ name: 'analyze', durationMs: Math.round(performance.now() - analyzeStarted) });
-
-  const tables = await tableStats(next);
-  return {
-    record: {
-      database: next.database,
-      tables,
-      sections,
-      bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
-      rowsSource: 'analyze',
-    },
-    anonymize: data.record,
-    samples: data.samples,
-  };
+  return data;
 }
 
 async function runPgRestore(
@@ -106,6 +138,7 @@ async function runPgRestore(
     archive: input.archive,
     database: input.next.database,
     section,
+    ...(input.format !== 'plain' && { format: input.format }),
     jobs: input.config.target.jobs,
     role: input.config.target.owner,
     listFile,
@@ -115,48 +148,6 @@ async function runPgRestore(
   } catch (error) {
     throw classifyRestoreFailure(error, input.archive, section, describeTarget(input.next));
   }
-}
-
-/** A pg_restore failure is bad data, an unreachable server, or a failed run. */
-export function classifyRestoreFailure(
-  error: unknown,
-  archive: string,
-  section: string,
-  where: string,
-): Error {
-  if (!(error instanceof ToolFailedError)) return error as Error;
-  const said = error.stderrTail;
-  if (
-    /could not connect|connection to server .* failed|server closed the connection|terminating connection/i.test(
-      said,
-    )
-  ) {
-    return new UnavailableError(
-      `restoring ${section} of ${archive} into ${where}: lost the server: ${said}`,
-      {
-        cause: error,
-        hint: 'check the staging server; the live database was not touched and the next run starts over',
-      },
-    );
-  }
-  if (
-    /could not read input file|unexpected end of file|end of file|did not find magic|corrupt|could not uncompress|invalid|not a valid archive|could not find block/i.test(
-      said,
-    )
-  ) {
-    return new BadBackupError(`${archive} is corrupt or truncated: pg_restore (${section}) said:\n${said}`, {
-      cause: error,
-      hint: 'the live staging database was not touched; check the backup job or use an older backup',
-    });
-  }
-  return new RunFailedError(
-    'restore-failed',
-    `pg_restore (${section}) of ${archive} into ${where} failed:\n${said}`,
-    {
-      cause: error,
-      hint: 'the live staging database was not touched; a missing extension or role on the staging server is a common cause',
-    },
-  );
 }
 
 async function tableStats(target: PgTarget): Promise<RestoredTable[]> {

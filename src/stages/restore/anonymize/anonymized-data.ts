@@ -48,10 +48,12 @@ export interface AnonymizedDataResult {
   samples: LeakSamples;
 }
 
-/** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
-export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
-  const anonymize = input.config.anonymize;
-  const findings = checkCoverage(anonymize, input.columns);
+/** The PII gate: rules checked against the schema, uncovered PII found; blocking findings throw (exit 78). */
+export function enforceCoverage(
+  anonymize: Config['anonymize'],
+  columns: readonly ColumnInfo[],
+): AnonymizeRecord['findings'] {
+  const findings = checkCoverage(anonymize, columns);
   const blocking = findings.filter((finding) => finding.severity === 'error');
   if (blocking.length > 0) {
     throw new ConfigError(
@@ -62,7 +64,32 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       },
     );
   }
-  const rules = new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
+  return findings;
+}
+
+/** anonymize.tables keyed by `schema.table`. */
+export function rulesByTable(
+  anonymize: Config['anonymize'],
+): Map<string, Config['anonymize']['tables'][string]> {
+  return new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
+}
+
+/** `schema.table` → column → type name. */
+export function columnTypes(columns: readonly ColumnInfo[]): Map<string, Map<string, string>> {
+  const types = new Map<string, Map<string, string>>();
+  for (const column of columns) {
+    const table = types.get(column.table) ?? new Map<string, string>();
+    table.set(column.column, column.type);
+    types.set(column.table, table);
+  }
+  return types;
+}
+
+/** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
+export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
+  const anonymize = input.config.anonymize;
+  const findings = enforceCoverage(anonymize, input.columns);
+  const rules = rulesByTable(anonymize);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);
     return { record: { tables: [], findings }, samples: new Map() };
@@ -75,12 +102,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     },
   );
   const prf = new KeyedPrf(anonymize.secret ?? '');
-  const types = new Map<string, Map<string, string>>();
-  for (const column of input.columns) {
-    const table = types.get(column.table) ?? new Map<string, string>();
-    table.set(column.column, column.type);
-    types.set(column.table, table);
-  }
+  const types = columnTypes(input.columns);
   const streamed = [...rules.entries()].filter(
     (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
   );

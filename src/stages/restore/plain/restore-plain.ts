@@ -1,0 +1,277 @@
+// Restores a plain-SQL dump (.sql or .sql.gz) with psql, the way pg_restore restores an archive:
+// objects owned by target.owner (ownership, privileges, publications, subscriptions, security
+// labels, tablespaces and database-level statements left out, as pg_restore's --no-* flags do),
+// masked in the stream, and never a row of data before the PII gate has passed.
+//
+// pg_dump writes all of pre-data before the first row of data, so the stream is cut there: a
+// first psql session creates the schema, the gate checks the rules against that schema, and a
+// second session gets the data and post-data, with the dump's session settings replayed.
+// Statements come from the PostgreSQL parser, not from psql's own reading of the file, and
+// psql meta-commands of the dump (\connect, \restrict) are not passed on.
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Config } from '../../../config/schema.js';
+import { AbortedError, BadBackupError, ConfigError, RefreshError } from '../../../errors.js';
+import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
+import { withClient } from '../../../infra/pg/with-client.js';
+import { ToolFailedError } from '../../../infra/process/run-tool.js';
+import type { Logger } from '../../../log/logger.js';
+import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+import type { ParsedStatement } from '../../migrate/parse-sql.js';
+import {
+  columnTypes,
+  enforceCoverage,
+  type LeakSamples,
+  loadColumns,
+  rulesByTable,
+} from '../anonymize/anonymized-data.js';
+import { KeyedPrf } from '../anonymize/keyed-prf.js';
+import type { ColumnRule } from '../anonymize/strategies.js';
+import { compileTableTransform, type TableTransform } from '../anonymize/table-transform.js';
+import { classifyRestoreFailure } from '../restore-failure.js';
+import { plainSqlEvents } from './plain-sql-events.js';
+import { PsqlSession } from './psql-session.js';
+
+export interface PlainRestoreInput {
+  path: string;
+  gzip: boolean;
+  config: Config;
+  next: PgTarget;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface PlainRestoreResult {
+  anonymize: AnonymizeRecord;
+  samples: LeakSamples;
+  /** Tables the dump had data for. */
+  tables: string[];
+  sections: { name: string; durationMs: number }[];
+}
+
+/** What happens to a statement of the dump. */
+export type StatementAction = 'keep' | 'drop' | 'keep-and-replay';
+
+const DROPPED = new Set([
+  'AlterOwnerStmt',
+  'GrantStmt',
+  'GrantRoleStmt',
+  'AlterDefaultPrivilegesStmt',
+  'CreatePublicationStmt',
+  'AlterPublicationStmt',
+  'CreateSubscriptionStmt',
+  'AlterSubscriptionStmt',
+  'SecLabelStmt',
+  'CreatedbStmt',
+  'DropdbStmt',
+  'AlterDatabaseStmt',
+  'AlterDatabaseSetStmt',
+]);
+
+/** pg_restore --no-owner --no-privileges --no-tablespaces … for one parsed statement. */
+export function statementAction(statement: ParsedStatement): StatementAction {
+  if (DROPPED.has(statement.kind)) return 'drop';
+  const node = statement.node as {
+    cmds?: { AlterTableCmd?: { subtype?: string } }[];
+    name?: string;
+    args?: unknown[];
+  };
+  if (statement.kind === 'AlterTableStmt') {
+    const cmds = node.cmds ?? [];
+    if (cmds.length > 0 && cmds.every((cmd) => cmd.AlterTableCmd?.subtype === 'AT_ChangeOwner'))
+      return 'drop';
+    return 'keep';
+  }
+  if (statement.kind === 'VariableSetStmt') {
+    if (node.name === 'role' || node.name === 'session_authorization') return 'drop';
+    if (node.name === 'default_tablespace' && !/^SET default_tablespace = ''$/i.test(statement.sql))
+      return 'drop';
+    return 'keep-and-replay';
+  }
+  if (statement.kind === 'SelectStmt' && /^SELECT pg_catalog\.set_config\(/i.test(statement.sql))
+    return 'keep-and-replay';
+  return 'keep';
+}
+
+interface CurrentCopy {
+  table: string;
+  skip: boolean;
+  transform?: TableTransform;
+  rows: number;
+  started: number;
+}
+
+/** Restores the plain dump into `next` (which exists and is empty). */
+export async function restorePlain(input: PlainRestoreInput): Promise<PlainRestoreResult> {
+  const { config, next, log } = input;
+  const name = basename(input.path);
+  const anonymize = config.anonymize;
+  const prelude = config.target.owner ? `SET ROLE ${ident(config.target.owner)};\n` : '';
+  const sections: PlainRestoreResult['sections'] = [];
+  const replay: string[] = [];
+  const tables: AnonymizeRecord['tables'] = [];
+  const samples: LeakSamples = new Map();
+  const seen = new Set<string>();
+  const prf = new KeyedPrf(anonymize.secret ?? '');
+  let rules = rulesByTable(anonymize);
+  let types = new Map<string, Map<string, string>>();
+  let findings: AnonymizeRecord['findings'] = [];
+  let section: 'pre-data' | 'data and post-data' = 'pre-data';
+  let sectionStarted = performance.now();
+  let session = new PsqlSession(next, input.signal);
+  let current: CurrentCopy | undefined;
+  let connects = 0;
+
+  const finishSession = async () => {
+    try {
+      await session.finish();
+    } catch (error) {
+      throw classifyRestoreFailure(error, input.path, `${section} (psql)`, describeTarget(next));
+    }
+    sections.push({ name: section, durationMs: Math.round(performance.now() - sectionStarted) });
+  };
+  const write = async (text: string) => {
+    await session.write(text);
+    if (session.stopped) await finishSession(); // throws psql's error
+  };
+  /** End of pre-data: the schema exists, the gate runs, data goes to a second session. */
+  const startData = async () => {
+    await finishSession();
+    const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
+    findings = enforceCoverage(anonymize, columns);
+    types = columnTypes(columns);
+    rules = rulesByTable(anonymize);
+    section = 'data and post-data';
+    sectionStarted = performance.now();
+    log.info({ section, database: next.database }, `restoring ${section}`);
+    session = new PsqlSession(next, input.signal);
+    await write(prelude + replay.join(''));
+  };
+
+  log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
+  const file = createReadStream(input.path);
+  const source = input.gzip ? file.pipe(createGunzip()) : file;
+  if (input.gzip) file.on('error', (error) => (source as ReturnType<typeof createGunzip>).destroy(error));
+  try {
+    await write(prelude);
+    for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, name)) {
+      if (input.signal.aborted) throw new AbortedError(`restoring ${name} was stopped`);
+      switch (event.type) {
+        case 'sql': {
+          let out = '';
+          for (const statement of event.statements) {
+            const action = statementAction(statement);
+            if (action === 'drop') continue;
+            if (statement.kind === 'InsertStmt') {
+              if (section === 'pre-data') {
+                await write(out);
+                out = '';
+                await startData();
+              }
+              checkInsert(statement, rules, name);
+            }
+            const text = `${statement.sql};\n`;
+            if (action === 'keep-and-replay' && section === 'pre-data') replay.push(text);
+            out += text;
+          }
+          await write(out);
+          break;
+        }
+        case 'meta':
+          if (/^\\c(onnect)?\b/.test(event.line) && ++connects > 1) {
+            throw new BadBackupError(
+              `${name} connects to a second database at line ${event.lineNumber}: it looks like pg_dumpall output`,
+              { hint: 'back up the one database with pg_dump; staging-refresh restores one database' },
+            );
+          }
+          break;
+        case 'copy-start': {
+          if (section === 'pre-data') await startData();
+          const table = `${event.schema}.${event.table}`;
+          seen.add(table);
+          const rule = rules.get(table);
+          current = { table, skip: rule === 'truncate', rows: 0, started: performance.now() };
+          if (rule && rule !== 'truncate') {
+            current.transform = compileTableTransform(
+              table,
+              event.columns,
+              rule as Record<string, ColumnRule>,
+              types.get(table) ?? new Map(),
+              prf,
+              anonymize.domain,
+            );
+          }
+          if (!current.skip)
+            await write(
+              `COPY ${qualifiedName(event.schema, event.table)} (${event.columns.map(ident).join(', ')}) FROM stdin;\n`,
+            );
+          break;
+        }
+        case 'copy-data': {
+          if (!current || current.skip) break;
+          const { transform } = current;
+          current.rows += event.lines.length;
+          const lines = transform ? event.lines.map((line) => transform.line(line)) : event.lines;
+          await write(`${lines.join('\n')}\n`);
+          break;
+        }
+        case 'copy-end': {
+          if (!current) break;
+          if (!current.skip) await write('\\.\n');
+          if (current.transform) {
+            const seconds = Math.max((performance.now() - current.started) / 1000, 0.001);
+            tables.push({
+              name: current.table,
+              rows: current.rows,
+              rowsPerSecond: Math.round(current.rows / seconds),
+            });
+            samples.set(current.table, current.transform.samples);
+          }
+          current = undefined;
+          break;
+        }
+      }
+    }
+    if (section === 'pre-data') await startData();
+    await finishSession();
+  } catch (error) {
+    session.kill();
+    file.destroy();
+    if (error instanceof RefreshError) throw error;
+    if (error instanceof ToolFailedError)
+      throw classifyRestoreFailure(error, input.path, section, describeTarget(next));
+    if (input.signal.aborted) throw new AbortedError(`restoring ${name} was stopped`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code?.startsWith('Z_') || /unexpected end of file|incorrect header check/i.test(String(error))) {
+      throw new BadBackupError(`${name} is a corrupt or truncated gzip file: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'the live staging database was not touched; check the backup job or use an older backup',
+      });
+    }
+    throw error;
+  }
+  for (const [table, rule] of rules)
+    if (rule === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
+  return {
+    anonymize: { tables: tables.sort((a, b) => a.name.localeCompare(b.name)), findings },
+    samples,
+    tables: [...seen].sort(),
+    sections,
+  };
+}
+
+/** INSERT-style data cannot be masked in the stream; it is refused for tables with rules. */
+function checkInsert(statement: ParsedStatement, rules: ReadonlyMap<string, unknown>, name: string): void {
+  const relation = (statement.node as { relation?: { schemaname?: string; relname?: string } }).relation;
+  const table = `${relation?.schemaname ?? 'public'}.${relation?.relname ?? ''}`;
+  if (rules.has(table)) {
+    throw new ConfigError(
+      `${name} holds its rows of ${table} as INSERT statements (pg_dump --inserts), which cannot be masked in the stream`,
+      [`anonymize.tables.${table}: its data is INSERT statements at line ${statement.line}`],
+      {
+        hint: 'produce the plain dump without --inserts/--column-inserts (COPY is the default); nothing was restored',
+      },
+    );
+  }
+}
