@@ -4,6 +4,7 @@
 // post-data + swap, no migrations); restore followed by in-place UPDATE masking; the ranged S3
 // download against one plain GET; the lock observer's overhead on a CREATE INDEX; and the tool's
 // peak RSS on two dataset sizes. Prints a table and, as its last line, one JSON object.
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -172,7 +173,8 @@ async function fullRun(prefix: string): Promise<RunRecord> {
   return record;
 }
 
-async function download(key: string, ranged: boolean): Promise<number> {
+/** ranged: the product's fetch (parallel ranges, SHA-256 checked); single: one plain GET to a file; single-sha256: the same, hashing as it streams. */
+async function download(key: string, mode: 'ranged' | 'single' | 'single-sha256'): Promise<number> {
   const store = s3ObjectStore({
     bucket: 'bench',
     region: 'us-east-1',
@@ -181,7 +183,7 @@ async function download(key: string, ranged: boolean): Promise<number> {
   });
   const dir = await mkdtemp(join(work, 'dl-'));
   const ms = await timed(async () => {
-    if (ranged) {
+    if (mode === 'ranged') {
       await fetchBackup({
         store,
         candidate: { source: 's3', key, bytes: 0, lastModified: new Date() },
@@ -192,7 +194,11 @@ async function download(key: string, ranged: boolean): Promise<number> {
         signal: new AbortController().signal,
       });
     } else {
-      await pipeline(await store.get(key), createWriteStream(join(dir, 'single')));
+      const body = await store.get(key);
+      const hash = createHash('sha256');
+      if (mode === 'single-sha256') body.on('data', (chunk: Buffer) => hash.update(chunk));
+      await pipeline(body, createWriteStream(join(dir, 'single')));
+      hash.digest('hex');
     }
   });
   await rm(dir, { recursive: true, force: true });
@@ -245,10 +251,13 @@ try {
   const update = await measure('restore + in-place UPDATE masking + VACUUM', () =>
     restoreThenUpdate(big.dump),
   );
-  const ranged = await measure('S3 ranged download (4 × 16 MiB parts)', () =>
-    download('big/prod.dump', true),
+  const ranged = await measure('S3 ranged download (4 × 16 MiB parts, SHA-256 checked)', () =>
+    download('big/prod.dump', 'ranged'),
   );
-  const single = await measure('S3 single GET', () => download('big/prod.dump', false));
+  const single = await measure('S3 single GET', () => download('big/prod.dump', 'single'));
+  const singleVerified = await measure('S3 single GET, SHA-256 while streaming', () =>
+    download('big/prod.dump', 'single-sha256'),
+  );
   await admin('postgres', 'CREATE DATABASE observe');
   await execa(
     join(info.binDir, 'pg_restore'),
@@ -286,6 +295,8 @@ try {
     downloadRangedMBps: Number((big.bytes / 1e6 / (ranged / 1000)).toFixed(1)),
     downloadSingleMBps: Number((big.bytes / 1e6 / (single / 1000)).toFixed(1)),
     ratioRangedToSingle: Number((single / ranged).toFixed(3)),
+    downloadSingleVerifiedMBps: Number((big.bytes / 1e6 / (singleVerified / 1000)).toFixed(1)),
+    ratioRangedToSingleVerified: Number((singleVerified / ranged).toFixed(3)),
     createIndexWithoutObserverMs: Math.round(median(without)),
     createIndexWithObserverMs: Math.round(median(withObserver)),
     observerOverheadPct: Number(((median(withObserver) / median(without) - 1) * 100).toFixed(1)),
@@ -314,6 +325,10 @@ try {
   row(
     'S3 download: ranged / single GET',
     `${figures.downloadRangedMBps} / ${figures.downloadSingleMBps} MB/s (${figures.ratioRangedToSingle}×)`,
+  );
+  row(
+    'S3 download: ranged / single GET with SHA-256',
+    `${figures.downloadRangedMBps} / ${figures.downloadSingleVerifiedMBps} MB/s (${figures.ratioRangedToSingleVerified}×)`,
   );
   row(
     'CREATE INDEX without / with observer',

@@ -1,9 +1,18 @@
 // fetch: streams the backup into the work dir with parallel ranged GETs, retrying only the parts
 // that fail, and verifies it before anything is restored. The file appears under its final name
 // only once complete and verified; a matching earlier download (same key and ETag) is reused.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../../config/duration.js';
 import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
@@ -78,26 +87,31 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
   await ensureFreeSpace(dir, head.bytes, 'the backup');
 
   const temporary = `${path}.part-${process.pid}`;
-  const handle = await open(temporary, 'w');
+  const handle = await open(temporary, 'w+');
   let retries = 0;
   try {
     await handle.truncate(head.bytes);
     const parts: { start: number; end: number }[] = [];
     for (let start = 0; start < head.bytes; start += input.partSize)
       parts.push({ start, end: Math.min(head.bytes, start + input.partSize) - 1 });
+    const expected = expectedDigest(head);
+    const digest = new InOrderDigest(handle, parts, expected?.algorithm);
     const progress = progressReporter(input.log, head.bytes);
-    const queue = [...parts];
+    const queue = [...parts.entries()];
     const worker = async () => {
-      for (let part = queue.shift(); part; part = queue.shift()) {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [index, part] = next;
         // Not `retries += await …`: that reads `retries` before the await and loses other workers' counts.
         const partRetries = await fetchPart(input, handle, part, progress.add);
         retries += partRetries;
+        digest.partDone(index);
       }
     };
     await Promise.all(Array.from({ length: Math.min(input.concurrency, Math.max(parts.length, 1)) }, worker));
     progress.done();
+    const actual = await digest.result();
     await handle.close();
-    const verifiedBy = await verify(temporary, head, input.candidate.key);
+    const verifiedBy = await verify(temporary, head, input.candidate.key, expected, actual);
     await rename(temporary, path);
     await writeFile(
       sidecar,
@@ -123,7 +137,7 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
 
 async function fetchPart(
   input: FetchInput,
-  handle: import('node:fs/promises').FileHandle,
+  handle: FileHandle,
   part: { start: number; end: number },
   progress: (bytes: number) => void,
 ): Promise<number> {
@@ -132,13 +146,25 @@ async function fetchPart(
     let written = 0;
     try {
       const body = await input.store.getRange(input.candidate.key, part.start, part.end, input.signal);
+      // Chunks arrive in tens of KiB: they are written in batches of 1 MiB, one writev each.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const flush = async () => {
+        if (batched === 0) return;
+        await handle.writev(batch, part.start + written);
+        written += batched;
+        progress(batched);
+        batch = [];
+        batched = 0;
+      };
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (part.start + written + chunk.length > part.end + 1)
+        if (part.start + written + batched + chunk.length > part.end + 1)
           throw new Error('the server sent more bytes than the range asked for');
-        await handle.write(chunk, 0, chunk.length, part.start + written);
-        written += chunk.length;
-        progress(chunk.length);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= 1024 * 1024) await flush();
       }
+      await flush();
       if (written !== part.end - part.start + 1)
         throw Object.assign(
           new Error(`short read: ${written} of ${part.end - part.start + 1} bytes (Premature close)`),
@@ -173,30 +199,87 @@ async function fetchPart(
 }
 
 /** Size always; then the object's SHA-256 (checksum or `sha256` metadata), else a single-part ETag MD5. */
+/** What the object says its content hashes to: SHA-256 (checksum or metadata), else a single-part ETag MD5. */
+function expectedDigest(
+  head: Awaited<ReturnType<ObjectStore['head']>>,
+): { algorithm: 'sha256' | 'md5'; hex: string } | undefined {
+  const sha256 =
+    head.metadata.sha256?.toLowerCase() ??
+    (head.checksumSha256 ? Buffer.from(head.checksumSha256, 'base64').toString('hex') : undefined);
+  if (sha256) return { algorithm: 'sha256', hex: sha256 };
+  if (/^[0-9a-f]{32}$/.test(head.etag)) return { algorithm: 'md5', hex: head.etag };
+  return undefined;
+}
+
+/**
+ * Hashes the download in byte order while it is still running: each part is read back (from
+ * the page cache) as soon as every part before it is complete, so verifying costs almost no
+ * time after the last byte arrives.
+ */
+class InOrderDigest {
+  private readonly complete = new Set<number>();
+  private next = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private readonly hash: Hash | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly parts: readonly { start: number; end: number }[],
+    algorithm: 'sha256' | 'md5' | undefined,
+  ) {
+    this.hash = algorithm ? createHash(algorithm) : undefined;
+  }
+
+  partDone(index: number): void {
+    if (!this.hash) return;
+    this.complete.add(index);
+    this.chain = this.chain
+      .then(() => this.advance())
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+  }
+
+  /** The hex digest once every part is hashed; undefined when there is nothing to check against. */
+  async result(): Promise<string | undefined> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+    return this.hash?.digest('hex');
+  }
+
+  private async advance(): Promise<void> {
+    const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (; this.hash && this.complete.has(this.next); this.next++) {
+      const part = this.parts[this.next] as { start: number; end: number };
+      for (let position = part.start; position <= part.end; ) {
+        const length = Math.min(buffer.length, part.end + 1 - position);
+        const { bytesRead } = await this.handle.read(buffer, 0, length, position);
+        if (bytesRead === 0)
+          throw new Error(`could not read back bytes ${position}-${part.end} of the download`);
+        this.hash.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
+      }
+    }
+  }
+}
+
+/** Size always; then the digest computed during the download against the one the object carries. */
 async function verify(
   path: string,
   head: Awaited<ReturnType<ObjectStore['head']>>,
   key: string,
+  expected: ReturnType<typeof expectedDigest>,
+  actual: string | undefined,
 ): Promise<FetchResult['verifiedBy']> {
   const { size } = await stat(path);
   if (size !== head.bytes)
     throw new BadBackupError(`${key}: downloaded ${size} bytes, the object has ${head.bytes}`);
-  const expectedHex =
-    head.metadata.sha256?.toLowerCase() ??
-    (head.checksumSha256 ? Buffer.from(head.checksumSha256, 'base64').toString('hex') : undefined);
-  const md5 = /^[0-9a-f]{32}$/.test(head.etag) ? head.etag : undefined;
-  if (!expectedHex && !md5) return 'size';
-  const sha = createHash('sha256');
-  const md = createHash('md5');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
-    if (expectedHex) sha.update(chunk as Buffer);
-    else md.update(chunk as Buffer);
-  }
-  if (expectedHex) {
-    const actual = sha.digest('hex');
-    if (actual !== expectedHex) {
+  if (!expected) return 'size';
+  if (expected.algorithm === 'sha256') {
+    if (actual !== expected.hex) {
       throw new BadBackupError(
-        `${key}: SHA-256 mismatch: the object says ${expectedHex}, the download is ${actual}`,
+        `${key}: SHA-256 mismatch: the object says ${expected.hex}, the download is ${actual}`,
         {
           hint: 'the backup is corrupt in the store or was changed while downloading; nothing was restored',
         },
@@ -204,9 +287,8 @@ async function verify(
     }
     return 'sha256';
   }
-  const actual = md.digest('hex');
-  if (actual !== md5)
-    throw new BadBackupError(`${key}: MD5 (ETag) mismatch: expected ${md5}, got ${actual}`, {
+  if (actual !== expected.hex)
+    throw new BadBackupError(`${key}: MD5 (ETag) mismatch: expected ${expected.hex}, got ${actual}`, {
       hint: 'nothing was restored',
     });
   return 'etag-md5';
