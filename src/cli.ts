@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The CLI: parses flags, calls the product's functions, maps errors to exit codes in one place.
+import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { reportError } from './cli/exit.js';
 import { runDoctor } from './commands/doctor.js';
 import { formatRuns, listRuns } from './commands/history.js';
 import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
 import { buildPlan, formatPlan } from './commands/plan.js';
+import { starterRules } from './commands/plan-anonymization.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { rollback } from './commands/rollback.js';
 import { serve } from './commands/serve.js';
@@ -126,13 +128,32 @@ program
   .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
   .addHelpText(
     'after',
-    '\nExamples:\n  staging-refresh plan -c config.yaml\n  staging-refresh plan -c config.yaml --json | jq .backup',
+    '\nExamples:\n  staging-refresh plan -c config.yaml\n  staging-refresh plan -c config.yaml --json | jq .backup\n  staging-refresh plan -c config.yaml --write-rules anonymize.yaml',
   )
   .option('--json', 'print the plan as JSON')
+  .option(
+    '--write-rules <file>',
+    'write a starter anonymization rules file from the PII found (never overwrites)',
+  )
   .action(
-    wrapHandler(async (options: { config: string; json?: boolean }) => {
-      const plan = await buildPlan(await loadConfig(options.config));
+    wrapHandler(async (options: { config: string; json?: boolean; writeRules?: string }) => {
+      const config = await loadConfig(options.config);
+      const plan = await buildPlan(config);
       process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+      if (options.writeRules) {
+        if (!plan.anonymization || plan.anonymization.note?.startsWith('the backup has to be unpacked'))
+          throw new UsageError('--write-rules needs a backup whose schema plan can read (source.local)');
+        await writeFile(
+          options.writeRules,
+          starterRules(config, plan.anonymization, plan.backup.key, new Date()),
+          { flag: 'wx' },
+        ).catch((error: NodeJS.ErrnoException) => {
+          throw error.code === 'EEXIST'
+            ? new UsageError(`${options.writeRules} exists: remove it or name another file`)
+            : error;
+        });
+        process.stderr.write(`wrote starter rules to ${options.writeRules}: review them before use\n`);
+      }
       return ExitCode.ok;
     }),
   );

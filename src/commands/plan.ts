@@ -16,6 +16,7 @@ import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { migrationsDir } from '../stages/migrate/migration-source.js';
 import { loadParser } from '../stages/migrate/parse-sql.js';
 import { ensureHistorySchema } from '../stages/report/history-store.js';
+import { type AnonymizationPlan, planAnonymization } from './plan-anonymization.js';
 
 export interface PendingMigration {
   name: string;
@@ -28,6 +29,8 @@ export interface Plan {
   target: string;
   backup: { key: string; bytes: number; age: string; format: string; dumpVersion?: string | undefined };
   tables: string[];
+  /** The rules against the backup's columns (local backups). */
+  anonymization?: AnonymizationPlan;
   /** Pending against live staging's history: what the next run replays, unless the backup says otherwise. */
   migrations?: { tool: string; pending: PendingMigration[]; notes: string[]; blockers: string[] };
 }
@@ -67,6 +70,7 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
         dumpVersion: inspected?.toc.dumpVersion,
       },
       tables: inspected?.tables ?? [],
+      anonymization: await planAnonymization(config, peeked.readable),
     };
   }
   const migrations = await pendingMigrations(config);
@@ -127,6 +131,24 @@ export function formatPlan(plan: Plan): string {
     `         ${plan.backup.bytes} bytes, ${plan.backup.age} old, ${plan.backup.format} format${plan.backup.dumpVersion ? `, pg_dump ${plan.backup.dumpVersion}` : ''}`,
     `tables   ${plan.tables.length}: ${plan.tables.join(', ')}`,
   ];
+  const anon = plan.anonymization;
+  if (anon) {
+    if (anon.findings.length === 0 && anon.problems.length === 0) {
+      lines.push(
+        `pii      every column that looks like PII${anon.sampledValues ? ' (by name or sampled values)' : ' by name'} has a rule or a keep entry`,
+      );
+    } else {
+      lines.push(
+        `pii      ${anon.findings.length} column(s) look like PII and have no rule (suggested rule after →):`,
+      );
+      for (const f of anon.findings)
+        lines.push(
+          `         ${f.column}  ${f.rule === 'unknown-pii-values' ? 'by values' : 'by name'} → ${f.suggest ?? "'null'"}`,
+        );
+      for (const problem of anon.problems) lines.push(`         PROBLEM: ${problem}`);
+    }
+    if (anon.note) lines.push(`         (${anon.note})`);
+  }
   if (plan.migrations) {
     lines.push(
       `pending  ${plan.migrations.pending.length} ${plan.migrations.tool} migration(s) not applied on live staging:`,

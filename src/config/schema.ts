@@ -103,6 +103,8 @@ const columnRule: z.ZodType<unknown, ColumnRuleInput> = z.lazy(() =>
 const anonymize = z.strictObject({
   secret: z.string().optional(),
   unknownPii: z.enum(['fail', 'warn']).default('fail'),
+  /** Rows read per table to find PII by content (0: by column name only). */
+  sampleRows: z.number().int().min(0).max(100000).default(100),
   keep: z.array(z.string()).default([]),
   domain: z.string().default('example.invalid'),
   tables: z

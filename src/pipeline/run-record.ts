@@ -67,7 +67,14 @@ export interface RestoreRecord {
 
 export interface AnonymizeRecord {
   tables: { name: string; rows: number; rowsPerSecond: number }[];
-  findings: { rule: string; severity: 'error' | 'warning'; column: string; message: string }[];
+  findings: {
+    rule: string;
+    severity: 'error' | 'warning';
+    column: string;
+    message: string;
+    /** A starter rule for the column, as YAML (what `plan --write-rules` writes). */
+    suggest?: string;
+  }[];
 }
 
 export interface StatementRecord {

@@ -15,6 +15,7 @@ import { type ColumnInfo, checkCoverage, qualify } from './pii-gate.js';
 import type { ColumnRule } from './strategies.js';
 import { streamTable } from './stream-table.js';
 import { compileTableTransform } from './table-transform.js';
+import { columnsToSample, sampleArchive } from './value-sampling.js';
 
 /** Original values sampled per masked column: `schema.table` → column → values. */
 export type LeakSamples = Map<string, Map<string, string[]>>;
@@ -53,7 +54,11 @@ export function enforceCoverage(
   anonymize: Config['anonymize'],
   columns: readonly ColumnInfo[],
 ): AnonymizeRecord['findings'] {
-  const findings = checkCoverage(anonymize, columns);
+  return enforceFindings(checkCoverage(anonymize, columns));
+}
+
+/** Throws ConfigError (exit 78) when a finding is an error; returns them all otherwise. */
+export function enforceFindings(findings: AnonymizeRecord['findings']): AnonymizeRecord['findings'] {
   const blocking = findings.filter((finding) => finding.severity === 'error');
   if (blocking.length > 0) {
     throw new ConfigError(
@@ -88,7 +93,18 @@ export function columnTypes(columns: readonly ColumnInfo[]): Map<string, Map<str
 /** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
 export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
   const anonymize = input.config.anonymize;
-  const findings = enforceCoverage(anonymize, input.columns);
+  const byName = checkCoverage(anonymize, input.columns);
+  const byValue =
+    anonymize.sampleRows > 0
+      ? await sampleArchive(
+          anonymize,
+          input.archive,
+          columnsToSample(anonymize, input.columns, new Set(byName.map((finding) => finding.column))),
+          input.config.target.jobs,
+          input.signal,
+        )
+      : [];
+  const findings = enforceFindings([...byName, ...byValue]);
   const rules = rulesByTable(anonymize);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);

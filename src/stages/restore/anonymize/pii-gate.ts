@@ -71,6 +71,17 @@ export function checkCoverage(
   config: Config['anonymize'],
   columns: readonly ColumnInfo[],
 ): AnonymizeRecord['findings'] {
+  const problems = ruleProblems(config, columns);
+  if (problems.length > 0) {
+    throw new ConfigError('anonymization rules do not match the backup', problems, {
+      hint: 'fix the rules; nothing was restored',
+    });
+  }
+  return uncoveredPii(config, columns);
+}
+
+/** Rules (and keep entries) that name a table or column the backup does not have. */
+export function ruleProblems(config: Config['anonymize'], columns: readonly ColumnInfo[]): string[] {
   const byTable = new Map<string, Map<string, ColumnInfo>>();
   for (const column of columns) {
     const table = byTable.get(column.table) ?? new Map<string, ColumnInfo>();
@@ -97,12 +108,14 @@ export function checkCoverage(
   }
   if (Object.keys(config.tables).length > 0 && !config.secret)
     problems.push('anonymize.secret: required when anonymize.tables has rules');
-  if (problems.length > 0) {
-    throw new ConfigError('anonymization rules do not match the backup', problems, {
-      hint: 'fix the rules; nothing was restored',
-    });
-  }
+  return problems;
+}
 
+/** Columns that look like PII by name and have neither a rule nor a keep entry. */
+export function uncoveredPii(
+  config: Config['anonymize'],
+  columns: readonly ColumnInfo[],
+): AnonymizeRecord['findings'] {
   const ruled = new Map(Object.entries(config.tables).map(([key, rules]) => [qualify(key), rules]));
   const kept = new Set(
     config.keep.map((entry) => {
@@ -127,6 +140,7 @@ export function checkCoverage(
       severity: config.unknownPii === 'fail' ? 'error' : 'warning',
       column: `${column.table}.${column.column}`,
       message: `${column.table}.${column.column} looks like ${pattern.what} and has no rule: add one (e.g. ${column.column}: ${pattern.suggest}) or list it in anonymize.keep`,
+      suggest: pattern.suggest,
     });
   }
   return findings;

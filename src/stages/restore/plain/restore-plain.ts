@@ -22,13 +22,16 @@ import type { ParsedStatement } from '../../migrate/parse-sql.js';
 import {
   columnTypes,
   enforceCoverage,
+  enforceFindings,
   type LeakSamples,
   loadColumns,
   rulesByTable,
 } from '../anonymize/anonymized-data.js';
+import { decodeField } from '../anonymize/copy-text.js';
 import { KeyedPrf } from '../anonymize/keyed-prf.js';
 import type { ColumnRule } from '../anonymize/strategies.js';
 import { compileTableTransform, type TableTransform } from '../anonymize/table-transform.js';
+import { columnsToSample, valueFindings } from '../anonymize/value-sampling.js';
 import { classifyRestoreFailure } from '../restore-failure.js';
 import { plainSqlEvents } from './plain-sql-events.js';
 import { PsqlSession } from './psql-session.js';
@@ -96,10 +99,13 @@ export function statementAction(statement: ParsedStatement): StatementAction {
 
 interface CurrentCopy {
   table: string;
+  columns: string[];
   skip: boolean;
   transform?: TableTransform;
   rows: number;
   started: number;
+  /** Rows held back until the table's sampled values have passed the PII gate. */
+  held?: string[];
 }
 
 /** Restores the plain dump into `next` (which exists and is empty). */
@@ -117,6 +123,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   let rules = rulesByTable(anonymize);
   let types = new Map<string, Map<string, string>>();
   let findings: AnonymizeRecord['findings'] = [];
+  let toSample = new Map<string, string[]>();
   let section: 'pre-data' | 'data and post-data' = 'pre-data';
   let sectionStarted = performance.now();
   let session = new PsqlSession(next, input.signal);
@@ -140,6 +147,8 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     await finishSession();
     const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
     findings = enforceCoverage(anonymize, columns);
+    if (anonymize.sampleRows > 0)
+      toSample = columnsToSample(anonymize, columns, new Set(findings.map((finding) => finding.column)));
     types = columnTypes(columns);
     rules = rulesByTable(anonymize);
     section = 'data and post-data';
@@ -147,6 +156,25 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     log.info({ section, database: next.database }, `restoring ${section}`);
     session = new PsqlSession(next, input.signal);
     await write(prelude + replay.join(''));
+  };
+
+  /** The table's first rows, sampled: written only when their values pass the gate. */
+  const releaseHeld = async (copy: CurrentCopy) => {
+    const held = copy.held ?? [];
+    delete copy.held;
+    const wanted = toSample.get(copy.table) ?? [];
+    const samples = new Map(wanted.map((column) => [column, [] as string[]]));
+    for (const line of held.slice(0, anonymize.sampleRows)) {
+      const fields = line.split('\t');
+      for (const column of wanted) {
+        const raw = fields[copy.columns.indexOf(column)];
+        if (raw !== undefined && raw !== '\\N') samples.get(column)?.push(decodeField(raw) ?? '');
+      }
+    }
+    findings.push(...enforceFindings(valueFindings(anonymize, copy.table, samples)));
+    const { transform } = copy;
+    const lines = transform ? held.map((line) => transform.line(line)) : held;
+    if (lines.length > 0) await write(`${lines.join('\n')}\n`);
   };
 
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
@@ -191,7 +219,14 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           const table = `${event.schema}.${event.table}`;
           seen.add(table);
           const rule = rules.get(table);
-          current = { table, skip: rule === 'truncate', rows: 0, started: performance.now() };
+          current = {
+            table,
+            columns: event.columns,
+            skip: rule === 'truncate',
+            rows: 0,
+            started: performance.now(),
+            ...(toSample.has(table) && { held: [] }),
+          };
           if (rule && rule !== 'truncate') {
             current.transform = compileTableTransform(
               table,
@@ -212,12 +247,19 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           if (!current || current.skip) break;
           const { transform } = current;
           current.rows += event.lines.length;
+          if (current.held) {
+            current.held.push(...event.lines);
+            if (current.held.length < anonymize.sampleRows) break;
+            await releaseHeld(current);
+            break;
+          }
           const lines = transform ? event.lines.map((line) => transform.line(line)) : event.lines;
           await write(`${lines.join('\n')}\n`);
           break;
         }
         case 'copy-end': {
           if (!current) break;
+          if (current.held) await releaseHeld(current);
           if (!current.skip) await write('\\.\n');
           if (current.transform) {
             const seconds = Math.max((performance.now() - current.started) / 1000, 0.001);

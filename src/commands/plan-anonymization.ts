@@ -1,0 +1,93 @@
+// The anonymization part of `plan`: the backup's columns against the rules — rules that name
+// nothing, columns that look like PII by name or by sampled values — and a starter rules file.
+import { parse as parseYaml, stringify } from 'yaml';
+import type { Config } from '../config/schema.js';
+import type { AnonymizeRecord } from '../pipeline/run-record.js';
+import { archiveColumns } from '../stages/inspect/archive-columns.js';
+import type { PreparedArchive } from '../stages/inspect/prepare-archive.js';
+import { qualify, ruleProblems, uncoveredPii } from '../stages/restore/anonymize/pii-gate.js';
+import { columnsToSample, sampleArchive } from '../stages/restore/anonymize/value-sampling.js';
+
+export interface AnonymizationPlan {
+  /** Rules or keep entries that do not match the backup (a run stops on them with exit 78). */
+  problems: string[];
+  /** Uncovered columns that look like PII, each with a suggested rule. */
+  findings: AnonymizeRecord['findings'];
+  /** Whether values were sampled (archives readable in place) or names only. */
+  sampledValues: boolean;
+  note?: string;
+}
+
+/** Checks the rules against the backup's schema and a sample of its values. */
+export async function planAnonymization(
+  config: Config,
+  archive: PreparedArchive | undefined,
+): Promise<AnonymizationPlan> {
+  if (!archive) {
+    return {
+      problems: [],
+      findings: [],
+      sampledValues: false,
+      note: 'the backup has to be unpacked before its schema can be read: a run checks it',
+    };
+  }
+  const anonymize = config.anonymize;
+  const columns = await archiveColumns(archive);
+  const findings = uncoveredPii(anonymize, columns);
+  const sample = archive.kind === 'pg_restore' && anonymize.sampleRows > 0;
+  if (sample) {
+    const flagged = new Set(findings.map((finding) => finding.column));
+    findings.push(
+      ...(await sampleArchive(
+        anonymize,
+        archive.path,
+        columnsToSample(anonymize, columns, flagged),
+        config.target.jobs,
+      )),
+    );
+  }
+  return {
+    problems: ruleProblems(anonymize, columns),
+    findings,
+    sampledValues: sample,
+    ...(!sample &&
+      archive.kind === 'plain' && {
+        note: 'values of a plain SQL dump are sampled by a run, as its data streams by (names only here)',
+      }),
+  };
+}
+
+/** A starter rules file: the configured rules plus one suggestion per finding, to review. */
+export function starterRules(config: Config, plan: AnonymizationPlan, backup: string, now: Date): string {
+  const tables: Record<string, unknown> = {};
+  for (const [key, rules] of Object.entries(config.anonymize.tables)) tables[qualify(key)] = rules;
+  for (const finding of plan.findings) {
+    const dot = finding.column.lastIndexOf('.');
+    const table = finding.column.slice(0, dot);
+    const existing = tables[table];
+    if (existing === 'truncate') continue;
+    tables[table] = {
+      ...(existing as Record<string, unknown> | undefined),
+      [finding.column.slice(dot + 1)]: parseYaml(finding.suggest ?? "'null'"),
+    };
+  }
+  const document = {
+    anonymize: {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} interpolation, written literally
+      secret: '${ANONYMIZE_SECRET}',
+      unknownPii: config.anonymize.unknownPii,
+      sampleRows: config.anonymize.sampleRows,
+      domain: config.anonymize.domain,
+      keep: config.anonymize.keep,
+      tables,
+    },
+  };
+  const header = [
+    `# Starter anonymization rules, written by \`staging-refresh plan --write-rules\` on ${now.toISOString()}`,
+    `# from ${backup}.`,
+    `# ${plan.findings.length} suggestion(s) from column names${plan.sampledValues ? ' and sampled values' : ''}: review each one,`,
+    '# pick the strategy that fits the column (README: anonymization), and copy the section into the config.',
+    ...plan.problems.map((problem) => `# PROBLEM: ${problem}`),
+  ];
+  return `${header.join('\n')}\n${stringify(document)}`;
+}

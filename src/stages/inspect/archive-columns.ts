@@ -1,0 +1,64 @@
+// The columns of every table in a backup, read from its schema without a database: pre-data as
+// SQL (`pg_restore --schema-only`, or the top of a plain dump up to the first row of data),
+// parsed by the PostgreSQL parser. What `plan` checks the anonymization rules against.
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { pgTool } from '../../infra/pg/pg-bin.js';
+import { runTool } from '../../infra/process/run-tool.js';
+import { loadParser, type ParsedStatement } from '../migrate/parse-sql.js';
+import type { ColumnInfo } from '../restore/anonymize/pii-gate.js';
+import { plainSqlEvents } from '../restore/plain/plain-sql-events.js';
+import type { PreparedArchive } from './prepare-archive.js';
+
+/** Columns of the archive's tables, in table order. */
+export async function archiveColumns(archive: PreparedArchive, signal?: AbortSignal): Promise<ColumnInfo[]> {
+  await loadParser();
+  let source: AsyncIterable<Buffer>;
+  if (archive.kind === 'pg_restore') {
+    const { stdout } = await runTool({
+      file: pgTool('pg_restore'),
+      args: [
+        '--schema-only',
+        '--section=pre-data',
+        '--no-owner',
+        '--no-privileges',
+        '--file=-',
+        archive.path,
+      ],
+      ...(signal && { signal }),
+    });
+    source = Readable.from([Buffer.from(stdout, 'utf8')]);
+  } else {
+    const file = createReadStream(archive.path);
+    source = archive.compression === 'gzip' ? file.pipe(createGunzip()) : file;
+  }
+  const columns: ColumnInfo[] = [];
+  try {
+    for await (const event of plainSqlEvents(source, archive.path)) {
+      if (event.type === 'copy-start') break; // pg_dump writes all of pre-data before any data
+      if (event.type === 'sql')
+        for (const statement of event.statements) columns.push(...columnsOf(statement));
+    }
+  } finally {
+    (source as Readable).destroy?.();
+  }
+  return columns;
+}
+
+interface CreateStmtNode {
+  relation?: { schemaname?: string; relname?: string };
+  tableElts?: { ColumnDef?: { colname?: string; typeName?: { names?: { String?: { sval?: string } }[] } } }[];
+}
+
+function columnsOf(statement: ParsedStatement): ColumnInfo[] {
+  if (statement.kind !== 'CreateStmt') return [];
+  const node = statement.node as CreateStmtNode;
+  const table = `${node.relation?.schemaname ?? 'public'}.${node.relation?.relname ?? ''}`;
+  return (node.tableElts ?? []).flatMap((element) => {
+    const column = element.ColumnDef;
+    if (!column?.colname) return [];
+    const type = column.typeName?.names?.at(-1)?.String?.sval ?? 'unknown';
+    return [{ table, column: column.colname, type }];
+  });
+}

@@ -1,0 +1,135 @@
+// The value half of the PII gate: the first rows of each table are read from the archive stream
+// (`pg_restore --data-only -t … -f -`, stopped after `rows` lines: never the whole table) and
+// the columns no rule covers are classified by content.
+import { execa } from 'execa';
+import type { Config } from '../../../config/schema.js';
+import { pgTool } from '../../../infra/pg/pg-bin.js';
+import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+import { decodeField, parseCopyHeader } from './copy-text.js';
+import { type ColumnInfo, qualify } from './pii-gate.js';
+import { classifyValues, sampledType } from './value-detect.js';
+
+/** `schema.table` → the columns to sample there (text-like, no rule, no keep). */
+export function columnsToSample(
+  anonymize: Config['anonymize'],
+  columns: readonly ColumnInfo[],
+  alreadyFlagged: ReadonlySet<string>,
+): Map<string, string[]> {
+  const rules = new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
+  const kept = new Set(
+    anonymize.keep.map((entry) => {
+      const dot = entry.lastIndexOf('.');
+      return `${qualify(entry.slice(0, dot))}.${entry.slice(dot + 1)}`;
+    }),
+  );
+  const wanted = new Map<string, string[]>();
+  for (const column of columns) {
+    const rule = rules.get(column.table);
+    const name = `${column.table}.${column.column}`;
+    if (rule === 'truncate' || (rule && column.column in rule) || kept.has(name) || alreadyFlagged.has(name))
+      continue;
+    if (!sampledType(column.type)) continue;
+    wanted.set(column.table, [...(wanted.get(column.table) ?? []), column.column]);
+  }
+  return wanted;
+}
+
+/** Findings for sampled columns whose values look like PII. */
+export function valueFindings(
+  anonymize: Config['anonymize'],
+  table: string,
+  samples: ReadonlyMap<string, readonly string[]>,
+): AnonymizeRecord['findings'] {
+  const findings: AnonymizeRecord['findings'] = [];
+  for (const [column, values] of samples) {
+    const found = classifyValues(values);
+    if (!found) continue;
+    findings.push({
+      rule: 'unknown-pii-values',
+      severity: anonymize.unknownPii === 'fail' ? 'error' : 'warning',
+      column: `${table}.${column}`,
+      message: `${table}.${column} holds ${found.kind.what} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${found.kind.suggest}) or list it in anonymize.keep`,
+      suggest: found.kind.suggest,
+    });
+  }
+  return findings;
+}
+
+/** Reads up to `rows` rows of one table from the archive; values of `columns` only. */
+export async function sampleArchiveTable(
+  archive: string,
+  table: string,
+  columns: readonly string[],
+  rows: number,
+  signal?: AbortSignal,
+): Promise<Map<string, string[]>> {
+  const dot = table.indexOf('.');
+  const child = execa(
+    pgTool('pg_restore'),
+    [
+      '--data-only',
+      `--schema=${table.slice(0, dot)}`,
+      `--table=${table.slice(dot + 1)}`,
+      '--file=-',
+      archive,
+    ],
+    {
+      buffer: false,
+      reject: false,
+      stdin: 'ignore',
+      stderr: 'ignore',
+      ...(signal && { cancelSignal: signal }),
+    },
+  );
+  const samples = new Map(columns.map((column) => [column, [] as string[]]));
+  let positions: [string, number][] | undefined;
+  let seen = 0;
+  let pending = '';
+  try {
+    outer: for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!positions) {
+          const header = line.startsWith('COPY ') ? parseCopyHeader(line) : undefined;
+          if (header)
+            positions = columns.map((column) => [column, header.columns.indexOf(column)] as [string, number]);
+          continue;
+        }
+        if (line === '\\.' || seen >= rows) break outer;
+        const fields = line.split('\t');
+        for (const [column, index] of positions) {
+          const raw = fields[index];
+          if (raw === undefined || raw === '\\N') continue;
+          samples.get(column)?.push(decodeField(raw) ?? '');
+        }
+        seen++;
+      }
+    }
+  } finally {
+    child.kill();
+    await child;
+  }
+  return samples;
+}
+
+/** Samples every table that has columns to check, `jobs` at a time. */
+export async function sampleArchive(
+  anonymize: Config['anonymize'],
+  archive: string,
+  wanted: ReadonlyMap<string, string[]>,
+  jobs: number,
+  signal?: AbortSignal,
+): Promise<AnonymizeRecord['findings']> {
+  const queue = [...wanted.entries()];
+  const findings: AnonymizeRecord['findings'] = [];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [table, columns] = next;
+      const samples = await sampleArchiveTable(archive, table, columns, anonymize.sampleRows, signal);
+      findings.push(...valueFindings(anonymize, table, samples));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, queue.length)) }, worker));
+  return findings.sort((a, b) => a.column.localeCompare(b.column));
+}
