@@ -19,6 +19,7 @@ import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
 import { ensureFreeSpace } from '../../infra/fs/free-space.js';
 import { isRetryable, type ObjectStore, s3Error } from '../../infra/s3/object-store.js';
 import type { Logger } from '../../log/logger.js';
+import { bar, progressLine } from '../../log/progress-line.js';
 import type { BackupCandidate } from '../locate/backup-candidate.js';
 
 export interface FetchInput {
@@ -298,7 +299,7 @@ function progressReporter(log: Logger, total: number): { add: (bytes: number) =>
   const started = performance.now();
   let done = 0;
   let lastLog = started;
-  const tty = process.stderr.isTTY === true;
+  const tty = progressLine();
   const line = () => {
     const seconds = (performance.now() - started) / 1000;
     const rate = done / Math.max(seconds, 0.001);
@@ -313,21 +314,18 @@ function progressReporter(log: Logger, total: number): { add: (bytes: number) =>
   return {
     add(bytes) {
       done += bytes;
+      const p = line();
+      tty.update(
+        `download ${bar(done / Math.max(total, 1))} ${p.percent}% ${p.mib}/${mib(total)} MiB ${p.rate} ETA ${p.eta}`,
+      );
       const now = performance.now();
-      if (tty && now - lastLog > 200) {
-        const p = line();
-        const bar = '█'.repeat(Math.floor(p.percent / 4)).padEnd(25, '░');
-        process.stderr.write(
-          `\r  download ${bar} ${p.percent}% ${p.mib}/${mib(total)} MiB ${p.rate} ETA ${p.eta}   `,
-        );
-        lastLog = now;
-      } else if (!tty && now - lastLog > 5000) {
-        log.info(line(), 'downloading');
+      if (!process.stderr.isTTY && now - lastLog > 5000) {
+        log.info(p, 'downloading');
         lastLog = now;
       }
     },
     done() {
-      if (tty) process.stderr.write('\n');
+      tty.done();
     },
   };
 }

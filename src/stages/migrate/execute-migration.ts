@@ -6,6 +6,7 @@ import { formatDuration } from '../../config/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
+import { bar, progressLine } from '../../log/progress-line.js';
 import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../pipeline/run-record.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { type RunningProbes, startProbes } from './observe/blocking-probes.js';
@@ -75,16 +76,22 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       : undefined;
     const origin = performance.now();
     const locks = new LockTracker(origin);
-    const progress = new ProgressTracker((sample, fraction) =>
-      log.info(
-        {
-          migration: options.file.name,
-          command: sample.command,
-          relation: sample.relation,
-          phase: sample.phase,
-        },
-        `${sample.command} ${sample.relation}: ${sample.phase}${fraction !== undefined ? ` (${Math.round(fraction * 100)}%)` : ''}`,
-      ),
+    const tty = progressLine();
+    const progress = new ProgressTracker(
+      (sample, fraction) =>
+        log.info(
+          {
+            migration: options.file.name,
+            command: sample.command,
+            relation: sample.relation,
+            phase: sample.phase,
+          },
+          `${sample.command} ${sample.relation}: ${sample.phase}${fraction !== undefined ? ` (${Math.round(fraction * 100)}%)` : ''}`,
+        ),
+      (sample, fraction, etaMs) =>
+        tty.update(
+          `${options.file.name}: ${sample.command} ${sample.relation} ${fraction !== undefined ? `${bar(fraction)} ${Math.round(fraction * 100)}% ` : ''}${sample.phase}${etaMs !== undefined ? ` ETA ${formatDuration(etaMs)}` : ''}`,
+        ),
     );
     const state: SamplerState = { statementStart: origin, statement: 0 };
     const sampler =
@@ -165,6 +172,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     }
     const end = performance.now();
     await sampler.stop();
+    tty.done();
     const blocking = probes ? await probes.stop() : [];
     await nameUnseenRelations(observer, locks);
     const relations = await relationSizes(

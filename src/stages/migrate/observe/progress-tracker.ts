@@ -21,7 +21,15 @@ interface Phase extends ProgressSample {
 export class ProgressTracker {
   private readonly phases: Phase[] = [];
 
-  constructor(private readonly onChange?: (sample: ProgressSample, fraction: number | undefined) => void) {}
+  constructor(
+    private readonly onChange?: (sample: ProgressSample, fraction: number | undefined) => void,
+    /** Called on every sample, with an ETA for the phase when its fraction is known and moving. */
+    private readonly onSample?: (
+      sample: ProgressSample,
+      fraction: number | undefined,
+      etaMs: number | undefined,
+    ) => void,
+  ) {}
 
   observe(samples: readonly ProgressSample[], at: number): void {
     for (const sample of samples) {
@@ -39,10 +47,17 @@ export class ProgressTracker {
       if (current) {
         current.to = at;
         if (fraction !== undefined) current.fraction = Math.max(current.fraction ?? 0, fraction);
+        const elapsed = at - current.from;
+        const eta =
+          fraction !== undefined && fraction > 0.01 && elapsed > 0
+            ? (elapsed * (1 - fraction)) / fraction
+            : undefined;
+        this.onSample?.(sample, fraction, eta);
         continue;
       }
       this.phases.push({ ...sample, from: at, to: at, ...(fraction !== undefined && { fraction }) });
       this.onChange?.(sample, fraction);
+      this.onSample?.(sample, fraction, undefined);
     }
   }
 
