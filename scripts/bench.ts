@@ -24,7 +24,7 @@ import { executeMigration } from '../src/stages/migrate/execute-migration.js';
 import { loadParser, parseStatements } from '../src/stages/migrate/parse-sql.js';
 import { startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
-import { productionSql } from './lib/production-db.js';
+import { productionRules, productionSql } from './lib/production-db.js';
 
 const { values } = parseArgs({
   options: {
@@ -126,22 +126,7 @@ async function restoreThenUpdate(dump: string): Promise<number> {
   return ms;
 }
 
-const ANONYMIZE = {
-  secret: 'bench-secret',
-  unknownPii: 'fail',
-  keep: ['public.users.country'],
-  tables: {
-    'public.users': {
-      email: 'email',
-      full_name: { fake: 'person.fullName' },
-      phone: { mask: { keepLast: 2 } },
-      birth_date: { shift: '30d' },
-    },
-    'public.orders': { shipping_address: { fake: 'location.streetAddress' } },
-    'public.payments': { card_number: { mask: { keepLast: 4 } }, iban: 'hash' },
-    'public.sessions': 'truncate',
-  },
-};
+const ANONYMIZE = productionRules('bench-secret');
 
 async function fullRun(prefix: string): Promise<RunRecord> {
   const dir = join(work, `run-${prefix.replace(/\W/g, '')}`);

@@ -15,7 +15,7 @@ import { pgBinDir } from '../src/infra/pg/pg-bin.js';
 import { startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { startSmtpCatcher } from '../test/harness/smtp-catcher.js';
-import { DEMO_MIGRATIONS, productionSql } from './lib/production-db.js';
+import { DEMO_MIGRATIONS, productionRules, productionSql } from './lib/production-db.js';
 
 const { values } = parseArgs({
   options: { rows: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } },
@@ -97,22 +97,7 @@ try {
       swapGrace: '2s',
     },
     production: { hosts: ['prod-db.internal'] },
-    anonymize: {
-      secret: 'demo-secret-change-me',
-      unknownPii: 'fail',
-      keep: ['public.users.country'],
-      tables: {
-        'public.users': {
-          email: 'email',
-          full_name: { fake: 'person.fullName' },
-          phone: { mask: { keepLast: 2 } },
-          birth_date: { shift: '30d' },
-        },
-        'public.orders': { shipping_address: { fake: 'location.streetAddress' } },
-        'public.payments': { card_number: { mask: { keepLast: 4 } }, iban: 'hash' },
-        'public.sessions': 'truncate',
-      },
-    },
+    anonymize: productionRules('demo-secret-change-me'),
     migrations: { tool: 'sql', dir: migrations, rollback: 'rehearse', dangerousBlocking: '500ms' },
     report: {
       dir: join(work, 'reports'),

@@ -83,3 +83,23 @@ export const DEMO_MIGRATIONS: Record<string, string> = {
     "-- A foreign key without NOT VALID checks every row while blocking writes on both tables.\nSET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);\n",
   '20261123_orders_user_fk.down.sql': 'ALTER TABLE orders DROP CONSTRAINT orders_user_fk;\n',
 };
+
+/** The anonymization rules for the tables productionSql creates (the demo's and the bench's). */
+export function productionRules(secret: string) {
+  return {
+    secret,
+    unknownPii: 'fail',
+    keep: ['public.users.country'],
+    tables: {
+      'public.users': {
+        email: 'email',
+        full_name: { fake: 'person.fullName' },
+        phone: { mask: { keepLast: 2 } },
+        birth_date: { shift: '30d' },
+      },
+      'public.orders': { shipping_address: { fake: 'location.streetAddress' } },
+      'public.payments': { card_number: { mask: { keepLast: 4 } }, iban: 'hash' },
+      'public.sessions': 'truncate',
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // dumps made with the real pg_dump, and configs written as YAML the way users write them.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -58,28 +58,46 @@ export async function databasesLike(prefix: string): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
-/** Creates a scratch "production" database from SQL, dumps it with pg_dump -Fc to `file`, drops it. */
+/** Creates a production database from `setupSql`, dumps it to `file`, drops it. */
 export async function makeDump(
   file: string,
   setupSql: string,
   format: 'custom' | 'tar' = 'custom',
 ): Promise<string> {
+  await makeDumps(dirname(file), setupSql, { [basename(file)]: format === 'custom' ? 'c' : 't' });
+  return file;
+}
+
+/**
+ * Creates a production database from `setupSql`, dumps it once per entry of `files` (file name in
+ * `dir` → pg_dump --format letter: c custom, t tar, d directory, p plain), then drops it.
+ * `whileThere` may look at the database before it goes.
+ */
+export async function makeDumps(
+  dir: string,
+  setupSql: string,
+  files: Record<string, 'c' | 't' | 'd' | 'p'>,
+  whileThere?: (database: string) => Promise<void>,
+): Promise<void> {
   const info = cluster();
   const source = uniqueDb('prod');
   await sql('postgres', `CREATE DATABASE ${ident(source)}`);
   try {
     await sql(source, setupSql);
-    await execa(
-      join(info.binDir, 'pg_dump'),
-      [`--format=${format === 'custom' ? 'c' : 't'}`, `--file=${file}`, source],
-      {
-        env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
-      },
-    );
+    await whileThere?.(source);
+    const env = {
+      PGHOST: info.host,
+      PGPORT: String(info.port),
+      PGUSER: info.user,
+      PGPASSWORD: info.password,
+    };
+    for (const [file, format] of Object.entries(files))
+      await execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${join(dir, file)}`, source], {
+        env,
+      });
   } finally {
     await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
   }
-  return file;
 }
 
 /** A temp directory for one test. */

@@ -5,7 +5,6 @@ import { copyFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { execa } from 'execa';
 import { create as createTar } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ident } from '../../src/infra/pg/connection.js';
@@ -13,6 +12,7 @@ import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
   databasesLike,
+  makeDumps,
   quiet,
   sql,
   tempDir,
@@ -59,29 +59,18 @@ describe('backup formats', () => {
   let expectedNote: string;
 
   beforeAll(async () => {
-    const info = cluster();
     dumps = await tempDir('formats');
-    const source = uniqueDb('formats_src');
-    await sql('postgres', `CREATE DATABASE ${ident(source)}`);
     try {
-      await sql(source, PRODUCTION);
-      expectedNote = (await sql<{ note: string }>(source, 'SELECT note FROM users WHERE id = 17'))[0]!.note;
-      const env = {
-        PGHOST: info.host,
-        PGPORT: String(info.port),
-        PGUSER: info.user,
-        PGPASSWORD: info.password,
-      };
-      const dump = (format: string, file: string) =>
-        execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${join(dumps, file)}`, source], {
-          env,
-        });
-      await dump('c', 'prod.dump');
-      await dump('t', 'prod-ft.tar');
-      await dump('d', 'dir');
-      await dump('p', 'prod.sql');
+      await makeDumps(
+        dumps,
+        PRODUCTION,
+        { 'prod.dump': 'c', 'prod-ft.tar': 't', dir: 'd', 'prod.sql': 'p' },
+        async (source) => {
+          expectedNote = (await sql<{ note: string }>(source, 'SELECT note FROM users WHERE id = 17'))[0]!
+            .note;
+        },
+      );
     } finally {
-      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
       await sql('postgres', 'DROP ROLE prod_app_owner_formats');
     }
     await createTar({ file: join(dumps, 'prod-dir.tar'), cwd: join(dumps, 'dir') }, ['.']);

@@ -3,14 +3,13 @@
 // a plain SQL dump alike. The sample is the first rows of the stream, not the table.
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ident } from '../../src/infra/pg/connection.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
-  cluster,
   databasesLike,
+  makeDumps,
   quiet,
   sql,
   tempDir,
@@ -32,32 +31,8 @@ const PRODUCTION = `
 describe('PII by sampled values', () => {
   let dumps: string;
   beforeAll(async () => {
-    const info = cluster();
     dumps = await tempDir('pii-values');
-    const source = uniqueDb('pii_src');
-    await sql('postgres', `CREATE DATABASE ${ident(source)}`);
-    try {
-      await sql(source, PRODUCTION);
-      const env = {
-        PGHOST: info.host,
-        PGPORT: String(info.port),
-        PGUSER: info.user,
-        PGPASSWORD: info.password,
-      };
-      for (const [format, file] of [
-        ['c', 'prod.dump'],
-        ['p', 'prod.sql'],
-      ])
-        await execa(
-          join(info.binDir, 'pg_dump'),
-          [`--format=${format}`, `--file=${join(dumps, file!)}`, source],
-          {
-            env,
-          },
-        );
-    } finally {
-      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
-    }
+    await makeDumps(dumps, PRODUCTION, { 'prod.dump': 'c', 'prod.sql': 'p' });
   });
 
   it.each(['prod.dump', 'prod.sql'])(
