@@ -17,7 +17,7 @@ export interface ProgressLine {
 /** A progress line on stderr when it is a TTY; otherwise one that does nothing. */
 export function progressLine(stream: NodeJS.WriteStream = process.stderr): ProgressLine {
   if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   let shown = false;
   return {
     update(text) {
