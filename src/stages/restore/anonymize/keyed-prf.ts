@@ -7,13 +7,11 @@ import { SipHash24 } from './siphash.js';
 
 export class KeyedPrf {
   private readonly sip: SipHash24;
-  private readonly sip2: SipHash24;
   private readonly wideBuffer = Buffer.alloc(16);
 
   constructor(private readonly key: string) {
     const keys = createHash('sha256').update(`staging-refresh:siphash:${key}`).digest();
     this.sip = new SipHash24(keys.subarray(0, 16));
-    this.sip2 = new SipHash24(keys.subarray(16, 32));
   }
 
   /** HMAC-SHA256(key, message): 32 bytes. */
@@ -36,14 +34,28 @@ export class KeyedPrf {
     return this.sip.hashString(message).lo;
   }
 
-  /** 16 keyed bytes (two SipHash outputs under two keys); the buffer is reused by the next call. */
+  /**
+   * 16 bytes for picking from lists: 64 keyed bits (one SipHash) and the same bits stirred by
+   * a fixed mixer (murmur3's fmix32 on each half), so every 4-byte window is its own index.
+   * 64 bits of entropy: enough for fakes, which need not be unique. The buffer is reused.
+   */
   wide(message: string): Buffer {
-    this.sip.hashString(message);
-    this.sip2.hashString(message);
-    this.wideBuffer.writeUInt32BE(this.sip.hi, 0);
-    this.wideBuffer.writeUInt32BE(this.sip.lo, 4);
-    this.wideBuffer.writeUInt32BE(this.sip2.hi, 8);
-    this.wideBuffer.writeUInt32BE(this.sip2.lo, 12);
+    const { hi, lo } = this.sip.hashString(message);
+    this.wideBuffer.writeUInt32BE(hi, 0);
+    this.wideBuffer.writeUInt32BE(lo, 4);
+    this.wideBuffer.writeUInt32BE(fmix32((hi ^ 0x9e3779b9) >>> 0), 8);
+    this.wideBuffer.writeUInt32BE(fmix32((lo ^ 0x85ebca6b) >>> 0), 12);
     return this.wideBuffer;
   }
+}
+
+/** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
+function fmix32(h: number): number {
+  let x = h;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }

@@ -44,21 +44,35 @@ export function compileTableTransform(
   }
   const samples = new Map(maskers.filter((m) => m.checkable).map((m) => [m.column, [] as string[]]));
   const noRow: RowAccess = () => null;
+  const ordered = [...maskers].sort((a, b) => a.index - b.index);
   // Most tables mask fields independently: no row access, no per-row allocation but the split.
   const fast = !Object.values(rules).some(usesRow);
   return {
     samples,
     line(text) {
       if (fast) {
-        const fields = text.split('\t');
-        for (const { index, column, mask } of maskers) {
-          const raw = fields[index] ?? '\\N';
+        // Only the masked fields are cut out: the bytes between them are copied as they are.
+        let out = '';
+        let copied = 0;
+        let field = 0;
+        let start = 0;
+        for (const { index, column, mask } of ordered) {
+          for (; field < index && start <= text.length; field++) {
+            const tab = text.indexOf('\t', start);
+            start = tab === -1 ? text.length + 1 : tab + 1;
+          }
+          if (start > text.length)
+            throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
+          const tab = text.indexOf('\t', start);
+          const end = tab === -1 ? text.length : tab;
+          const raw = text.slice(start, end);
           const value = raw === '\\N' ? null : decodeField(raw);
           const sample = samples.get(column);
           if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
-          fields[index] = encodeField(mask(value, noRow));
+          out += text.slice(copied, start) + encodeField(mask(value, noRow));
+          copied = end;
         }
-        return fields.join('\t');
+        return out + text.slice(copied);
       }
       const fields = text.split('\t');
       const decoded = new Map<number, string | null>();
