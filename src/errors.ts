@@ -121,7 +121,9 @@ const SOCKET_CODES = new Set([
  */
 export function isConnectionLoss(code: string | undefined, message: string): boolean {
   if (code === undefined)
-    return /timeout expired|Connection terminated|server closed the connection/i.test(message);
+    return /timeout expired|Connection terminated|server closed the connection|encountered a connection error and is not queryable/i.test(
+      message,
+    );
   return (
     SOCKET_CODES.has(code) ||
     code.startsWith('08') ||
@@ -138,7 +140,7 @@ export function toRefreshError(error: unknown): RefreshError {
   const message = error instanceof Error ? error.message : String(error);
   if (
     isConnectionLoss(code, message) &&
-    (code !== undefined || /Connection terminated|server closed/i.test(message))
+    (code !== undefined || /Connection terminated|server closed|not queryable/i.test(message))
   ) {
     return new UnavailableError(`lost a server connection: ${message}`, {
       cause: error,

@@ -10,11 +10,9 @@ import { workDirError } from '../../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../../infra/pg/connection.js';
 import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
 import type { TocEntry } from '../../inspect/toc.js';
-import { KeyedPrf } from './keyed-prf.js';
 import { type ColumnInfo, checkCoverage, qualify } from './pii-gate.js';
 import type { ColumnRule } from './strategies.js';
 import { streamTable } from './stream-table.js';
-import { compileTableTransform } from './table-transform.js';
 import { columnsToSample, sampleArchive } from './value-sampling.js';
 
 /** Original values sampled per masked column: `schema.table` → column → values. */
@@ -117,7 +115,6 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       throw workDirError(error, input.workDir);
     },
   );
-  const prf = new KeyedPrf(anonymize.secret ?? '');
   const types = columnTypes(input.columns);
   const streamed = [...rules.entries()].filter(
     (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
@@ -139,15 +136,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           target: input.next,
           schema: table.slice(0, dot),
           table: table.slice(dot + 1),
-          transformFor: (columns) =>
-            compileTableTransform(
-              table,
-              columns,
-              tableRules,
-              types.get(table) ?? new Map(),
-              prf,
-              anonymize.domain,
-            ),
+          rules: tableRules,
+          types: types.get(table) ?? new Map(),
+          secret: anonymize.secret ?? '',
+          domain: anonymize.domain,
           signal: controller.signal,
         });
         tables.push({
@@ -160,7 +152,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     };
     const work = [
       input.restoreData(listFile, controller.signal),
-      ...Array.from({ length: Math.min(jobs, streamed.length) }, worker),
+      // A masked stream is a pipeline (pg_restore → masking thread → server) whose stages wait on
+      // each other; twice `jobs` streams keep the cores busy (measured: 3 streams instead of 2
+      // cut the data section from 11.4 s to 9.7 s on 2 cores).
+      ...Array.from({ length: Math.min(2 * jobs, streamed.length) }, worker),
     ];
     const settled = await Promise.allSettled(
       work.map((promise) =>

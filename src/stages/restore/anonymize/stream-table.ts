@@ -2,6 +2,7 @@
 // `pg_restore --data-only -n schema -t table -f -` → COPY text lines masked one by one →
 // `COPY … FROM STDIN`. Unmasked values exist only in this process's memory, never on staging disk.
 import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { execa } from 'execa';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
@@ -22,16 +23,19 @@ import { pgTool } from '../../../infra/pg/pg-bin.js';
 import { wrapPgError } from '../../../infra/pg/pg-errors.js';
 import { connect } from '../../../infra/pg/with-client.js';
 import { tail } from '../../../infra/process/run-tool.js';
-import { parseCopyHeader } from './copy-text.js';
-import type { TableTransform } from './table-transform.js';
+import type { ColumnRule } from './strategies.js';
+import type { TransformReply, TransformWorkerData } from './transform-worker.js';
 
 export interface StreamTableInput {
   archive: string;
   target: PgTarget;
   schema: string;
   table: string;
-  /** Builds the transform once the COPY header has told the column order. */
-  transformFor: (columns: string[]) => TableTransform;
+  /** The table's rules, column types, and what keys and shapes the masked values. */
+  rules: Record<string, ColumnRule>;
+  types: ReadonlyMap<string, string>;
+  secret: string;
+  domain: string;
   signal: AbortSignal;
 }
 
@@ -73,43 +77,46 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
       stdin: 'ignore',
     },
   );
-  let transform: TableTransform | undefined;
+  const worker = startTransformWorker({
+    table: `${input.schema}.${input.table}`,
+    rules: input.rules,
+    types: [...input.types],
+    secret: input.secret,
+    domain: input.domain,
+  });
   let copy: ReturnType<typeof copyFrom> | undefined;
   let rows = 0;
-  let pending = '';
   let inData = false;
+  let samples = new Map<string, string[]>();
   let copyError: Error | undefined;
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const lines = (pending + chunk.toString('utf8')).split('\n');
-      pending = lines.pop() ?? '';
-      let out = '';
-      for (const line of lines) {
-        if (inData) {
-          if (line === '\\.') {
-            inData = false;
-            continue;
-          }
-          out += `${(transform as TableTransform).line(line)}\n`;
-          rows++;
-        } else if (line.startsWith('COPY ')) {
-          const header = parseCopyHeader(line);
-          if (!header) continue;
-          transform = input.transformFor(header.columns);
-          copy = client.query(
-            copyFrom(
-              `COPY ${qualifiedName(input.schema, input.table)} (${header.columns.map(ident).join(', ')}) FROM STDIN`,
-            ),
-          );
-          copy.on('error', (error: Error) => {
-            copyError ??= error;
-          });
-          inData = true;
-        }
-      }
-      if (copyError) throw copyFailure(input, copyError);
-      if (out && copy && !copy.write(out)) await once(copy, 'drain');
+  const apply = async (reply: TransformReply) => {
+    if (reply.error) throw new Error(reply.error);
+    if (reply.header) {
+      copy = client.query(
+        copyFrom(
+          `COPY ${qualifiedName(input.schema, input.table)} (${reply.header.map(ident).join(', ')}) FROM STDIN`,
+        ),
+      );
+      copy.on('error', (error: Error) => {
+        copyError ??= error;
+      });
     }
+    rows += reply.rows;
+    if (copyError) throw copyFailure(input, copyError);
+    if (reply.out && copy && !copy.write(reply.out)) await once(copy, 'drain');
+  };
+  try {
+    // Chunks go to the worker as they come; up to four are being masked while the main thread
+    // writes the answers (in order) to COPY.
+    const inflight: Promise<TransformReply>[] = [];
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      inflight.push(worker.send({ chunk }));
+      if (inflight.length >= 4) await apply(await (inflight.shift() as Promise<TransformReply>));
+    }
+    for (let next = inflight.shift(); next; next = inflight.shift()) await apply(await next);
+    const final = (await worker.send({ end: true })).final;
+    inData = final?.inData ?? false;
+    samples = new Map(final?.samples ?? []);
     const result = await child;
     if (input.signal.aborted) throw new AbortedError(`streaming ${input.schema}.${input.table} was stopped`);
     if (result.failed || inData) {
@@ -125,12 +132,47 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
         throw copyFailure(input, copyError ?? error);
       });
     }
-    return { rows, durationMs: performance.now() - started, samples: transform?.samples ?? new Map() };
+    return { rows, durationMs: performance.now() - started, samples };
   } catch (error) {
     child.kill();
     copy?.destroy();
     throw error instanceof RefreshError ? error : copyFailure(input, error as Error);
   } finally {
+    await worker.stop();
     await client.end().catch(() => undefined);
   }
+}
+
+/** The masking worker of one table: send() answers in order; stop() ends it. */
+function startTransformWorker(data: TransformWorkerData): {
+  send: (message: { chunk: Buffer } | { end: true }) => Promise<TransformReply>;
+  stop: () => Promise<void>;
+} {
+  // Run from source (tests, tsx), the worker is TypeScript too: it registers tsx's loader first.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(`./transform-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  const worker = fromSource
+    ? new Worker(
+        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+        { eval: true, workerData: data },
+      )
+    : new Worker(url, { workerData: data });
+  const waiting: ((reply: TransformReply) => void)[] = [];
+  worker.on('message', (reply: TransformReply) => waiting.shift()?.(reply));
+  const fail = (error: Error) => {
+    for (const resolve of waiting.splice(0))
+      resolve({ out: '', rows: 0, error: `masking worker: ${error.message}` });
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(new Error('it stopped')));
+  return {
+    send: (message) =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        worker.postMessage(message);
+      }),
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
 }
