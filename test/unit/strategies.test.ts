@@ -66,6 +66,20 @@ describe('strategies', () => {
     expect(keep('abcdefgh', noRow)).toBe('ab****gh');
     expect(keep('abcd', noRow)).toBe('****');
     expect(keep('née', noRow)).toBe('***');
+    expect(keep('😀bcdefg😀', noRow)).toBe('😀b****g😀'); // characters, not UTF-16 units
+    // any string: the same as masking its characters one by one
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.nat(4), fc.nat(4), (value, first, last) => {
+        const chars = [...value];
+        const expected =
+          chars.length <= first + last
+            ? '#'.repeat(chars.length)
+            : chars.slice(0, first).join('') +
+              '#'.repeat(chars.length - first - last) +
+              chars.slice(chars.length - last).join('');
+        expect(mask({ mask: { keepFirst: first, keepLast: last, char: '#' } })(value, noRow)).toBe(expected);
+      }),
+    );
   });
 
   it('shift moves dates 1..N days, keeping time and zone text', () => {

@@ -106,9 +106,21 @@ function fakeMasker(ctx: StrategyContext, kind: string): Masker {
   };
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function maskMasker(rule: { keepFirst: number; keepLast: number; char: string }): Masker {
+  const keep = rule.keepFirst + rule.keepLast;
   return (value) => {
     if (value === null) return null;
+    if (!SURROGATE.test(value)) {
+      // No characters outside the BMP: UTF-16 units are characters, no array needed.
+      if (value.length <= keep) return rule.char.repeat(value.length);
+      return (
+        value.slice(0, rule.keepFirst) +
+        rule.char.repeat(value.length - keep) +
+        value.slice(value.length - rule.keepLast)
+      );
+    }
     const chars = [...value];
     // Never keep everything: a value no longer than what would be kept is masked whole.
     if (chars.length <= rule.keepFirst + rule.keepLast) return rule.char.repeat(chars.length);
