@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import { parsePgUrl } from '../src/infra/pg/connection.js';
 import { s3ObjectStore } from '../src/infra/s3/object-store.js';
@@ -22,7 +21,7 @@ import { fetchBackup } from '../src/stages/fetch/fetch-backup.js';
 import { sqlAdapter } from '../src/stages/migrate/adapters/sql-adapter.js';
 import { executeMigration } from '../src/stages/migrate/execute-migration.js';
 import { loadParser, parseStatements } from '../src/stages/migrate/parse-sql.js';
-import { startCluster } from '../test/harness/pg-cluster.js';
+import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { productionRules, productionSql } from './lib/production-db.js';
 
@@ -43,21 +42,7 @@ const work = await mkdtemp(join(tmpdir(), 'staging-refresh-bench-'));
 const { info, stop } = await startCluster();
 const s3 = await startS3Server(join(work, 's3'), ['bench']);
 const env = { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password };
-const admin = async (database: string, text: string) => {
-  const client = new pg.Client({
-    host: info.host,
-    port: info.port,
-    user: info.user,
-    password: info.password,
-    database,
-  });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const admin = (database: string, text: string) => clusterQuery(info, database, text);
 
 /** Warm-up once, then `reps` timed runs of fn (which returns its own wall time in ms). */
 async function measure(label: string, fn: () => Promise<number>): Promise<number> {

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import { pgBinDir } from '../src/infra/pg/pg-bin.js';
-import { startCluster } from '../test/harness/pg-cluster.js';
+import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { startSmtpCatcher } from '../test/harness/smtp-catcher.js';
 import { DEMO_MIGRATIONS, productionRules, productionSql } from './lib/production-db.js';
@@ -38,20 +37,8 @@ say(`starting a throwaway PostgreSQL cluster, a local S3 server and an SMTP catc
 const { info, stop } = await startCluster();
 const smtp = await startSmtpCatcher();
 const s3 = await startS3Server(join(work, 's3'), ['prod-backups']);
-const admin = async (database: string, sql: string) => {
-  const client = new pg.Client({
-    host: info.host,
-    port: info.port,
-    user: info.user,
-    password: info.password,
-    database,
-  });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+const admin = async (database: string, sql: string): Promise<void> => {
+  await clusterQuery(info, database, sql);
 };
 
 try {

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pg from 'pg';
 import { pgBinDir } from '../../src/infra/pg/pg-bin.js';
 
 /** How tests reach the cluster (JSON-serialisable: handed to test files by vitest's provide). */
@@ -118,4 +119,26 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/** Runs one statement on `database` as the cluster's superuser (password auth) and returns the rows. */
+export async function clusterQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  info: ClusterInfo,
+  database: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database,
+  });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }

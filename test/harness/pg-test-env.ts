@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import { ident } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
 import './provided.js';
-import type { ClusterInfo } from './pg-cluster.js';
+import { type ClusterInfo, clusterQuery } from './pg-cluster.js';
 
 /** The cluster started by globalSetup; also puts its password into PGPASSWORD for this process. */
 export function cluster(): ClusterInfo {
@@ -32,20 +32,7 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
   text: string,
   values: unknown[] = [],
 ): Promise<T[]> {
-  const info = cluster();
-  const client = new pg.Client({
-    host: info.host,
-    port: info.port,
-    user: info.user,
-    password: info.password,
-    database,
-  });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+  return clusterQuery<T>(cluster(), database, text, values);
 }
 
 /** Names of databases on the cluster starting with `prefix`. */
