@@ -141,8 +141,13 @@ program
       const plan = await buildPlan(config);
       process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
       if (options.writeRules) {
-        if (!plan.anonymization || plan.anonymization.note?.startsWith('the backup has to be unpacked'))
-          throw new UsageError('--write-rules needs a backup whose schema plan can read (source.local)');
+        if (
+          !plan.anonymization ||
+          plan.anonymization.note?.match(/^(the backup has to be unpacked|not downloaded yet)/)
+        )
+          throw new UsageError(
+            `--write-rules needs a backup whose schema plan can read: ${plan.anonymization?.note ?? 'none'}`,
+          );
         await writeFile(
           options.writeRules,
           starterRules(config, plan.anonymization, plan.backup.key, new Date()),

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
+import { verifiedDownload } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
 import { peekArchive } from '../stages/inspect/prepare-archive.js';
@@ -55,6 +56,25 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
       },
       tables: [],
     };
+    // Nothing is downloaded, but an earlier run's verified download of this very object can be read.
+    const local = backup.etag
+      ? await verifiedDownload(config.workDir, { key: backup.key, etag: backup.etag, bytes: backup.bytes })
+      : undefined;
+    if (local) {
+      const peeked = await peekArchive(local);
+      const inspected = peeked.readable ? await inspectArchive(peeked.readable) : undefined;
+      plan.backup.format = peeked.description;
+      plan.backup.dumpVersion = inspected?.toc.dumpVersion;
+      plan.tables = inspected?.tables ?? [];
+      plan.anonymization = await planAnonymization(config, peeked.readable);
+    } else {
+      plan.anonymization = {
+        problems: [],
+        findings: [],
+        sampledValues: false,
+        note: 'not downloaded yet: a run checks the columns (plan reads an earlier verified download of the same object)',
+      };
+    }
   } else {
     const backup = await locateLocal(config.source.local?.path ?? '');
     const ageMs = checkBackupAge(backup, config.source.maxAge, now);

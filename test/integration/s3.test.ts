@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlan } from '../../src/commands/plan.js';
 import { s3ObjectStore } from '../../src/infra/s3/object-store.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
@@ -121,8 +122,16 @@ describe('S3 backup source', () => {
         maxAge: '1d',
       },
     });
+    // plan downloads nothing: before a run it cannot read the columns yet…
+    const before = await buildPlan(config);
+    expect(before.anonymization?.note).toMatch(/^not downloaded yet/);
     const first = await runRefresh(config, quiet);
     expect(first.error).toBeUndefined();
+    // …after one it reads the verified download of the same object
+    const after = await buildPlan(config);
+    expect(after.anonymization?.note).toBeUndefined();
+    expect(after.tables).toContain('public.users');
+    expect(after.backup.format).toBe('custom');
     expect(first.backup).toMatchObject({
       key: 'pg/app/2026-11-24.dump',
       source: 's3',

@@ -51,6 +51,40 @@ interface Verified {
   verifiedBy: FetchResult['verifiedBy'];
 }
 
+/** Where the download of `key` lives in the work dir, and its verification sidecar. */
+function downloadPaths(workDir: string, key: string): { name: string; path: string; sidecar: string } {
+  const name = key.replace(/[^\w.-]+/g, '_');
+  const path = join(workDir, 'downloads', name);
+  return { name, path, sidecar: `${path}.verified.json` };
+}
+
+/** Whether `path` holds a complete, verified download of exactly this object (key, ETag, size). */
+async function isVerified(
+  path: string,
+  sidecar: string,
+  object: { key: string; etag: string; bytes: number },
+): Promise<boolean> {
+  const previous = await readFile(sidecar, 'utf8')
+    .then((text) => JSON.parse(text) as Verified)
+    .catch(() => undefined);
+  const onDisk = await stat(path).catch(() => undefined);
+  return (
+    previous !== undefined &&
+    previous.key === object.key &&
+    previous.etag === object.etag &&
+    onDisk?.size === object.bytes
+  );
+}
+
+/** The local path of an earlier verified download of this object, if the work dir has one. */
+export async function verifiedDownload(
+  workDir: string,
+  object: { key: string; etag: string; bytes: number },
+): Promise<string | undefined> {
+  const { path, sidecar } = downloadPaths(workDir, object.key);
+  return (await isVerified(path, sidecar, object)) ? path : undefined;
+}
+
 /** Downloads (or reuses) the backup; returns the local path of a verified file. */
 export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
   const started = performance.now();
@@ -61,16 +95,11 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
       hint: 'check workDir and its permissions',
     });
   });
-  const name = input.candidate.key.replace(/[^\w.-]+/g, '_');
-  const path = join(dir, name);
-  const sidecar = `${path}.verified.json`;
+  const { name, path, sidecar } = downloadPaths(input.workDir, input.candidate.key);
   const head = await input.store.head(input.candidate.key);
 
-  const previous = await readFile(sidecar, 'utf8')
-    .then((text) => JSON.parse(text) as Verified)
-    .catch(() => undefined);
-  const onDisk = await stat(path).catch(() => undefined);
-  if (previous && previous.key === head.key && previous.etag === head.etag && onDisk?.size === head.bytes) {
+  if (await isVerified(path, sidecar, head)) {
+    const previous = JSON.parse(await readFile(sidecar, 'utf8')) as Verified;
     input.log.info({ path, etag: head.etag }, 'backup already downloaded and verified: reusing it');
     return {
       path,
