@@ -1,6 +1,6 @@
 // The lint rules: each looks at the parse tree of one statement, in the context of its
 // migration, and says what it would do to a busy production table and how to write it safely.
-import { requiresNoTransaction } from '../parse-sql.js';
+import { type ParsedStatement, type PgNode, requiresNoTransaction } from '../parse-sql.js';
 import {
   alterCommands,
   calledFunctions,
@@ -28,6 +28,24 @@ const SERIAL_TYPES = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smalls
 function existing(rangeVar: RangeVarNode | undefined, context: LintContext): boolean {
   if (!rangeVar) return false;
   return !context.createdHere.has(rangeVarName(rangeVar)) && !context.createdHere.has(rangeVar.relname);
+}
+
+/**
+ * ALTER TABLE on a table that existed before this migration: its name and its commands of
+ * `subtype` (e.g. AT_AddColumn). Undefined for any other statement.
+ */
+function alterOfExisting(
+  statement: ParsedStatement,
+  context: LintContext,
+  subtype: string,
+): { table: string; cmds: PgNode[] } | undefined {
+  if (statement.kind !== 'AlterTableStmt') return undefined;
+  const relation = (statement.node as { relation?: RangeVarNode }).relation;
+  if (!existing(relation, context)) return undefined;
+  return {
+    table: rangeVarName(relation),
+    cmds: alterCommands(statement.node).filter((cmd) => cmd.subtype === subtype),
+  };
 }
 
 const requireConcurrentIndex: LintRule = {
@@ -66,105 +84,95 @@ const concurrentlyInTransaction: LintRule = {
 const volatileDefault: LintRule = {
   id: 'add-column-volatile-default',
   check(statement, _index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    const table = rangeVarName(relation);
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_AddColumn')
-      .flatMap((cmd) => {
-        const column = cmd.def as
-          | { ColumnDef?: { colname?: string; typeName?: unknown; constraints?: unknown } }
-          | undefined;
-        const def = column?.ColumnDef;
-        if (!def) return [];
-        const list = constraints(def.constraints);
-        const volatileCall = list
-          .filter((c) => c.contype === 'CONSTR_DEFAULT')
-          .flatMap((c) => calledFunctions(c.raw_expr))
-          .find((name) => VOLATILE_FUNCTIONS.has(name));
-        const rewriteKind = volatileCall
-          ? `DEFAULT ${volatileCall}()`
-          : SERIAL_TYPES.has(typeName(def.typeName))
-            ? `type ${typeName(def.typeName)}`
-            : list.some((c) => c.contype === 'CONSTR_GENERATED' || c.contype === 'CONSTR_IDENTITY')
-              ? 'a generated/identity column'
-              : undefined;
-        if (!rewriteKind) return [];
-        return [
-          {
-            severity: 'error' as const,
-            relation: table,
-            message: `ADD COLUMN ${def.colname} with ${rewriteKind} rewrites all of ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait`,
-            fix: 'add the column without a default (or with a constant one), backfill in batches, then set the default',
-          },
-        ];
-      });
+    const alter = alterOfExisting(statement, context, 'AT_AddColumn');
+    if (!alter) return [];
+    const { table } = alter;
+    return alter.cmds.flatMap((cmd) => {
+      const column = cmd.def as
+        | { ColumnDef?: { colname?: string; typeName?: unknown; constraints?: unknown } }
+        | undefined;
+      const def = column?.ColumnDef;
+      if (!def) return [];
+      const list = constraints(def.constraints);
+      const volatileCall = list
+        .filter((c) => c.contype === 'CONSTR_DEFAULT')
+        .flatMap((c) => calledFunctions(c.raw_expr))
+        .find((name) => VOLATILE_FUNCTIONS.has(name));
+      const rewriteKind = volatileCall
+        ? `DEFAULT ${volatileCall}()`
+        : SERIAL_TYPES.has(typeName(def.typeName))
+          ? `type ${typeName(def.typeName)}`
+          : list.some((c) => c.contype === 'CONSTR_GENERATED' || c.contype === 'CONSTR_IDENTITY')
+            ? 'a generated/identity column'
+            : undefined;
+      if (!rewriteKind) return [];
+      return [
+        {
+          severity: 'error' as const,
+          relation: table,
+          message: `ADD COLUMN ${def.colname} with ${rewriteKind} rewrites all of ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait`,
+          fix: 'add the column without a default (or with a constant one), backfill in batches, then set the default',
+        },
+      ];
+    });
   },
 };
 
 const addColumnNotNull: LintRule = {
   id: 'add-column-not-null-without-default',
   check(statement, _index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_AddColumn')
-      .flatMap((cmd) => {
-        const def = (cmd.def as { ColumnDef?: { colname?: string; constraints?: unknown } } | undefined)
-          ?.ColumnDef;
-        const list = constraints(def?.constraints);
-        const notNull = list.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
-        const filled = list.some((c) =>
-          ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].includes(String(c.contype)),
-        );
-        if (!notNull || filled) return [];
-        return [
-          {
-            severity: 'error' as const,
-            relation: rangeVarName(relation),
-            message: `ADD COLUMN ${def?.colname} NOT NULL without a DEFAULT fails on a table that has rows`,
-            fix: 'add it with a constant DEFAULT (no rewrite since PostgreSQL 11), or nullable, backfill, then SET NOT NULL',
-          },
-        ];
-      });
+    const alter = alterOfExisting(statement, context, 'AT_AddColumn');
+    if (!alter) return [];
+    return alter.cmds.flatMap((cmd) => {
+      const def = (cmd.def as { ColumnDef?: { colname?: string; constraints?: unknown } } | undefined)
+        ?.ColumnDef;
+      const list = constraints(def?.constraints);
+      const notNull = list.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+      const filled = list.some((c) =>
+        ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].includes(String(c.contype)),
+      );
+      if (!notNull || filled) return [];
+      return [
+        {
+          severity: 'error' as const,
+          relation: alter.table,
+          message: `ADD COLUMN ${def?.colname} NOT NULL without a DEFAULT fails on a table that has rows`,
+          fix: 'add it with a constant DEFAULT (no rewrite since PostgreSQL 11), or nullable, backfill, then SET NOT NULL',
+        },
+      ];
+    });
   },
 };
 
 const alterColumnType: LintRule = {
   id: 'alter-column-type',
   check(statement, _index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    const table = rangeVarName(relation);
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_AlterColumnType')
-      .map((cmd) => {
-        const target = typeName(
-          (cmd.def as { ColumnDef?: { typeName?: unknown } } | undefined)?.ColumnDef?.typeName,
-        );
-        const maybeFree = target === 'text' || target === 'varchar';
-        return {
-          severity: maybeFree ? ('warning' as const) : ('error' as const),
-          relation: table,
-          message: maybeFree
-            ? `ALTER COLUMN ${cmd.name} TYPE ${target} takes ACCESS EXCLUSIVE on ${table}; it skips the rewrite only when the old type is binary-coercible (varchar → text, longer varchar)`
-            : `ALTER COLUMN ${cmd.name} TYPE ${target} rewrites ${table} and its indexes under ACCESS EXCLUSIVE: reads and writes wait`,
-          fix: 'add a new column, backfill in batches, switch the application, then drop the old column',
-        };
-      });
+    const alter = alterOfExisting(statement, context, 'AT_AlterColumnType');
+    if (!alter) return [];
+    const { table } = alter;
+    return alter.cmds.map((cmd) => {
+      const target = typeName(
+        (cmd.def as { ColumnDef?: { typeName?: unknown } } | undefined)?.ColumnDef?.typeName,
+      );
+      const maybeFree = target === 'text' || target === 'varchar';
+      return {
+        severity: maybeFree ? ('warning' as const) : ('error' as const),
+        relation: table,
+        message: maybeFree
+          ? `ALTER COLUMN ${cmd.name} TYPE ${target} takes ACCESS EXCLUSIVE on ${table}; it skips the rewrite only when the old type is binary-coercible (varchar → text, longer varchar)`
+          : `ALTER COLUMN ${cmd.name} TYPE ${target} rewrites ${table} and its indexes under ACCESS EXCLUSIVE: reads and writes wait`,
+        fix: 'add a new column, backfill in batches, switch the application, then drop the old column',
+      };
+    });
   },
 };
 
 const setNotNull: LintRule = {
   id: 'set-not-null',
   check(statement, index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    const table = rangeVarName(relation);
+    const alter = alterOfExisting(statement, context, 'AT_SetNotNull');
+    if (!alter) return [];
+    const { table } = alter;
     const validatedBefore = context.statements
       .slice(0, index)
       .some(
@@ -174,26 +182,22 @@ const setNotNull: LintRule = {
           alterCommands(earlier.node).some((cmd) => cmd.subtype === 'AT_ValidateConstraint'),
       );
     if (validatedBefore) return [];
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_SetNotNull')
-      .map((cmd) => ({
-        severity: 'warning' as const,
-        relation: table,
-        message: `SET NOT NULL on ${table}.${cmd.name} scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (${cmd.name} IS NOT NULL) exists`,
-        fix: `ADD CONSTRAINT … CHECK (${cmd.name} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT (in a later migration); then SET NOT NULL`,
-      }));
+    return alter.cmds.map((cmd) => ({
+      severity: 'warning' as const,
+      relation: table,
+      message: `SET NOT NULL on ${table}.${cmd.name} scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (${cmd.name} IS NOT NULL) exists`,
+      fix: `ADD CONSTRAINT … CHECK (${cmd.name} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT (in a later migration); then SET NOT NULL`,
+    }));
   },
 };
 
 const constraintNotValid: LintRule = {
   id: 'constraint-without-not-valid',
   check(statement, _index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    const table = rangeVarName(relation);
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_AddConstraint')
+    const alter = alterOfExisting(statement, context, 'AT_AddConstraint');
+    if (!alter) return [];
+    const { table } = alter;
+    return alter.cmds
       .flatMap((cmd) => constraints([cmd.def]))
       .filter(
         (c) => (c.contype === 'CONSTR_FOREIGN' || c.contype === 'CONSTR_CHECK') && c.skip_validation !== true,
@@ -216,12 +220,10 @@ const constraintNotValid: LintRule = {
 const uniqueWithoutIndex: LintRule = {
   id: 'unique-constraint-without-index',
   check(statement, _index, context) {
-    if (statement.kind !== 'AlterTableStmt') return [];
-    const relation = (statement.node as { relation?: RangeVarNode }).relation;
-    if (!existing(relation, context)) return [];
-    const table = rangeVarName(relation);
-    return alterCommands(statement.node)
-      .filter((cmd) => cmd.subtype === 'AT_AddConstraint')
+    const alter = alterOfExisting(statement, context, 'AT_AddConstraint');
+    if (!alter) return [];
+    const { table } = alter;
+    return alter.cmds
       .flatMap((cmd) => constraints([cmd.def]))
       .filter((c) => (c.contype === 'CONSTR_UNIQUE' || c.contype === 'CONSTR_PRIMARY') && !c.indexname)
       .map((c) => ({
