@@ -69,6 +69,21 @@ const maskRule = z.strictObject({
   char: z.string().length(1).default('*'),
 });
 
+/** A column rule as the strategies get it: defaults applied, durations in milliseconds. */
+export type ColumnRule =
+  | 'null'
+  | 'email'
+  | 'hash'
+  | { null: true }
+  | { fixed: string | number | boolean | null }
+  | { hash: { length?: number | undefined } }
+  | { email: { domain?: string | undefined } }
+  | { fake: string }
+  | { mask: z.output<typeof maskRule> }
+  | { shift: number }
+  | { template: string }
+  | { json: Record<string, ColumnRule> };
+
 type ColumnRuleInput =
   | 'null'
   | 'email'
@@ -83,7 +98,7 @@ type ColumnRuleInput =
   | { template: string }
   | { json: Record<string, ColumnRuleInput> };
 
-const columnRule: z.ZodType<unknown, ColumnRuleInput> = z.lazy(() =>
+const columnRule: z.ZodType<ColumnRule, ColumnRuleInput> = z.lazy(() =>
   z.union([
     z.enum(['null', 'email', 'hash']),
     z.strictObject({ null: z.literal(true) }),

@@ -2,23 +2,12 @@
 // value (null stays null unless the rule says otherwise). Keyed by anonymize.secret, so the
 // same input gives the same output across tables and runs: a masked e-mail still joins.
 import { faker } from '@faker-js/faker';
+import type { ColumnRule } from '../../../config/schema.js';
 import { fastFake } from './fast-fake.js';
 import type { KeyedPrf } from './keyed-prf.js';
 
 /** A parsed rule from config (`anonymize.tables.<table>.<column>`). */
-export type ColumnRule =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: { keepFirst: number; keepLast: number; char: string } }
-  | { shift: number }
-  | { template: string }
-  | { json: Record<string, ColumnRule> };
+export type { ColumnRule } from '../../../config/schema.js';
 
 /** What a compiled strategy sees besides the value: the whole row (decoded), by column name. */
 export type RowAccess = (column: string) => string | null;

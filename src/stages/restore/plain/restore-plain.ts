@@ -29,7 +29,6 @@ import {
 } from '../anonymize/anonymized-data.js';
 import { decodeField } from '../anonymize/copy-text.js';
 import { KeyedPrf } from '../anonymize/keyed-prf.js';
-import type { ColumnRule } from '../anonymize/strategies.js';
 import { compileTableTransform, type TableTransform } from '../anonymize/table-transform.js';
 import { columnsToSample, valueFindings } from '../anonymize/value-sampling.js';
 import { classifyRestoreFailure } from '../restore-failure.js';
@@ -231,7 +230,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
             current.transform = compileTableTransform(
               table,
               event.columns,
-              rule as Record<string, ColumnRule>,
+              rule,
               types.get(table) ?? new Map(),
               prf,
               anonymize.domain,
