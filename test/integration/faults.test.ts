@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
-import { HARNESS_PASSWORD, restartCluster, startCluster } from '../harness/pg-cluster.js';
+import { clusterQuery, HARNESS_PASSWORD, restartCluster, startCluster } from '../harness/pg-cluster.js';
 import {
   cluster,
   databasesLike,
@@ -134,21 +134,7 @@ describe('faults', () => {
   it('the PostgreSQL server restarted during the restore: live untouched, exit 69, the next run succeeds', async () => {
     const { info, stop } = await startCluster();
     try {
-      const admin = async (database: string, text: string) => {
-        const client = new pg.Client({
-          host: info.host,
-          port: info.port,
-          user: info.user,
-          password: info.password,
-          database,
-        });
-        await client.connect();
-        try {
-          return (await client.query(text)).rows;
-        } finally {
-          await client.end();
-        }
-      };
+      const admin = (database: string, text: string) => clusterQuery(info, database, text);
       await admin('postgres', 'CREATE DATABASE app');
       await admin('app', "CREATE TABLE marker (note text); INSERT INTO marker VALUES ('last week')");
       await admin('postgres', 'CREATE DATABASE prod');
@@ -189,7 +175,7 @@ describe('faults', () => {
               'postgres',
               "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'staging-refresh:anonymize'",
             )
-          )[0].n > 0,
+          )[0]?.n > 0,
       );
       await restartCluster(info);
       const record = await running;

@@ -116,34 +116,26 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
         state.statement = index;
         const started = performance.now();
         state.statementStart = started;
+        let result: pg.QueryResult | pg.QueryResult[] | undefined;
         try {
-          const result = await migration.query(statement.sql);
-          const finished = performance.now();
-          const serverMs = await serverTimeOf(observer, pid);
-          records.push({
-            sql: statement.sql,
-            line: statement.line,
-            durationMs: round(finished - started),
-            ...(serverMs !== undefined && { serverMs }),
-            rows: rowsOf(result),
-            inTransaction,
-          });
-          if (inTransaction) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
-          else locks.releaseAll(finished);
+          result = await migration.query(statement.sql);
         } catch (statementError) {
-          const finished = performance.now();
           error = statementErrorRecord(statementError, statement, options);
-          const serverMs = await serverTimeOf(observer, pid);
-          records.push({
-            sql: statement.sql,
-            line: statement.line,
-            durationMs: round(finished - started),
-            ...(serverMs !== undefined && { serverMs }),
-            inTransaction,
-            error,
-          });
-          break;
         }
+        const finished = performance.now();
+        const serverMs = await serverTimeOf(observer, pid);
+        records.push({
+          sql: statement.sql,
+          line: statement.line,
+          durationMs: round(finished - started),
+          ...(serverMs !== undefined && { serverMs }),
+          ...(result && { rows: rowsOf(result) }),
+          inTransaction,
+          ...(error && { error }),
+        });
+        if (error) break;
+        if (inTransaction) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
+        else locks.releaseAll(finished);
       }
       if (!error && options.recordHistory && options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { LockTracker, ObservedLock } from './lock-tracker.js';
 import type { ProgressSample, ProgressTracker } from './progress-tracker.js';
 
-/** Relation locks of one backend in the current database, system catalogs left out. */
+/** Relation locks of some backends ($1: pid[]) in the current database, system catalogs left out. */
 export const LOCKS_SQL = `
   SELECT l.relation::bigint AS oid, l.mode, l.granted,
          CASE WHEN c.oid IS NULL THEN NULL ELSE n.nspname || '.' || c.relname END AS relation,
@@ -12,7 +12,7 @@ export const LOCKS_SQL = `
     FROM pg_locks l
     LEFT JOIN pg_class c ON c.oid = l.relation
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE l.pid = $1 AND l.locktype = 'relation'
+   WHERE l.pid = ANY($1) AND l.locktype = 'relation'
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND (n.nspname IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'))`;
 
@@ -35,15 +35,15 @@ export const PROGRESS_SQL = `
   SELECT command, relid::regclass::text, type, bytes_processed::float8, nullif(bytes_total, 0)::float8
     FROM pg_stat_progress_copy WHERE pid = $1`;
 
-/** Takes a lock snapshot of `pid` on any connection. */
-export async function snapshotLocks(client: pg.Client, pid: number): Promise<ObservedLock[]> {
+/** Takes a lock snapshot of `pid` (or of several backends) on any connection. */
+export async function snapshotLocks(client: pg.Client, pid: number | number[]): Promise<ObservedLock[]> {
   const result = await client.query<{
     oid: string;
     mode: string;
     granted: boolean;
     relation: string | null;
     kind: string | null;
-  }>(LOCKS_SQL, [pid]);
+  }>(LOCKS_SQL, [Array.isArray(pid) ? pid : [pid]]);
   return result.rows.map((row) => ({
     oid: Number(row.oid),
     mode: row.mode,
@@ -51,6 +51,39 @@ export async function snapshotLocks(client: pg.Client, pid: number): Promise<Obs
     relation: row.relation,
     kind: row.kind,
   }));
+}
+
+/**
+ * Runs `tick` every `intervalMs` (from the start of one tick to the next) until stop() is
+ * awaited. A failing tick is counted, never thrown: the observer never fails a migration.
+ */
+export function pollEvery(
+  intervalMs: number,
+  tick: (started: number) => Promise<void>,
+): { stop: () => Promise<{ ticks: number; errors: number }> } {
+  let running = true;
+  let ticks = 0;
+  let errors = 0;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        await tick(started);
+        ticks++;
+      } catch {
+        errors++;
+      }
+      const wait = intervalMs - (performance.now() - started);
+      if (running && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { ticks, errors };
+    },
+  };
 }
 
 export interface SamplerState {
@@ -68,30 +101,14 @@ export function startSampler(
   progress: ProgressTracker,
   state: SamplerState,
 ): { stop: () => Promise<{ samples: number; errors: number }> } {
-  let running = true;
-  let samples = 0;
-  let errors = 0;
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      try {
-        const observed = await snapshotLocks(client, pid);
-        locks.observe(observed, started, state.statementStart, state.statement);
-        const rows = (await client.query<ProgressSample>(PROGRESS_SQL, [pid])).rows;
-        progress.observe(rows, started);
-        samples++;
-      } catch {
-        errors++;
-      }
-      const wait = intervalMs - (performance.now() - started);
-      if (running && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  })();
+  const poll = pollEvery(intervalMs, async (started) => {
+    locks.observe(await snapshotLocks(client, pid), started, state.statementStart, state.statement);
+    progress.observe((await client.query<ProgressSample>(PROGRESS_SQL, [pid])).rows, started);
+  });
   return {
     stop: async () => {
-      running = false;
-      await loop;
-      return { samples, errors };
+      const { ticks, errors } = await poll.stop();
+      return { samples: ticks, errors };
     },
   };
 }
