@@ -252,6 +252,8 @@ class InOrderDigest {
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown;
   private readonly hash: Hash | undefined;
+  /** Read-back buffer; one advance() runs at a time (they are chained). */
+  private readonly buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
 
   constructor(
     private readonly handle: FileHandle,
@@ -279,7 +281,7 @@ class InOrderDigest {
   }
 
   private async advance(): Promise<void> {
-    const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+    const buffer = this.buffer;
     for (; this.hash && this.complete.has(this.next); this.next++) {
       const part = this.parts[this.next] as { start: number; end: number };
       for (let position = part.start; position <= part.end; ) {

@@ -1,15 +1,14 @@
 // The columns of every table in a backup, read from its schema without a database: pre-data as
 // SQL (`pg_restore --schema-only`, or the top of a plain dump up to the first row of data),
 // parsed by the PostgreSQL parser. What `plan` checks the anonymization rules against.
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool } from '../../infra/process/run-tool.js';
 import { loadParser, type ParsedStatement } from '../migrate/parse-sql.js';
 import type { ColumnInfo } from '../restore/anonymize/pii-gate.js';
 import { plainSqlEvents } from '../restore/plain/plain-sql-events.js';
 import type { PreparedArchive } from './prepare-archive.js';
+import { openBackup } from './read-backup.js';
 
 /** Columns of the archive's tables, in table order. */
 export async function archiveColumns(archive: PreparedArchive, signal?: AbortSignal): Promise<ColumnInfo[]> {
@@ -30,8 +29,7 @@ export async function archiveColumns(archive: PreparedArchive, signal?: AbortSig
     });
     source = Readable.from([Buffer.from(stdout, 'utf8')]);
   } else {
-    const file = createReadStream(archive.path);
-    source = archive.compression === 'gzip' ? file.pipe(createGunzip()) : file;
+    source = openBackup(archive.path, archive.compression === 'gzip');
   }
   const columns: ColumnInfo[] = [];
   try {

@@ -1,12 +1,11 @@
 // inspect: validates the archive with pg_restore --list, lists its tables, and checks that the
 // local pg_restore can read what this pg_dump wrote. Nothing is restored from an archive that
 // fails here.
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { BadBackupError, RunFailedError } from '../../errors.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
 import type { PreparedArchive } from './prepare-archive.js';
+import { readStart } from './read-backup.js';
 import { majorVersion, parseToc, type Toc, tablesWithData } from './toc.js';
 
 /** What inspect found. */
@@ -39,20 +38,7 @@ async function toolVersion(tool: Parameters<typeof pgTool>[0], signal?: AbortSig
 
 /** "-- Dumped from database version 15.4" and "-- Dumped by pg_dump version 15.4" near the top. */
 async function readPlainHeader(path: string, gzip: boolean): Promise<Toc> {
-  let text = '';
-  const stream = gzip ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      text += chunk.toString('utf8');
-      if (text.length >= 16384) break;
-    }
-  } catch (error) {
-    throw new BadBackupError(`${path} could not be read: ${(error as Error).message}`, {
-      hint: 'the file is truncated or damaged: check the backup job, or point source at an older backup',
-    });
-  } finally {
-    stream.destroy();
-  }
+  const text = (await readStart(path, gzip, 16384)).toString('utf8');
   const serverVersion = /^-- Dumped from database version (\S+)/m.exec(text)?.[1];
   const dumpVersion = /^-- Dumped by pg_dump version (\S+)/m.exec(text)?.[1];
   return { entries: [], ...(serverVersion && { serverVersion }), ...(dumpVersion && { dumpVersion }) };

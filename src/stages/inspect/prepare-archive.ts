@@ -15,6 +15,7 @@ import { ensureFreeSpace } from '../../infra/fs/free-space.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { Logger } from '../../log/logger.js';
 import { type ArchiveFormat, formatFromHeader } from './archive-format.js';
+import { readStart } from './read-backup.js';
 
 /** A backup ready for the restore. */
 export type PreparedArchive =
@@ -94,7 +95,7 @@ export async function peekArchive(
     };
   if (outer === 'tar') {
     const members = await tarMembers(file);
-    if (members[0]?.path === 'toc.dat' && members.some((m) => m.path === 'restore.sql'))
+    if (isPgDumpTar(members))
       return { description: 'tar', readable: { kind: 'pg_restore', path: file, format: 'tar' } };
     return { description: 'directory (packed as tar; a run unpacks it)' };
   }
@@ -119,9 +120,7 @@ async function tarArchive(
 ): Promise<PreparedArchive> {
   const members = await tarMembers(file);
   const compressionField = compression ? { compression } : {};
-  // pg_dump -Ft writes toc.dat first and restore.sql last; a packed directory has no restore.sql.
-  if (members[0]?.path === 'toc.dat' && members.some((m) => m.path === 'restore.sql'))
-    return { kind: 'pg_restore', path: file, format: 'tar', ...compressionField };
+  if (isPgDumpTar(members)) return { kind: 'pg_restore', path: file, format: 'tar', ...compressionField };
   const toc = members.find((m) => basename(m.path) === 'toc.dat' && m.type === 'File');
   if (!toc) {
     throw new BadBackupError(
@@ -187,33 +186,12 @@ export async function tarMembers(file: string): Promise<TarMember[]> {
 
 /** The format of the first bytes of `file`, or of its gzip-decompressed content. */
 async function readHeader(file: string, gunzip: boolean): Promise<ArchiveFormat> {
-  if (!gunzip) {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.alloc(512);
-      const { bytesRead } = await handle.read(buffer, 0, 512, 0);
-      return formatFromHeader(buffer.subarray(0, bytesRead));
-    } finally {
-      await handle.close();
-    }
-  }
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const stream = createReadStream(file).pipe(createGunzip());
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      length += chunk.length;
-      if (length >= 512) break;
-    }
-  } catch (error) {
-    throw new BadBackupError(`${file} is a corrupt gzip file: ${(error as Error).message}`, {
-      hint: 'the file is truncated or damaged: check the backup job, or point source at an older backup',
-    });
-  } finally {
-    stream.destroy();
-  }
-  return formatFromHeader(Buffer.concat(chunks).subarray(0, 512));
+  return formatFromHeader(await readStart(file, gunzip, 512));
+}
+
+/** pg_dump -Ft writes toc.dat first and restore.sql last; a packed directory has no restore.sql. */
+function isPgDumpTar(members: readonly TarMember[]): boolean {
+  return members[0]?.path === 'toc.dat' && members.some((m) => m.path === 'restore.sql');
 }
 
 async function prepareDir(dir: string, workDir: string): Promise<void> {

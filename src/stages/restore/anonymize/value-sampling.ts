@@ -55,6 +55,24 @@ export function valueFindings(
   return findings;
 }
 
+/** The non-null values of `wanted` columns in COPY text `lines` whose columns are `header`. */
+export function columnValues(
+  lines: readonly string[],
+  header: readonly string[],
+  wanted: readonly string[],
+): Map<string, string[]> {
+  const positions = wanted.map((column) => [column, header.indexOf(column)] as const);
+  const values = new Map(wanted.map((column) => [column, [] as string[]]));
+  for (const line of lines) {
+    const fields = line.split('\t');
+    for (const [column, index] of positions) {
+      const raw = fields[index];
+      if (raw !== undefined && raw !== '\\N') values.get(column)?.push(decodeField(raw) ?? '');
+    }
+  }
+  return values;
+}
+
 /** Reads up to `rows` rows of one table from the archive; values of `columns` only. */
 export async function sampleArchiveTable(
   archive: string,
@@ -81,36 +99,27 @@ export async function sampleArchiveTable(
       ...(signal && { cancelSignal: signal }),
     },
   );
-  const samples = new Map(columns.map((column) => [column, [] as string[]]));
-  let positions: [string, number][] | undefined;
-  let seen = 0;
+  let header: string[] | undefined;
+  const lines: string[] = [];
   let pending = '';
   try {
     outer: for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const lines = (pending + chunk.toString('utf8')).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!positions) {
-          const header = line.startsWith('COPY ') ? parseCopyHeader(line) : undefined;
-          if (header)
-            positions = columns.map((column) => [column, header.columns.indexOf(column)] as [string, number]);
+      const chunkLines = (pending + chunk.toString('utf8')).split('\n');
+      pending = chunkLines.pop() ?? '';
+      for (const line of chunkLines) {
+        if (!header) {
+          header = line.startsWith('COPY ') ? parseCopyHeader(line)?.columns : undefined;
           continue;
         }
-        if (line === '\\.' || seen >= rows) break outer;
-        const fields = line.split('\t');
-        for (const [column, index] of positions) {
-          const raw = fields[index];
-          if (raw === undefined || raw === '\\N') continue;
-          samples.get(column)?.push(decodeField(raw) ?? '');
-        }
-        seen++;
+        if (line === '\\.' || lines.length >= rows) break outer;
+        lines.push(line);
       }
     }
   } finally {
     child.kill();
     await child;
   }
-  return samples;
+  return columnValues(lines, header ?? [], columns);
 }
 
 /** Samples every table that has columns to check, `jobs` at a time. */

@@ -8,9 +8,7 @@
 // second session gets the data and post-data, with the dump's session settings replayed.
 // Statements come from the PostgreSQL parser, not from psql's own reading of the file, and
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import type { Config } from '../../../config/schema.js';
 import { AbortedError, BadBackupError, ConfigError, RefreshError } from '../../../errors.js';
 import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
@@ -18,6 +16,7 @@ import { withClient } from '../../../infra/pg/with-client.js';
 import { ToolFailedError } from '../../../infra/process/run-tool.js';
 import type { Logger } from '../../../log/logger.js';
 import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+import { openBackup } from '../../inspect/read-backup.js';
 import type { ParsedStatement } from '../../migrate/parse-sql.js';
 import {
   columnTypes,
@@ -27,10 +26,9 @@ import {
   loadColumns,
   rulesByTable,
 } from '../anonymize/anonymized-data.js';
-import { decodeField } from '../anonymize/copy-text.js';
 import { KeyedPrf } from '../anonymize/keyed-prf.js';
 import { compileTableTransform, type TableTransform } from '../anonymize/table-transform.js';
-import { columnsToSample, valueFindings } from '../anonymize/value-sampling.js';
+import { columnsToSample, columnValues, valueFindings } from '../anonymize/value-sampling.js';
 import { classifyRestoreFailure } from '../restore-failure.js';
 import { plainSqlEvents } from './plain-sql-events.js';
 import { PsqlSession } from './psql-session.js';
@@ -161,15 +159,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const releaseHeld = async (copy: CurrentCopy) => {
     const held = copy.held ?? [];
     delete copy.held;
-    const wanted = toSample.get(copy.table) ?? [];
-    const samples = new Map(wanted.map((column) => [column, [] as string[]]));
-    for (const line of held.slice(0, anonymize.sampleRows)) {
-      const fields = line.split('\t');
-      for (const column of wanted) {
-        const raw = fields[copy.columns.indexOf(column)];
-        if (raw !== undefined && raw !== '\\N') samples.get(column)?.push(decodeField(raw) ?? '');
-      }
-    }
+    const samples = columnValues(
+      held.slice(0, anonymize.sampleRows),
+      copy.columns,
+      toSample.get(copy.table) ?? [],
+    );
     findings.push(...enforceFindings(valueFindings(anonymize, copy.table, samples)));
     const { transform } = copy;
     const lines = transform ? held.map((line) => transform.line(line)) : held;
@@ -177,9 +171,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   };
 
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
-  const file = createReadStream(input.path);
-  const source = input.gzip ? file.pipe(createGunzip()) : file;
-  if (input.gzip) file.on('error', (error) => (source as ReturnType<typeof createGunzip>).destroy(error));
+  const source = openBackup(input.path, input.gzip);
   try {
     await write(prelude);
     for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, name)) {
@@ -278,7 +270,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     await finishSession();
   } catch (error) {
     session.kill();
-    file.destroy();
+    source.destroy();
     if (error instanceof RefreshError) throw error;
     if (error instanceof ToolFailedError)
       throw classifyRestoreFailure(error, input.path, section, describeTarget(next));
