@@ -38,3 +38,8 @@ export function pgRestoreArgs(options: PgRestoreOptions): string[] {
   args.push(options.archive);
   return args;
 }
+
+/** argv that prints one table's data (COPY text) to stdout, for streaming it through a transform. */
+export function tableDataArgs(archive: string, schema: string, table: string): string[] {
+  return ['--data-only', `--schema=${schema}`, `--table=${table}`, '--file=-', archive];
+}

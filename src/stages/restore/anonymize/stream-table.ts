@@ -23,6 +23,7 @@ import { pgTool } from '../../../infra/pg/pg-bin.js';
 import { wrapPgError } from '../../../infra/pg/pg-errors.js';
 import { connect } from '../../../infra/pg/with-client.js';
 import { tail } from '../../../infra/process/run-tool.js';
+import { tableDataArgs } from '../pg-restore-args.js';
 import type { ColumnRule } from './strategies.js';
 import type { TransformReply, TransformWorkerData } from './transform-worker.js';
 
@@ -66,17 +67,13 @@ function copyFailure(input: StreamTableInput, error: Error): Error {
 export async function streamTable(input: StreamTableInput): Promise<StreamTableResult> {
   const started = performance.now();
   const client = await connect(input.target, 'staging-refresh:anonymize');
-  const child = execa(
-    pgTool('pg_restore'),
-    ['--data-only', `--schema=${input.schema}`, `--table=${input.table}`, '--file=-', input.archive],
-    {
-      env: libpqEnv(input.target),
-      cancelSignal: input.signal,
-      buffer: { stdout: false, stderr: true },
-      reject: false,
-      stdin: 'ignore',
-    },
-  );
+  const child = execa(pgTool('pg_restore'), tableDataArgs(input.archive, input.schema, input.table), {
+    env: libpqEnv(input.target),
+    cancelSignal: input.signal,
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    stdin: 'ignore',
+  });
   const worker = startTransformWorker({
     table: `${input.schema}.${input.table}`,
     rules: input.rules,

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import type { Config } from '../../../config/schema.js';
 import { pgTool } from '../../../infra/pg/pg-bin.js';
 import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
+import { tableDataArgs } from '../pg-restore-args.js';
 import { decodeField, parseCopyHeader } from './copy-text.js';
 import { type ColumnInfo, qualify } from './pii-gate.js';
 import { classifyValues, sampledType } from './value-detect.js';
@@ -84,13 +85,7 @@ export async function sampleArchiveTable(
   const dot = table.indexOf('.');
   const child = execa(
     pgTool('pg_restore'),
-    [
-      '--data-only',
-      `--schema=${table.slice(0, dot)}`,
-      `--table=${table.slice(dot + 1)}`,
-      '--file=-',
-      archive,
-    ],
+    tableDataArgs(archive, table.slice(0, dot), table.slice(dot + 1)),
     {
       buffer: false,
       reject: false,
