@@ -100,6 +100,18 @@ describe('strategies', () => {
     );
   });
 
+  it('shift reads years below 100 as written and never leaves years 1–9999', () => {
+    const shift = mask({ shift: 10 * 86_400_000 });
+    expect((shift('0050-06-15', noRow) as string).slice(0, 7)).toBe('0050-06');
+    for (let day = 1; day <= 9; day++) {
+      const out = shift(`0001-01-0${day}`, noRow) as string;
+      expect(out).toMatch(/^0001-01-\d\d$/);
+      expect(out).not.toBe(`0001-01-0${day}`);
+      expect(shift(`9999-12-2${day}`, noRow)).toMatch(/^9999-12-\d\d$/);
+    }
+    expect(shift('2024-02-29 00:00:00+00', noRow)).toMatch(/^2024-0[23]-\d\d 00:00:00\+00$/);
+  });
+
   it('template and json use the row and paths', () => {
     const row = (column: string) => ({ id: '42' })[column] ?? null;
     expect(mask({ template: 'user_{id}@example.invalid' })('real@x.y', row)).toBe('user_42@example.invalid');

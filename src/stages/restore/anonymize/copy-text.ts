@@ -62,7 +62,16 @@ export function decodeField(field: string): string | null {
 /** Encodes one value for COPY text; null becomes `\N`. */
 export function encodeField(value: string | null): string {
   if (value === null) return '\\N';
-  if (!/[\\\t\n\r\b\f\v]/.test(value)) return value;
+  // A loop over the code units: cheaper than a RegExp test on the short values masking makes.
+  let plain = true;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code === 0x5c || (code >= 0x08 && code <= 0x0d)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return value;
   return value.replace(/[\\\t\n\r\b\f\v]/g, (char) => ESCAPES[char] as string);
 }
 
