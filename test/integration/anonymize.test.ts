@@ -114,6 +114,17 @@ describe('anonymization in the restore stream', () => {
       ['payments', 0],
       ['users', 0],
     ]);
+    // Loaded with COPY FREEZE after a TRUNCATE in the same transaction: every page all-visible.
+    const visibility = await sql<{ relname: string; visible: boolean }>(
+      live,
+      `SELECT relname, relpages > 0 AND relallvisible = relpages AS visible FROM pg_class
+        WHERE relname IN ('users', 'newsletter', 'payments') ORDER BY relname`,
+    );
+    expect(visibility.map((row) => [row.relname, row.visible])).toEqual([
+      ['newsletter', true],
+      ['payments', true],
+      ['users', true],
+    ]);
     expect(record.anonymize?.tables.map((t) => [t.name, t.rows])).toEqual([
       ['public.newsletter', 1000],
       ['public.payments', 6000],

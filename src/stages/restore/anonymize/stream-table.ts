@@ -67,6 +67,19 @@ function copyFailure(input: StreamTableInput, error: Error): Error {
 export async function streamTable(input: StreamTableInput): Promise<StreamTableResult> {
   const started = performance.now();
   const client = await connect(input.target, 'staging-refresh:anonymize');
+  const table = qualifiedName(input.schema, input.table);
+  // Like pg_restore for a table it created, load inside a transaction that first truncates the
+  // (empty) table: with wal_level=minimal the rows skip the WAL, and COPY may FREEZE them — the
+  // pages are written frozen and all-visible, so the index builds and ANALYZE after it do not
+  // rewrite every page to set hint bits (measured: post-data 2.0 → 1.75 s on the bench data).
+  // A partitioned table cannot be truncated ONLY nor copied with FREEZE.
+  const freeze = await client
+    .query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE oid = $1::regclass', [table])
+    .then((result) => result.rows[0]?.relkind === 'r')
+    .catch(async (error: Error) => {
+      await client.end().catch(() => undefined);
+      throw copyFailure(input, error);
+    });
   const child = execa(pgTool('pg_restore'), tableDataArgs(input.archive, input.schema, input.table), {
     env: libpqEnv(input.target),
     cancelSignal: input.signal,
@@ -89,9 +102,13 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
   const apply = async (reply: TransformReply) => {
     if (reply.error) throw new Error(reply.error);
     if (reply.header) {
+      if (freeze) {
+        await client.query('BEGIN');
+        await client.query(`TRUNCATE ONLY ${table}`);
+      }
       copy = client.query(
         copyFrom(
-          `COPY ${qualifiedName(input.schema, input.table)} (${reply.header.map(ident).join(', ')}) FROM STDIN`,
+          `COPY ${table} (${reply.header.map(ident).join(', ')}) FROM STDIN${freeze ? ' WITH (FREEZE)' : ''}`,
         ),
       );
       copy.on('error', (error: Error) => {
@@ -128,6 +145,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
       await finished.catch((error: Error) => {
         throw copyFailure(input, copyError ?? error);
       });
+      if (freeze) await client.query('COMMIT');
     }
     return { rows, durationMs: performance.now() - started, samples };
   } catch (error) {
