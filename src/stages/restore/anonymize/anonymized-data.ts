@@ -125,6 +125,11 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const tables: AnonymizeRecord['tables'] = [];
   const samples: LeakSamples = new Map();
   const jobs = Math.max(1, input.config.target.jobs);
+  const withData = new Set(
+    input.entries
+      .filter((entry) => entry.type === 'TABLE DATA')
+      .map((entry) => `${entry.schema}.${entry.name}`),
+  );
   try {
     const queue = [...streamed];
     const worker = async () => {
@@ -136,6 +141,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           target: input.next,
           schema: table.slice(0, dot),
           table: table.slice(dot + 1),
+          hasData: withData.has(table),
           rules: tableRules,
           types: types.get(table) ?? new Map(),
           secret: anonymize.secret ?? '',
