@@ -5,7 +5,6 @@
 // thread, measured ~3 s of CPU on the bench's 3.5M rows). Unmasked values exist only in this
 // thread's memory, never on staging disk.
 import { once } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import { parentPort, workerData } from 'node:worker_threads';
 import { execa } from 'execa';
 import type pg from 'pg';
@@ -16,10 +15,10 @@ import type { PgErrorFields } from '../../../infra/pg/pg-errors.js';
 import { connect } from '../../../infra/pg/with-client.js';
 import { tail } from '../../../infra/process/run-tool.js';
 import { tableDataArgs } from '../pg-restore-args.js';
-import { parseCopyHeader } from './copy-text.js';
+import { CopyLines } from './copy-lines.js';
 import { KeyedPrf } from './keyed-prf.js';
 import type { ColumnRule } from './strategies.js';
-import { compileTableTransform, type TableTransform } from './table-transform.js';
+import { compileTableTransform } from './table-transform.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -51,52 +50,6 @@ export type TableStreamFailure =
 export type TableStreamReply =
   | { ok: true; rows: number; durationMs: number; samples: [string, string[]][] }
   | { ok: false; failure: TableStreamFailure };
-
-/** Splits the pg_restore output into lines, masks the COPY data lines, tracks the header and the end. */
-class CopyLines {
-  transform: TableTransform | undefined;
-  inData = false;
-  rows = 0;
-  private pending = '';
-  private readonly decoder = new StringDecoder('utf8');
-  private readonly prf: KeyedPrf;
-
-  constructor(private readonly data: TableStreamData) {
-    this.prf = new KeyedPrf(data.secret);
-  }
-
-  /** The masked data lines of `chunk` (each ending in a newline), and the columns when the header was in it. */
-  push(chunk: Buffer): { out: string; header?: string[] } {
-    const lines = (this.pending + this.decoder.write(chunk)).split('\n');
-    this.pending = lines.pop() ?? '';
-    let out = '';
-    let header: string[] | undefined;
-    for (const line of lines) {
-      if (this.inData) {
-        if (line === '\\.') {
-          this.inData = false;
-          continue;
-        }
-        out += `${(this.transform as TableTransform).line(line)}\n`;
-        this.rows++;
-      } else if (line.startsWith('COPY ')) {
-        const parsed = parseCopyHeader(line);
-        if (!parsed) continue;
-        header = parsed.columns;
-        this.transform = compileTableTransform(
-          `${this.data.schema}.${this.data.table}`,
-          parsed.columns,
-          this.data.rules,
-          new Map(this.data.types),
-          this.prf,
-          this.data.domain,
-        );
-        this.inData = true;
-      }
-    }
-    return header ? { out, header } : { out };
-  }
-}
 
 const pgFields = (error: unknown): PgErrorFields => {
   const raw = (error instanceof RefreshError ? error.cause : error) as Partial<PgErrorFields> | undefined;
@@ -150,7 +103,16 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
   const onAbort = () => stopWaiting.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const lines = new CopyLines(data);
+    const lines = new CopyLines((columns) =>
+      compileTableTransform(
+        `${data.schema}.${data.table}`,
+        columns,
+        data.rules,
+        new Map(data.types),
+        new KeyedPrf(data.secret),
+        data.domain,
+      ),
+    );
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       const { out, header } = lines.push(chunk);
       if (header) {

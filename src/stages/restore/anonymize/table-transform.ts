@@ -16,6 +16,13 @@ const SAMPLE_SIZE = 50;
 export interface TableTransform {
   /** Masks one COPY data line (without its newline). */
   line(text: string): string;
+  /**
+   * Masks the COPY data lines in text[start, end), which ends just after a newline, and returns
+   * them. Where no rule reads the row, only the masked fields are cut out of the text: the bytes
+   * between them — the rest of a row, the newline, the start of the next — are copied as one
+   * slice, and no row becomes a string of its own.
+   */
+  rows(text: string, start: number, end: number): { out: string; rows: number };
   /** Original values seen, per masked column whose rule can be leak-checked (decoded, non-null, up to 50 each). */
   samples: Map<string, string[]>;
 }
@@ -44,7 +51,9 @@ export function compileTableTransform(
   }
   const samples = new Map(maskers.filter((m) => m.checkable).map((m) => [m.column, [] as string[]]));
   const noRow: RowAccess = () => null;
-  const ordered = [...maskers].sort((a, b) => a.index - b.index);
+  const ordered = [...maskers]
+    .sort((a, b) => a.index - b.index)
+    .map((masker) => ({ ...masker, sample: samples.get(masker.column) }));
   // Most tables mask fields independently: no row access, no per-row allocation but the split.
   const fast = !Object.values(rules).some(usesRow);
   return {
@@ -56,7 +65,7 @@ export function compileTableTransform(
         let copied = 0;
         let field = 0;
         let start = 0;
-        for (const { index, column, mask } of ordered) {
+        for (const { index, mask, sample } of ordered) {
           for (; field < index && start <= text.length; field++) {
             const tab = text.indexOf('\t', start);
             start = tab === -1 ? text.length + 1 : tab + 1;
@@ -67,7 +76,6 @@ export function compileTableTransform(
           const end = tab === -1 ? text.length : tab;
           const raw = text.slice(start, end);
           const value = raw === '\\N' ? null : decodeField(raw);
-          const sample = samples.get(column);
           if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
           out += text.slice(copied, start) + encodeField(mask(value, noRow));
           copied = end;
@@ -92,6 +100,41 @@ export function compileTableTransform(
         out[index] = encodeField(mask(value, row));
       }
       return out.join('\t');
+    },
+    rows(text, from, to) {
+      let out = '';
+      let rows = 0;
+      if (!fast) {
+        for (let start = from; start < to; rows++) {
+          const end = text.indexOf('\n', start);
+          out += `${this.line(text.slice(start, end))}\n`;
+          start = end + 1;
+        }
+        return { out, rows };
+      }
+      let copied = from;
+      for (let row = from; row < to; rows++) {
+        const rowEnd = text.indexOf('\n', row);
+        let field = 0;
+        let start = row;
+        for (const { index, mask, sample } of ordered) {
+          for (; field < index; field++) {
+            const tab = text.indexOf('\t', start);
+            if (tab === -1 || tab > rowEnd)
+              throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
+            start = tab + 1;
+          }
+          let end = text.indexOf('\t', start);
+          if (end === -1 || end > rowEnd) end = rowEnd;
+          const raw = text.slice(start, end);
+          const value = raw === '\\N' ? null : decodeField(raw);
+          if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
+          out += text.slice(copied, start) + encodeField(mask(value, noRow));
+          copied = end;
+        }
+        row = rowEnd + 1;
+      }
+      return { out: out + text.slice(copied, to), rows };
     },
   };
 }
