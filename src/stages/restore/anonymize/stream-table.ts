@@ -1,7 +1,6 @@
 // Streams one table from the archive through its transform into the new database, on a worker
 // thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
 // stop, and turns its answer into the tool's errors.
-import { Worker } from 'node:worker_threads';
 import {
   AbortedError,
   BadBackupError,
@@ -12,6 +11,7 @@ import {
 import { describeTarget, type PgTarget } from '../../../infra/pg/connection.js';
 import { pgTool } from '../../../infra/pg/pg-bin.js';
 import { type PgErrorFields, wrapPgError } from '../../../infra/pg/pg-errors.js';
+import { startWorker } from '../../../infra/worker/start-worker.js';
 import type { ColumnRule } from './strategies.js';
 import type { TableStreamData, TableStreamFailure, TableStreamReply } from './table-stream-worker.js';
 
@@ -39,7 +39,7 @@ export interface StreamTableResult {
 /** Restores one table's data through its transform. */
 export async function streamTable(input: StreamTableInput): Promise<StreamTableResult> {
   if (input.signal.aborted) throw stopped(input);
-  const worker = startWorker({
+  const data: TableStreamData = {
     archive: input.archive,
     pgRestore: pgTool('pg_restore'),
     target: input.target,
@@ -50,7 +50,8 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     types: [...input.types],
     secret: input.secret,
     domain: input.domain,
-  });
+  };
+  const worker = startWorker(import.meta.url, 'table-stream-worker', data);
   const onAbort = () => worker.postMessage({ abort: true });
   input.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -67,18 +68,6 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     input.signal.removeEventListener('abort', onAbort);
     await worker.terminate();
   }
-}
-
-function startWorker(data: TableStreamData): Worker {
-  // Run from source (tests, tsx), the worker is TypeScript too: it registers tsx's loader first.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(`./table-stream-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  return fromSource
-    ? new Worker(
-        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-        { eval: true, workerData: data },
-      )
-    : new Worker(url, { workerData: data });
 }
 
 const stopped = (input: StreamTableInput) =>
