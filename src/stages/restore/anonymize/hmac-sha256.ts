@@ -5,6 +5,7 @@
 // to 55 bytes is two compressions: ~0.7 µs, no allocation. test/unit/hmac-sha256.test.ts
 // checks it against node:crypto on arbitrary input.
 import { createHash } from 'node:crypto';
+import { utf8Into } from './utf8-into.js';
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -138,13 +139,7 @@ export class HmacSha256 {
     const room = text.length * 3 + 72;
     if (this.message.length < room) this.message = new Uint8Array(room * 2);
     const message = this.message;
-    let length = 0;
-    for (; length < text.length; length++) {
-      const code = text.charCodeAt(length);
-      if (code > 0x7f) break;
-      message[length] = code;
-    }
-    if (length < text.length) length = encoder.encodeInto(text, message).written;
+    const length = utf8Into(text, message);
     const end = (length + 9 + 63) & ~63;
     message[length] = 0x80;
     message.fill(0, length + 1, end - 8);

@@ -2,7 +2,7 @@
 // well under a microsecond per short value — Node's crypto costs ~2 µs a call in overhead alone.
 // No closures, fields or calls in the hot path: see hash().
 
-const encoder = new TextEncoder();
+import { utf8Into } from './utf8-into.js';
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
@@ -32,15 +32,7 @@ export class SipHash24 {
   /** Hashes a string's UTF-8 bytes (ASCII is copied without a call into the encoder). */
   hashString(text: string): this {
     if (text.length * 3 > this.buffer.length) this.buffer = new Uint8Array(text.length * 3 + 16);
-    const buffer = this.buffer;
-    let length = 0;
-    for (; length < text.length; length++) {
-      const code = text.charCodeAt(length);
-      if (code > 0x7f) break;
-      buffer[length] = code;
-    }
-    if (length < text.length) length = encoder.encodeInto(text, buffer).written;
-    return this.hash(buffer, length);
+    return this.hash(this.buffer, utf8Into(text, this.buffer));
   }
 
   /**
