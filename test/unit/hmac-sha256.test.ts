@@ -13,7 +13,7 @@ describe('HmacSha256', () => {
         fc.string({ unit: 'binary', maxLength: 200 }),
         (key, text) => {
           const mac = new HmacSha256(key);
-          expect(mac.bytes(text).toString('hex')).toBe(reference(key, text).toString('hex'));
+          expect(mac.hex(text)).toBe(reference(key, text).toString('hex'));
           expect(mac.hex(text, 16)).toBe(reference(key, text).toString('hex').slice(0, 16));
         },
       ),

@@ -125,14 +125,6 @@ export class HmacSha256 {
     return out.length > hexDigits ? out.slice(0, hexDigits) : out;
   }
 
-  /** HMAC-SHA256 of the UTF-8 bytes of `text`: 32 bytes. */
-  bytes(text: string): Buffer {
-    this.digest(text);
-    const out = Buffer.alloc(32);
-    for (let word = 0; word < 8; word++) out.writeInt32BE(this.state[word] as number, 4 * word);
-    return out;
-  }
-
   /** Leaves the MAC in `state`. */
   private digest(text: string): void {
     // The message, then 0x80, zeros and the bit length: room for the text as UTF-8 plus a block.

@@ -97,11 +97,10 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
   });
   let copy: ReturnType<typeof copyFrom> | undefined;
   // A failed COPY stream emits 'error' once, possibly while nothing waits on it: keep it, and
-  // stop any wait for 'drain'.
+  // stop any wait for 'drain' (as a stop does).
   let copyError: Error | undefined;
-  const stopWaiting = new AbortController();
-  const onAbort = () => stopWaiting.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const copyFailed = new AbortController();
+  const stopWaiting = AbortSignal.any([signal, copyFailed.signal]);
   try {
     const lines = new CopyLines((columns) =>
       compileTableTransform(
@@ -127,12 +126,12 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
         );
         copy.on('error', (error: Error) => {
           copyError ??= error;
-          stopWaiting.abort();
+          copyFailed.abort();
         });
       }
       if (copyError) throw copyError;
       if (out && copy && !copy.write(out)) {
-        await once(copy, 'drain', { signal: stopWaiting.signal }).catch((error: unknown) => {
+        await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
           throw copyError ?? error;
         });
       }
@@ -164,7 +163,6 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
     if (signal.aborted) return fail({ kind: 'aborted' });
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
-    signal.removeEventListener('abort', onAbort);
     child.kill();
     copy?.destroy();
     await client.end().catch(() => undefined);
