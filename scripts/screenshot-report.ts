@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RunRecord } from '../src/pipeline/run-record.js';
+import type { RunRecord } from '../src/record/run-record.js';
 import { renderHtmlPage } from '../src/stages/report/render-html-email.js';
 import { computeTrends } from '../src/stages/report/trends.js';
 import { renderPage } from './lib/browser.js';

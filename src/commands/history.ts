@@ -4,10 +4,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
+import { ensureHistorySchema, loadRun, loadRuns } from '../history/history-store.js';
 import { parsePgUrl, targetIdentity } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
-import type { RunRecord } from '../pipeline/run-record.js';
-import { ensureHistorySchema, loadRun, loadRuns } from '../stages/report/history-store.js';
+import type { RunRecord } from '../record/run-record.js';
 
 /** The latest `limit` runs, newest first. */
 export async function listRuns(config: Config, limit: number): Promise<RunRecord[]> {

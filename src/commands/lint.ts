@@ -2,10 +2,10 @@
 // directory the way the tool would, parses every migration with the PostgreSQL parser and
 // reports the rules' findings. No database needed.
 import type { MigrationsConfig } from '../config/schema.js';
+import { loadParser, parseStatements, SqlSyntaxError } from '../sql/parse-sql.js';
 import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { lintMigration } from '../stages/migrate/lint/lint-migration.js';
 import type { LintFinding } from '../stages/migrate/lint/lint-types.js';
-import { loadParser, parseStatements, SqlSyntaxError } from '../stages/migrate/parse-sql.js';
 
 export interface FileFindings {
   file: string;

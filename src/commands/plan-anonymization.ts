@@ -1,12 +1,12 @@
 // The anonymization part of `plan`: the backup's columns against the rules — rules that name
 // nothing, columns that look like PII by name or by sampled values — and a starter rules file.
 import { parse as parseYaml, stringify } from 'yaml';
+import { qualify, ruleProblems, uncoveredPii } from '../anonymize/pii-gate.js';
+import { columnsToSample, sampleArchive } from '../anonymize/value-sampling.js';
 import type { Config } from '../config/schema.js';
-import type { AnonymizeRecord } from '../pipeline/run-record.js';
-import { archiveColumns } from '../stages/inspect/archive-columns.js';
-import type { PreparedArchive } from '../stages/inspect/prepare-archive.js';
-import { qualify, ruleProblems, uncoveredPii } from '../stages/restore/anonymize/pii-gate.js';
-import { columnsToSample, sampleArchive } from '../stages/restore/anonymize/value-sampling.js';
+import { archiveColumns } from '../dump/archive-columns.js';
+import type { PreparedArchive } from '../dump/prepare-archive.js';
+import type { AnonymizeRecord } from '../record/run-record.js';
 
 export interface AnonymizationPlan {
   /** Rules or keep entries that do not match the backup (a run stops on them with exit 78). */

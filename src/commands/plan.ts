@@ -3,20 +3,20 @@
 
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
+import { peekArchive } from '../dump/prepare-archive.js';
+import { ensureHistorySchema } from '../history/history-store.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
+import { loadParser } from '../sql/parse-sql.js';
 import { verifiedDownload } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
-import { peekArchive } from '../stages/inspect/prepare-archive.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
 import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { migrationsDir } from '../stages/migrate/migration-source.js';
-import { loadParser } from '../stages/migrate/parse-sql.js';
-import { ensureHistorySchema } from '../stages/report/history-store.js';
 import { type AnonymizationPlan, planAnonymization } from './plan-anonymization.js';
 
 export interface PendingMigration {

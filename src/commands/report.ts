@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { smtpMailer } from '../infra/mail/mailer.js';
-import type { RunRecord } from '../pipeline/run-record.js';
+import type { RunRecord } from '../record/run-record.js';
 import { renderHtmlPage } from '../stages/report/render-html-email.js';
 import { renderMarkdown } from '../stages/report/render-markdown.js';
 import { renderText } from '../stages/report/render-text.js';

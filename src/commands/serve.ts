@@ -11,8 +11,8 @@ import { RunMetrics } from '../infra/metrics/run-metrics.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import type { Logger } from '../log/logger.js';
 import { newRunId } from '../pipeline/run-context.js';
-import type { RunRecord } from '../pipeline/run-record.js';
 import { runRefresh } from '../pipeline/run-refresh.js';
+import type { RunRecord } from '../record/run-record.js';
 import { guardTarget } from '../stages/guard/guard.js';
 
 export interface ServeOptions {

@@ -1,9 +1,9 @@
 // The migrate step as the pipeline sees it: skipped without a migrations config, else the
 // migration replay against `__next`.
 import type { RefreshError } from '../errors.js';
+import type { MigrationRecord } from '../record/run-record.js';
 import { migrate } from '../stages/migrate/migrate.js';
 import type { RunContext } from './run-context.js';
-import type { MigrationRecord } from './run-record.js';
 import type { StepRunner } from './step-runner.js';
 
 export interface MigrateStepResult {

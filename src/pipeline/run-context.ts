@@ -19,13 +19,6 @@ export interface RunContext {
   startedAt: Date;
 }
 
-/** `<db>__next`, `<db>__prev`, `<db>__prev2`, …: the names the run uses beside the live one. */
-export const databaseNames = {
-  next: (live: string) => `${live}__next`,
-  previous: (live: string, generation = 1) =>
-    generation === 1 ? `${live}__prev` : `${live}__prev${generation}`,
-};
-
 /** A run id that sorts by time and is safe in file names: 20261125T060102Z-a1b2. */
 export function newRunId(now = new Date()): string {
   const stamp = now

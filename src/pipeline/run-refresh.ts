@@ -4,6 +4,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
+import { prepareArchive, unpackDir } from '../dump/prepare-archive.js';
 import {
   AbortedError,
   ExitCode,
@@ -12,22 +13,23 @@ import {
   RunFailedError,
   toRefreshError,
 } from '../errors.js';
+import { ensureHistorySchema, loadRuns, saveRun } from '../history/history-store.js';
 import type { Mailer } from '../infra/mail/mailer.js';
 import { smtpMailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { databaseNames } from '../infra/pg/database-names.js';
 import { dropDatabaseForce } from '../infra/pg/databases.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
 import type { Logger } from '../log/logger.js';
+import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from '../record/run-record.js';
 import { fetchBackup } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
-import { prepareArchive, unpackDir } from '../stages/inspect/prepare-archive.js';
 import { checkBackupAge } from '../stages/locate/check-age.js';
 import { locateLocal } from '../stages/locate/locate-local.js';
 import { locateS3 } from '../stages/locate/locate-s3.js';
 import { headline } from '../stages/report/headline.js';
-import { ensureHistorySchema, loadRuns, saveRun } from '../stages/report/history-store.js';
 import { recipients, sendReport } from '../stages/report/send-report.js';
 import { computeTrends } from '../stages/report/trends.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
@@ -37,8 +39,7 @@ import { verifyDatabase } from '../stages/verify/verify.js';
 import { TOOL_VERSION } from '../version.js';
 import { clearRunning, markRunning } from './crash-marker.js';
 import { migrateStep } from './migrate-step.js';
-import { databaseNames, newRunId, type RunContext } from './run-context.js';
-import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from './run-record.js';
+import { newRunId, type RunContext } from './run-context.js';
 import { acquireRunLock, type HeldLock } from './single-flight.js';
 import { StepRunner } from './step-runner.js';
 

@@ -1,7 +1,7 @@
 // Times each step and records its status; an error leaves the step marked failed and carries
 // the step's name.
 import { AbortedError, RefreshError, toRefreshError } from '../errors.js';
-import type { StepName, StepRecord } from './run-record.js';
+import type { StepName, StepRecord } from '../record/run-record.js';
 
 /** Collects step records for one run. */
 export class StepRunner {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { MigrationRecord } from '../../src/pipeline/run-record.js';
+import type { MigrationRecord } from '../../src/record/run-record.js';
 import { migrate } from '../../src/stages/migrate/migrate.js';
 import { cluster, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderPage } from '../../scripts/lib/browser.js';
-import type { RunRecord } from '../../src/pipeline/run-record.js';
+import type { RunRecord } from '../../src/record/run-record.js';
 import { renderHtmlPage } from '../../src/stages/report/render-html-email.js';
 import { computeTrends } from '../../src/stages/report/trends.js';
 

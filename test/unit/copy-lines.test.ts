@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CopyLines } from '../../src/stages/restore/anonymize/copy-lines.js';
-import { encodeField } from '../../src/stages/restore/anonymize/copy-text.js';
-import { KeyedPrf } from '../../src/stages/restore/anonymize/keyed-prf.js';
-import type { ColumnRule } from '../../src/stages/restore/anonymize/strategies.js';
-import { compileTableTransform } from '../../src/stages/restore/anonymize/table-transform.js';
+import { CopyLines } from '../../src/anonymize/copy-lines.js';
+import { encodeField } from '../../src/anonymize/copy-text.js';
+import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import type { ColumnRule } from '../../src/anonymize/strategies.js';
+import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 
 const prf = new KeyedPrf('copy-lines-secret');
 const COLUMNS = ['id', 'email', 'note', 'card'];

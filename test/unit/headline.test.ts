@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MigrationRecord, RunRecord } from '../../src/pipeline/run-record.js';
+import type { MigrationRecord, RunRecord } from '../../src/record/run-record.js';
 import { headline } from '../../src/stages/report/headline.js';
 
 function migration(

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HmacSha256 } from '../../src/stages/restore/anonymize/hmac-sha256.js';
+import { HmacSha256 } from '../../src/anonymize/prf/hmac-sha256.js';
 
 const reference = (key: string, text: string) => createHmac('sha256', key).update(text, 'utf8').digest();
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadParser, parseStatements } from '../../src/sql/parse-sql.js';
 import { lintMigration } from '../../src/stages/migrate/lint/lint-migration.js';
-import { loadParser, parseStatements } from '../../src/stages/migrate/parse-sql.js';
 
 beforeAll(() => loadParser());
 

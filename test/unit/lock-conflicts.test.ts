@@ -6,7 +6,7 @@ import {
   conflicts,
   LOCK_MODES,
   type LockMode,
-} from '../../src/stages/migrate/lock-conflicts.js';
+} from '../../src/sql/lock-conflicts.js';
 
 // Table 13.2 of the PostgreSQL documentation, row by row: X marks a conflict with the column's mode
 // (columns in LOCK_MODES order: ACCESS SHARE … ACCESS EXCLUSIVE).

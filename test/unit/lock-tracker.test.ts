@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LockTracker, type ObservedLock } from '../../src/stages/migrate/observe/lock-tracker.js';
+import { LockTracker, type ObservedLock } from '../../src/observe/lock-tracker.js';
 
 const orders = (mode: string, granted = true): ObservedLock => ({
   oid: 10,

@@ -6,7 +6,7 @@ import {
   relationsIn,
   requiresNoTransaction,
   SqlSyntaxError,
-} from '../../src/stages/migrate/parse-sql.js';
+} from '../../src/sql/parse-sql.js';
 
 beforeAll(() => loadParser());
 

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type PlainSqlEvent, plainSqlEvents } from '../../src/dump/plain-sql-events.js';
 import { BadBackupError } from '../../src/errors.js';
-import { loadParser, parseStatements } from '../../src/stages/migrate/parse-sql.js';
-import { type PlainSqlEvent, plainSqlEvents } from '../../src/stages/restore/plain/plain-sql-events.js';
+import { loadParser, parseStatements } from '../../src/sql/parse-sql.js';
 import { statementAction } from '../../src/stages/restore/plain/restore-plain.js';
 
 /** Feeds `text` in chunks of `size` bytes, so lines and UTF-8 characters are split across chunks. */

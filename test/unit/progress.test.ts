@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bar, progressLine } from '../../src/log/progress-line.js';
-import { ProgressTracker } from '../../src/stages/migrate/observe/progress-tracker.js';
+import { ProgressTracker } from '../../src/observe/progress-tracker.js';
 
 describe('progress for people watching', () => {
   it('ETA of a phase from its own rate; the log hears only of new phases', () => {

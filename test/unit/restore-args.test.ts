@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { formatFromHeader } from '../../src/dump/archive-format.js';
+import { pgRestoreArgs } from '../../src/dump/pg-restore-args.js';
+import { majorVersion, parseToc, tablesWithData } from '../../src/dump/toc.js';
 import { describeTarget, libpqEnv, parsePgUrl } from '../../src/infra/pg/connection.js';
-import { formatFromHeader } from '../../src/stages/inspect/archive-format.js';
-import { majorVersion, parseToc, tablesWithData } from '../../src/stages/inspect/toc.js';
-import { pgRestoreArgs } from '../../src/stages/restore/pg-restore-args.js';
 
 describe('pg_restore arguments', () => {
   it('restores pre-data in one process, owned by the configured role', () => {

@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 describe('run record JSON Schema', () => {
   it('is what the types generate (run `npm run schema` after changing the record)', async () => {
     const generated = createGenerator({
-      path: `${ROOT}src/pipeline/run-record.ts`,
+      path: `${ROOT}src/record/run-record.ts`,
       type: 'RunRecord',
       tsconfig: `${ROOT}tsconfig.json`,
       topRef: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SipHash24 } from '../../src/stages/restore/anonymize/siphash.js';
+import { SipHash24 } from '../../src/anonymize/prf/siphash.js';
 
 // Reference values from the SipHash paper (appendix A) and its reference implementation's
 // vectors: key 00 01 … 0f, messages 00 01 … (n-1).

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkCoverage } from '../../src/anonymize/pii-gate.js';
+import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { type ColumnRule, compileRule } from '../../src/anonymize/strategies.js';
+import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { KeyedPrf } from '../../src/stages/restore/anonymize/keyed-prf.js';
-import { checkCoverage } from '../../src/stages/restore/anonymize/pii-gate.js';
-import { type ColumnRule, compileRule } from '../../src/stages/restore/anonymize/strategies.js';
-import { compileTableTransform } from '../../src/stages/restore/anonymize/table-transform.js';
 
 const prf = new KeyedPrf('secret');
 const noRow = () => null;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeField, encodeField } from '../../src/stages/restore/anonymize/copy-text.js';
-import { KeyedPrf } from '../../src/stages/restore/anonymize/keyed-prf.js';
-import { type ColumnRule, compileRule } from '../../src/stages/restore/anonymize/strategies.js';
-import { compileTableTransform } from '../../src/stages/restore/anonymize/table-transform.js';
+import { decodeField, encodeField } from '../../src/anonymize/copy-text.js';
+import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { type ColumnRule, compileRule } from '../../src/anonymize/strategies.js';
+import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 
 const RULES: ColumnRule[] = [
   'null',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyValues, luhn } from '../../src/stages/restore/anonymize/value-detect.js';
+import { classifyValues, luhn } from '../../src/anonymize/value-detect.js';
 
 const kind = (values: string[]) => classifyValues(values)?.kind.what;
 

@@ -1,7 +1,7 @@
 // After a CronJob `run`: push the run's metrics to the Pushgateway, if one is configured.
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../../record/run-record.js';
 import { RunMetrics } from './run-metrics.js';
 
 /** Pushes (pushAdd) the record's metrics; a failure is logged, never fatal. */

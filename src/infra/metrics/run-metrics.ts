@@ -2,7 +2,7 @@
 // Pushgateway after CronJob runs. The last-success gauge only moves on success, so an alert on
 // its age catches a refresh that silently stopped working.
 import { Gauge, Pushgateway, Registry } from 'prom-client';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../../record/run-record.js';
 
 /** Gauges for one process. */
 export class RunMetrics {

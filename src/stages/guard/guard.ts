@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema.js';
 import { GuardError } from '../../errors.js';
 import { type PgTarget, parsePgUrl, targetIdentity } from '../../infra/pg/connection.js';
-import { databaseNames } from '../../pipeline/run-context.js';
+import { databaseNames } from '../../infra/pg/database-names.js';
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const MAX_IDENTIFIER_BYTES = 63;

@@ -1,12 +1,13 @@
 // inspect: validates the archive with pg_restore --list, lists its tables, and checks that the
 // local pg_restore can read what this pg_dump wrote. Nothing is restored from an archive that
 // fails here.
+
+import type { PreparedArchive } from '../../dump/prepare-archive.js';
+import { readStart } from '../../dump/read-backup.js';
+import { majorVersion, parseToc, type Toc, tablesWithData } from '../../dump/toc.js';
 import { BadBackupError, RunFailedError } from '../../errors.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
-import type { PreparedArchive } from './prepare-archive.js';
-import { readStart } from './read-backup.js';
-import { majorVersion, parseToc, type Toc, tablesWithData } from './toc.js';
 
 /** What inspect found. */
 export interface InspectResult {

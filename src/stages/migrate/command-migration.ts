@@ -9,13 +9,13 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
 import type { Logger } from '../../log/logger.js';
-import type { LockRecord, MigrationRecord } from '../../pipeline/run-record.js';
+import { type SeenStatement, startActivitySampler } from '../../observe/activity-sampler.js';
+import { LockTracker } from '../../observe/lock-tracker.js';
+import type { LockRecord, MigrationRecord } from '../../record/run-record.js';
+import { blockedOperations } from '../../sql/lock-conflicts.js';
+import { type ParsedStatement, parseStatements } from '../../sql/parse-sql.js';
 import { lintMigration } from './lint/lint-migration.js';
-import { blockedOperations } from './lock-conflicts.js';
 import { monitoringQueries } from './monitoring-queries.js';
-import { type SeenStatement, startActivitySampler } from './observe/activity-sampler.js';
-import { LockTracker } from './observe/lock-tracker.js';
-import { type ParsedStatement, parseStatements } from './parse-sql.js';
 import { decideVerdict } from './verdict.js';
 
 /** postgres://user:password@host:port/db for the tool's DATABASE_URL (its environment only, never argv or logs). */

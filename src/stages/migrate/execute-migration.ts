@@ -7,13 +7,13 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
 import { bar, progressLine } from '../../log/progress-line.js';
-import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../pipeline/run-record.js';
+import { type RunningProbes, startProbes } from '../../observe/blocking-probes.js';
+import { LockTracker, type TrackedLock } from '../../observe/lock-tracker.js';
+import { ProgressTracker } from '../../observe/progress-tracker.js';
+import { type SamplerState, snapshotLocks, startSampler } from '../../observe/sampler.js';
+import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../record/run-record.js';
+import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
-import { type RunningProbes, startProbes } from './observe/blocking-probes.js';
-import { LockTracker, type TrackedLock } from './observe/lock-tracker.js';
-import { ProgressTracker } from './observe/progress-tracker.js';
-import { type SamplerState, snapshotLocks, startSampler } from './observe/sampler.js';
-import type { ParsedStatement } from './parse-sql.js';
 import { relationSizes, tablesToProbe } from './relations.js';
 
 export interface ExecuteOptions {

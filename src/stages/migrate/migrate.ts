@@ -9,7 +9,8 @@ import { type RefreshError, RunFailedError } from '../../errors.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
-import type { MigrationRecord, RollbackRecord } from '../../pipeline/run-record.js';
+import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js';
+import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { createAdapter } from './adapters/create-adapter.js';
 import { runCommandMigration } from './command-migration.js';
@@ -18,7 +19,6 @@ import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
 import { runNodePgMigrate } from './node-pg-migrate-migration.js';
-import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from './parse-sql.js';
 
 export interface MigrateInput {
   config: MigrationsConfig;

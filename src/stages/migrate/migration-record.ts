@@ -1,12 +1,13 @@
 // Assembles a migration's checklist for the run record from what was executed and measured.
 import { formatDuration } from '../../config/duration.js';
-import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../pipeline/run-record.js';
+import { formatBytes } from '../../format/format-bytes.js';
+import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../record/run-record.js';
+import { blockedOperations, blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
+import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
 import type { LintFinding } from './lint/lint-types.js';
-import { blockedOperations, blocksReads, blocksWrites } from './lock-conflicts.js';
 import { monitoringQueries } from './monitoring-queries.js';
-import type { ParsedStatement } from './parse-sql.js';
 import { decideVerdict } from './verdict.js';
 
 const MAX_SQL_CHARS = 4000;
@@ -147,16 +148,4 @@ function clip(sql: string): string {
 
 function lastPart(name: string): string {
   return name.slice(name.lastIndexOf('.') + 1);
-}
-
-/** 1536 → "1.5 KB", 12884901888 → "12 GB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }

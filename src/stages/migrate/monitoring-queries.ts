@@ -1,7 +1,7 @@
 // The exact SQL to watch a migration's statements in production: their progress, the locks on
 // the tables they touch, and who is waiting behind whom.
 import { literal } from '../../infra/pg/connection.js';
-import type { ParsedStatement } from './parse-sql.js';
+import type { ParsedStatement } from '../../sql/parse-sql.js';
 
 /** Monitoring queries for one migration, most specific first. */
 export function monitoringQueries(

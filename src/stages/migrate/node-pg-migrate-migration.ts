@@ -8,11 +8,11 @@ import type { MigrationsConfig } from '../../config/schema.js';
 import { clientConfig, type PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
-import type { MigrationRecord } from '../../pipeline/run-record.js';
+import type { SeenStatement } from '../../observe/activity-sampler.js';
+import { LockTracker } from '../../observe/lock-tracker.js';
+import { snapshotLocks } from '../../observe/sampler.js';
+import type { MigrationRecord } from '../../record/run-record.js';
 import { type ExternalObservation, externalMigrationRecord, lockRecordsOf } from './command-migration.js';
-import type { SeenStatement } from './observe/activity-sampler.js';
-import { LockTracker } from './observe/lock-tracker.js';
-import { snapshotLocks } from './observe/sampler.js';
 
 export interface NodePgMigrateResult {
   migrations: MigrationRecord[];

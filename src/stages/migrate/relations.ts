@@ -1,8 +1,8 @@
 // Which existing tables a migration touches (from its parse trees) and how big they are.
 import type pg from 'pg';
 import { qualifiedName } from '../../infra/pg/connection.js';
-import type { RelationSizeRecord } from '../../pipeline/run-record.js';
-import { type ParsedStatement, relationsIn } from './parse-sql.js';
+import type { RelationSizeRecord } from '../../record/run-record.js';
+import { type ParsedStatement, relationsIn } from '../../sql/parse-sql.js';
 
 /** Existing ordinary/partitioned tables named by the statements, resolved with the search_path. */
 export async function tablesToProbe(

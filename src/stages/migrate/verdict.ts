@@ -1,8 +1,8 @@
 // The per-migration verdict: safe / review / dangerous, and why, in one sentence people can act
 // on. Measured blocking on this production-sized copy is the main evidence; lint explains it.
 import { formatDuration } from '../../config/duration.js';
-import type { BlockingRecord, LintRecord, LockRecord, MigrationRecord } from '../../pipeline/run-record.js';
-import { blocksReads, blocksWrites } from './lock-conflicts.js';
+import type { BlockingRecord, LintRecord, LockRecord, MigrationRecord } from '../../record/run-record.js';
+import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 
 export interface VerdictInput {
   status: MigrationRecord['status'];

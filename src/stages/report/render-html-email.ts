@@ -1,8 +1,8 @@
 // The HTML e-mail: table layout with inline styles (what mail clients render), no scripts, no
 // external images. Dangerous migrations first, each with the team's four-point checklist.
 import { formatDuration } from '../../config/duration.js';
-import type { MigrationRecord, RunRecord } from '../../pipeline/run-record.js';
-import { formatBytes } from '../migrate/migration-record.js';
+import { formatBytes } from '../../format/format-bytes.js';
+import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
 import { escapeHtml as e } from './html.js';
 import { isTableLockThatMatters } from './render-text.js';

@@ -1,6 +1,6 @@
 // The report as Markdown, for a pull-request comment or a chat message.
 import { formatDuration } from '../../config/duration.js';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
 
 const MARK = { dangerous: '🔴 dangerous', review: '🟡 review', safe: '🟢 safe' } as const;

@@ -1,8 +1,8 @@
 // The plain-text report: terminal summary and the e-mail's text part.
 import { formatDuration } from '../../config/duration.js';
-import type { LockRecord, MigrationRecord, RunRecord } from '../../pipeline/run-record.js';
-import { blocksReads, blocksWrites } from '../migrate/lock-conflicts.js';
-import { formatBytes } from '../migrate/migration-record.js';
+import { formatBytes } from '../../format/format-bytes.js';
+import type { LockRecord, MigrationRecord, RunRecord } from '../../record/run-record.js';
+import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import { byDanger, headline } from './headline.js';
 import { trendsText } from './render-trends.js';
 

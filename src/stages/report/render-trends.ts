@@ -1,8 +1,8 @@
 // The trends section, as text lines and as an HTML fragment, plus an inline SVG chart of the
 // durations over the runs compared.
 import { formatDuration } from '../../config/duration.js';
-import type { Trends } from '../../pipeline/run-record.js';
-import { formatBytes } from '../migrate/migration-record.js';
+import { formatBytes } from '../../format/format-bytes.js';
+import type { Trends } from '../../record/run-record.js';
 import { escapeHtml as e } from './html.js';
 
 function change(pct: number | null): string {

@@ -2,7 +2,7 @@
 // record attached. Retried with backoff; a failure is reported back, never thrown.
 import type { Config } from '../../config/schema.js';
 import { describeSmtp, type Mailer } from '../../infra/mail/mailer.js';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../../record/run-record.js';
 import { headline } from './headline.js';
 import { renderHtmlEmail } from './render-html-email.js';
 import { renderText } from './render-text.js';

@@ -1,6 +1,6 @@
 // Week over week: each step against the previous run and the median of the last 8, the tables
 // that grew most, pending migrations that got slower, and where the restore time is heading.
-import type { RunRecord, Trends } from '../../pipeline/run-record.js';
+import type { RunRecord, Trends } from '../../record/run-record.js';
 
 export type { Trends };
 

@@ -2,7 +2,7 @@
 // (temp file + rename), so a reader never sees half a record.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../../record/run-record.js';
 import { renderHtmlPage } from './render-html-email.js';
 
 /** Writes both files; returns the path of the run's own file. */

@@ -3,17 +3,17 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../../config/schema.js';
+import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
+import type { PreparedArchive } from '../../dump/prepare-archive.js';
+import type { TocEntry } from '../../dump/toc.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
 import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool } from '../../infra/process/run-tool.js';
 import type { Logger } from '../../log/logger.js';
-import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../pipeline/run-record.js';
-import type { PreparedArchive } from '../inspect/prepare-archive.js';
-import type { TocEntry } from '../inspect/toc.js';
-import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymize/anonymized-data.js';
-import { pgRestoreArgs, type RestoreSection } from './pg-restore-args.js';
+import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../record/run-record.js';
+import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
 

@@ -3,10 +3,10 @@
 // connections, a grace period, then one transaction of renames.
 import { RunFailedError } from '../../errors.js';
 import { ident, type PgTarget } from '../../infra/pg/connection.js';
+import { databaseNames } from '../../infra/pg/database-names.js';
 import { databaseExists } from '../../infra/pg/databases.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
-import { databaseNames } from '../../pipeline/run-context.js';
 import { endSessions } from './swap.js';
 
 /** Swaps live and `__prev`; returns the number of sessions that were ended. */

@@ -4,10 +4,10 @@
 // live database is untouched; if they fail, it takes connections again.
 import type pg from 'pg';
 import { ident, type PgTarget } from '../../infra/pg/connection.js';
+import { databaseNames } from '../../infra/pg/database-names.js';
 import { databaseExists, dropDatabaseForce, sessionCount } from '../../infra/pg/databases.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
-import { databaseNames } from '../../pipeline/run-context.js';
 
 export interface SwapInput {
   maintenance: PgTarget;

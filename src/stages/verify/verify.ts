@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { ident, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
-import type { VerifyCheckRecord } from '../../pipeline/run-record.js';
+import type { VerifyCheckRecord } from '../../record/run-record.js';
 
 export interface VerifyInput {
   next: PgTarget;

@@ -2,7 +2,7 @@
 // table (read and written exactly as the tool does), and whether it wraps a migration in a
 // transaction.
 import type pg from 'pg';
-import type { ParsedStatement } from '../parse-sql.js';
+import type { ParsedStatement } from '../../../sql/parse-sql.js';
 
 /** One migration as the tool sees it on disk. */
 export interface MigrationFile {

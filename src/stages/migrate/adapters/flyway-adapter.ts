@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { hasTransactionControl, requiresNoTransaction } from '../parse-sql.js';
+import { hasTransactionControl, requiresNoTransaction } from '../../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
 import { listFiles } from './files.js';
 

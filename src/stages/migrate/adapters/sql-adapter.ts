@@ -5,7 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { ident, qualifiedName } from '../../../infra/pg/connection.js';
-import { hasTransactionControl, type ParsedStatement, requiresNoTransaction } from '../parse-sql.js';
+import {
+  hasTransactionControl,
+  type ParsedStatement,
+  requiresNoTransaction,
+} from '../../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
 import { byteOrder, listFiles, readIfExists, splitQualified } from './files.js';
 

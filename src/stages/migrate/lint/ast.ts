@@ -1,5 +1,5 @@
 // Small readers for the parser's JSON, so rules read like the SQL they look for.
-import type { PgNode } from '../parse-sql.js';
+import type { PgNode } from '../../../sql/parse-sql.js';
 
 export interface RangeVarNode {
   schemaname?: string;

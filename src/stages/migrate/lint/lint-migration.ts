@@ -1,5 +1,5 @@
 // Runs every lint rule over one migration's statements.
-import type { ParsedStatement } from '../parse-sql.js';
+import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import { type RangeVarNode, rangeVarName } from './ast.js';
 import type { LintContext, LintFinding } from './lint-types.js';
 import { LINT_RULES } from './rules.js';

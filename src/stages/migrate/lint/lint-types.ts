@@ -1,5 +1,5 @@
 // Shapes shared by the lint rules.
-import type { ParsedStatement } from '../parse-sql.js';
+import type { ParsedStatement } from '../../../sql/parse-sql.js';
 
 /** A finding before measurements are joined in. */
 export interface LintFinding {

@@ -1,6 +1,6 @@
 // The lint rules: each looks at the parse tree of one statement, in the context of its
 // migration, and says what it would do to a busy production table and how to write it safely.
-import { type ParsedStatement, type PgNode, requiresNoTransaction } from '../parse-sql.js';
+import { type ParsedStatement, type PgNode, requiresNoTransaction } from '../../../sql/parse-sql.js';
 import {
   alterCommands,
   calledFunctions,

@@ -9,15 +9,19 @@
 // Statements come from the PostgreSQL parser, not from psql's own reading of the file, and
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
 import { basename } from 'node:path';
+import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
+import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
+import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
 import type { Config } from '../../../config/schema.js';
+import { plainSqlEvents } from '../../../dump/plain-sql-events.js';
+import { openBackup } from '../../../dump/read-backup.js';
 import { AbortedError, BadBackupError, ConfigError, RefreshError } from '../../../errors.js';
 import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
 import { withClient } from '../../../infra/pg/with-client.js';
 import { ToolFailedError } from '../../../infra/process/run-tool.js';
 import type { Logger } from '../../../log/logger.js';
-import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
-import { openBackup } from '../../inspect/read-backup.js';
-import type { ParsedStatement } from '../../migrate/parse-sql.js';
+import type { AnonymizeRecord } from '../../../record/run-record.js';
+import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import {
   columnTypes,
   enforceCoverage,
@@ -25,12 +29,8 @@ import {
   type LeakSamples,
   loadColumns,
   rulesByTable,
-} from '../anonymize/anonymized-data.js';
-import { KeyedPrf } from '../anonymize/keyed-prf.js';
-import { compileTableTransform, type TableTransform } from '../anonymize/table-transform.js';
-import { columnsToSample, columnValues, valueFindings } from '../anonymize/value-sampling.js';
+} from '../anonymized-data.js';
 import { classifyRestoreFailure } from '../restore-failure.js';
-import { plainSqlEvents } from './plain-sql-events.js';
 import { PsqlSession } from './psql-session.js';
 
 export interface PlainRestoreInput {

@@ -3,8 +3,8 @@
 // Memory is bounded: data lines pass through in the chunks they arrived in, and SQL text is
 // flushed as soon as it parses as complete statements.
 import { StringDecoder } from 'node:string_decoder';
-import { BadBackupError } from '../../../errors.js';
-import { type ParsedStatement, parseStatements, SqlSyntaxError } from '../../migrate/parse-sql.js';
+import { BadBackupError } from '../errors.js';
+import { type ParsedStatement, parseStatements, SqlSyntaxError } from '../sql/parse-sql.js';
 
 export type PlainSqlEvent =
   | { type: 'sql'; statements: ParsedStatement[] }

@@ -9,16 +9,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { execa } from 'execa';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { RefreshError } from '../../../errors.js';
-import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
-import type { PgErrorFields } from '../../../infra/pg/pg-errors.js';
-import { connect } from '../../../infra/pg/with-client.js';
-import { tail } from '../../../infra/process/run-tool.js';
-import { tableDataArgs } from '../pg-restore-args.js';
-import { CopyLines } from './copy-lines.js';
-import { KeyedPrf } from './keyed-prf.js';
-import type { ColumnRule } from './strategies.js';
-import { compileTableTransform } from './table-transform.js';
+import { CopyLines } from '../../anonymize/copy-lines.js';
+import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
+import type { ColumnRule } from '../../anonymize/strategies.js';
+import { compileTableTransform } from '../../anonymize/table-transform.js';
+import { tableDataArgs } from '../../dump/pg-restore-args.js';
+import { RefreshError } from '../../errors.js';
+import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
+import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
+import { connect } from '../../infra/pg/with-client.js';
+import { tail } from '../../infra/process/run-tool.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {

@@ -1,18 +1,19 @@
 // Streams one table from the archive through its transform into the new database, on a worker
 // thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
 // stop, and turns its answer into the tool's errors.
+
+import type { ColumnRule } from '../../anonymize/strategies.js';
 import {
   AbortedError,
   BadBackupError,
   type RefreshError,
   RunFailedError,
   UnavailableError,
-} from '../../../errors.js';
-import { describeTarget, type PgTarget } from '../../../infra/pg/connection.js';
-import { pgTool } from '../../../infra/pg/pg-bin.js';
-import { type PgErrorFields, wrapPgError } from '../../../infra/pg/pg-errors.js';
-import { startWorker } from '../../../infra/worker/start-worker.js';
-import type { ColumnRule } from './strategies.js';
+} from '../../errors.js';
+import { describeTarget, type PgTarget } from '../../infra/pg/connection.js';
+import { pgTool } from '../../infra/pg/pg-bin.js';
+import { type PgErrorFields, wrapPgError } from '../../infra/pg/pg-errors.js';
+import { startWorker } from '../../infra/worker/start-worker.js';
 import type { TableStreamData, TableStreamFailure, TableStreamReply } from './table-stream-worker.js';
 
 export interface StreamTableInput {

@@ -4,16 +4,17 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import type { Config } from '../../../config/schema.js';
-import { AbortedError, ConfigError } from '../../../errors.js';
-import { workDirError } from '../../../infra/fs/work-dir-error.js';
-import type { PgTarget } from '../../../infra/pg/connection.js';
-import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
-import type { TocEntry } from '../../inspect/toc.js';
-import { type ColumnInfo, checkCoverage, qualify } from './pii-gate.js';
-import type { ColumnRule } from './strategies.js';
+import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
+import type { ColumnRule } from '../../anonymize/strategies.js';
+import { columnsToSample, sampleArchive } from '../../anonymize/value-sampling.js';
+import type { Config } from '../../config/schema.js';
+import type { ColumnInfo } from '../../dump/column-info.js';
+import type { TocEntry } from '../../dump/toc.js';
+import { AbortedError, ConfigError } from '../../errors.js';
+import { workDirError } from '../../infra/fs/work-dir-error.js';
+import type { PgTarget } from '../../infra/pg/connection.js';
+import type { AnonymizeRecord } from '../../record/run-record.js';
 import { streamTable } from './stream-table.js';
-import { columnsToSample, sampleArchive } from './value-sampling.js';
 
 /** Original values sampled per masked column: `schema.table` → column → values. */
 export type LeakSamples = Map<string, Map<string, string[]>>;

@@ -1,6 +1,6 @@
 // Phases from pg_stat_progress_* for the migration's backend, with how long each lasted and how
 // far it got.
-import type { ProgressPhaseRecord } from '../../../pipeline/run-record.js';
+import type { ProgressPhaseRecord } from '../record/run-record.js';
 
 /** One row from a progress view. */
 export interface ProgressSample {

@@ -1,7 +1,7 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
 // of the original values of each masked column (for the no-leak check after the restore).
 import { decodeField, encodeField } from './copy-text.js';
-import type { KeyedPrf } from './keyed-prf.js';
+import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type ColumnRule,
   compileRule,

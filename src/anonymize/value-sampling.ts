@@ -2,12 +2,13 @@
 // (`pg_restore --data-only -t … -f -`, stopped after `rows` lines: never the whole table) and
 // the columns no rule covers are classified by content.
 import { execa } from 'execa';
-import type { Config } from '../../../config/schema.js';
-import { pgTool } from '../../../infra/pg/pg-bin.js';
-import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
-import { tableDataArgs } from '../pg-restore-args.js';
+import type { Config } from '../config/schema.js';
+import type { ColumnInfo } from '../dump/column-info.js';
+import { tableDataArgs } from '../dump/pg-restore-args.js';
+import { pgTool } from '../infra/pg/pg-bin.js';
+import type { AnonymizeRecord } from '../record/run-record.js';
 import { decodeField, parseCopyHeader } from './copy-text.js';
-import { type ColumnInfo, qualify } from './pii-gate.js';
+import { qualify } from './pii-gate.js';
 import { classifyValues, sampledType } from './value-detect.js';
 
 /** `schema.table` → the columns to sample there (text-like, no rule, no keep). */

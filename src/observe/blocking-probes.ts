@@ -4,10 +4,10 @@
 // lock_timeout. An attempt that times out on the lock was blocked; back-to-back blocked attempts
 // form one continuous block. A probe never changes data.
 
-import type { PgTarget } from '../../../infra/pg/connection.js';
-import { isLockTimeout } from '../../../infra/pg/pg-errors.js';
-import { connect } from '../../../infra/pg/with-client.js';
-import type { BlockingRecord } from '../../../pipeline/run-record.js';
+import type { PgTarget } from '../infra/pg/connection.js';
+import { isLockTimeout } from '../infra/pg/pg-errors.js';
+import { connect } from '../infra/pg/with-client.js';
+import type { BlockingRecord } from '../record/run-record.js';
 
 export interface ProbeOptions {
   intervalMs: number;

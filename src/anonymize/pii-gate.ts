@@ -1,15 +1,10 @@
 // The PII coverage gate: every rule must name a real table and column, and every column that
 // looks like PII must have a rule or an explicit `keep` — checked against the new database's
 // schema (pre-data only: no row has been written yet).
-import type { Config } from '../../../config/schema.js';
-import { ConfigError } from '../../../errors.js';
-import type { AnonymizeRecord } from '../../../pipeline/run-record.js';
-
-export interface ColumnInfo {
-  table: string;
-  column: string;
-  type: string;
-}
+import type { Config } from '../config/schema.js';
+import type { ColumnInfo } from '../dump/column-info.js';
+import { ConfigError } from '../errors.js';
+import type { AnonymizeRecord } from '../record/run-record.js';
 
 interface PiiPattern {
   what: string;

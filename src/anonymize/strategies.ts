@@ -2,12 +2,12 @@
 // value (null stays null unless the rule says otherwise). Keyed by anonymize.secret, so the
 // same input gives the same output across tables and runs: a masked e-mail still joins.
 import { faker } from '@faker-js/faker';
-import type { ColumnRule } from '../../../config/schema.js';
+import type { ColumnRule } from '../config/schema.js';
 import { fastFake } from './fast-fake.js';
-import type { KeyedPrf } from './keyed-prf.js';
+import type { KeyedPrf } from './prf/keyed-prf.js';
 
 /** A parsed rule from config (`anonymize.tables.<table>.<column>`). */
-export type { ColumnRule } from '../../../config/schema.js';
+export type { ColumnRule } from '../config/schema.js';
 
 /** What a compiled strategy sees besides the value: the whole row (decoded), by column name. */
 export type RowAccess = (column: string) => string | null;

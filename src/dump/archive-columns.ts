@@ -2,11 +2,11 @@
 // SQL (`pg_restore --schema-only`, or the top of a plain dump up to the first row of data),
 // parsed by the PostgreSQL parser. What `plan` checks the anonymization rules against.
 import { Readable } from 'node:stream';
-import { pgTool } from '../../infra/pg/pg-bin.js';
-import { runTool } from '../../infra/process/run-tool.js';
-import { loadParser, type ParsedStatement } from '../migrate/parse-sql.js';
-import type { ColumnInfo } from '../restore/anonymize/pii-gate.js';
-import { plainSqlEvents } from '../restore/plain/plain-sql-events.js';
+import { pgTool } from '../infra/pg/pg-bin.js';
+import { runTool } from '../infra/process/run-tool.js';
+import { loadParser, type ParsedStatement } from '../sql/parse-sql.js';
+import type { ColumnInfo } from './column-info.js';
+import { plainSqlEvents } from './plain-sql-events.js';
 import type { PreparedArchive } from './prepare-archive.js';
 import { openBackup } from './read-backup.js';
 

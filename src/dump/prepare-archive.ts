@@ -10,10 +10,10 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract, Header } from 'tar';
-import { AbortedError, BadBackupError } from '../../errors.js';
-import { ensureFreeSpace } from '../../infra/fs/free-space.js';
-import { workDirError } from '../../infra/fs/work-dir-error.js';
-import type { Logger } from '../../log/logger.js';
+import { AbortedError, BadBackupError } from '../errors.js';
+import { ensureFreeSpace } from '../infra/fs/free-space.js';
+import { workDirError } from '../infra/fs/work-dir-error.js';
+import type { Logger } from '../log/logger.js';
 import { type ArchiveFormat, formatFromHeader } from './archive-format.js';
 import { readStart } from './read-backup.js';
 

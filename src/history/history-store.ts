@@ -2,7 +2,7 @@
 // with its record, step and migration timings and table sizes. The tool creates and migrates its
 // own schema, `staging_refresh`, with numbered steps recorded in `staging_refresh.schema_version`.
 import type pg from 'pg';
-import type { RunRecord } from '../../pipeline/run-record.js';
+import type { RunRecord } from '../record/run-record.js';
 
 const SCHEMA_STEPS: string[] = [
   `CREATE TABLE staging_refresh.runs (

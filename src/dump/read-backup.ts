@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BadBackupError } from '../../errors.js';
+import { BadBackupError } from '../errors.js';
 
 /** The content of `path`, gunzipped when `gzip`. */
 export function openBackup(path: string, gzip: boolean): Readable {

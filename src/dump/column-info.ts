@@ -1,0 +1,8 @@
+// A column as the schema declares it: what the PII gate, the rules and the samplers look at.
+
+/** One column of one table (`schema.table`), with its type as PostgreSQL prints it. */
+export interface ColumnInfo {
+  table: string;
+  column: string;
+  type: string;
+}
