@@ -9,7 +9,7 @@ import {
   type Masker,
   type RowAccess,
   usesRow,
-} from './strategies.js';
+} from './strategies/registry.js';
 
 const SAMPLE_SIZE = 50;
 

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
-import type { ColumnRule } from '../../anonymize/strategies.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';

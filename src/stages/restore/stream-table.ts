@@ -2,7 +2,7 @@
 // thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
 // stop, and turns its answer into the tool's errors.
 
-import type { ColumnRule } from '../../anonymize/strategies.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import {
   AbortedError,
   BadBackupError,

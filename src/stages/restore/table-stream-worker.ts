@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
-import type { ColumnRule } from '../../anonymize/strategies.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
 import { tableDataArgs } from '../../dump/pg-restore-args.js';
 import { RefreshError } from '../../errors.js';
