@@ -141,7 +141,12 @@ describe('strategies', () => {
       `7\t${mask('email')('A@b.c', noRow)}\ttab\\there\\nnewline`,
     );
     expect(transform.line('8\t\\N\t\\N')).toBe('8\t\\N\t\\N');
-    expect(transform.samples.get('email')).toEqual(['A@b.c']);
+    // the leak sample: the row found again by its unmasked fields, with the original that masking changed
+    expect(transform.leakSample()).toEqual({
+      keyColumns: ['id', 'note'],
+      checkedColumns: ['email'],
+      rows: [{ key: ['7', 'tab\there\nnewline'], originals: [['email', 'A@b.c']] }],
+    });
     expect(() =>
       compileTableTransform('public.t', ['id'], { email: parseRule('email') }, new Map(), prf, 'x'),
     ).toThrow(/no column "email"/);

@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
+import type { LeakSamples } from '../../anonymize/leak-sampler.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive } from '../../anonymize/value-sampling.js';
@@ -16,8 +17,8 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
 import { streamTable } from './stream-table.js';
 
-/** Original values sampled per masked column: `schema.table` → column → values. */
-export type LeakSamples = Map<string, Map<string, string[]>>;
+/** Rows sampled per masked table for the row-aligned leak check. */
+export type { LeakSamples } from '../../anonymize/leak-sampler.js';
 
 /** Columns of every user table of the (pre-data) database. */
 export async function loadColumns(client: pg.Client): Promise<ColumnInfo[]> {

@@ -2,6 +2,7 @@
 // thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
 // stop, and turns its answer into the tool's errors.
 
+import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import {
   AbortedError,
@@ -34,7 +35,7 @@ export interface StreamTableInput {
 export interface StreamTableResult {
   rows: number;
   durationMs: number;
-  samples: Map<string, string[]>;
+  samples: TableLeakSample;
 }
 
 /** Restores one table's data through its transform. */
@@ -63,7 +64,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
       worker.once('error', (error) => lost(error.message));
       worker.once('exit', () => lost('it stopped before answering'));
     });
-    if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: new Map(reply.samples) };
+    if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: reply.samples };
     throw toError(input, reply.failure);
   } finally {
     input.signal.removeEventListener('abort', onAbort);

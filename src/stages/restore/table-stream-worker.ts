@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
+import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
@@ -48,7 +49,7 @@ export type TableStreamFailure =
 
 /** The worker's one answer. */
 export type TableStreamReply =
-  | { ok: true; rows: number; durationMs: number; samples: [string, string[]][] }
+  | { ok: true; rows: number; durationMs: number; samples: TableLeakSample }
   | { ok: false; failure: TableStreamFailure };
 
 const pgFields = (error: unknown): PgErrorFields => {
@@ -157,7 +158,7 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
       ok: true,
       rows: lines.rows,
       durationMs: performance.now() - started,
-      samples: [...(lines.transform?.samples ?? new Map<string, string[]>())],
+      samples: lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] },
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });

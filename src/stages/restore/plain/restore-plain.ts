@@ -259,7 +259,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               rows: current.rows,
               rowsPerSecond: Math.round(current.rows / seconds),
             });
-            samples.set(current.table, current.transform.samples);
+            samples.set(current.table, current.transform.leakSample());
           }
           current = undefined;
           break;
