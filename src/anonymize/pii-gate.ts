@@ -122,6 +122,7 @@ export function uncoveredPii(
   for (const column of columns) {
     const rules = ruled.get(column.table);
     if (
+      column.generated ||
       rules === 'truncate' ||
       (rules && column.column in rules) ||
       kept.has(`${column.table}.${column.column}`)
