@@ -11,6 +11,7 @@ import {
   type RowAccess,
   usesRow,
 } from './strategies/registry.js';
+import { uniqueMasker } from './unique-masker.js';
 
 export interface TableTransform {
   /** Masks one COPY data line (without its newline). */
@@ -34,6 +35,8 @@ export function compileTableTransform(
   types: ReadonlyMap<string, string>,
   prf: KeyedPrf,
   domain: string,
+  /** Columns with a unique key of their own: their masked values are kept distinct. */
+  unique: ReadonlySet<string> = new Set(),
 ): TableTransform {
   const positions = new Map(columns.map((column, index) => [column, index]));
   const maskers: { index: number; column: string; checkable: boolean; mask: Masker }[] = [];
@@ -41,11 +44,12 @@ export function compileTableTransform(
     const index = positions.get(column);
     if (index === undefined)
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
+    const mask = compileRule(rule, { prf, type: types.get(column) ?? 'text', domain });
     maskers.push({
       index,
       column,
       checkable: leakCheckable(rule),
-      mask: compileRule(rule, { prf, type: types.get(column) ?? 'text', domain }),
+      mask: unique.has(column) ? uniqueMasker(mask, table, column) : mask,
     });
   }
   const ruled = new Set(maskers.map((m) => m.index));

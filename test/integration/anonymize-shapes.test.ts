@@ -12,6 +12,7 @@ import {
   databasesLike,
   makeDump,
   quiet,
+  sql,
   tempDir,
   uniqueDb,
   writeTestConfig,
@@ -37,7 +38,10 @@ const PRODUCTION = `
   INSERT INTO customers (id, phone, code, zip, short_mail, first_name, last_name)
     SELECT g, '+31 6 ' || lpad(g::text, 8, '0'), 'NL-' || g, lpad((10000 + g)::text, 5, '0'), 'c' || g || '@x.nl',
            'Realfirst' || g, 'Reallast' || g
-      FROM generate_series(1, 500) g;`;
+      FROM generate_series(1, 500) g;
+  CREATE TABLE subscribers (email text PRIMARY KEY, since date);
+  INSERT INTO subscribers SELECT 'Sub' || g || '@Real-Mail.example', date '2020-01-01' + g FROM generate_series(1, 300) g;
+  INSERT INTO subscribers SELECT 'sub' || g || '@real-mail.example', date '2021-01-01' + g FROM generate_series(1, 300, 3) g;`;
 
 const GOOD = {
   secret: 'shapes-secret',
@@ -51,6 +55,8 @@ const GOOD = {
       first_name: { fake: 'person.firstName' },
       last_name: { fake: 'person.lastName' },
     },
+    // the e-mail masker lowercases: the case variants of this primary key would collide
+    'public.subscribers': { email: 'email' },
   },
 };
 
@@ -67,6 +73,7 @@ const BAD = {
       last_name: { fake: 'person.lastName' },
       full_name: { fake: 'person.fullName' },
     },
+    'public.subscribers': { email: 'email' },
   },
 };
 
@@ -132,7 +139,15 @@ describe('anonymization on real schema shapes', () => {
       ['public.events_2023', 1094],
       ['public.events_2024', 906],
       ['public.events_2025', 0],
+      ['public.subscribers', 400],
     ]);
+    // case variants re-keyed: the primary key was rebuilt over 400 distinct masked addresses
+    expect(
+      await sql(
+        live,
+        `SELECT count(DISTINCT email)::int AS n FROM subscribers WHERE email LIKE 'u\\_%@example.invalid'`,
+      ),
+    ).toEqual([{ n: 400 }]);
     expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonym
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
 import type { TocEntry } from '../../dump/toc.js';
-import { archiveUniqueKeys } from '../../dump/unique-keys.js';
+import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
@@ -114,7 +114,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       : [];
   const findings = enforceFindings([...byName, ...byValue]);
   const rules = rulesByTable(anonymize);
-  await enforceRuleFit(input, anonymize, partitions);
+  const uniqueKeys = await enforceRuleFit(input, anonymize, partitions);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);
     return { record: { tables: [], findings }, samples: new Map() };
@@ -157,6 +157,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           types: types.get(table) ?? new Map(),
           secret: anonymize.secret ?? '',
           domain: anonymize.domain,
+          unique: uniqueKeys
+            .filter((key) => key.table === table && key.columns.length === 1)
+            .map((key) => key.columns[0] as string)
+            .filter((column) => column in tableRules),
           signal: controller.signal,
         });
         tables.push({
@@ -207,14 +211,14 @@ async function enforceRuleFit(
   input: AnonymizedDataInput,
   anonymize: Config['anonymize'],
   partitions: ReadonlyMap<string, readonly string[]>,
-): Promise<void> {
+): Promise<UniqueKey[]> {
   const tables = new Map(
     [...rulesByTable(anonymize)].filter(
       (entry): entry is [string, Record<string, ColumnRule>] =>
         entry[1] !== 'truncate' && Object.keys(entry[1]).length > 0,
     ),
   );
-  if (tables.size === 0) return;
+  if (tables.size === 0) return [];
   const withData = new Set(
     input.entries
       .filter((entry) => entry.type === 'TABLE DATA')
@@ -245,6 +249,7 @@ async function enforceRuleFit(
       hint: 'change the rules; no row was restored',
     });
   }
+  return uniqueKeys;
 }
 
 /** The archive listing with the TABLE DATA entries of `excluded` tables commented out. */

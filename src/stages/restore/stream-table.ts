@@ -29,6 +29,8 @@ export interface StreamTableInput {
   types: ReadonlyMap<string, string>;
   secret: string;
   domain: string;
+  /** Ruled columns with a unique key of their own. */
+  unique: string[];
   signal: AbortSignal;
 }
 
@@ -52,6 +54,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     types: [...input.types],
     secret: input.secret,
     domain: input.domain,
+    unique: input.unique,
   };
   const worker = startWorker(import.meta.url, 'table-stream-worker', data);
   const onAbort = () => worker.postMessage({ abort: true });
@@ -84,6 +87,10 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
         `${input.archive}: could not stream ${input.schema}.${input.table} (${failure.problem}):\n${failure.stderr}`,
         { hint: 'the archive is corrupt or truncated; the live staging database was not touched' },
       );
+    case 'collision':
+      return new RunFailedError('anonymize-not-unique', failure.message, {
+        hint: 'use a keyed strategy that keeps the column unique (hash); the live staging database was not touched',
+      });
     case 'connect':
       return wrapPgError(failure.error, 'connecting', describeTarget(input.target));
     case 'load':
