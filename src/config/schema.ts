@@ -1,6 +1,7 @@
 // The config file's schema: every key of DESIGN.md's example, strict (an unknown key is an
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
+import { columnRuleSchema } from '../anonymize/strategies/registry.js';
 import { parseDuration } from './duration.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */
@@ -78,57 +79,8 @@ const target = z.strictObject({
   maintenanceDb: z.string().default('postgres'),
 });
 
-const maskRule = z.strictObject({
-  keepFirst: z.number().int().min(0).default(0),
-  keepLast: z.number().int().min(0).default(0),
-  char: z.string().length(1).default('*'),
-});
-
-/** A column rule as the strategies get it: defaults applied, durations in milliseconds. */
-export type ColumnRule =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.output<typeof maskRule> }
-  | { shift: number }
-  | { template: string }
-  | { json: Record<string, ColumnRule> };
-
-type ColumnRuleInput =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.input<typeof maskRule> }
-  | { shift: string }
-  | { template: string }
-  | { json: Record<string, ColumnRuleInput> };
-
-const columnRule: z.ZodType<ColumnRule, ColumnRuleInput> = z.lazy(() =>
-  z.union([
-    z.enum(['null', 'email', 'hash']),
-    z.strictObject({ null: z.literal(true) }),
-    z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
-    z.strictObject({ hash: z.strictObject({ length: z.number().int().min(4).optional() }) }),
-    z.strictObject({ email: z.strictObject({ domain: z.string().optional() }) }),
-    z.strictObject({
-      fake: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'expected a faker kind like person.fullName'),
-    }),
-    z.strictObject({ mask: maskRule }),
-    z.strictObject({ shift: duration }),
-    z.strictObject({ template: z.string().min(1) }),
-    z.strictObject({ json: z.record(z.string(), columnRule) }),
-  ]),
-);
+/** A column rule as the strategies get it (derived from the strategy registry). */
+export type { ColumnRule } from '../anonymize/strategies/registry.js';
 
 const anonymize = z.strictObject({
   secret: z.string().optional(),
@@ -138,7 +90,7 @@ const anonymize = z.strictObject({
   keep: z.array(z.string()).default([]),
   domain: z.string().default('example.invalid'),
   tables: z
-    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRule)]))
+    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRuleSchema)]))
     .default({}),
 });
 
