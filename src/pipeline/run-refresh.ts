@@ -35,6 +35,7 @@ import { computeTrends } from '../stages/report/trends.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
 import { restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
+import { checkArchiveTables } from '../stages/verify/archive-tables.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
 import { TOOL_VERSION } from '../version.js';
 import { clearRunning, markRunning } from './crash-marker.js';
@@ -177,17 +178,32 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     record.anonymize = restored.anonymize;
     for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
 
+    // #17: every archived table must be present after the restore, before the migrations (a
+    // pending DROP TABLE or RENAME is a release, not a lost table).
+    const restoredTables = await checkArchiveTables(ctx.next, restored.tables ?? inspected.tables);
+    record.verify.checks.push(restoredTables);
+    if (restoredTables.status === 'failed')
+      throw new RunFailedError(
+        'verify-failed',
+        `verify failed: ${restoredTables.name}: ${restoredTables.message}`,
+        {
+          step: 'restore',
+          hint: 'the live staging database was not replaced',
+        },
+      );
+
     const migrate = await migrateStep(ctx, steps);
     record.migrations = migrate.migrations;
     if (migrate.notes.length > 0) record.migrationNotes = migrate.notes;
 
-    record.verify.checks = await steps.run('verify', () =>
-      verifyDatabase({
-        next: ctx.next,
-        archiveTables: restored.tables ?? inspected.tables,
-        checks: config.verify.checks,
-        leakSamples: restored.samples,
-      }),
+    record.verify.checks.push(
+      ...(await steps.run('verify', () =>
+        verifyDatabase({
+          next: ctx.next,
+          checks: config.verify.checks,
+          leakSamples: restored.samples,
+        }),
+      )),
     );
     const failedChecks = record.verify.checks.filter((check) => check.status === 'failed');
     if (failedChecks.length > 0) {
