@@ -94,18 +94,15 @@ function sqlUp(text: string): { sql: string; transaction: boolean } {
 async function renderUp(file: string): Promise<{ sql: string; transaction: boolean }> {
   const loaded = (await import(pathToFileURL(file).href)) as {
     up?: (pgm: MigrationBuilder) => unknown;
-    shorthands?: Record<string, unknown>;
+    shorthands?: ConstructorParameters<typeof MigrationBuilder>[1];
   };
   const refuse = () => {
     throw new Error('the migration queries the database (pgm.db): lint renders SQL without one');
   };
-  // @ts-expect-error the builder's db and logger types are internal to node-pg-migrate
-  const pgm = new MigrationBuilder(
-    { query: refuse, select: refuse },
-    loaded.shorthands ?? {},
-    false,
-    console,
-  );
+  const db = { query: refuse, select: refuse } as unknown as ConstructorParameters<
+    typeof MigrationBuilder
+  >[0];
+  const pgm = new MigrationBuilder(db, loaded.shorthands, false, console);
   await loaded.up?.(pgm);
   return { sql: pgm.getSqlSteps().join('\n'), transaction: pgm.isUsingTransaction() };
 }
