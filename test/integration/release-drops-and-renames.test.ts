@@ -11,6 +11,7 @@ import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { flywayChecksum } from '../../src/stages/migrate/adapters/flyway-adapter.js';
 import { prismaChecksum } from '../../src/stages/migrate/adapters/prisma-adapter.js';
 import { cluster, makeDump, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { runCli } from '../harness/run-cli.js';
 
 const INIT = `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
 CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, total numeric(10,2));
@@ -142,7 +143,7 @@ async function refreshRelease(tool: string) {
     await writeFile(join(migrationsDir, name), text);
   }
   const live = uniqueDb(`rel_${tool}`);
-  const { config } = await writeTestConfig(dir, live, {
+  const { config, file } = await writeTestConfig(dir, live, {
     anonymize: ANONYMIZE,
     migrations: { tool, dir: migrationsDir, ...project.migrations },
     verify: {
@@ -151,7 +152,7 @@ async function refreshRelease(tool: string) {
   });
   await makeDump(join(dir, 'backups', 'prod.dump'), `${INIT}${DATA}\n${project.history}`);
   const record = await runRefresh(config, quiet);
-  return { record, live, migrationsDir };
+  return { record, live, migrationsDir, file };
 }
 
 /** The environment a tool's own CLI needs to reach the refreshed staging database. */
@@ -168,7 +169,7 @@ describe('a release that drops and renames tables', () => {
   it.each(Object.keys(PROJECTS))(
     '%s: refreshes successfully and checks what the migrations left',
     async (tool) => {
-      const { record, live, migrationsDir } = await refreshRelease(tool);
+      const { record, live, migrationsDir, file } = await refreshRelease(tool);
       expect(record.error).toBeUndefined();
       expect(record.outcome).toBe('succeeded');
       expect(record.migrations.map((m) => m.status)).toEqual(['applied']);
@@ -198,10 +199,22 @@ describe('a release that drops and renames tables', () => {
         );
         expect(cli.stdout).toContain('No migrations to run!');
         expect(cli.exitCode).toBe(0);
+        // plan asks node-pg-migrate itself what live staging lacks.
+        await sql(live, `DELETE FROM pgmigrations WHERE name = '1764000000000_release'`);
+        const plan = await runCli(['plan', '--config', file, '--json']);
+        expect(plan.exitCode).toBe(0);
+        expect(JSON.parse(plan.stdout).migrations.pending).toEqual([{ name: '1764000000000_release' }]);
       }
       if (tool === 'command') {
         const current = await execa('alembic', ['current'], { cwd: migrationsDir, env: databaseEnv(live) });
         expect(current.stdout).toContain('0002 (head)');
+        const plan = await runCli(['plan', '--config', file, '--json']);
+        expect(plan.exitCode).toBe(0);
+        expect(JSON.parse(plan.stdout).migrations).toMatchObject({
+          tool: 'command',
+          pending: [],
+          notes: [expect.stringContaining('the plan cannot list it')],
+        });
       }
     },
   );
