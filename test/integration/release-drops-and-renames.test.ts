@@ -135,6 +135,13 @@ const PROJECTS: Record<string, Project> = {
 };
 
 async function refreshRelease(tool: string) {
+  if (tool === 'command') {
+    const found = await execa('alembic', ['--version'], { reject: false });
+    if (found.failed)
+      throw new Error(
+        'this test runs a real alembic project: apt-get install alembic python3-psycopg2 (.ci/run does)',
+      );
+  }
   const project = PROJECTS[tool] as Project;
   const dir = await tempDir(`release-${tool}`);
   const migrationsDir = join(dir, 'migrations-repo');

@@ -208,6 +208,21 @@ describe('replay semantics per tool', () => {
     expect(await relations(db)).toContain('mixed_id');
   });
 
+  it('flyway: a script config file with executeInTransaction=false runs the file without a transaction', async () => {
+    const batches = 'DO $$\nBEGIN\n  CREATE TABLE step_one (id int);\n  COMMIT;\nEND $$;\n';
+    const { result, db } = await replay('flyway', {
+      'V1__Batches.sql': batches,
+      'V1__Batches.sql.conf': 'executeInTransaction=false\n',
+      'V2__Same_without_conf.sql': batches.replaceAll('step_one', 'step_two'),
+    });
+    expect(result.migrations.map((m) => [m.name, m.status, m.transactional])).toEqual([
+      ['V1__Batches', 'applied', false],
+      ['V2__Same_without_conf', 'failed', true],
+    ]);
+    expect(result.migrations[1]?.error?.message).toContain('invalid transaction termination');
+    expect(await relations(db)).toContain('step_one');
+  });
+
   it('flyway: REINDEX INDEX CONCURRENTLY stays in Flyway’s transaction and fails there; no history row', async () => {
     const { result, db } = await replay('flyway', {
       'V1__Reindex.sql': 'REINDEX INDEX CONCURRENTLY users_pkey;\n',
@@ -298,11 +313,15 @@ END $$;
     const { result } = await replay('node-pg-migrate', {
       '1_in_transaction.js': `export const up = (pgm) => { pgm.createTable('a', { id: 'id' }); };\n`,
       '2_without.js': `export const up = (pgm) => { pgm.noTransaction(); pgm.createIndex('users', 'email', { concurrently: true }); };\n`,
+      '3_in_transaction.js': `export const up = (pgm) => { pgm.createTable('b', { id: 'id' }); };\n`,
     });
     expect(result.failure).toBeUndefined();
     expect(result.migrations.map((m) => [m.name, m.status, m.transactional])).toEqual([
       ['1_in_transaction', 'applied', true],
       ['2_without', 'applied', false],
+      ['3_in_transaction', 'applied', true],
     ]);
+    // Its CLI would hold the transactional ones in one transaction: the run says what that changes.
+    expect(result.notes).toEqual([expect.stringContaining('runs these 3 migrations in one transaction')]);
   });
 });

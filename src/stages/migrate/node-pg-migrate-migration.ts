@@ -50,7 +50,7 @@ export async function runNodePgMigrate(
   const notes = (): string[] =>
     migrations.filter((m) => m.transactional).length > 1
       ? [
-          `node-pg-migrate up (--single-transaction, its default) runs these ${migrations.length} migrations in one transaction: each one's locks are held until the last commits, and one failure rolls all back; the replay ran and measured them one transaction each`,
+          `node-pg-migrate up (--single-transaction, its CLI's default) runs these ${migrations.length} migrations in one transaction (one that calls pgm.noTransaction() commits it and opens the next): each one's locks are held until that transaction commits, and a failure rolls all of it back; the replay ran and measured each in a transaction of its own`,
         ]
       : [];
   try {

@@ -10,13 +10,14 @@
 // finds non-transactional runs statement by statement without one; both kinds in one file fail
 // before anything runs (Parser.addStatement, mixed=false). A failed transactional migration is
 // rolled back without a history row; a failed non-transactional one gets a success=false row,
-// and Flyway refuses the next migrate until `flyway repair`.
+// and Flyway refuses the next migrate until `flyway repair`. A script config file
+// (V1__x.sql.conf) with executeInTransaction=true|false overrides the parser's decision.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
-import { listFiles } from './files.js';
+import { listFiles, readIfExists } from './files.js';
 
 /** Flyway's settings that change what migrate does (flyway.conf names). */
 export interface FlywaySettings {
@@ -112,6 +113,14 @@ interface FlywayFile extends MigrationFile {
   description: string;
   checksum: number;
   script: string;
+  /** `executeInTransaction` of the script's config file (`<script>.conf`), when it sets one. */
+  executeInTransaction?: boolean;
+}
+
+/** `executeInTransaction=true|false` of a Flyway script config file's text, if set. */
+export function scriptExecuteInTransaction(conf: string | undefined): boolean | undefined {
+  const match = conf && /^\s*executeInTransaction\s*=\s*(true|false)\s*$/im.exec(conf);
+  return match ? match[1]?.toLowerCase() === 'true' : undefined;
 }
 
 /** The Flyway adapter (history in the connection's default schema). */
@@ -132,6 +141,9 @@ export function flywayAdapter(settings: Partial<FlywaySettings> = {}): Migration
         const r = REPEATABLE.exec(name);
         if (!v && !r) continue;
         const sql = await readFile(join(dir, name), 'utf8');
+        const executeInTransaction = scriptExecuteInTransaction(
+          await readIfExists(join(dir, `${name}.conf`)),
+        );
         const description = ((v ? v[2] : r?.[1]) ?? '').replace(/_/g, ' ');
         const version = v ? (v[1] as string).replace(/_/g, '.') : undefined;
         const undo = version
@@ -147,6 +159,7 @@ export function flywayAdapter(settings: Partial<FlywaySettings> = {}): Migration
           checksum: flywayChecksum(sql),
           script: name,
           ...(undo && { downFile: join(dir, undo) }),
+          ...(executeInTransaction !== undefined && { executeInTransaction }),
         };
         described.set(file.id, file);
         (version ? versioned : repeatable).push(file);
@@ -246,7 +259,10 @@ export function flywayAdapter(settings: Partial<FlywaySettings> = {}): Migration
       return plan;
     },
 
-    execution(_file, statements) {
+    execution(file, statements) {
+      // A script config file's executeInTransaction wins over the parser (it does not lift the mixed check).
+      const configured = described.get(file.id)?.executeInTransaction;
+      if (configured !== undefined) return configured ? 'transaction' : 'autocommit';
       return statements.some(flywayNonTransactional) ? 'autocommit' : 'transaction';
     },
 
