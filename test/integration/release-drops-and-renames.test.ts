@@ -11,6 +11,7 @@ import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { flywayChecksum } from '../../src/stages/migrate/adapters/flyway-adapter.js';
 import { prismaChecksum } from '../../src/stages/migrate/adapters/prisma-adapter.js';
 import { cluster, makeDump, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { prismaDiagnose } from '../harness/prisma-engine.js';
 import { runCli } from '../harness/run-cli.js';
 
 const INIT = `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
@@ -211,6 +212,14 @@ describe('a release that drops and renames tables', () => {
         const plan = await runCli(['plan', '--config', file, '--json']);
         expect(plan.exitCode).toBe(0);
         expect(JSON.parse(plan.stdout).migrations.pending).toEqual([{ name: '1764000000000_release' }]);
+      }
+      if (tool === 'prisma') {
+        // Prisma's own schema engine: nothing unapplied, edited or failed.
+        expect(await prismaDiagnose(live, migrationsDir)).toMatchObject({
+          history: null,
+          editedMigrationNames: [],
+          failedMigrationNames: [],
+        });
       }
       if (tool === 'command') {
         const current = await execa('alembic', ['current'], { cwd: migrationsDir, env: databaseEnv(live) });

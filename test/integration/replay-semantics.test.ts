@@ -10,6 +10,7 @@ import { clientConfig, ident, parsePgUrl } from '../../src/infra/pg/connection.j
 import { silentLogger } from '../../src/log/logger.js';
 import { migrate } from '../../src/stages/migrate/migrate.js';
 import { cluster, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { prismaDiagnose } from '../harness/prisma-engine.js';
 
 const BASE = `CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
   INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 200) g;`;
@@ -47,7 +48,7 @@ async function replay(
       log: silentLogger(),
       signal: new AbortController().signal,
     });
-  return { result: await run(), db, again: run };
+  return { result: await run(), db, again: run, migrationsDir };
 }
 
 /** The script sent as one simple-query message (node-postgres sends a query without parameters so). */
@@ -130,7 +131,7 @@ describe('replay semantics per tool', () => {
 
   it('prisma: a failed migration keeps its row unfinished with the error in logs; the next deploy refuses (P3009)', async () => {
     const script = ONE_MESSAGE_CASES['BEGIN … COMMIT, then CREATE INDEX CONCURRENTLY'] as string;
-    const { result, db, again } = await replay('prisma', {
+    const { result, db, again, migrationsDir } = await replay('prisma', {
       '20261201000000_ok/migration.sql': 'CREATE TABLE ok (id int);\n',
       '20261202000000_split/migration.sql': script,
     });
@@ -149,6 +150,8 @@ describe('replay semantics per tool', () => {
       ['20261202000000_split', false, 0],
     ]);
     expect(rows[1]?.logs).toContain('cannot run inside a transaction block');
+    // Prisma's own engine reads the history as failed at that migration.
+    expect((await prismaDiagnose(db, migrationsDir)).failedMigrationNames).toEqual(['20261202000000_split']);
     const next = await again();
     expect(next.failure?.message).toContain('20261202000000_split failed earlier (P3009)');
   });
@@ -167,7 +170,7 @@ describe('replay semantics per tool', () => {
         ('1', '${digest(lf).toString('hex')}', now(), '1_crlf_checkout', 1),
         ('2', '${legacy}', now(), '2_legacy', 1),
         ('3', '${digest('something else').toString('hex')}', now(), '3_edited', 1);`;
-    const { result } = await replay(
+    const { result, db, migrationsDir } = await replay(
       'prisma',
       { '1_crlf_checkout/migration.sql': crlf, '2_legacy/migration.sql': lf, '3_edited/migration.sql': lf },
       setup,
@@ -175,6 +178,13 @@ describe('replay semantics per tool', () => {
     expect(legacy.length).toBeLessThan(64); // the fixture really exercises the legacy rendering
     expect(result.migrations).toEqual([]);
     expect(result.notes).toEqual([expect.stringContaining('3_edited was modified after it was applied')]);
+    // Prisma's own engine agrees: nothing unapplied, only 3_edited edited.
+    const judged = await prismaDiagnose(db, migrationsDir);
+    expect(judged).toMatchObject({
+      history: null,
+      editedMigrationNames: ['3_edited'],
+      failedMigrationNames: [],
+    });
   });
 
   it('flyway: CONCURRENTLY alone runs without a transaction; mixed is refused before anything runs', async () => {
