@@ -1,28 +1,29 @@
-// The migration-tool registry: every value `migrations.tool` accepts. The config enum, the CLI's
-// choices, `plan`, `lint --tool` and the migrate step are all derived from this list; adding a
-// tool is one file beside this one and a line here.
+// The migration-tool registry: every value `migrations.tool` accepts (the names live in
+// src/config/migration-tool-names.ts, below the stages) mapped to its tool. The config enum, the
+// CLI's choices, `plan`, `lint --tool` and the migrate step are all derived from it; adding a
+// tool is one file beside this one, its name in that list and its line here (TypeScript refuses
+// a name without a tool or a tool without a name).
+import { MIGRATION_TOOL_NAMES, type MigrationToolName } from '../../../config/migration-tool-names.js';
 import { commandTool } from './command.js';
 import { flywayTool } from './flyway.js';
 import { golangMigrateTool } from './golang-migrate.js';
-import type { MigrationTool } from './migration-tool.js';
+import type { MigrationTool, ReplayedTool, SelfRunningTool } from './migration-tool.js';
 import { nodePgMigrateTool } from './node-pg-migrate.js';
 import { prismaTool } from './prisma.js';
 import { sqlTool } from './sql.js';
 
-const TOOLS = [sqlTool, flywayTool, golangMigrateTool, prismaTool, nodePgMigrateTool, commandTool] as const;
+export { MIGRATION_TOOL_NAMES, type MigrationToolName };
 
-/** A `migrations.tool` value. */
-export type MigrationToolName = (typeof TOOLS)[number]['name'];
-
-/** Every tool's name, in the registry's order (the config enum). */
-export const MIGRATION_TOOL_NAMES = TOOLS.map((tool) => tool.name) as [
-  MigrationToolName,
-  ...MigrationToolName[],
-];
+const TOOLS: { readonly [Name in MigrationToolName]: ReplayedTool<Name> | SelfRunningTool<Name> } = {
+  sql: sqlTool,
+  flyway: flywayTool,
+  'golang-migrate': golangMigrateTool,
+  prisma: prismaTool,
+  'node-pg-migrate': nodePgMigrateTool,
+  command: commandTool,
+};
 
 /** The registry entry of `name`. */
 export function migrationTool(name: MigrationToolName): MigrationTool {
-  const tool: MigrationTool | undefined = TOOLS.find((entry) => entry.name === name);
-  if (!tool) throw new Error(`unknown migration tool ${name}`); // unreachable: config and CLI check the name
-  return tool;
+  return TOOLS[name];
 }
