@@ -182,6 +182,8 @@ export interface MigrationRecord {
   relations?: RelationSizeRecord[];
   error?: MigrationErrorRecord;
   skippedBecause?: string;
+  /** What the replay could not know of the real tool's behaviour for this migration. */
+  caveat?: string;
 }
 
 export interface VerifyCheckRecord {
