@@ -197,6 +197,8 @@ function executeOptions(
       probeIntervalMs: observer.probeInterval,
       probeLockTimeoutMs: observer.probeLockTimeout,
       maxProbedTables: observer.maxProbedTables,
+      probeRows: observer.probeRows, // #18
+      historyTables: input.config.historyTable ? [input.config.historyTable] : [], // #18
     },
     statementTimeoutMs: input.config.statementTimeout,
     deadline,

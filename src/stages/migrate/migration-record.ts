@@ -3,6 +3,7 @@ import { formatDuration } from '../../config/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../record/run-record.js';
 import { blockedOperations, blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
+import { createdRelations } from '../../sql/created-relations.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
@@ -25,6 +26,9 @@ export function lockRecords(result: ExecuteResult): LockRecord[] {
       kind: lock.kind ?? 'transient',
       ...(lock.waitedMs > 0 && { waitedMs: lock.waitedMs }),
       blocks: blockedOperations(lock.mode),
+      ...(lock.table && { table: lock.table }),
+      statement: lock.statement,
+      ...(lock.source && { source: lock.source }),
     }))
     .sort((a, b) => b.blocks.length - a.blocks.length || b.heldMs - a.heldMs);
 }
@@ -108,10 +112,14 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
       lint,
       errorMessage: result.error?.message,
       dangerousMs: input.dangerousMs,
+      statements: result.statements,
+      createdHere: createdRelations(input.statements),
+      transactional: input.transactional,
     }),
     progress: result.progress,
     relations: result.relations,
     ...(result.error && { error: result.error }),
+    ...(result.transactionWaits && { transactionWaits: result.transactionWaits }),
   };
 }
 

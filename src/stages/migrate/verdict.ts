@@ -1,8 +1,17 @@
 // The per-migration verdict: safe / review / dangerous, and why, in one sentence people can act
-// on. Measured blocking on this production-sized copy is the main evidence; lint explains it.
+// on. Measured blocking on this production-sized copy is the main evidence; the locks say which
+// statement caused it (and never allow more blocked time than they were held); lint gives the
+// safer way to write that statement.
 import { formatDuration } from '../../config/duration.js';
-import type { BlockingRecord, LintRecord, LockRecord, MigrationRecord } from '../../record/run-record.js';
-import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
+import { isBookkeepingTable } from '../../observe/bookkeeping-tables.js';
+import type {
+  BlockingRecord,
+  LintRecord,
+  LockRecord,
+  MigrationRecord,
+  StatementRecord,
+} from '../../record/run-record.js';
+import { blocksReads, blocksWrites, LOCK_MODES } from '../../sql/lock-conflicts.js';
 
 export interface VerdictInput {
   status: MigrationRecord['status'];
@@ -13,6 +22,75 @@ export interface VerdictInput {
   errorMessage?: string | undefined;
   /** Measured blocking at or above this is dangerous. */
   dangerousMs: number;
+  /** The statements run, in order (lock records point into them by index). */
+  statements?: readonly StatementRecord[];
+  /** Relations created by this migration (bare or qualified): nobody else can be using them. */
+  createdHere?: readonly string[];
+  /** The tool's configured history table(s), besides the well-known ones. */
+  historyTables?: readonly string[];
+  /** Did the statements run in one transaction (locks held until COMMIT)? */
+  transactional?: boolean;
+}
+
+type BlockKind = 'reads' | 'writes' | 'row updates';
+
+/** One kind of blocking on one relation, as much as the lock evidence allows, with its cause. */
+interface Block {
+  relation: string;
+  kind: BlockKind;
+  ms: number;
+  measured: boolean;
+  cause: LockRecord | undefined;
+}
+
+const rank = (mode: string) => LOCK_MODES.indexOf(mode as (typeof LOCK_MODES)[number]);
+const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
+const MODE_NAMES: Record<string, string> = {
+  AccessShareLock: 'ACCESS SHARE',
+  RowShareLock: 'ROW SHARE',
+  RowExclusiveLock: 'ROW EXCLUSIVE',
+  ShareUpdateExclusiveLock: 'SHARE UPDATE EXCLUSIVE',
+  ShareLock: 'SHARE',
+  ShareRowExclusiveLock: 'SHARE ROW EXCLUSIVE',
+  ExclusiveLock: 'EXCLUSIVE',
+  AccessExclusiveLock: 'ACCESS EXCLUSIVE',
+};
+
+/** Does a lock (on the relation or one of its indexes) stop this kind of operation? */
+function stops(kind: BlockKind, lock: LockRecord): boolean {
+  if (kind === 'reads') return blocksReads(lock.mode);
+  if (kind === 'writes') return blocksWrites(lock.mode);
+  // A row lock exists only while the migration holds ROW EXCLUSIVE or stronger on the table
+  // (it changed rows, until its transaction ends); table locks that stop FOR UPDATE count too.
+  return rank(lock.mode) >= rank('RowExclusiveLock');
+}
+
+/** Length of the union of the locks' [acquired, acquired + waited + held] intervals. */
+function evidenceMs(locks: readonly LockRecord[]): number {
+  const intervals = locks
+    .map((lock) => {
+      const from = lock.acquiredAtMs ?? 0;
+      return [from, from + lock.heldMs + (lock.waitedMs ?? 0)] as const;
+    })
+    .sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const [from, to] of intervals) {
+    if (to <= end) continue;
+    total += to - Math.max(from, end);
+    end = to;
+  }
+  return total;
+}
+
+function lockedOn(relation: string, lock: LockRecord): boolean {
+  return lock.relation === relation || lock.table === relation;
+}
+
+/** A statement as a short one-line quote. */
+function quote(statement: StatementRecord): string {
+  const text = statement.sql.replace(/\s+/g, ' ').trim().replace(/;$/, '');
+  return `\`${text.length > 70 ? `${text.slice(0, 67)}…` : text}\``;
 }
 
 /** Decides the verdict and says why. */
@@ -23,66 +101,170 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
       why: `it failed here: ${input.errorMessage ?? 'see the error'}; the deploy would fail the same way`,
     };
   }
-  const worstWrite = maxBy(input.blocking, (b) => b.writesBlockedMs);
-  const worstRead = maxBy(input.blocking, (b) => b.readsBlockedMs);
-  // Tables and views others can use; indexes and transient relations follow their table.
-  const blockingLocks = input.locks.filter(
-    (lock) =>
-      ['r', 'p', 'm', 'v'].includes(lock.kind ?? '') && (blocksWrites(lock.mode) || blocksReads(lock.mode)),
-  );
-  const longestBlockingLock = maxBy(blockingLocks, (lock) => lock.heldMs);
+  const created = new Set(input.createdHere ?? []);
+  const relevant = (relation: string) =>
+    !isBookkeepingTable(relation, input.historyTables) && !created.has(relation) && !created.has(bare(relation));
+  const locks = input.locks.filter((lock) => relevant(lock.relation) && (!lock.table || relevant(lock.table)));
+
+  const blocks: Block[] = [];
+  for (const b of input.blocking) {
+    if (!relevant(b.relation)) continue;
+    const measured: [BlockKind, number][] = [
+      ['reads', b.readsBlockedMs],
+      ['writes', b.kind === 'matview' ? 0 : b.writesBlockedMs],
+      ['row updates', b.rowUpdatesBlockedMs ?? 0],
+    ];
+    for (const [kind, ms] of measured) {
+      if (ms <= 0) continue;
+      const evidence = locks.filter((lock) => lockedOn(b.relation, lock) && stops(kind, lock));
+      // Blocked time never exceeds what the locks allow: a probe that timed out right after a
+      // short lock was released measured its own timeout, not the migration.
+      const allowed = Math.min(ms, evidenceMs(evidence));
+      if (allowed <= 0) continue;
+      blocks.push({ relation: b.relation, kind, ms: allowed, measured: true, cause: causeOf(evidence) });
+    }
+  }
+  // Relations nobody probed: a lock that blocks reads or writes, held this long, blocks them that long.
+  const probed = new Set(input.blocking.map((b) => b.relation));
+  for (const lock of locks) {
+    const table = lock.kind === 'i' || lock.kind === 'I' ? lock.table : lock.relation;
+    if (!table || probed.has(table)) continue;
+    if (!['r', 'p', 'm', 'i', 'I'].includes(lock.kind ?? '')) continue;
+    const reads = blocksReads(lock.mode);
+    const writes = blocksWrites(lock.mode) && lock.kind !== 'm';
+    if (!reads && !writes) continue;
+    blocks.push({
+      relation: table,
+      kind: reads ? 'reads' : 'writes',
+      ms: lock.heldMs + (lock.waitedMs ?? 0),
+      measured: false,
+      cause: lock,
+    });
+  }
+  blocks.sort((a, b) => b.ms - a.ms);
+  const worst = blocks[0];
   const errors = input.lint.filter((finding) => finding.severity === 'error');
-  const reasons: string[] = [];
-  if (worstRead && worstRead.readsBlockedMs > 0) {
-    reasons.push(`reads on ${worstRead.relation} blocked for ${formatDuration(worstRead.readsBlockedMs)}`);
-  }
-  if (worstWrite && worstWrite.writesBlockedMs > 0) {
-    reasons.push(
-      `writes on ${worstWrite.relation} blocked for ${formatDuration(worstWrite.writesBlockedMs)}`,
-    );
-  }
-  const measured = Math.max(worstWrite?.writesBlockedMs ?? 0, worstRead?.readsBlockedMs ?? 0);
-  // Unprobed tables: a lock that blocks writes or reads, held this long, blocks them that long.
-  const unprobed =
-    longestBlockingLock && !input.blocking.some((b) => b.relation === longestBlockingLock.relation)
-      ? longestBlockingLock.heldMs
-      : 0;
-  if (unprobed > 0 && longestBlockingLock) {
-    reasons.push(
-      `${longestBlockingLock.mode} held on ${longestBlockingLock.relation} for ${formatDuration(unprobed)}`,
-    );
-  }
-  const fix = errors[0]?.fix ? `; safer: ${errors[0].fix}` : '';
-  if (Math.max(measured, unprobed) >= input.dangerousMs) {
+  const warnings = input.lint.filter((finding) => finding.severity === 'warning');
+
+  if (worst && worst.ms >= input.dangerousMs) {
+    const others = otherBlocks(blocks, worst);
+    const cause = describeCause(worst, input);
+    const safer = saferFor(worst, cause.lines, input);
     return {
       verdict: 'dangerous',
-      why: `${reasons.join(', ')}${errors[0] ? ` (${errors[0].rule})` : ''}${fix}`,
+      why: `${headline(worst)}${others}${cause.text}${safer}`,
     };
   }
-  if (
-    errors.length > 0 ||
-    input.lint.some((finding) => finding.severity === 'warning') ||
-    measured > 0 ||
-    unprobed > 0
-  ) {
-    const findings = input.lint.filter((f) => f.severity !== 'info').map((f) => f.rule);
+  if (worst || errors.length > 0 || warnings.length > 0) {
+    const findings = [...new Set([...errors, ...warnings].map((f) => f.rule))];
     const parts = [
-      ...reasons,
-      ...(findings.length > 0 ? [`lint: ${[...new Set(findings)].join(', ')}`] : []),
+      ...(worst ? [`${headline(worst)}${describeCause(worst, input).text}`] : []),
+      ...(findings.length > 0 ? [`lint: ${findings.join(', ')}`] : []),
     ];
+    const safer = worst
+      ? saferFor(worst, describeCause(worst, input).lines, input)
+      : errors[0]?.fix
+        ? `; safer: ${errors[0].fix}`
+        : '';
     return {
       verdict: 'review',
-      why: `${parts.join('; ')}; short here (${formatDuration(input.durationMs)}), but ${errors.length > 0 ? 'unsafe as written' : 'check it'} on a busier or bigger table${fix}`,
+      why: `${parts.join('; ')}; short here (${formatDuration(input.durationMs)}), but ${errors.length > 0 ? 'unsafe as written' : 'check it'} on a busier or bigger table${safer}`,
     };
   }
   return {
     verdict: 'safe',
-    why: `ran in ${formatDuration(input.durationMs)} without blocking reads or writes`,
+    why: `ran in ${formatDuration(input.durationMs)} without blocking reads, writes or row updates`,
   };
 }
 
-function maxBy<T>(items: readonly T[], value: (item: T) => number): T | undefined {
-  let best: T | undefined;
-  for (const item of items) if (best === undefined || value(item) > value(best)) best = item;
+/** The lock that explains a block: the longest held (waits included), the stronger on a tie. */
+function causeOf(evidence: readonly LockRecord[]): LockRecord | undefined {
+  let best: LockRecord | undefined;
+  for (const lock of evidence) {
+    const score = lock.heldMs + (lock.waitedMs ?? 0);
+    const bestScore = best ? best.heldMs + (best.waitedMs ?? 0) : -1;
+    if (!best || score > bestScore + 1 || (Math.abs(score - bestScore) <= 1 && rank(lock.mode) > rank(best.mode)))
+      best = lock;
+  }
   return best;
+}
+
+function headline(block: Block): string {
+  const what = block.measured ? 'blocked for' : 'blocked (not probed; lock held) for';
+  return `${block.kind} on ${block.relation} ${what} ${formatDuration(block.ms)}`;
+}
+
+function otherBlocks(blocks: readonly Block[], worst: Block): string {
+  const rest = blocks
+    .filter((b) => b !== worst && b.ms > 0)
+    .slice(0, 2)
+    .map((b) => `${b.kind} on ${b.relation} ${formatDuration(b.ms)}`);
+  return rest.length ? ` (also ${rest.join(', ')})` : '';
+}
+
+/**
+ * Names the statement and lock behind a block: the statement that took the lock and, when the
+ * lock stayed held through a longer statement of the same transaction, that statement too.
+ */
+function describeCause(block: Block, input: VerdictInput): { text: string; lines: number[] } {
+  const lock = block.cause;
+  if (!lock) return { text: '', lines: [] };
+  const statements = input.statements ?? [];
+  const taker = lock.statement !== undefined ? statements[lock.statement] : undefined;
+  const mode = MODE_NAMES[lock.mode] ?? lock.mode;
+  const on = lock.relation === block.relation ? '' : ` on ${lock.relation}`;
+  const documented = lock.source === 'documented' ? ' (its documented lock: held too briefly to sample)' : '';
+  if (block.kind === 'row updates' && rank(lock.mode) === rank('RowExclusiveLock') && taker) {
+    const rows = taker.rows !== undefined && taker.rows !== null ? ` changed ${taker.rows.toLocaleString('en')} rows and` : '';
+    const until = input.transactional && (lock.statement ?? 0) < statements.length - 1 ? 'the migration commits' : 'it ends';
+    return {
+      text: `: ${quote(taker)} (line ${taker.line})${rows} keeps every row it changed locked until ${until}`,
+      lines: [taker.line],
+    };
+  }
+  if (!taker) return { text: `: ${mode}${on} held for ${formatDuration(lock.heldMs)}${documented}`, lines: [] };
+  // Held through a later, longer statement of the same transaction?
+  const later = statements
+    .slice((lock.statement ?? 0) + 1)
+    .filter((s) => s.inTransaction !== false && input.transactional !== false)
+    .reduce<StatementRecord | undefined>((longest, s) => (!longest || s.durationMs > longest.durationMs ? s : longest), undefined);
+  const through =
+    later && later.durationMs > taker.durationMs && lock.heldMs > taker.durationMs * 1.5 ? later : undefined;
+  const text = through
+    ? `: ${mode}${on} taken by ${quote(taker)} (line ${taker.line}) and held until COMMIT through ${quote(through)} (line ${through.line}, ${formatDuration(through.durationMs)})`
+    : `: ${mode}${on} held by ${quote(taker)} (line ${taker.line}) for ${formatDuration(lock.heldMs)}${documented}`;
+  return { text, lines: through ? [taker.line, through.line] : [taker.line] };
+}
+
+/** Lint rules that explain a cause, most specific first. */
+const CAUSE_RULES = [
+  'add-column-then-backfill',
+  'drop-and-create-index-in-transaction',
+  'whole-table-update',
+  'refresh-matview-without-concurrently',
+  'attach-partition-without-check',
+  'truncate',
+];
+
+/** The "safer" advice that fits the cause: a lint fix about those statements, else one about the lock. */
+function saferFor(block: Block, lines: readonly number[], input: VerdictInput): string {
+  const table = bare(block.relation);
+  const about = input.lint.filter(
+    (finding) => finding.fix && lines.includes(finding.line) && finding.severity !== 'info',
+  );
+  const ranked = [...about].sort(
+    (a, b) =>
+      (CAUSE_RULES.indexOf(a.rule) + 1 || 99) - (CAUSE_RULES.indexOf(b.rule) + 1 || 99) ||
+      (a.severity === 'error' ? 0 : 1) - (b.severity === 'error' ? 0 : 1),
+  );
+  const finding = ranked[0];
+  if (finding) return `; safer (${finding.rule}): ${finding.fix}`;
+  if (lines.length === 0) return '';
+  if (block.kind === 'row updates')
+    return `; safer: change the rows of ${table} in batches of a few thousand, each committed on its own, so no row stays locked for long`;
+  if (lines.length > 1)
+    return `; safer: commit the statement that takes the lock on its own (with SET lock_timeout) and do the long work in separate transactions`;
+  return block.cause?.mode === 'AccessExclusiveLock'
+    ? `; safer: SET lock_timeout before it, and run it when ${table} is quiet or in a form that takes a weaker lock`
+    : '';
 }
