@@ -101,7 +101,9 @@ async function chooseRows(client: pg.Client, target: ProbeTarget, count: number)
   );
   const total = Math.max(1, Number(pages.rows[0]?.pages ?? 1));
   const at = [
-    ...new Set(Array.from({ length: count }, (_, i) => Math.floor((i * (total - 1)) / Math.max(1, count - 1)))),
+    ...new Set(
+      Array.from({ length: count }, (_, i) => Math.floor((i * (total - 1)) / Math.max(1, count - 1))),
+    ),
   ];
   const found = await client.query<{ value: string | null }>(
     `SELECT (SELECT ${column ?? 'ctid'}::text FROM ${target.quoted} WHERE ctid >= format('(%s,0)', p)::tid LIMIT 1) AS value
@@ -159,7 +161,11 @@ export class BlockingProbes {
     if (this.known.has(table.name) || this.known.size >= this.limit) return;
     this.known.set(table.name, table);
     const kinds: ProbeKind[] =
-      table.kind === 'matview' ? ['read'] : this.options.rows > 0 ? ['read', 'write', 'row'] : ['read', 'write'];
+      table.kind === 'matview'
+        ? ['read']
+        : this.options.rows > 0
+          ? ['read', 'write', 'row']
+          : ['read', 'write'];
     const mergeGap = this.options.intervalMs + 25;
     const probes = await Promise.all(
       kinds.map(async (kind) => {
@@ -167,7 +173,14 @@ export class BlockingProbes {
         client.on('error', () => undefined);
         await client.query(`SET lock_timeout = ${Math.max(1, Math.round(this.options.lockTimeoutMs))}`);
         await client.query('SET statement_timeout = 10000');
-        const probe: Probe = { target: table, kind, client, log: new BlockLog(mergeGap), seenAt, rows: undefined };
+        const probe: Probe = {
+          target: table,
+          kind,
+          client,
+          log: new BlockLog(mergeGap),
+          seenAt,
+          rows: undefined,
+        };
         // Up front (before the migration starts) the rows are chosen now; a relation seen during
         // the migration may be locked already, so its rows are chosen by the first attempt.
         if (kind === 'row' && seenAt === undefined)
@@ -232,7 +245,8 @@ export class BlockingProbes {
     return [...this.known.values()]
       .filter((table) => this.probes.some((probe) => probe.target === table))
       .map((table) => {
-        const of = (kind: ProbeKind) => this.probes.find((probe) => probe.target === table && probe.kind === kind);
+        const of = (kind: ProbeKind) =>
+          this.probes.find((probe) => probe.target === table && probe.kind === kind);
         const read = of('read');
         const write = of('write');
         const row = of('row');

@@ -22,7 +22,10 @@ const BOOKKEEPING = new Set([
 
 /** True for a migration tool's history table (`schema.table` or bare); `extra`: configured history tables. */
 export function isBookkeepingTable(relation: string, extra: readonly string[] = []): boolean {
-  const bare = relation.slice(relation.lastIndexOf('.') + 1).replace(/"/g, '').toLowerCase();
+  const bare = relation
+    .slice(relation.lastIndexOf('.') + 1)
+    .replace(/"/g, '')
+    .toLowerCase();
   if (BOOKKEEPING.has(bare)) return true;
   if (relation.toLowerCase().startsWith('sqitch.')) return true; // sqitch.changes, .tags, .events, …
   return extra.some((name) => name === relation || name === bare || name.endsWith(`.${bare}`));

@@ -23,7 +23,13 @@ export async function resolveDocumentedRelations(
 ): Promise<Map<string, ResolvedRelation>> {
   const names = [...new Set(statements.flatMap((s) => documentedLocks(s).map((lock) => lock.relation)))];
   if (names.length === 0) return new Map();
-  const result = await client.query<{ wanted: string; oid: string; relation: string; kind: string; table: string | null }>(
+  const result = await client.query<{
+    wanted: string;
+    oid: string;
+    relation: string;
+    kind: string;
+    table: string | null;
+  }>(
     `SELECT wanted.name AS wanted, c.oid::bigint AS oid, n.nspname || '.' || c.relname AS relation,
             c.relkind::text AS kind,
             CASE WHEN t.oid IS NULL THEN NULL ELSE tn.nspname || '.' || t.relname END AS "table"
@@ -33,13 +39,26 @@ export async function resolveDocumentedRelations(
        LEFT JOIN pg_index i ON i.indexrelid = c.oid
        LEFT JOIN pg_class t ON t.oid = i.indrelid
        LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace`,
-    [names.map((name) => name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.'))],
+    [
+      names.map((name) =>
+        name
+          .split('.')
+          .map((part) => `"${part.replace(/"/g, '""')}"`)
+          .join('.'),
+      ),
+    ],
   );
   const byQuoted = new Map(result.rows.map((row) => [row.wanted, row]));
   const resolved = new Map<string, ResolvedRelation>();
   for (const name of names) {
-    const row = byQuoted.get(name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.'));
-    if (row) resolved.set(name, { oid: Number(row.oid), relation: row.relation, kind: row.kind, table: row.table });
+    const row = byQuoted.get(
+      name
+        .split('.')
+        .map((part) => `"${part.replace(/"/g, '""')}"`)
+        .join('.'),
+    );
+    if (row)
+      resolved.set(name, { oid: Number(row.oid), relation: row.relation, kind: row.kind, table: row.table });
   }
   return resolved;
 }
@@ -73,8 +92,20 @@ export function documentedShortLocks(
     for (const lock of documentedLocks(statement)) {
       const known = resolved.get(lock.relation);
       const relation = known?.relation ?? lock.relation;
-      const entries: { relation: string; kind: string | null; table: string | null; mode: string; oid: number }[] = [
-        { relation, kind: known?.kind ?? null, table: known?.table ?? null, mode: lock.mode, oid: known?.oid ?? 0 },
+      const entries: {
+        relation: string;
+        kind: string | null;
+        table: string | null;
+        mode: string;
+        oid: number;
+      }[] = [
+        {
+          relation,
+          kind: known?.kind ?? null,
+          table: known?.table ?? null,
+          mode: lock.mode,
+          oid: known?.oid ?? 0,
+        },
       ];
       if (known?.table && statement.kind === 'DropStmt')
         entries.push({ relation: known.table, kind: 'r', table: null, mode: lock.mode, oid: 0 });

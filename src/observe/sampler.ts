@@ -120,7 +120,9 @@ export class TransactionWaits {
 
   /** Undefined when nobody ever waited. */
   result(): { waitedMs: number; maxWaiters: number } | undefined {
-    return this.maxWaiters > 0 ? { waitedMs: Math.round(this.waitedMs), maxWaiters: this.maxWaiters } : undefined;
+    return this.maxWaiters > 0
+      ? { waitedMs: Math.round(this.waitedMs), maxWaiters: this.maxWaiters }
+      : undefined;
   }
 }
 
@@ -143,7 +145,10 @@ export function startSampler(
     onLocks?.(observed, started);
     progress.observe((await client.query<ProgressSample>(PROGRESS_SQL, [pid])).rows, started);
     if (waits)
-      waits.observe((await client.query<{ waiters: number }>(XID_WAITERS_SQL, [pid])).rows[0]?.waiters ?? 0, started);
+      waits.observe(
+        (await client.query<{ waiters: number }>(XID_WAITERS_SQL, [pid])).rows[0]?.waiters ?? 0,
+        started,
+      );
   });
   return {
     stop: async () => {

@@ -90,7 +90,11 @@ export function documentedLocks(statement: ParsedStatement): DocumentedLock[] {
         return names.map((relation) => ({ relation, mode, target: 'index' as const }));
       }
       if (['OBJECT_TABLE', 'OBJECT_MATVIEW', 'OBJECT_VIEW'].includes(node.removeType ?? ''))
-        return names.map((relation) => ({ relation, mode: 'AccessExclusiveLock' as const, target: 'table' as const }));
+        return names.map((relation) => ({
+          relation,
+          mode: 'AccessExclusiveLock' as const,
+          target: 'table' as const,
+        }));
       return [];
     }
     case 'RefreshMatViewStmt':

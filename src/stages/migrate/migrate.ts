@@ -15,6 +15,7 @@ import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { createAdapter } from './adapters/create-adapter.js';
 import { runCommandMigration } from './command-migration.js';
 import { type ExecuteOptions, executeMigration } from './execute-migration.js';
+import { lintFacts } from './lint/lint-facts.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
@@ -153,7 +154,14 @@ async function runOne(
     };
   }
   const transactional = adapter.transactional(file, statements);
-  const findings = lintMigration(statements, { inTransaction: transactional, disable: config.lint.disable });
+  const facts = await withClient(input.target, 'staging-refresh:lint', (client) =>
+    lintFacts(client, statements),
+  ).catch(() => undefined); // #18: lint that knows the restored schema
+  const findings = lintMigration(statements, {
+    inTransaction: transactional,
+    disable: config.lint.disable,
+    facts,
+  });
   const execute = (
     sqlFile: MigrationFile,
     parsed: ParsedStatement[],

@@ -2,8 +2,8 @@
 import { formatDuration } from '../../config/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../record/run-record.js';
-import { blockedOperations, blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import { createdRelations } from '../../sql/created-relations.js';
+import { blockedOperations, blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
@@ -65,6 +65,8 @@ export function lintRecords(
       parts.push(`writes blocked for ${formatDuration(blocking.writesBlockedMs)}`);
       if (blocking.readsBlockedMs > 0)
         parts.push(`reads blocked for ${formatDuration(blocking.readsBlockedMs)}`);
+      if ((blocking.rowUpdatesBlockedMs ?? 0) > 0)
+        parts.push(`row updates blocked for ${formatDuration(blocking.rowUpdatesBlockedMs ?? 0)}`);
     }
     return parts.length > 0 ? { ...record, measured: parts.join('; ') } : record;
   });

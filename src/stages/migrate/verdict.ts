@@ -103,8 +103,12 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
   }
   const created = new Set(input.createdHere ?? []);
   const relevant = (relation: string) =>
-    !isBookkeepingTable(relation, input.historyTables) && !created.has(relation) && !created.has(bare(relation));
-  const locks = input.locks.filter((lock) => relevant(lock.relation) && (!lock.table || relevant(lock.table)));
+    !isBookkeepingTable(relation, input.historyTables) &&
+    !created.has(relation) &&
+    !created.has(bare(relation));
+  const locks = input.locks.filter(
+    (lock) => relevant(lock.relation) && (!lock.table || relevant(lock.table)),
+  );
 
   const blocks: Block[] = [];
   for (const b of input.blocking) {
@@ -183,7 +187,11 @@ function causeOf(evidence: readonly LockRecord[]): LockRecord | undefined {
   for (const lock of evidence) {
     const score = lock.heldMs + (lock.waitedMs ?? 0);
     const bestScore = best ? best.heldMs + (best.waitedMs ?? 0) : -1;
-    if (!best || score > bestScore + 1 || (Math.abs(score - bestScore) <= 1 && rank(lock.mode) > rank(best.mode)))
+    if (
+      !best ||
+      score > bestScore + 1 ||
+      (Math.abs(score - bestScore) <= 1 && rank(lock.mode) > rank(best.mode))
+    )
       best = lock;
   }
   return best;
@@ -215,19 +223,29 @@ function describeCause(block: Block, input: VerdictInput): { text: string; lines
   const on = lock.relation === block.relation ? '' : ` on ${lock.relation}`;
   const documented = lock.source === 'documented' ? ' (its documented lock: held too briefly to sample)' : '';
   if (block.kind === 'row updates' && rank(lock.mode) === rank('RowExclusiveLock') && taker) {
-    const rows = taker.rows !== undefined && taker.rows !== null ? ` changed ${taker.rows.toLocaleString('en')} rows and` : '';
-    const until = input.transactional && (lock.statement ?? 0) < statements.length - 1 ? 'the migration commits' : 'it ends';
+    const rows =
+      taker.rows !== undefined && taker.rows !== null
+        ? ` changed ${taker.rows.toLocaleString('en')} rows and`
+        : '';
+    const until =
+      input.transactional && (lock.statement ?? 0) < statements.length - 1
+        ? 'the migration commits'
+        : 'it ends';
     return {
       text: `: ${quote(taker)} (line ${taker.line})${rows} keeps every row it changed locked until ${until}`,
       lines: [taker.line],
     };
   }
-  if (!taker) return { text: `: ${mode}${on} held for ${formatDuration(lock.heldMs)}${documented}`, lines: [] };
+  if (!taker)
+    return { text: `: ${mode}${on} held for ${formatDuration(lock.heldMs)}${documented}`, lines: [] };
   // Held through a later, longer statement of the same transaction?
   const later = statements
     .slice((lock.statement ?? 0) + 1)
     .filter((s) => s.inTransaction !== false && input.transactional !== false)
-    .reduce<StatementRecord | undefined>((longest, s) => (!longest || s.durationMs > longest.durationMs ? s : longest), undefined);
+    .reduce<StatementRecord | undefined>(
+      (longest, s) => (!longest || s.durationMs > longest.durationMs ? s : longest),
+      undefined,
+    );
   const through =
     later && later.durationMs > taker.durationMs && lock.heldMs > taker.durationMs * 1.5 ? later : undefined;
   const text = through
