@@ -18,7 +18,7 @@ import { type ParsedStatement, parseStatements } from '../../sql/parse-sql.js';
 import { type BlockingObservationOptions, startExternalBlockingObservation } from './blocking-observation.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { monitoringQueries } from './monitoring-queries.js';
-import { decideVerdict } from './verdict.js';
+import { capBlocking, decideVerdict } from './verdict.js';
 
 /** postgres://user:password@host:port/db for the tool's DATABASE_URL (its environment only, never argv or logs). */
 export function databaseUrl(target: PgTarget): string {
@@ -125,11 +125,12 @@ export function externalMigrationRecord(
     line: 0,
     durationMs: Math.max(config.observer.interval, Math.round(statement.lastSeenAt - statement.startedAt)),
   }));
+  const blocking = capBlocking(observed.blocking ?? [], observed.locks);
   const verdict = decideVerdict({
     status,
     durationMs: observed.durationMs,
     locks: observed.locks,
-    blocking: observed.blocking ?? [],
+    blocking,
     lint,
     errorMessage: observed.error,
     dangerousMs: config.dangerousBlocking,
@@ -144,7 +145,7 @@ export function externalMigrationRecord(
     transactional: false,
     statements,
     locks: observed.locks,
-    blocking: observed.blocking ?? [],
+    blocking,
     lint,
     rollback,
     monitoringQueries: monitoringQueries(parsed, [

@@ -9,7 +9,7 @@ import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
 import type { LintFinding } from './lint/lint-types.js';
 import { monitoringQueries } from './monitoring-queries.js';
-import { decideVerdict } from './verdict.js';
+import { capBlocking, decideVerdict } from './verdict.js';
 
 const MAX_SQL_CHARS = 4000;
 
@@ -84,8 +84,8 @@ export interface AssembleInput {
 
 /** The full record of an executed migration. */
 export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
-  const { result } = input;
-  const locks = lockRecords(result);
+  const locks = lockRecords(input.result);
+  const result = { ...input.result, blocking: capBlocking(input.result.blocking, locks) };
   const lint = lintRecords(input.findings, result);
   const status = result.ok ? 'applied' : 'failed';
   // Tables worth watching: the ones probed, and any other table the migration locked in a mode

@@ -93,6 +93,40 @@ function quote(statement: StatementRecord): string {
   return `\`${text.length > 70 ? `${text.slice(0, 67)}…` : text}\``;
 }
 
+/**
+ * The probes' measurements, each no longer than the locks allow: reads and writes by the locks
+ * on the relation (or its indexes) that stop them, row updates by the locks that show the
+ * migration changed rows there. A probe that timed out just after a short lock was released
+ * measured its own timeout, not the migration (TRUNCATE: 194 ms held, not 1 s blocked).
+ */
+export function capBlocking(
+  blocking: readonly BlockingRecord[],
+  locks: readonly LockRecord[],
+): BlockingRecord[] {
+  return blocking.map((b) => {
+    const cap = (kind: BlockKind, ms: number) =>
+      Math.round(
+        Math.min(ms, evidenceMs(locks.filter((lock) => lockedOn(b.relation, lock) && stops(kind, lock)))),
+      );
+    const reads = cap('reads', b.readsBlockedMs);
+    const writes = cap('writes', b.writesBlockedMs);
+    return {
+      ...b,
+      readsBlockedMs: reads,
+      writesBlockedMs: writes,
+      longestReadBlockMs: Math.min(b.longestReadBlockMs, reads),
+      longestWriteBlockMs: Math.min(b.longestWriteBlockMs, writes),
+      ...(b.rowUpdatesBlockedMs !== undefined && {
+        rowUpdatesBlockedMs: cap('row updates', b.rowUpdatesBlockedMs),
+        longestRowUpdateBlockMs: Math.min(
+          b.longestRowUpdateBlockMs ?? 0,
+          cap('row updates', b.rowUpdatesBlockedMs),
+        ),
+      }),
+    };
+  });
+}
+
 /** Decides the verdict and says why. */
 export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdict' | 'why'> {
   if (input.status === 'failed') {
@@ -102,10 +136,13 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
     };
   }
   const created = new Set(input.createdHere ?? []);
+  // Not the tool's history, not created here, not a temporary relation of the migration's own session.
   const relevant = (relation: string) =>
     !isBookkeepingTable(relation, input.historyTables) &&
     !created.has(relation) &&
-    !created.has(bare(relation));
+    !created.has(bare(relation)) &&
+    !relation.startsWith('pg_temp') &&
+    !relation.startsWith('transient relation');
   const locks = input.locks.filter(
     (lock) => relevant(lock.relation) && (!lock.table || relevant(lock.table)),
   );
