@@ -17,55 +17,113 @@ const ROWS = 1_000_000;
 
 /** An application's operation, repeated every 20 ms on its own connection; waits are recorded. */
 interface AppOperation {
-  name: 'read' | 'write' | 'matview';
+  name: string;
   sql: string;
 }
 
-const OPERATIONS: AppOperation[] = [
+const FIXED: AppOperation[] = [
   { name: 'read', sql: 'SELECT total FROM orders WHERE id = 2' },
-  // Row 2 lives on the first page: a migration that updates the table locks it first.
-  { name: 'write', sql: 'UPDATE orders SET note = note WHERE id = 2' },
+  {
+    name: 'write',
+    sql: 'INSERT INTO orders (id, user_id, total) VALUES (-1, 1, 0); DELETE FROM orders WHERE id = -1',
+  },
   { name: 'matview', sql: 'SELECT total FROM order_totals WHERE user_id = 42' },
 ];
+
+/**
+ * Row updates of rows spread over the heap (first row of the first, a quarter, the middle, three
+ * quarters and the last page), each on its own connection: a migration locks rows as its scan
+ * reaches them and keeps them all until it commits, so the longest any of them waited is what
+ * "row updates blocked" means.
+ */
+async function rowOperations(database: string): Promise<AppOperation[]> {
+  const rows = await sql<{ id: string | null }>(
+    database,
+    `SELECT (SELECT id FROM orders WHERE ctid >= format('(%s,0)', (f * (pg_relation_size('orders') / 8192 - 1))::bigint)::tid LIMIT 1) AS id
+       FROM unnest(ARRAY[0, 0.25, 0.5, 0.75, 1]) AS f`,
+  );
+  return rows
+    .filter((row) => row.id !== null)
+    .map((row) => ({ name: `row ${row.id}`, sql: `UPDATE orders SET note = note WHERE id = ${row.id}` }));
+}
+
+/** The longest wait of the row updates. */
+const rowWaits = (app: Record<string, number>) =>
+  Math.max(
+    ...Object.entries(app)
+      .filter(([name]) => name.startsWith('row '))
+      .map(([, ms]) => ms),
+  );
 
 /** An attempt slower than this waited on a lock (an unblocked one takes a few ms, even loaded). */
 const WAITED_MS = 60;
 
-/** Runs the application's operations until stop(); returns how long each kind waited in total. */
-async function startApplication(database: string): Promise<() => Promise<Record<string, number>>> {
+const connectAs = async (database: string, name: string): Promise<pg.Client> => {
   const info = cluster();
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database,
+    application_name: name,
+  });
+  await client.connect();
+  return client;
+};
+
+/**
+ * Runs the application's operations until stop(); returns how long each kind waited in total.
+ * An operation counts as waiting when it was slow and a monitor connection saw it waiting on a
+ * lock in pg_stat_activity meanwhile (a slow operation on a loaded machine is not a block).
+ */
+async function startApplication(database: string): Promise<() => Promise<Record<string, number>>> {
+  const operations = [...FIXED, ...(await rowOperations(database))];
+  const monitor = await connectAs(database, 'staging-refresh:test-monitor');
+  const lockWaits: { pid: number; at: number }[] = [];
+  let monitoring = true;
+  const monitorLoop = (async () => {
+    while (monitoring) {
+      const at = performance.now();
+      const result = await monitor.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'staging-refresh:test-application'`,
+      );
+      for (const row of result.rows) lockWaits.push({ pid: row.pid, at });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  // Named like the tool's own sessions so the `command` observer does not take them for the tool.
   const clients = await Promise.all(
-    OPERATIONS.map(async () => {
-      const client = new pg.Client({
-        host: info.host,
-        port: info.port,
-        user: info.user,
-        password: info.password,
-        database,
-        // Named like the tool's own sessions so the `command` observer does not take it for the tool.
-        application_name: 'staging-refresh:test-application',
-      });
-      await client.connect();
-      return client;
-    }),
+    operations.map(() => connectAs(database, 'staging-refresh:test-application')),
   );
+  const pids = await Promise.all(
+    clients.map(
+      async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid,
+    ),
+  );
+  // Warm up each connection (catalog caches) before anything is measured.
+  await Promise.all(operations.map((operation, index) => clients[index]!.query(operation.sql)));
   let running = true;
   const waited: Record<string, number> = {};
-  const loops = OPERATIONS.map(async (operation, index) => {
+  const loops = operations.map(async (operation, index) => {
     const client = clients[index]!;
+    const pid = pids[index]!;
     waited[operation.name] = 0;
     while (running) {
       const started = performance.now();
       await client.query(operation.sql).catch(() => undefined); // the view or table may be gone
-      const took = performance.now() - started;
-      if (took >= WAITED_MS) waited[operation.name]! += took;
+      const ended = performance.now();
+      const sawWaiting = lockWaits.some((w) => w.pid === pid && w.at >= started && w.at <= ended);
+      if (ended - started >= WAITED_MS && sawWaiting) waited[operation.name]! += ended - started;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
   return async () => {
     running = false;
     await Promise.all(loops);
-    await Promise.all(clients.map((client) => client.end()));
+    monitoring = false;
+    await monitorLoop;
+    await Promise.all([...clients, monitor].map((client) => client.end()));
     return waited;
   };
 }
@@ -159,7 +217,7 @@ describe('blocking measured and explained, on a 1M-row table', () => {
       'add_column_backfill',
       'ALTER TABLE orders ADD COLUMN flag boolean;\nUPDATE orders SET flag = true WHERE id <= 400000;',
     );
-    await run('long_update', 'UPDATE orders SET total = total + 1 WHERE id > 0;');
+    await run('long_update', 'UPDATE orders SET total = total + 1 WHERE id <= 600000;');
     await run('truncate', 'TRUNCATE orders CASCADE;');
   }, 600_000);
 
@@ -173,7 +231,7 @@ describe('blocking measured and explained, on a 1M-row table', () => {
     const orders = on(record, 'public.orders');
     expectClose(orders.readsBlockedMs, app.read!);
     expectClose(orders.writesBlockedMs, app.write!);
-    expectClose(orders.rowUpdatesBlockedMs ?? 0, app.write!);
+    expectClose(orders.rowUpdatesBlockedMs ?? 0, rowWaits(app));
     expect(record.lint.map((f) => f.rule)).not.toContain('missing-lock-timeout');
     expect(record.verdict).toBe('safe');
   });
@@ -205,7 +263,9 @@ describe('blocking measured and explained, on a 1M-row table', () => {
     expectClose(orders.readsBlockedMs, app.read!);
     expectClose(orders.writesBlockedMs, app.write!);
     expect(record.verdict).not.toBe('safe');
+    expect(record.why).toMatch(/^reads on public\.orders blocked for/);
     expect(record.why).toContain('REINDEX INDEX orders_user_idx');
+    expect(record.why).toContain('REINDEX … CONCURRENTLY');
   });
 
   it('a `command` migration running CREATE INDEX: probed on sight, writes blocked as measured', () => {
@@ -241,18 +301,21 @@ describe('blocking measured and explained, on a 1M-row table', () => {
     expect(record.why).toMatch(/ACCESS EXCLUSIVE taken by `ALTER TABLE orders ADD COLUMN flag boolean`/);
     expect(record.why).toMatch(/held until COMMIT through `UPDATE orders SET flag = true/);
     expect(record.why).toContain('add-column-then-backfill');
+    expectClose(orders.rowUpdatesBlockedMs ?? 0, rowWaits(app));
     expect(record.why).not.toContain('require-concurrent-index');
   });
 
   it('a long single-transaction UPDATE: row updates blocked as long as the application waited', () => {
     const { record, app } = runs.get('long_update')!;
     const orders = on(record, 'public.orders');
-    expect(app.write).toBeGreaterThan(300);
-    expectClose(orders.rowUpdatesBlockedMs ?? 0, app.write!);
+    expect(rowWaits(app)).toBeGreaterThan(300);
+    expectClose(orders.rowUpdatesBlockedMs ?? 0, rowWaits(app));
     expect(orders.readsBlockedMs).toBeLessThanOrEqual(300);
     expect(record.verdict).not.toBe('safe');
     expect(record.why).toMatch(/row updates on public\.orders blocked/);
-    expect(record.why).toContain('UPDATE orders SET total = total + 1');
+    expect(record.why).toContain(
+      'UPDATE orders SET total = total + 1 WHERE id <= 600000` (line 1) changed 600,000 rows',
+    );
     expect(record.why).toContain('batches');
     expect(record.transactionWaits?.maxWaiters).toBeGreaterThan(0);
   });

@@ -87,6 +87,11 @@ function lockedOn(relation: string, lock: LockRecord): boolean {
   return lock.relation === relation || lock.table === relation;
 }
 
+/** " (line N)" when the statement's line is known (statements seen from another tool have none). */
+function at(statement: StatementRecord): string {
+  return statement.line > 0 ? ` (line ${statement.line})` : '';
+}
+
 /** A statement as a short one-line quote. */
 function quote(statement: StatementRecord): string {
   const text = statement.sql.replace(/\s+/g, ' ').trim().replace(/;$/, '');
@@ -162,7 +167,13 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
       // short lock was released measured its own timeout, not the migration.
       const allowed = Math.min(ms, evidenceMs(evidence));
       if (allowed <= 0) continue;
-      blocks.push({ relation: b.relation, kind, ms: allowed, measured: true, cause: causeOf(evidence) });
+      blocks.push({
+        relation: b.relation,
+        kind,
+        ms: allowed,
+        measured: true,
+        cause: causeOf(evidence, b.relation),
+      });
     }
   }
   // Relations nobody probed: a lock that blocks reads or writes, held this long, blocks them that long.
@@ -183,7 +194,12 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
     });
   }
   blocks.sort((a, b) => b.ms - a.ms);
-  const worst = blocks[0];
+  // Of blocks about as long as the longest, headline the one people notice first: reads, then
+  // writes, then row updates (a table lock stops all three for the same time).
+  const KIND_ORDER: BlockKind[] = ['reads', 'writes', 'row updates'];
+  const worst = blocks
+    .filter((b) => blocks[0] && b.ms >= 0.9 * blocks[0].ms)
+    .sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind))[0];
   const errors = input.lint.filter((finding) => finding.severity === 'error');
   const warnings = input.lint.filter((finding) => finding.severity === 'warning');
 
@@ -218,20 +234,26 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
   };
 }
 
-/** The lock that explains a block: the longest held (waits included), the stronger on a tie. */
-function causeOf(evidence: readonly LockRecord[]): LockRecord | undefined {
+/**
+ * The lock that explains a block: the longest held (waits included), the stronger on a tie; a
+ * lock on the relation itself is preferred to one on its index when held about as long.
+ */
+function causeOf(evidence: readonly LockRecord[], relation: string): LockRecord | undefined {
+  const score = (lock: LockRecord) => lock.heldMs + (lock.waitedMs ?? 0);
   let best: LockRecord | undefined;
   for (const lock of evidence) {
-    const score = lock.heldMs + (lock.waitedMs ?? 0);
-    const bestScore = best ? best.heldMs + (best.waitedMs ?? 0) : -1;
     if (
       !best ||
-      score > bestScore + 1 ||
-      (Math.abs(score - bestScore) <= 1 && rank(lock.mode) > rank(best.mode))
+      score(lock) > score(best) + 1 ||
+      (Math.abs(score(lock) - score(best)) <= 1 && rank(lock.mode) > rank(best.mode))
     )
       best = lock;
   }
-  return best;
+  if (!best || best.relation === relation) return best;
+  const own = evidence
+    .filter((lock) => lock.relation === relation && score(lock) >= 0.9 * score(best as LockRecord))
+    .sort((x, y) => rank(y.mode) - rank(x.mode))[0];
+  return own ?? best;
 }
 
 function headline(block: Block): string {
@@ -269,7 +291,7 @@ function describeCause(block: Block, input: VerdictInput): { text: string; lines
         ? 'the migration commits'
         : 'it ends';
     return {
-      text: `: ${quote(taker)} (line ${taker.line})${rows} keeps every row it changed locked until ${until}`,
+      text: `: ${quote(taker)}${at(taker)}${rows} keeps every row it changed locked until ${until}`,
       lines: [taker.line],
     };
   }
@@ -286,8 +308,8 @@ function describeCause(block: Block, input: VerdictInput): { text: string; lines
   const through =
     later && later.durationMs > taker.durationMs && lock.heldMs > taker.durationMs * 1.5 ? later : undefined;
   const text = through
-    ? `: ${mode}${on} taken by ${quote(taker)} (line ${taker.line}) and held until COMMIT through ${quote(through)} (line ${through.line}, ${formatDuration(through.durationMs)})`
-    : `: ${mode}${on} held by ${quote(taker)} (line ${taker.line}) for ${formatDuration(lock.heldMs)}${documented}`;
+    ? `: ${mode}${on} taken by ${quote(taker)}${at(taker)} and held until COMMIT through ${quote(through)} (${through.line > 0 ? `line ${through.line}, ` : ''}${formatDuration(through.durationMs)})`
+    : `: ${mode}${on} held by ${quote(taker)}${at(taker)} for ${formatDuration(lock.heldMs)}${documented}`;
   return { text, lines: through ? [taker.line, through.line] : [taker.line] };
 }
 
@@ -298,8 +320,18 @@ const CAUSE_RULES = [
   'whole-table-update',
   'refresh-matview-without-concurrently',
   'attach-partition-without-check',
+  'require-concurrent-index',
+  'drop-index-without-concurrently',
+  'table-rewrite-command',
+  'add-column-volatile-default',
+  'alter-column-type',
+  'constraint-without-not-valid',
+  'unique-constraint-without-index',
+  'set-not-null',
   'truncate',
 ];
+/** Advice about how to wait, not about what blocks: only when nothing else fits. */
+const LAST_RULES = ['missing-lock-timeout'];
 
 /** The "safer" advice that fits the cause: a lint fix about those statements, else one about the lock. */
 function saferFor(block: Block, lines: readonly number[], input: VerdictInput): string {
@@ -307,10 +339,10 @@ function saferFor(block: Block, lines: readonly number[], input: VerdictInput): 
   const about = input.lint.filter(
     (finding) => finding.fix && lines.includes(finding.line) && finding.severity !== 'info',
   );
+  const order = (rule: string) => (LAST_RULES.includes(rule) ? 1000 : CAUSE_RULES.indexOf(rule) + 1 || 99);
   const ranked = [...about].sort(
     (a, b) =>
-      (CAUSE_RULES.indexOf(a.rule) + 1 || 99) - (CAUSE_RULES.indexOf(b.rule) + 1 || 99) ||
-      (a.severity === 'error' ? 0 : 1) - (b.severity === 'error' ? 0 : 1),
+      order(a.rule) - order(b.rule) || (a.severity === 'error' ? 0 : 1) - (b.severity === 'error' ? 0 : 1),
   );
   const finding = ranked[0];
   if (finding) return `; safer (${finding.rule}): ${finding.fix}`;

@@ -325,6 +325,9 @@ const rewritingCommand: LintRule = {
  * VALIDATE CONSTRAINT, SET (fillfactor …), CREATE INDEX CONCURRENTLY do not.
  */
 function takesStrongLock(statement: ParsedStatement): boolean {
+  // REFRESH … CONCURRENTLY's EXCLUSIVE lets readers (the only users of a view) through, queued or not.
+  if (statement.kind === 'RefreshMatViewStmt' && (statement.node as { concurrent?: boolean }).concurrent)
+    return false;
   const mode = strongestDocumentedLock(statement);
   return mode !== undefined && LOCK_MODES.indexOf(mode) > LOCK_MODES.indexOf('ShareUpdateExclusiveLock');
 }
