@@ -215,9 +215,9 @@ describe('blocking measured and explained, on a 1M-row table', () => {
     await run('drop_index', 'DROP INDEX orders_total_idx;');
     await run(
       'add_column_backfill',
-      'ALTER TABLE orders ADD COLUMN flag boolean;\nUPDATE orders SET flag = true WHERE id <= 400000;',
+      'ALTER TABLE orders ADD COLUMN flag boolean;\nUPDATE orders SET flag = true WHERE id <= 250000;',
     );
-    await run('long_update', 'UPDATE orders SET total = total + 1 WHERE id <= 600000;');
+    await run('long_update', 'UPDATE orders SET total = total + 1 WHERE id <= 400000;');
     await run('truncate', 'TRUNCATE orders CASCADE;');
   }, 600_000);
 
@@ -314,7 +314,7 @@ describe('blocking measured and explained, on a 1M-row table', () => {
     expect(record.verdict).not.toBe('safe');
     expect(record.why).toMatch(/row updates on public\.orders blocked/);
     expect(record.why).toContain(
-      'UPDATE orders SET total = total + 1 WHERE id <= 600000` (line 1) changed 600,000 rows',
+      'UPDATE orders SET total = total + 1 WHERE id <= 400000` (line 1) changed 400,000 rows',
     );
     expect(record.why).toContain('batches');
     expect(record.transactionWaits?.maxWaiters).toBeGreaterThan(0);
