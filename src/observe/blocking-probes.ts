@@ -4,10 +4,11 @@
 //          lock on one index — REINDEX INDEX, DROP INDEX — blocks it as it blocks the application);
 // - write: DELETE … WHERE false in a transaction that is rolled back (ROW EXCLUSIVE);
 // - row:   SELECT … FOR NO KEY UPDATE of a few rows spread over the table (first, middle, last
-//          pages; by primary key, or ctid when there is none), each in its own rolled-back
-//          transaction: the row lock an application UPDATE of that row needs, so a migration
-//          holding row locks (a long UPDATE, a backfill in one transaction) shows as
-//          "row updates blocked".
+//          pages; by primary key, or ctid when there is none) in a rolled-back transaction: the
+//          row lock an application UPDATE of those rows needs, so a migration holding row locks
+//          (a long UPDATE, a backfill in one transaction) shows as "row updates blocked". It runs
+//          at most every sampling interval (100 ms): row locks of a migration last long, and
+//          each attempt takes a transaction id.
 // An attempt that times out on a lock was blocked; back-to-back blocked attempts form one
 // continuous block. A probe never changes data. Materialized views get the read probe only.
 
@@ -66,6 +67,9 @@ class BlockLog {
 
 type ProbeKind = 'read' | 'write' | 'row';
 
+/** The row probe's pause between unblocked attempts. */
+const ROW_PROBE_INTERVAL_MS = 100;
+
 interface Probe {
   target: ProbeTarget;
   kind: ProbeKind;
@@ -73,13 +77,18 @@ interface Probe {
   log: BlockLog;
   /** performance.now() when the relation was first seen locked (probes started during the migration). */
   seenAt: number | undefined;
-  rows: string[] | undefined;
+  /** The row probe's statement, once its rows are chosen. */
+  rows: string | undefined;
   error?: string;
 }
 
-/** The SQL of one row-probe attempt per chosen row (`key`: a quoted column, or ctid). */
-function rowSql(target: ProbeTarget, key: string, value: string): string {
-  return `BEGIN; SELECT 1 FROM ${target.quoted} WHERE ${key} = ${literal(value)} FOR NO KEY UPDATE; ROLLBACK`;
+/**
+ * The SQL of one row-probe attempt (`key`: a quoted column, or ctid). A lock_timeout bounds how
+ * long it holds the rows it already locked while it waits for another: a migration that reaches
+ * one of them waits at most that long.
+ */
+function rowSql(target: ProbeTarget, key: string, values: readonly string[]): string {
+  return `BEGIN; SELECT 1 FROM ${target.quoted} WHERE ${key} IN (${values.map(literal).join(', ')}) FOR NO KEY UPDATE; ROLLBACK`;
 }
 
 /**
@@ -87,7 +96,7 @@ function rowSql(target: ProbeTarget, key: string, value: string): string {
  * at 0, 1/(n-1), …, 1 of the heap (a TID range scan each: cheap on any size). Returns the SQL
  * of each row's attempt.
  */
-async function chooseRows(client: pg.Client, target: ProbeTarget, count: number): Promise<string[]> {
+async function chooseRows(client: pg.Client, target: ProbeTarget, count: number): Promise<string> {
   const key = await client.query<{ column: string | null }>(
     `SELECT (SELECT quote_ident(a.attname)
                FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
@@ -111,7 +120,7 @@ async function chooseRows(client: pg.Client, target: ProbeTarget, count: number)
     [at],
   );
   const values = [...new Set(found.rows.map((row) => row.value).filter((v): v is string => v !== null))];
-  return values.map((value) => rowSql(target, column ?? 'ctid', value));
+  return values.length > 0 ? rowSql(target, column ?? 'ctid', values) : 'SELECT 1';
 }
 
 /** Running probes; add() starts probing one more relation, stop() ends them all. */
@@ -209,7 +218,7 @@ export class BlockingProbes {
       return;
     }
     probe.rows ??= await chooseRows(probe.client, probe.target, this.options.rows);
-    for (const sql of probe.rows) await probe.client.query(sql);
+    await probe.client.query(probe.rows);
   }
 
   private async loop(probe: Probe): Promise<void> {
@@ -232,7 +241,11 @@ export class BlockingProbes {
         probe.error = (error as Error).message;
         return; // the relation went away or cannot be probed: stop this probe
       }
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs));
+      const pause =
+        probe.kind === 'row'
+          ? Math.max(this.options.intervalMs, ROW_PROBE_INTERVAL_MS)
+          : this.options.intervalMs;
+      if (this.running) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
