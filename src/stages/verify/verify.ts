@@ -1,7 +1,9 @@
 // verify: the new database must hold every table the archive had data for, and pass the
 // configured SQL checks. A failed check stops the run before the swap.
 import type pg from 'pg';
-import { ident, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
+import { checkLeaks } from '../../anonymize/leak-check.js';
+import type { LeakSamples } from '../../anonymize/leak-sampler.js';
+import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { VerifyCheckRecord } from '../../record/run-record.js';
 
@@ -10,8 +12,8 @@ export interface VerifyInput {
   /** `schema.table` names the archive has data for. */
   archiveTables: readonly string[];
   checks: readonly { name: string; sql: string }[];
-  /** Original values sampled from the archive per masked column: none may appear in the new database. */
-  leakSamples?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** Rows sampled while masking: the same rows may not hold their originals in the new database. */
+  leakSamples?: LeakSamples;
 }
 
 /** Runs the checks; returns every result (the caller fails the run if any failed). */
@@ -19,9 +21,7 @@ export async function verifyDatabase(input: VerifyInput): Promise<VerifyCheckRec
   return withClient(input.next, 'staging-refresh:verify', async (client) => {
     const results: VerifyCheckRecord[] = [await tablesPresent(client, input.archiveTables)];
     for (const check of input.checks) results.push(await customCheck(client, check));
-    for (const [table, columns] of input.leakSamples ?? []) {
-      for (const [column, originals] of columns) results.push(await noLeak(client, table, column, originals));
-    }
+    if (input.leakSamples) results.push(...(await checkLeaks(client, input.leakSamples)));
     return results;
   });
 }
@@ -38,30 +38,6 @@ async function tablesPresent(client: pg.Client, expected: readonly string[]): Pr
         name: 'archive-tables-present',
         status: 'failed',
         message: `missing after restore: ${missing.join(', ')}`,
-      };
-}
-
-/** No sampled original value of a masked column is found in it after the restore. */
-async function noLeak(
-  client: pg.Client,
-  table: string,
-  column: string,
-  originals: readonly string[],
-): Promise<VerifyCheckRecord> {
-  const name = `no-leak:${table}.${column}`;
-  if (originals.length === 0) return { name, status: 'passed', message: 'no non-null originals to compare' };
-  const dot = table.indexOf('.');
-  const result = await client.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${qualifiedName(table.slice(0, dot), table.slice(dot + 1))} WHERE ${ident(column)}::text = ANY($1::text[])`,
-    [originals],
-  );
-  const found = Number(result.rows[0]?.n ?? 0);
-  return found === 0
-    ? { name, status: 'passed', message: `none of ${originals.length} sampled originals found` }
-    : {
-        name,
-        status: 'failed',
-        message: `${found} row(s) still hold an original value (of ${originals.length} sampled): masking leaked`,
       };
 }
 
