@@ -131,6 +131,8 @@ const migrations = z
         probeInterval: duration.prefault('25ms'),
         probeLockTimeout: duration.prefault('50ms'),
         maxProbedTables: z.number().int().min(0).default(8),
+        /** Rows per table the row probe locks (rolled back), spread over the table; 0: no row probe. */
+        probeRows: z.number().int().min(0).max(50).default(5),
       })
       .prefault({}),
     /** Blocking at or above this is "dangerous"; any blocking below it is "review". */

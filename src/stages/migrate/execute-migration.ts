@@ -7,13 +7,20 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
 import { bar, progressLine } from '../../log/progress-line.js';
-import { type RunningProbes, startProbes } from '../../observe/blocking-probes.js';
+import type { StatementTiming } from '../../observe/documented-locks.js';
 import { LockTracker, type TrackedLock } from '../../observe/lock-tracker.js';
 import { ProgressTracker } from '../../observe/progress-tracker.js';
 import { type SamplerState, snapshotLocks, startSampler } from '../../observe/sampler.js';
-import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../record/run-record.js';
+import type {
+  BlockingRecord,
+  MigrationErrorRecord,
+  RelationSizeRecord,
+  StatementRecord,
+  TransactionWaitRecord,
+} from '../../record/run-record.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
+import { startBlockingObservation } from './blocking-observation.js';
 import { relationSizes, tablesToProbe } from './relations.js';
 import { type ExecutionMode, TransactionControl } from './transaction-control.js';
 
@@ -35,6 +42,10 @@ export interface ExecuteOptions {
     probeIntervalMs: number;
     probeLockTimeoutMs: number;
     maxProbedTables: number;
+    /** Rows per table the row probe locks (default 5; 0: no row probe). */
+    probeRows?: number;
+    /** The tool's history tables: never probed. */
+    historyTables?: readonly string[];
   };
   statementTimeoutMs?: number | undefined;
   /** performance.now() by which the whole migrate step must be done (migrations.budget). */
@@ -48,7 +59,9 @@ export interface ExecuteResult {
   durationMs: number;
   statements: StatementRecord[];
   locks: TrackedLock[];
-  blocking: Awaited<ReturnType<RunningProbes['stop']>>;
+  blocking: BlockingRecord[];
+  /** Other sessions waiting on the migration's transaction id (row locks). */
+  transactionWaits?: TransactionWaitRecord;
   progress: ReturnType<ProgressTracker['result']>;
   relations: RelationSizeRecord[];
   error?: MigrationErrorRecord;
@@ -63,20 +76,15 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     const pid = Number(
       (await migration.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
     );
-    const probeTables =
-      options.observer.probes && options.observer.enabled !== false
-        ? await tablesToProbe(observer, statements, options.observer.maxProbedTables)
-        : [];
+    const blockingObservation = await startBlockingObservation(target, observer, statements, {
+      ...options.observer,
+      probes: options.observer.probes && options.observer.enabled !== false,
+    });
+    const probeTables = blockingObservation.upFront;
     const sizesBefore = await relationSizes(
       observer,
       probeTables.map((table) => table.name),
     );
-    const probes = probeTables.length
-      ? await startProbes(target, probeTables, {
-          intervalMs: options.observer.probeIntervalMs,
-          lockTimeoutMs: options.observer.probeLockTimeoutMs,
-        })
-      : undefined;
     const origin = performance.now();
     const locks = new LockTracker(origin);
     const tty = progressLine();
@@ -100,12 +108,22 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     const sampler =
       options.observer.enabled === false
         ? { stop: async () => ({ samples: 0, errors: 0 }) }
-        : startSampler(observer, pid, options.observer.intervalMs, locks, progress, state);
+        : startSampler(
+            observer,
+            pid,
+            options.observer.intervalMs,
+            locks,
+            progress,
+            state,
+            blockingObservation.waits,
+            blockingObservation.onLocks,
+          );
     const cancelOnAbort = () =>
       void observer.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
     options.signal.addEventListener('abort', cancelOnAbort, { once: true });
 
     const records: StatementRecord[] = [];
+    const timings: StatementTiming[] = [];
     let error: MigrationErrorRecord | undefined;
     const mode = options.mode ?? (options.transactional ? 'transaction' : 'autocommit');
     const control = new TransactionControl(migration, mode, statements.length);
@@ -135,6 +153,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           inTransaction,
           ...(error && { error }),
         });
+        timings.push({ index, startMs: started - origin, heldMs: finished - started });
         if (error) break;
         if (control.open) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
         else locks.releaseAll(finished);
@@ -142,7 +161,8 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       if (!error && options.recordHistory && options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
-      if (control.open && !error)
+      const closing = control.open;
+      if (closing && !error)
         locks.observe(
           await snapshotLocks(migration, pid),
           performance.now(),
@@ -150,6 +170,12 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           state.statement,
         );
       await control.end(!error);
+      if (closing) {
+        // In a transaction every lock is held until it ends.
+        const ended = performance.now() - origin;
+        for (const timing of timings)
+          if (records[timing.index]?.inTransaction) timing.heldMs = ended - timing.startMs;
+      }
       locks.releaseAll(performance.now());
       if (!error && options.recordHistory && !options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
@@ -168,8 +194,9 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     const end = performance.now();
     await sampler.stop();
     tty.done();
-    const blocking = probes ? await probes.stop() : [];
     await nameUnseenRelations(observer, locks);
+    const sampled = locks.result(end);
+    const observed = await blockingObservation.finish(timings, sampled);
     const relations = await relationSizes(
       observer,
       probeTables.map((table) => table.name),
@@ -187,8 +214,9 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       ok: error === undefined,
       durationMs: round(end - origin),
       statements: records,
-      locks: locks.result(end),
-      blocking,
+      locks: [...sampled, ...observed.documented],
+      blocking: observed.blocking,
+      ...(observed.transactionWaits && { transactionWaits: observed.transactionWaits }),
       progress: phases,
       relations,
       ...(error && { error }),

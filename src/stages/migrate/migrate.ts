@@ -10,6 +10,7 @@ import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { type ExecuteOptions, executeMigration } from './execute-migration.js';
+import { lintFacts } from './lint/lint-facts.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
@@ -102,7 +103,14 @@ async function runOne(
   }
   const mode = adapter.execution(file, statements);
   const transactional = runsInTransaction(mode, statements.length);
-  const findings = lintMigration(statements, { inTransaction: transactional, disable: config.lint.disable });
+  const facts = await withClient(input.target, 'staging-refresh:lint', (client) =>
+    lintFacts(client, statements),
+  ).catch(() => undefined); // lint that knows the restored schema (old column types)
+  const findings = lintMigration(statements, {
+    inTransaction: transactional,
+    disable: config.lint.disable,
+    facts,
+  });
   const caveat = adapter.caveat?.(file, statements);
   const refused = adapter.refuses?.(file, statements);
   if (refused) {
@@ -160,6 +168,8 @@ function executeOptions(
       probeIntervalMs: observer.probeInterval,
       probeLockTimeoutMs: observer.probeLockTimeout,
       maxProbedTables: observer.maxProbedTables,
+      probeRows: observer.probeRows, // #18
+      historyTables: input.config.historyTable ? [input.config.historyTable] : [], // #18
     },
     statementTimeoutMs: input.config.statementTimeout,
     deadline,

@@ -14,9 +14,16 @@ import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
 import type { SeenStatement } from '../../observe/activity-sampler.js';
 import { LockTracker } from '../../observe/lock-tracker.js';
-import { snapshotLocks } from '../../observe/sampler.js';
+import { pollEvery, snapshotLocks } from '../../observe/sampler.js';
 import type { MigrationRecord } from '../../record/run-record.js';
-import { type ExternalObservation, externalMigrationRecord, lockRecordsOf } from './command-migration.js';
+import type { BlockingObservationOptions } from './blocking-observation.js';
+import { startExternalBlockingObservation } from './blocking-observation.js';
+import {
+  type ExternalObservation,
+  externalMigrationRecord,
+  lockRecordsOf,
+  probeOptionsOf,
+} from './command-migration.js';
 
 export interface NodePgMigrateResult {
   migrations: MigrationRecord[];
@@ -67,9 +74,14 @@ export async function runNodePgMigrate(
       }
       if (!next) return { migrations, notes: notes() };
       const name = next;
-      const observed = await observeClient(client, target, async () => {
-        await runner({ ...options, direction: 'up', count: 1 });
-      });
+      const observed = await observeClient(
+        client,
+        target,
+        async () => {
+          await runner({ ...options, direction: 'up', count: 1 });
+        },
+        { intervalMs: config.observer.interval, probes: probeOptionsOf(config) }, // #18
+      );
       const down =
         config.rollback === 'rehearse' && !observed.error
           ? await rehearseDown(client, target, options)
@@ -100,9 +112,20 @@ async function observeClient(
   client: pg.Client,
   target: PgTarget,
   work: () => Promise<void>,
+  watchOptions?: { intervalMs: number; probes: BlockingObservationOptions },
 ): Promise<ExternalObservation> {
   const observer = await connect(target, 'staging-refresh:observer');
   const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  // #18: probes on every relation seen locked, from a lock sample every interval (a second
+  // observer connection: the first one snapshots after each statement).
+  const watch = watchOptions
+    ? await startExternalBlockingObservation(target, observer, watchOptions.probes)
+    : undefined;
+  const watcher = watch && watchOptions ? await connect(target, 'staging-refresh:observer') : undefined;
+  const lockPoll =
+    watch && watcher && watchOptions
+      ? pollEvery(watchOptions.intervalMs, async (at) => watch.onLocks(await snapshotLocks(watcher, pid), at))
+      : undefined;
   const origin = performance.now();
   const tracker = new LockTracker(origin);
   const seen: SeenStatement[] = [];
@@ -134,7 +157,7 @@ async function observeClient(
       inTransaction = false;
       tracker.releaseAll(finished);
     } else if (inTransaction) {
-      tracker.observe(await snapshotLocks(observer, pid), finished, started, seen.length);
+      tracker.observe(await snapshotLocks(observer, pid), finished, started, Math.max(0, seen.length - 1));
     } else {
       tracker.releaseAll(finished);
     }
@@ -148,12 +171,17 @@ async function observeClient(
   } finally {
     (client as unknown as { query: typeof original }).query = original;
     tracker.releaseAll(performance.now());
-    await observer.end().catch(() => undefined);
   }
+  const durationMs = Math.round(performance.now() - origin);
+  await lockPoll?.stop();
+  await watcher?.end().catch(() => undefined);
+  const probed = watch ? await watch.finish(seen, origin, tracker.result(performance.now())) : undefined;
+  await observer.end().catch(() => undefined);
   return {
-    durationMs: Math.round(performance.now() - origin),
+    durationMs,
     seen,
-    locks: lockRecordsOf(tracker),
+    locks: lockRecordsOf(tracker, probed?.documented),
+    ...(probed && { blocking: probed.blocking }),
     ...(transactional !== undefined && { transactional }),
     ...(error !== undefined && { error }),
   };
