@@ -21,7 +21,7 @@ import type {
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { startBlockingObservation } from './blocking-observation.js';
-import { relationSizes, tablesToProbe } from './relations.js';
+import { relationSizes } from './relations.js';
 import { type ExecutionMode, TransactionControl } from './transaction-control.js';
 
 export interface ExecuteOptions {
