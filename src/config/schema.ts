@@ -203,6 +203,14 @@ const verify = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
 });
 
+const neutralizeKeep = z.strictObject({
+  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function']),
+  name: z.string().min(1),
+  reason: z.string().min(1, 'say why this object may reach outside staging'),
+});
+
+const neutralize = z.strictObject({ keep: z.array(neutralizeKeep).default([]) });
+
 /** The whole config file. */
 export const configSchema = z.strictObject({
   source,
@@ -216,11 +224,14 @@ export const configSchema = z.strictObject({
   control: control.optional(),
   schedule: schedule.optional(),
   metrics: metrics.prefault({}),
+  neutralize: neutralize.prefault({}),
 });
 
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type MigrationsConfig = NonNullable<Config['migrations']>;
+/** An object the backup holds that may reach outside staging and is kept deliberately. */
+export type NeutralizeKeep = Config['neutralize']['keep'][number];
 
 function isRegExp(text: string): boolean {
   try {

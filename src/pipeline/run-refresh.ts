@@ -22,6 +22,7 @@ import { dropDatabaseForce } from '../infra/pg/databases.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
 import type { Logger } from '../log/logger.js';
+import { enableKeptEventTriggers } from '../neutralize/neutralize-database.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from '../record/run-record.js';
 import { fetchBackup } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
@@ -175,6 +176,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     await removeUnpacked(unpacked, ctx.log);
     record.restore = restored.record;
     record.anonymize = restored.anonymize;
+    record.neutralized = restored.neutralized; // #15
     for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
 
     const migrate = await migrateStep(ctx, steps);
@@ -204,6 +206,12 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     if (migrate.failure)
       record.warnings.push(`swapped in despite a failed migration: ${migrate.failure.message}`);
 
+    // #15: kept event triggers were disabled while the tool ran its own DDL; enabled again here.
+    const neutralized = record.neutralized ?? [];
+    if (neutralized.some((object) => object.kind === 'event-trigger' && object.action === 'kept'))
+      await withClient(ctx.next, 'staging-refresh:neutralize', (client) =>
+        enableKeptEventTriggers(client, neutralized),
+      );
     record.swap = await steps.run('swap', () =>
       swapDatabases({
         maintenance: ctx.maintenance,
