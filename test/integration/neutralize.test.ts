@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NEUTRALIZED_HOST } from '../../src/neutralize/neutralize-database.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { renderText } from '../../src/stages/report/render-text.js';
 import {
   cluster,
   makeDumps,
@@ -142,6 +143,32 @@ describe('neutralize', () => {
       const kept = record.neutralized?.find((object) => object.action === 'kept');
       expect(kept?.detail).toContain('the reporting staging system');
       expect(JSON.stringify(record)).not.toContain(cluster().password);
+      expect(renderText(record)).toContain('foreign-server prod: options-removed');
     });
   }
+
+  it('a kept event trigger is disabled while the tool runs its DDL and enabled again before the swap', async () => {
+    const dir = await tempDir('neutralize-keep');
+    const live = uniqueDb('neut_keep');
+    await mkdir(join(dir, 'migrations'));
+    await writeFile(join(dir, 'migrations', '001_ddl.sql'), 'CREATE TABLE made_by_migration (id int);\n');
+    const { config } = await writeTestConfig(dir, live, {
+      migrations: { dir: join(dir, 'migrations') },
+      neutralize: {
+        keep: [
+          { kind: 'event-trigger', name: 'report_ddl', reason: 'audit of staging DDL' },
+          { kind: 'function', name: 'public.on_ddl', reason: 'the audit trigger' },
+        ],
+      },
+    });
+    await copyFile(join(dumps, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(await standInWrites()).toEqual([]);
+    expect(await sql(live, "SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'report_ddl'")).toEqual([
+      { evtenabled: 'O' },
+    ]);
+    const kept = (record.neutralized ?? []).filter((object) => object.action === 'kept').map((o) => o.name);
+    expect(kept.sort()).toEqual(['public.on_ddl()', 'report_ddl']);
+  });
 });
