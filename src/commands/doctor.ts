@@ -4,10 +4,11 @@ import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
-import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { describeTarget, type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { runTool } from '../infra/process/run-tool.js';
+import { guardTarget } from '../stages/guard/guard.js';
 
 export interface DoctorCheck {
   name: string;
@@ -40,7 +41,10 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }
   const live = parsePgUrl(config.target.url);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
+  const guard = await guardCheck(config, live); // #15: doctor connects only where a run may
+  checks.push(guard);
   try {
+    if (!guard.ok) throw new Error('not tried: the guard refused the target');
     await withClient(maintenance, 'staging-refresh:doctor', async (client) => {
       const version = await client.query<{ server_version: string }>('SHOW server_version');
       checks.push({
@@ -73,6 +77,15 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }
   checks.push(await workDirCheck(config.workDir));
   return checks;
+}
+
+async function guardCheck(config: Config, live: PgTarget): Promise<DoctorCheck> {
+  try {
+    const identity = await guardTarget(config, live);
+    return { name: 'guard', ok: true, detail: `${identity} is allowed`, failCode: ExitCode.refused };
+  } catch (error) {
+    return { name: 'guard', ok: false, detail: (error as Error).message, failCode: ExitCode.refused };
+  }
 }
 
 async function workDirCheck(dir: string): Promise<DoctorCheck> {

@@ -10,7 +10,7 @@ import { rollbackSwap } from '../stages/swap/rollback.js';
 /** Puts the previous staging database back. */
 export async function rollback(config: Config, log: Logger): Promise<string> {
   const live = parsePgUrl(config.target.url);
-  const identity = guardTarget(config, live);
+  const identity = await guardTarget(config, live);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
   const lock = await acquireRunLock(
     config.control ? parsePgUrl(config.control.url) : maintenance,

@@ -39,7 +39,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       `schedule.cron: "${schedule.cron}" is not a valid cron expression`,
     ]);
   }
-  guardTarget(config, parsePgUrl(config.target.url));
+  await guardTarget(config, parsePgUrl(config.target.url));
   const { log } = options;
   const metrics = new RunMetrics();
   let latest: RunRecord | undefined = await readFile(join(config.report.dir, 'latest.json'), 'utf8')
