@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { newRunId } from '../pipeline/run-context.js';
 import { acquireRunLock } from '../pipeline/single-flight.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
 import { rollbackSwap } from '../stages/swap/rollback.js';
 
 /** Puts the previous staging database back. */
@@ -18,6 +19,7 @@ export async function rollback(config: Config, log: Logger): Promise<string> {
     `rollback-${newRunId()}`,
   );
   try {
+    await recoverInterruptedSwap(maintenance, live.database); // #15: a killed swap or rollback
     const ended = await rollbackSwap(maintenance, live.database, config.target.swapGrace, log);
     return `${live.database} is the previous staging database again (${ended} session(s) ended); the replaced one is ${live.database}__prev`;
   } finally {

@@ -11,10 +11,12 @@ export interface CrashedRun {
   host: string;
   pid: number;
   startedAt: string;
+  /** The step it was in when it last said (`swap`: live staging may refuse connections). */
+  phase?: string;
 }
 
 /** Files a run leaves in the work dir while it works; removed after a crash. */
-const TEMPORARY = ['restore-data.list', 'migrations-checkout'];
+const TEMPORARY = ['restore-data.list', 'restore.list', 'restore-events.list', 'migrations-checkout'];
 
 /** Writes the marker; returns the earlier run's marker if it was still there (it crashed). */
 export async function markRunning(
@@ -43,6 +45,15 @@ export async function markRunning(
     throw workDirError(error, workDir);
   });
   return crashed;
+}
+
+/** Records the step the run is in, so the run after a crash knows what to repair. */
+export async function markPhase(workDir: string, phase: string): Promise<void> {
+  const file = join(workDir, 'run-in-progress.json');
+  const marker = JSON.parse(await readFile(file, 'utf8')) as CrashedRun;
+  await writeFile(file, JSON.stringify({ ...marker, phase })).catch((error: unknown) => {
+    throw workDirError(error, workDir);
+  });
 }
 
 /** Removes the marker and the run's temporary files. */

@@ -35,10 +35,11 @@ import { recipients, sendReport } from '../stages/report/send-report.js';
 import { computeTrends } from '../stages/report/trends.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
 import { restoreArchive } from '../stages/restore/restore.js';
+import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
 import { swapDatabases } from '../stages/swap/swap.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
 import { TOOL_VERSION } from '../version.js';
-import { clearRunning, markRunning } from './crash-marker.js';
+import { clearRunning, markPhase, markRunning } from './crash-marker.js';
 import { migrateStep } from './migrate-step.js';
 import { newRunId, type RunContext } from './run-context.js';
 import { acquireRunLock, type HeldLock } from './single-flight.js';
@@ -99,10 +100,20 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     runLock = await acquireRunLock(lockAt, identity as string, ctx.runId);
     const crashed = await markRunning(config.workDir, ctx.runId, startedAt);
     if (crashed) {
-      const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed; its leftovers are removed`;
+      const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed${crashed.phase ? ` during the ${crashed.phase}` : ''}; its leftovers are removed`;
       record.warnings.push(message);
-      record.recovered = { runId: crashed.runId, startedAt: crashed.startedAt, host: crashed.host };
+      record.recovered = {
+        runId: crashed.runId,
+        startedAt: crashed.startedAt,
+        host: crashed.host,
+        ...(crashed.phase && { phase: crashed.phase }),
+      };
       ctx.log.warn(message);
+    }
+    // #15: a swap or rollback killed half-way may have left live staging refusing connections.
+    for (const repaired of await recoverInterruptedSwap(ctx.maintenance, live.database)) {
+      record.warnings.push(repaired);
+      ctx.log.warn(repaired);
     }
     const s3 = config.source.s3;
     const store = s3 ? s3ObjectStore(s3) : undefined;
@@ -212,8 +223,10 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       await withClient(ctx.next, 'staging-refresh:neutralize', (client) =>
         enableKeptEventTriggers(client, neutralized),
       );
+    await markPhase(config.workDir, 'swap'); // #15
     record.swap = await steps.run('swap', () =>
       swapDatabases({
+        signal,
         maintenance: ctx.maintenance,
         live: live.database,
         keepPrevious: config.target.keepPrevious,
@@ -224,6 +237,16 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       }),
     );
     nextCreated = false;
+    // #15: the renames committed; failed grants do not undo that, and the record says so.
+    if (record.swap.grantsError !== undefined)
+      throw new RunFailedError(
+        'grants-failed',
+        `staging was replaced (${live.database} is the new database), but the grants failed: ${record.swap.grantsError}`,
+        {
+          step: 'swap',
+          hint: 'fix target.grants (does every role exist?) and grant by hand, or run rollback',
+        },
+      );
     if (migrate.failure) applyError(record, migrate.failure);
   } catch (error) {
     applyError(

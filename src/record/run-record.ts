@@ -253,6 +253,8 @@ export interface RunRecord {
     dropped: string[];
     terminatedSessions: number;
     durationMs: number;
+    /** The renames committed (staging was replaced) but the grants failed with this message. */
+    grantsError?: string;
   };
   error?: RunErrorRecord;
   warnings: string[];
@@ -261,7 +263,7 @@ export interface RunRecord {
   /** What the tool itself used: peak resident memory (the process, not pg_restore) and CPU time. */
   resources?: { peakRssBytes: number; cpuUserMs: number; cpuSystemMs: number };
   /** Set when this run found and cleaned up after an earlier run that crashed. */
-  recovered?: { runId: string; startedAt: string; host: string };
+  recovered?: { runId: string; startedAt: string; host: string; phase?: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
   report?: {
     html?: string;
