@@ -36,6 +36,12 @@ const s3Source = z.strictObject({
     .min(5 * 1024 * 1024)
     .default(16 * 1024 * 1024),
   concurrency: z.number().int().min(1).max(64).default(4),
+  /** Connecting to the endpoint may take this long (each attempt). */
+  connectTimeout: duration.default(10_000),
+  /** A request may wait this long for its first byte, or a body stall this long, before it is retried. */
+  idleTimeout: duration.default(30_000),
+  /** Attempts for listing and HEAD requests (ranged GETs retry per part on their own). */
+  attempts: z.number().int().min(1).max(10).default(3),
 });
 
 const localSource = z.strictObject({ path: z.string().min(1) });
