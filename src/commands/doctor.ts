@@ -9,6 +9,7 @@ import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { runTool } from '../infra/process/run-tool.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
 export interface DoctorCheck {
   name: string;
@@ -56,6 +57,14 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       const role = await client.query<{ rolcreatedb: boolean; rolsuper: boolean }>(
         'SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
+      // #15: the swap ends sessions on live staging; the role must be allowed to.
+      const signalProblem = await sessionRightsProblem(client);
+      checks.push({
+        name: 'may end sessions',
+        ok: signalProblem === undefined,
+        detail: signalProblem ?? `role ${live.user} may end sessions on live staging at the swap`,
+        failCode: ExitCode.refused,
+      });
       const row = role.rows[0];
       const ok = row?.rolcreatedb === true || row?.rolsuper === true;
       checks.push({

@@ -1,12 +1,14 @@
 // rollback: the guarded command around rollbackSwap, under the single-flight lock.
 import type { Config } from '../config/schema.js';
 import { parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { withClient } from '../infra/pg/with-client.js';
 import type { Logger } from '../log/logger.js';
 import { newRunId } from '../pipeline/run-context.js';
 import { acquireRunLock } from '../pipeline/single-flight.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
 import { rollbackSwap } from '../stages/swap/rollback.js';
+import { requireSessionRights } from '../stages/swap/session-rights.js';
 
 /** Puts the previous staging database back. */
 export async function rollback(config: Config, log: Logger): Promise<string> {
@@ -20,6 +22,7 @@ export async function rollback(config: Config, log: Logger): Promise<string> {
   );
   try {
     await recoverInterruptedSwap(maintenance, live.database); // #15: a killed swap or rollback
+    await withClient(maintenance, 'staging-refresh:preflight', requireSessionRights); // #15
     const ended = await rollbackSwap(maintenance, live.database, config.target.swapGrace, log);
     return `${live.database} is the previous staging database again (${ended} session(s) ended); the replaced one is ${live.database}__prev`;
   } finally {

@@ -36,6 +36,7 @@ import { computeTrends } from '../stages/report/trends.js';
 import { writeHtmlReport, writeRunRecord } from '../stages/report/write-record.js';
 import { restoreArchive } from '../stages/restore/restore.js';
 import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
+import { requireSessionRights } from '../stages/swap/session-rights.js';
 import { swapDatabases } from '../stages/swap/swap.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
 import { TOOL_VERSION } from '../version.js';
@@ -115,6 +116,8 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       record.warnings.push(repaired);
       ctx.log.warn(repaired);
     }
+    // #15: a role that could not end sessions at the swap is refused now, before any change.
+    await withClient(ctx.maintenance, 'staging-refresh:preflight', requireSessionRights);
     const s3 = config.source.s3;
     const store = s3 ? s3ObjectStore(s3) : undefined;
     const candidate = await steps.run('locate', () =>

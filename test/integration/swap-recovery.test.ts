@@ -6,6 +6,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runDoctor } from '../../src/commands/doctor.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
@@ -120,6 +121,30 @@ describe('swap recovery', () => {
     } finally {
       await session.end().catch(() => undefined);
     }
+  });
+
+  it('a refresh role that cannot end sessions: doctor says so with the fix, and the run is refused before any change', async () => {
+    const dir = await tempDir('swap-role');
+    const live = uniqueDb('swaprole');
+    const role = uniqueDb('role');
+    await sql('postgres', `CREATE ROLE ${role} LOGIN CREATEDB PASSWORD 'role-pw-15'`);
+    await sql('postgres', `CREATE DATABASE ${live} OWNER ${role}`);
+    const info = cluster();
+    const { config } = await writeTestConfig(dir, live);
+    config.target.url = `postgres://${role}:role-pw-15@${info.host}:${info.port}/${live}`;
+    await copyFile(dump, join(dir, 'backups', 'a.dump'));
+    const checks = await runDoctor(config);
+    const check = checks.find((c) => c.name === 'may end sessions');
+    expect(check).toMatchObject({ ok: false, failCode: 77 });
+    expect(check?.detail).toContain(`GRANT pg_signal_backend TO "${role}"`);
+    const record = await runRefresh(config, quiet);
+    expect(record).toMatchObject({ outcome: 'refused', exitCode: 77 });
+    expect(record.error?.message).toContain('pg_signal_backend');
+    expect(record.steps.map((step) => step.name)).toEqual(['guard', 'report']);
+    expect(await databasesLike(live)).toEqual([live]);
+    // With the grant, both agree it may.
+    await sql('postgres', `GRANT pg_signal_backend TO ${role}`);
+    expect((await runDoctor(config)).find((c) => c.name === 'may end sessions')?.ok).toBe(true);
   });
 
   it('grants that fail after the renames: recorded as "replaced, grants failed", with the swap section', async () => {
