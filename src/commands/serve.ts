@@ -14,6 +14,7 @@ import { newRunId } from '../pipeline/run-context.js';
 import { runRefresh } from '../pipeline/run-refresh.js';
 import type { RunRecord } from '../record/run-record.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { bearerMatches } from './bearer-token.js';
 
 export interface ServeOptions {
   log: Logger;
@@ -95,7 +96,8 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       return response.end(await metrics.registry.metrics());
     }
     if (request.method === 'POST' && path === '/runs') {
-      if (!options.token || request.headers.authorization !== `Bearer ${options.token}`) {
+      if (!options.token || !bearerMatches(request.headers.authorization, options.token)) {
+        // #15
         return send(401, {
           error: options.token
             ? 'bad or missing bearer token'

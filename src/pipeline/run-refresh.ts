@@ -21,6 +21,7 @@ import { databaseNames } from '../infra/pg/database-names.js';
 import { dropDatabaseForce } from '../infra/pg/databases.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { s3ObjectStore } from '../infra/s3/object-store.js';
+import { configSecrets, registerSecrets, scrubDeep } from '../infra/secrets/secret-scrub.js';
 import type { Logger } from '../log/logger.js';
 import { enableKeptEventTriggers } from '../neutralize/neutralize-database.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunOutcome, type RunRecord } from '../record/run-record.js';
@@ -264,6 +265,8 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     if (runLock) await clearRunning(config.workDir).catch(() => undefined);
   }
 
+  registerSecrets(configSecrets(config)); // #15
+  scrubDeep(record); // #15: no password or quoted row value in the record, HTML, e-mail or history
   // The report step renders the HTML page and addresses the e-mail; the record is then written
   // (holding every step, the report step included) and sent as it was written, so the e-mail's
   // attachment is the stored record. Only a failed send changes the record afterwards.
@@ -328,6 +331,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
 }
 
 async function persist(ctx: RunContext, record: RunRecord): Promise<void> {
+  scrubDeep(record); // #15
   try {
     const file = await writeRunRecord(ctx.config.report.dir, record);
     ctx.log.info({ file, outcome: record.outcome }, 'run record written');
