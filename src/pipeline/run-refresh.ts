@@ -265,6 +265,9 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     if (runLock) await clearRunning(config.workDir).catch(() => undefined);
   }
 
+  // #15: the run that lost the single-flight race did nothing: no report, no e-mail, and
+  // latest.json (the other run's) is not touched. The CLI prints the holder and exits 75.
+  if (!runLock && record.exitCode === ExitCode.tempFail) return record;
   registerSecrets(configSecrets(config)); // #15
   scrubDeep(record); // #15: no password or quoted row value in the record, HTML, e-mail or history
   // The report step renders the HTML page and addresses the e-mail; the record is then written

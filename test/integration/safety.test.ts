@@ -168,6 +168,10 @@ describe('safety', () => {
     const second = await runRefresh(config, quiet);
     expect(second.exitCode).toBe(75);
     expect(second.error?.message).toMatch(/another refresh of .* is running: run \S+@\S+ .*since \d{4}-/);
+    // The loser reports nothing: no HTML, no e-mail, and latest.json is not its record.
+    expect(second.report).toBeUndefined();
+    const latest = await readFile(join(config.report.dir, 'latest.json'), 'utf8').catch(() => '{}');
+    expect(JSON.parse(latest).runId).not.toBe(second.runId);
     expect((await first).exitCode).toBe(0);
     // The lock went with the first run: a third one gets it.
     const { config: quick } = await writeTestConfig(dir, live);
