@@ -5,6 +5,8 @@
 // body that raises. Objects named in `neutralize.keep` are left as they are and listed as kept.
 import type pg from 'pg';
 import type { NeutralizeKeep } from '../config/schema.js';
+import { GuardError } from '../errors.js';
+import { DEFAULT_PG_PORT, resolveEndpoint, sameHost } from '../infra/net/endpoint.js';
 import { ident, literal, qualifiedName } from '../infra/pg/connection.js';
 import type { NeutralizedRecord } from '../record/run-record.js';
 
@@ -23,13 +25,14 @@ export async function neutralizeDatabase(
   client: pg.Client,
   keep: readonly NeutralizeKeep[],
   kinds: readonly NeutralizeKind[] = ALL,
+  productionHosts: readonly string[] = [],
 ): Promise<NeutralizedRecord[]> {
   const kept = (kind: NeutralizeKeep['kind'], name: string) =>
     keep.find((entry) => entry.kind === kind && entry.name === name);
   const done: NeutralizedRecord[] = [];
   // Event triggers first: the DDL below would fire them.
   if (kinds.includes('event-triggers')) done.push(...(await eventTriggers(client, kept)));
-  if (kinds.includes('servers')) done.push(...(await servers(client, kept)));
+  if (kinds.includes('servers')) done.push(...(await servers(client, kept, productionHosts)));
   if (kinds.includes('subscriptions')) done.push(...(await subscriptions(client, kept)));
   if (kinds.includes('cron')) done.push(...(await cronJobs(client, kept)));
   if (kinds.includes('functions')) done.push(...(await dblinkFunctions(client, kept)));
@@ -50,7 +53,11 @@ const keptRecord = (
   detail: `${what}; kept by neutralize.keep: ${entry.reason}`,
 });
 
-async function servers(client: pg.Client, kept: Kept): Promise<NeutralizedRecord[]> {
+async function servers(
+  client: pg.Client,
+  kept: Kept,
+  productionHosts: readonly string[],
+): Promise<NeutralizedRecord[]> {
   const done: NeutralizedRecord[] = [];
   const { rows } = await client.query<{ name: string; fdw: string; options: string[] | null }>(
     `SELECT s.srvname AS name, w.fdwname AS fdw, s.srvoptions AS options
@@ -62,6 +69,7 @@ async function servers(client: pg.Client, kept: Kept): Promise<NeutralizedRecord
     const what = `foreign server (${server.fdw})`;
     const keepEntry = kept('foreign-server', server.name);
     if (keepEntry) {
+      await refuseProductionServer(server.name, server.options ?? [], productionHosts);
       done.push(
         keptRecord(
           'foreign-server',
@@ -117,6 +125,36 @@ async function servers(client: pg.Client, kept: Kept): Promise<NeutralizedRecord
     });
   }
   return done;
+}
+
+/** A kept server must not lead to production: its host (or hostaddr) against production.hosts. */
+async function refuseProductionServer(
+  name: string,
+  options: readonly string[],
+  productionHosts: readonly string[],
+): Promise<void> {
+  const option = (key: string) => options.find((entry) => entry.startsWith(`${key}=`))?.slice(key.length + 1);
+  const port = Number(option('port') ?? DEFAULT_PG_PORT);
+  for (const host of [option('host'), option('hostaddr')].flatMap((value) => value?.split(',') ?? [])) {
+    const endpoint = await resolveEndpoint(host);
+    for (const production of productionHosts) {
+      const [prodHost, prodPort] = splitHostPort(production);
+      if (prodPort !== undefined && prodPort !== port) continue;
+      if (sameHost(await resolveEndpoint(prodHost), endpoint))
+        throw new GuardError(
+          `neutralize.keep keeps foreign server ${name}, but it points at ${host}, which is production.hosts entry "${production}"`,
+          { hint: 'a kept object must not reach production; remove it from neutralize.keep' },
+        );
+    }
+  }
+}
+
+function splitHostPort(entry: string): [string, number | undefined] {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (bracketed) return [bracketed[1] as string, bracketed[2] ? Number(bracketed[2]) : undefined];
+  const withPort = /^([^:]+):(\d+)$/.exec(entry);
+  if (withPort) return [withPort[1] as string, Number(withPort[2])];
+  return [entry, undefined];
 }
 
 async function eventTriggers(client: pg.Client, kept: Kept): Promise<NeutralizedRecord[]> {

@@ -147,6 +147,23 @@ describe('neutralize', () => {
     });
   }
 
+  it('keeping a foreign server that points at a production host is refused (exit 77), staging untouched', async () => {
+    const dir = await tempDir('neutralize-prod');
+    const live = uniqueDb('neut_prod');
+    const { config } = await writeTestConfig(dir, live, {
+      // "other staging" points at reporting-staging.internal: here it is production, spelled differently.
+      production: { hosts: ['Reporting-Staging.Internal.:5432'] },
+      neutralize: { keep: [{ kind: 'foreign-server', name: 'other staging', reason: 'mistake' }] },
+    });
+    await copyFile(join(dumps, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record).toMatchObject({ exitCode: 77, error: { step: 'restore' } });
+    expect(record.error?.message).toContain('foreign server other staging');
+    expect(
+      await sql('postgres', 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live}%`]),
+    ).toEqual([]);
+  });
+
   it('a kept event trigger is disabled while the tool runs its DDL and enabled again before the swap', async () => {
     const dir = await tempDir('neutralize-keep');
     const live = uniqueDb('neut_keep');

@@ -161,7 +161,7 @@ async function restoreWithPgRestore(
 /** The SQL pass of #15 on `__next` (src/neutralize). */
 async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promise<NeutralizedRecord[]> {
   return withClient(input.next, 'staging-refresh:neutralize', (client) =>
-    neutralizeDatabase(client, input.config.neutralize.keep, kinds),
+    neutralizeDatabase(client, input.config.neutralize.keep, kinds, input.config.production.hosts),
   );
 }
 
