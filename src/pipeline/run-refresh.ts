@@ -195,6 +195,9 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
 
     const migrate = await migrateStep(ctx, steps);
+    // #15: a signal during the migrations is an abort in the migrate step, not a failed check later.
+    if (signal.aborted)
+      throw new AbortedError('run aborted by signal during the migrations', { step: 'migrate' });
     record.migrations = migrate.migrations;
     if (migrate.notes.length > 0) record.migrationNotes = migrate.notes;
 

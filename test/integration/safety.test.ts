@@ -121,7 +121,9 @@ describe('safety', () => {
     await liveWithMarker(live);
     await mkdir(join(dir, 'migrations'));
     await writeFile(join(dir, 'migrations', '001_slow.sql'), 'SELECT pg_sleep(60);\n');
-    const { file } = await writeTestConfig(dir, live, { migrations: { dir: join(dir, 'migrations') } });
+    const { file, config } = await writeTestConfig(dir, live, {
+      migrations: { dir: join(dir, 'migrations') },
+    });
     await copyFile(smallA, join(dir, 'backups', 'a.dump'));
     const child = runCli(['run', '--config', file]);
     await until(
@@ -141,6 +143,13 @@ describe('safety', () => {
     expect(Date.now() - stopped).toBeLessThan(10_000);
     expect(await databasesLike(live)).toEqual([live]);
     expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
+    // Recorded as what happened: aborted by the signal, in the migrate step.
+    const record = JSON.parse(await readFile(join(config.report.dir, 'latest.json'), 'utf8'));
+    expect(record).toMatchObject({
+      outcome: 'aborted',
+      exitCode: 143,
+      error: { code: 'aborted', step: 'migrate' },
+    });
   });
 
   it('two concurrent runs: the second exits 75 and says who holds the lock', async () => {
