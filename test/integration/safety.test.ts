@@ -150,6 +150,7 @@ describe('safety', () => {
       exitCode: 143,
       error: { code: 'aborted', step: 'migrate' },
     });
+    expect(record.migrations[0].error.message).toContain('the run was stopped');
   });
 
   it('two concurrent runs: the second exits 75 and says who holds the lock', async () => {
