@@ -23,9 +23,10 @@ export async function markRunning(
   workDir: string,
   runId: string,
   startedAt: Date,
+  identity?: string,
 ): Promise<CrashedRun | undefined> {
   await mkdir(workDir, { recursive: true });
-  const file = join(workDir, 'run-in-progress.json');
+  const file = markerPath(workDir, identity);
   let crashed: CrashedRun | undefined;
   try {
     crashed = JSON.parse(await readFile(file, 'utf8')) as CrashedRun;
@@ -48,8 +49,8 @@ export async function markRunning(
 }
 
 /** Records the step the run is in, so the run after a crash knows what to repair. */
-export async function markPhase(workDir: string, phase: string): Promise<void> {
-  const file = join(workDir, 'run-in-progress.json');
+export async function markPhase(workDir: string, phase: string, identity?: string): Promise<void> {
+  const file = markerPath(workDir, identity);
   const marker = JSON.parse(await readFile(file, 'utf8')) as CrashedRun;
   await writeFile(file, JSON.stringify({ ...marker, phase })).catch((error: unknown) => {
     throw workDirError(error, workDir);
@@ -57,7 +58,16 @@ export async function markPhase(workDir: string, phase: string): Promise<void> {
 }
 
 /** Removes the marker and the run's temporary files. */
-export async function clearRunning(workDir: string): Promise<void> {
+export async function clearRunning(workDir: string, identity?: string): Promise<void> {
   for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
-  await rm(join(workDir, 'run-in-progress.json'), { force: true });
+  await rm(markerPath(workDir, identity), { force: true });
+}
+
+/**
+ * The marker of one target (`host:port/db`): two targets sharing a work dir each have their own,
+ * so one's run is never taken for the other's crash.
+ */
+export function markerPath(workDir: string, identity?: string): string {
+  if (identity === undefined) return join(workDir, 'run-in-progress.json');
+  return join(workDir, `run-in-progress.${identity.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
 }

@@ -100,7 +100,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     identity = await steps.run('guard', async () => guardTarget(config, live));
     const lockAt = config.control ? parsePgUrl(config.control.url) : ctx.maintenance;
     runLock = await acquireRunLock(lockAt, identity as string, ctx.runId);
-    const crashed = await markRunning(config.workDir, ctx.runId, startedAt);
+    const crashed = await markRunning(config.workDir, ctx.runId, startedAt, identity);
     if (crashed) {
       const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed${crashed.phase ? ` during the ${crashed.phase}` : ''}; its leftovers are removed`;
       record.warnings.push(message);
@@ -230,7 +230,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
       await withClient(ctx.next, 'staging-refresh:neutralize', (client) =>
         enableKeptEventTriggers(client, neutralized),
       );
-    await markPhase(config.workDir, 'swap'); // #15
+    await markPhase(config.workDir, 'swap', identity); // #15
     record.swap = await steps.run('swap', () =>
       swapDatabases({
         signal,
@@ -265,7 +265,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   } finally {
     await removeUnpacked(unpacked, ctx.log);
     if (nextCreated) await dropNext(ctx, record);
-    if (runLock) await clearRunning(config.workDir).catch(() => undefined);
+    if (runLock) await clearRunning(config.workDir, identity).catch(() => undefined);
   }
 
   // #15: the run that lost the single-flight race did nothing: no report, no e-mail, and

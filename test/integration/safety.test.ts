@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { markerPath } from '../../src/pipeline/crash-marker.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { lockKeys } from '../../src/pipeline/single-flight.js';
 import { freePort } from '../harness/pg-cluster.js';
@@ -100,7 +101,9 @@ describe('safety', () => {
     await until('the masked restore to stream', () => active('staging-refresh:anonymize', `${live}__next`));
     child.kill('SIGKILL');
     await child;
-    const marker = JSON.parse(await readFile(join(config.workDir, 'run-in-progress.json'), 'utf8'));
+    const marker = JSON.parse(
+      await readFile(markerPath(config.workDir, `${cluster().host}:${cluster().port}/${live}`), 'utf8'),
+    );
     expect(await databasesLike(live)).toEqual([live, `${live}__next`]);
     expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
 

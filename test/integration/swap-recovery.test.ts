@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/commands/doctor.js';
+import { markerPath } from '../../src/pipeline/crash-marker.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
@@ -80,7 +81,9 @@ describe('swap recovery', () => {
     await child;
     await session.end().catch(() => undefined);
     expect(await allowsConnections(live)).toBe(false); // what the kill left behind
-    const marker = JSON.parse(await readFile(join(config.workDir, 'run-in-progress.json'), 'utf8'));
+    const marker = JSON.parse(
+      await readFile(markerPath(config.workDir, `${cluster().host}:${cluster().port}/${live}`), 'utf8'),
+    );
     expect(marker.phase).toBe('swap');
 
     // The next run fails before its own swap (a check fails), and still repairs live staging.
