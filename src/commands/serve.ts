@@ -27,7 +27,8 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string;
   /** Stops scheduling, handles a running refresh per schedule.onShutdown, closes the listener. */
-  shutdown(): Promise<void>;
+  /** Stops; resolves to the record of the refresh it waited for (or aborted), if one was running. */
+  shutdown(): Promise<RunRecord | undefined>;
 }
 
 /** Starts the scheduler and the HTTP listener. Throws ConfigError (78) / GuardError (77) up front. */
@@ -129,6 +130,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     url,
     async shutdown() {
       await task.stop();
+      let waited: RunRecord | undefined;
       if (current) {
         if (schedule.onShutdown === 'abort') {
           log.warn({ runId: current.runId }, 'shutting down: aborting the running refresh');
@@ -136,9 +138,10 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
         } else {
           log.info({ runId: current.runId }, 'shutting down: letting the running refresh finish');
         }
-        await current.done;
+        waited = await current.done;
       }
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      return waited;
     },
   };
 }
