@@ -248,8 +248,9 @@ program
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      await server.shutdown();
-      return ExitCode.ok;
+      // #15: a refresh aborted by the shutdown makes serve exit 143, as `run` would.
+      const waited = await server.shutdown();
+      return waited?.outcome === 'aborted' ? ExitCode.terminated : ExitCode.ok;
     }),
   );
 

@@ -35,7 +35,7 @@ export interface Plan {
 
 /** Builds the plan; throws the same errors a run would (guard, missing or stale backup). */
 export async function buildPlan(config: Config, now = new Date()): Promise<Plan> {
-  const target = guardTarget(config, parsePgUrl(config.target.url));
+  const target = await guardTarget(config, parsePgUrl(config.target.url));
   const source = createSource(config.source);
   const backup = await source.locate();
   const ageMs = checkBackupAge(backup, config.source.maxAge, now);

@@ -277,7 +277,9 @@ function statementErrorRecord(
     message =
       options.deadline !== undefined && performance.now() >= options.deadline - 5
         ? `cancelled: the migrations.budget ran out during this statement (${message})`
-        : `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`;
+        : /statement timeout/.test(message)
+          ? `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`
+          : `cancelled: the run was stopped (${message})`; // #15: a SIGTERM is not a timeout
   }
   return {
     message,
