@@ -2,7 +2,7 @@
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../format/duration.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */

@@ -2,7 +2,7 @@
 // while the observer samples its locks and progress and the probes measure what it blocks.
 import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';

@@ -1,5 +1,5 @@
 // The first line of every report and the e-mail subject: is the pending deploy safe?
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 
 /** Most dangerous first, then review, then safe; within a verdict, the longest first. */

@@ -1,6 +1,6 @@
 // The HTML e-mail: table layout with inline styles (what mail clients render), no scripts, no
 // external images. Dangerous migrations first, each with the team's four-point checklist.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';

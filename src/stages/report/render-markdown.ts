@@ -1,5 +1,5 @@
 // The report as Markdown, for a pull-request comment or a chat message.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
 import { neutralizedMarkdown } from './render-neutralized.js';

@@ -1,5 +1,5 @@
 // The plain-text report: terminal summary and the e-mail's text part.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LockRecord, MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
