@@ -180,6 +180,7 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     const migrate = await migrateStep(ctx, steps);
     record.migrations = migrate.migrations;
     if (migrate.notes.length > 0) record.migrationNotes = migrate.notes;
+    if (migrate.rehearsal) record.rehearsal = migrate.rehearsal; // #22
 
     record.verify.checks = await steps.run('verify', () =>
       verifyDatabase({

@@ -14,6 +14,7 @@ import { type SamplerState, snapshotLocks, startSampler } from '../../observe/sa
 import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '../../record/run-record.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
+import type { Rehearsal, RehearsalOutcome, RehearsalRun } from './rehearsal/rehearsal.js';
 import { relationSizes, tablesToProbe } from './relations.js';
 
 export interface ExecuteOptions {
@@ -34,6 +35,8 @@ export interface ExecuteOptions {
     maxProbedTables: number;
   };
   statementTimeoutMs?: number | undefined;
+  /** Production's settings, cache state and traffic for this timing (#22). */
+  rehearsal?: Rehearsal | undefined;
   /** performance.now() by which the whole migrate step must be done (migrations.budget). */
   deadline?: number | undefined;
   log: Logger;
@@ -49,6 +52,8 @@ export interface ExecuteResult {
   progress: ReturnType<ProgressTracker['result']>;
   relations: RelationSizeRecord[];
   error?: MigrationErrorRecord;
+  /** The conditions the timing was taken with, and the production estimate (#22). */
+  rehearsal?: RehearsalOutcome;
 }
 
 /** Executes one migration and observes it. Never throws for a failing statement: the result says. */
@@ -56,6 +61,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
   const { target, statements, log } = options;
   const migration = await connect(target, 'staging-refresh:migrate');
   const observer = await connect(target, 'staging-refresh:observer');
+  let rehearsalRun: RehearsalRun | undefined;
   try {
     const pid = Number(
       (await migration.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
@@ -74,6 +80,8 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           lockTimeoutMs: options.observer.probeLockTimeoutMs,
         })
       : undefined;
+    // #22: settings on this session, cache state, traffic — before the clock starts.
+    rehearsalRun = await options.rehearsal?.begin(migration, pid, statements, options.recordHistory);
     const origin = performance.now();
     const locks = new LockTracker(origin);
     const tty = progressLine();
@@ -163,6 +171,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       options.signal.removeEventListener('abort', cancelOnAbort);
     }
     const end = performance.now();
+    const conditions = await rehearsalRun?.end(
+      end - origin,
+      records.map((record) => record.durationMs),
+    );
     await sampler.stop();
     tty.done();
     const blocking = probes ? await probes.stop() : [];
@@ -189,8 +201,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       progress: phases,
       relations,
       ...(error && { error }),
+      ...(conditions && { rehearsal: conditions }),
     };
   } finally {
+    await rehearsalRun?.abandon();
     await migration.end().catch(() => undefined);
     await observer.end().catch(() => undefined);
   }

@@ -4,12 +4,12 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDuration } from '../../config/duration.js';
-import type { MigrationsConfig } from '../../config/schema.js';
+import type { MigrationsConfig, ProductionConfig } from '../../config/schema.js';
 import { type RefreshError, RunFailedError } from '../../errors.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
-import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js';
+import type { MigrationRecord, RehearsalRecord, RollbackRecord } from '../../record/run-record.js';
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { createAdapter } from './adapters/create-adapter.js';
@@ -19,6 +19,7 @@ import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
 import { runNodePgMigrate } from './node-pg-migrate-migration.js';
+import { prepareRehearsal, type Rehearsal } from './rehearsal/rehearsal.js';
 
 export interface MigrateInput {
   config: MigrationsConfig;
@@ -26,12 +27,18 @@ export interface MigrateInput {
   workDir: string;
   log: Logger;
   signal: AbortSignal;
+  /** Production's hardware, for estimates (#22). */
+  production?: ProductionConfig | undefined;
+  /** The control database and this target's history key, for calibrated estimates (#22). */
+  history?: { control: PgTarget; target: string } | undefined;
 }
 
 export interface MigrateResult {
   migrations: MigrationRecord[];
   notes: string[];
   failure?: RefreshError;
+  /** The staging server and the conditions of every timing (#22). */
+  rehearsal?: RehearsalRecord;
 }
 
 /** Runs the pending migrations against `target` (the new database). */
@@ -104,6 +111,7 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
   }
 
   const migrations: MigrationRecord[] = plan.skipped.map((s) => skippedRecord(s.file, s.reason));
+  const rehearsal = await prepareRehearsal({ ...input, config }); // #22
   const deadline = config.budget !== undefined ? performance.now() + config.budget : undefined;
   let failure: RefreshError | undefined;
   for (const file of plan.pending) {
@@ -111,7 +119,7 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
       migrations.push(skippedRecord(file, `an earlier migration failed`));
       continue;
     }
-    const record = await runOne(file, adapter, input, deadline);
+    const record = await runOne(file, adapter, input, deadline, rehearsal);
     migrations.push(record);
     log.info(
       { migration: file.name, status: record.status, durationMs: record.durationMs, verdict: record.verdict },
@@ -129,7 +137,7 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
       );
     }
   }
-  return { migrations, notes, ...(failure && { failure }) };
+  return { migrations, notes, ...(failure && { failure }), rehearsal: rehearsal.record };
 }
 
 async function runOne(
@@ -137,6 +145,7 @@ async function runOne(
   adapter: MigrationAdapter,
   input: MigrateInput,
   deadline: number | undefined,
+  rehearsal?: Rehearsal,
 ): Promise<MigrationRecord> {
   const { config } = input;
   let statements: ParsedStatement[];
@@ -159,7 +168,10 @@ async function runOne(
     parsed: ParsedStatement[],
     recordHistory: boolean,
   ): ReturnType<typeof executeMigration> =>
-    executeMigration(executeOptions(input, adapter, sqlFile, parsed, recordHistory, deadline));
+    executeMigration({
+      ...executeOptions(input, adapter, sqlFile, parsed, recordHistory, deadline),
+      rehearsal,
+    });
   const result = await execute(file, statements, true);
   const rollback = result.ok
     ? await rollbackFor(file, adapter, input, execute, statements)

@@ -112,6 +112,7 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
     progress: result.progress,
     relations: result.relations,
     ...(result.error && { error: result.error }),
+    ...result.rehearsal, // #22: takenWith, traffic, production
   };
 }
 
