@@ -2,6 +2,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
+import { productionSummary } from './production-terms.js';
 
 const MARK = { dangerous: '🔴 dangerous', review: '🟡 review', safe: '🟢 safe' } as const;
 
@@ -27,7 +28,10 @@ export function renderMarkdown(record: RunRecord): string {
       );
     }
     out.push('');
-    for (const m of migrations.filter((x) => x.verdict !== 'safe')) out.push(`- **${m.name}**: ${m.why}`);
+    for (const m of migrations.filter((x) => x.verdict !== 'safe')) {
+      const production = productionSummary(m);
+      out.push(`- **${m.name}**: ${m.why}${production ? ` — ${production}` : ''}`);
+    }
     out.push('');
   }
   out.push(`Steps: ${record.steps.map((s) => `${s.name} ${formatDuration(s.durationMs)}`).join(' · ')}`);
