@@ -24,7 +24,9 @@ export async function calibrate(
   if (productionMs === undefined || productionMs <= 0)
     throw new UsageError(`--took expects a duration like "4h", "35m" or "90s", got "${took}"`);
   if (!config.control)
-    throw new UsageError('calibrate needs control.url: the staging timings and the calibrations live in the history');
+    throw new UsageError(
+      'calibrate needs control.url: the staging timings and the calibrations live in the history',
+    );
   const target = targetIdentity(parsePgUrl(config.target.url));
   return withClient(parsePgUrl(config.control.url), 'staging-refresh:calibrate', async (client) => {
     await ensureHistorySchema(client);

@@ -130,7 +130,10 @@ const anonymize = z.strictObject({
 /** A PostgreSQL setting name (GUC): letters, digits, underscores, an optional "extension." prefix. */
 const settingName = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i, 'expected a PostgreSQL setting name like maintenance_work_mem');
+  .regex(
+    /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i,
+    'expected a PostgreSQL setting name like maintenance_work_mem',
+  );
 
 const traffic = z.strictObject({
   /** Reads per second (SELECT … LIMIT 1) on each touched table. */

@@ -46,7 +46,11 @@ export async function latestStagingTiming(
 }
 
 /** Stores (or replaces) the production duration of a migration. */
-export async function saveCalibration(client: pg.Client, target: string, calibration: Calibration): Promise<void> {
+export async function saveCalibration(
+  client: pg.Client,
+  target: string,
+  calibration: Calibration,
+): Promise<void> {
   await client.query(
     `INSERT INTO staging_refresh.calibrations (target, migration, run_id, staging_ms, production_ms, recorded_at)
      VALUES ($1, $2, $3, $4, $5, $6)

@@ -205,6 +205,8 @@ export interface TakenWithRecord {
   unhonoured: string[];
   cache: CacheStateRecord;
   traffic: boolean;
+  /** How the settings reached the migration when the tool opened its own connection, and what that cannot promise. */
+  note?: string;
 }
 
 /** The cache state before a migration: what was warmed and how much of each table was in shared_buffers. */

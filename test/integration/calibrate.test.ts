@@ -79,10 +79,15 @@ describe('production estimates', () => {
     const second = await runRefresh(config, quiet);
     expect(second.outcome).toBe('succeeded');
     const after = second.migrations[0]!;
-    expect(second.rehearsal?.production?.calibration).toEqual({ factor: expect.closeTo(factor, 2), samples: 1 });
+    expect(second.rehearsal?.production?.calibration).toEqual({
+      factor: expect.closeTo(factor, 2),
+      samples: 1,
+    });
     expect(after.production).toMatchObject({ basis: 'calibration' });
     expect(after.production!.durationMs / after.durationMs).toBeCloseTo(factor, 1);
-    expect(after.production!.how).toMatch(/median production\/staging ratio of 1 migration fed back with calibrate/);
+    expect(after.production!.how).toMatch(
+      /median production\/staging ratio of 1 migration fed back with calibrate/,
+    );
 
     const schema = JSON.parse(
       await readFile(new URL('../../schema/run-record.schema.json', import.meta.url), 'utf8'),

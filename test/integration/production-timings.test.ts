@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ident, parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { migrate, type MigrateResult } from '../../src/stages/migrate/migrate.js';
+import { type MigrateResult, migrate } from '../../src/stages/migrate/migrate.js';
 import { cluster, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
 /** Runs the `sql` tool's migrations in `migrationsDir` on `db` with a migrations section given as YAML flow text. */
@@ -94,7 +94,11 @@ describe('production settings on the migration session', () => {
   it('records the settings each timing was taken with, as the migration session had them', () => {
     const [small, large] = runs.map((run) => run.result.migrations[0]!);
     const setting = (m: typeof small, name: string) => m!.takenWith?.settings.find((s) => s.name === name);
-    expect(setting(small, 'maintenance_work_mem')).toMatchObject({ value: '1MB', requested: '1MB', via: 'session' });
+    expect(setting(small, 'maintenance_work_mem')).toMatchObject({
+      value: '1MB',
+      requested: '1MB',
+      via: 'session',
+    });
     expect(setting(large, 'maintenance_work_mem')).toMatchObject({ value: '512MB', via: 'session' });
     expect(setting(large, 'max_parallel_maintenance_workers')).toMatchObject({ value: '0', via: 'session' });
     // Staging's own cost settings beside them.
@@ -110,7 +114,10 @@ describe('production settings on the migration session', () => {
   });
 
   it('leaves no extension behind in the staging database', async () => {
-    const rows = await sql(runs[1]!.db, "SELECT extname FROM pg_extension WHERE extname IN ('pg_prewarm', 'pg_buffercache')");
+    const rows = await sql(
+      runs[1]!.db,
+      "SELECT extname FROM pg_extension WHERE extname IN ('pg_prewarm', 'pg_buffercache')",
+    );
     expect(rows).toEqual([]);
   });
 
@@ -137,14 +144,54 @@ describe('settings staging cannot honour', () => {
       `{ dir: ${dir}/migrations, settings: { max_parallel_maintenance_workers: 64, shared_buffers: 64GB, no_such_setting: 1, work_mem: 64MB } }`,
     );
     const unhonoured = result.rehearsal!.unhonoured.join('\n');
-    expect(unhonoured).toMatch(/max_parallel_maintenance_workers = 64: staging can start at most \d+ parallel workers/);
-    expect(unhonoured).toMatch(/shared_buffers = 64GB: cannot be set per session \(context postmaster: needs a server restart\); staging runs with 256MB/);
+    expect(unhonoured).toMatch(
+      /max_parallel_maintenance_workers = 64: staging can start at most \d+ parallel workers/,
+    );
+    expect(unhonoured).toMatch(
+      /shared_buffers = 64GB: cannot be set per session \(context postmaster: needs a server restart\); staging runs with 256MB/,
+    );
     expect(unhonoured).toMatch(/no_such_setting = 1: staging's PostgreSQL .* has no such setting/);
     expect(unhonoured).not.toMatch(/work_mem = 64MB/);
     const m = result.migrations[0]!;
     expect(m.status).toBe('applied');
     expect(m.takenWith?.unhonoured).toEqual(result.rehearsal!.unhonoured);
-    expect(m.takenWith?.settings.find((s) => s.name === 'work_mem')).toMatchObject({ value: '64MB', via: 'session' });
+    expect(m.takenWith?.settings.find((s) => s.name === 'work_mem')).toMatchObject({
+      value: '64MB',
+      via: 'session',
+    });
+  });
+});
+
+describe('a tool that opens its own connections', () => {
+  it('gets the settings through PGOPTIONS, and the record says so', async () => {
+    const db = uniqueDb('pgoptions');
+    await sql('postgres', `CREATE DATABASE ${ident(db)}`);
+    const dir = await tempDir('pgoptions');
+    const psql = join(cluster().binDir, 'psql');
+    const result = await migrateWith(
+      db,
+      dir,
+      JSON.stringify({
+        tool: 'command',
+        command: [
+          psql,
+          '-X',
+          '-c',
+          "CREATE TABLE seen AS SELECT current_setting('maintenance_work_mem') AS v",
+        ],
+        settings: { maintenance_work_mem: '77MB', lock_timeout: '5s' },
+      }),
+    );
+    const m = result.migrations[0]!;
+    expect(m.status, m.error?.message).toBe('applied');
+    // psql (libpq) applied it: the tool's own session ran with production's value.
+    expect(await sql(db, 'SELECT v FROM seen')).toEqual([{ v: '77MB' }]);
+    expect(m.takenWith?.settings).toEqual([
+      { name: 'maintenance_work_mem', value: '77MB', requested: '77MB', via: 'PGOPTIONS' },
+      { name: 'lock_timeout', value: '5s', requested: '5s', via: 'evaluated' },
+    ]);
+    expect(m.takenWith?.note).toMatch(/PGOPTIONS: drivers on libpq .* a driver that ignores PGOPTIONS/);
+    expect(m.production?.basis).toBe('staging');
   });
 });
 

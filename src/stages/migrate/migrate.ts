@@ -48,10 +48,13 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
   if (config.tool === 'command') {
     const cwd =
       config.dir || config.git ? await migrationsDir(config, input.workDir, input.signal) : undefined;
-    const record = await runCommandMigration(config, input.target, cwd, log, input.signal);
+    const rehearsal = await prepareRehearsal({ ...input, config }); // #22
+    const ran = await runCommandMigration(config, input.target, cwd, log, input.signal, rehearsal.pgOptions);
+    const record = { ...ran, ...rehearsal.external(ran.durationMs, 'PGOPTIONS') };
     return {
       migrations: [record],
       notes: [],
+      rehearsal: rehearsal.record,
       ...(record.status === 'failed' && {
         failure: new RunFailedError(
           'migration-failed',
@@ -65,11 +68,16 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
     };
   }
   if (config.tool === 'node-pg-migrate') {
+    const rehearsal = await prepareRehearsal({ ...input, config }); // #22
     const result = await runNodePgMigrate(
       config,
       input.target,
       await migrationsDir(config, input.workDir, input.signal),
       log,
+      rehearsal.pgOptions,
+    );
+    result.migrations = result.migrations.map((m) =>
+      m.status === 'skipped' ? m : { ...m, ...rehearsal.external(m.durationMs, 'connection') },
     );
     const failed = result.migrations.find((m) => m.status === 'failed');
     const reason =
@@ -78,6 +86,7 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
     return {
       migrations: result.migrations,
       notes: result.blocker ? [result.blocker] : [],
+      rehearsal: rehearsal.record,
       ...(reason && {
         failure: new RunFailedError(result.blocker ? 'migrations-blocked' : 'migration-failed', reason, {
           step: 'migrate',

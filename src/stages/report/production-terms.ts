@@ -24,14 +24,18 @@ export function productionSummary(m: MigrationRecord): string | undefined {
 /** The lines under a migration's run time: estimate, conditions, lock queue. */
 export function productionLines(m: MigrationRecord): string[] {
   const lines: string[] = [];
-  if (m.production) lines.push(`production estimate: ~${formatDuration(m.production.durationMs)} (${m.production.how})`);
+  if (m.production)
+    lines.push(`production estimate: ~${formatDuration(m.production.durationMs)} (${m.production.how})`);
   if (m.takenWith) {
     const settings = m.takenWith.settings
       .filter((s) => s.via !== 'server')
       .map((s) => `${s.name}=${s.value}${s.via === 'evaluated' ? ' (evaluated, not applied)' : ''}`);
     const cache = m.takenWith.cache;
     const tables = cache.tables
-      .map((t) => `${t.relation} ${formatBytes(t.bytes)}${t.cachedPct !== undefined ? ` ${t.cachedPct}% in shared_buffers` : ''}`)
+      .map(
+        (t) =>
+          `${t.relation} ${formatBytes(t.bytes)}${t.cachedPct !== undefined ? ` ${t.cachedPct}% in shared_buffers` : ''}`,
+      )
       .join(', ');
     lines.push(
       `taken with: ${settings.length > 0 ? settings.join(', ') : "staging's own settings"}; cache ${cache.mode}${cache.method ? ` (${cache.method})` : ''}${tables ? `: ${tables}` : ''}`,
@@ -56,7 +60,13 @@ export function productionLines(m: MigrationRecord): string[] {
 export function serverLine(rehearsal: RehearsalRecord | undefined): string | undefined {
   if (!rehearsal) return undefined;
   const s = rehearsal.server;
-  const settings = ['maintenance_work_mem', 'max_parallel_maintenance_workers', 'max_worker_processes', 'work_mem', 'shared_buffers']
+  const settings = [
+    'maintenance_work_mem',
+    'max_parallel_maintenance_workers',
+    'max_worker_processes',
+    'work_mem',
+    'shared_buffers',
+  ]
     .filter((name) => s.settings[name] !== undefined)
     .map((name) => `${name} ${s.settings[name]}`)
     .join(', ');

@@ -121,7 +121,9 @@ function checklist(m: MigrationRecord): string {
   return [
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border:1px solid #d0d5dd;">`,
     `<tr><td style="padding:8px;background:#f2f4f7;font-size:14px;"><b style="color:${COLOR[m.verdict]};">${e(m.verdict.toUpperCase())}</b> ${e(m.name)} <span style="color:#475467;">(${e(m.status)})</span><br><span style="font-size:12px;">${e(m.why)}</span></td></tr>`,
-    `<tr><td style="padding:8px;font-size:13px;"><b>1. Run time on this data:</b> ${e(formatDuration(m.durationMs))}${productionLines(m)
+    `<tr><td style="padding:8px;font-size:13px;"><b>1. Run time on this data:</b> ${e(formatDuration(m.durationMs))}${productionLines(
+      m,
+    )
       .map((line) => `<br>${e(line)}`)
       .join('')}<pre style="${PRE}">${e(statements)}</pre></td></tr>`,
     `<tr><td style="padding:8px;font-size:13px;"><b>2. Locks and measured blocking</b>${lockRows ? `<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><th style="${HEAD}">table</th><th style="${HEAD}">lock</th><th style="${HEAD}">held</th><th style="${HEAD}">blocks</th></tr>${lockRows}</table>` : '<br>no lock that blocks reads or writes'}<div style="padding-top:4px;">${blocking || 'no table probed'}</div></td></tr>`,

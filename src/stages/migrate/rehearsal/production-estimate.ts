@@ -14,7 +14,9 @@ export function productionEstimate(
   rehearsal: Pick<RehearsalRecord, 'production' | 'settings'>,
 ): ProductionEstimateRecord {
   const work = Math.max(0, durationMs - lockWaitMs);
-  const withSettings = rehearsal.settings.some((setting) => setting.via === 'session' || setting.via === 'PGOPTIONS')
+  const withSettings = rehearsal.settings.some(
+    (setting) => setting.via === 'session' || setting.via === 'PGOPTIONS',
+  )
     ? "on production's settings"
     : "on staging's settings (no migrations.settings)";
   const less = lockWaitMs > 0 ? `, less ${formatDuration(lockWaitMs)} waiting for a lock` : '';

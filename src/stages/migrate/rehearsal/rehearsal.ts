@@ -9,7 +9,12 @@ import type { PgTarget } from '../../../infra/pg/connection.js';
 import { withClient } from '../../../infra/pg/with-client.js';
 import type { Logger } from '../../../log/logger.js';
 import { startTraffic } from '../../../observe/traffic.js';
-import type { MigrationRecord, RehearsalRecord, SettingRecord, TrafficRecord } from '../../../record/run-record.js';
+import type {
+  MigrationRecord,
+  RehearsalRecord,
+  SettingRecord,
+  TrafficRecord,
+} from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import { tablesToProbe } from '../relations.js';
 import { prepareCache } from './cache-state.js';
@@ -45,7 +50,14 @@ export interface Rehearsal {
   /** PGOPTIONS carrying the session settings, for tools that open their own connections. */
   pgOptions: string;
   /** Applies the settings on the migration session, sets the cache state, starts traffic (`full`: not for rollback rehearsals). */
-  begin(migration: pg.Client, pid: number, statements: readonly ParsedStatement[], full: boolean): Promise<RehearsalRun>;
+  begin(
+    migration: pg.Client,
+    pid: number,
+    statements: readonly ParsedStatement[],
+    full: boolean,
+  ): Promise<RehearsalRun>;
+  /** The conditions of a tool that ran itself (command, node-pg-migrate): settings by PGOPTIONS or connection options, no cache preparation, no traffic. */
+  external(durationMs: number, how: 'PGOPTIONS' | 'connection'): RehearsalOutcome;
 }
 
 /** Reads the staging server, checks production's settings against it, loads the calibration factor. */
@@ -55,14 +67,19 @@ export async function prepareRehearsal(input: RehearsalInput): Promise<Rehearsal
     const found = await readStagingServer(client);
     return { server: found, plan: await planSettings(client, config.settings, found) };
   });
-  for (const problem of plan.unhonoured) log.warn({ setting: problem }, `production setting not honoured: ${problem}`);
+  for (const problem of plan.unhonoured)
+    log.warn({ setting: problem }, `production setting not honoured: ${problem}`);
   const calibration = input.history ? await loadFactor(input.history, log) : undefined;
   const hardware = input.production?.hardware;
   const record: RehearsalRecord = {
     server,
     settings: [
-      ...plan.session.map(({ name, value }): SettingRecord => ({ name, value, requested: value, via: 'session' })),
-      ...plan.evaluated.map(({ name, value }): SettingRecord => ({ name, value, requested: value, via: 'evaluated' })),
+      ...plan.session.map(
+        ({ name, value }): SettingRecord => ({ name, value, requested: value, via: 'session' }),
+      ),
+      ...plan.evaluated.map(
+        ({ name, value }): SettingRecord => ({ name, value, requested: value, via: 'evaluated' }),
+      ),
     ],
     unhonoured: plan.unhonoured,
     cache: config.cache,
@@ -75,6 +92,7 @@ export async function prepareRehearsal(input: RehearsalInput): Promise<Rehearsal
     record,
     pgOptions: pgOptions(plan),
     begin: (migration, pid, statements, full) => begin(input, record, plan, migration, pid, statements, full),
+    external: (durationMs, how) => external(record, plan, durationMs, how),
   };
 }
 
@@ -109,7 +127,10 @@ async function begin(
       let trafficRecord: TrafficRecord | undefined;
       if (measured) {
         const { longestLockWaitMs, ...rest } = measured;
-        trafficRecord = { ...rest, ...(lockTimeoutMs && { lockTimeout: judgeLockTimeout(lockTimeoutMs, longestLockWaitMs) }) };
+        trafficRecord = {
+          ...rest,
+          ...(lockTimeoutMs && { lockTimeout: judgeLockTimeout(lockTimeoutMs, longestLockWaitMs) }),
+        };
       }
       const production = productionEstimate(durationMs, measured?.lockWaitMs ?? 0, record);
       const statementTimeout = plan.evaluated.find((s) => s.name === 'statement_timeout')?.ms ?? null;
@@ -142,7 +163,10 @@ async function sessionSettings(client: pg.Client, plan: SettingsPlan): Promise<S
     'SELECT name, current_setting(name) AS value FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name',
     [others],
   );
-  return [...applied, ...result.rows.map((row): SettingRecord => ({ name: row.name, value: row.value, via: 'server' }))];
+  return [
+    ...applied,
+    ...result.rows.map((row): SettingRecord => ({ name: row.name, value: row.value, via: 'server' })),
+  ];
 }
 
 /** What the application's lock_timeout would have done to the longest wait the traffic caused. */
@@ -170,4 +194,35 @@ async function loadFactor(
     log.warn({ error: (error as Error).message }, 'could not read the calibration factor');
     return undefined;
   }
+}
+
+function external(
+  record: RehearsalRecord,
+  plan: SettingsPlan,
+  durationMs: number,
+  how: 'PGOPTIONS' | 'connection',
+): RehearsalOutcome {
+  const settings = record.settings.map(
+    (setting): SettingRecord =>
+      setting.via === 'session' && how === 'PGOPTIONS' ? { ...setting, via: 'PGOPTIONS' } : setting,
+  );
+  const notes = [
+    plan.session.length === 0
+      ? undefined
+      : how === 'PGOPTIONS'
+        ? "settings passed to the tool as PGOPTIONS: drivers on libpq (psql, psycopg, Ruby pg) and node-postgres apply them; a driver that ignores PGOPTIONS (JDBC, some Go drivers) ran with staging's own settings"
+        : 'settings passed as startup options of the connection the tool runs on',
+    'cache not prepared: the tool opens its own connections and its tables are not known before it runs',
+    record.traffic ? 'no synthetic traffic: the tool is timed as a whole' : undefined,
+  ].filter((note): note is string => note !== undefined);
+  return {
+    takenWith: {
+      settings,
+      unhonoured: record.unhonoured,
+      cache: { mode: 'asis', tables: [] },
+      traffic: false,
+      note: notes.join('; '),
+    },
+    production: productionEstimate(durationMs, 0, { ...record, settings }),
+  };
 }

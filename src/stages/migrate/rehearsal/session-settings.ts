@@ -78,7 +78,8 @@ export async function applySettings(client: pg.Client, plan: SettingsPlan): Prom
     ]);
     records.push({ name, value: result.rows[0]?.value ?? value, requested: value, via: 'session' });
   }
-  for (const { name, value } of plan.evaluated) records.push({ name, value, requested: value, via: 'evaluated' });
+  for (const { name, value } of plan.evaluated)
+    records.push({ name, value, requested: value, via: 'evaluated' });
   return records;
 }
 

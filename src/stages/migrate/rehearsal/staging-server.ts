@@ -26,7 +26,9 @@ export async function readStagingServer(client: pg.Client): Promise<StagingServe
     `SELECT name, current_setting(name) AS value FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`,
     [COST_SETTINGS],
   );
-  const version = await client.query<{ version: string }>(`SELECT current_setting('server_version') AS version`);
+  const version = await client.query<{ version: string }>(
+    `SELECT current_setting('server_version') AS version`,
+  );
   const proc = await readProc(client);
   return {
     version: version.rows[0]?.version ?? 'unknown',
