@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { ident, parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { type MigrateResult, migrate } from '../../src/stages/migrate/migrate.js';
+import { headline } from '../../src/stages/report/headline.js';
 import { cluster, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
 /** Runs the `sql` tool's migrations in `migrationsDir` on `db` with a migrations section given as YAML flow text. */
@@ -264,5 +265,26 @@ describe('the lock queue under synthetic traffic', () => {
     });
     expect(m.traffic?.lockTimeout).toMatchObject({ ms: 1000, wouldFail: true });
     expect(m.traffic?.lockTimeout?.message).toMatch(/with lock_timeout 1\.0s the deploy fails fast/);
+    // The e-mail's subject says it in production's terms.
+    expect(m.verdict).toBe('dangerous');
+    const subject = headline({
+      schemaVersion: 1,
+      runId: 'r',
+      outcome: 'succeeded',
+      exitCode: 0,
+      startedAt: '2026-12-01T03:00:00.000Z',
+      finishedAt: '2026-12-01T03:10:00.000Z',
+      durationMs: 0,
+      host: 'h',
+      toolVersion: '0',
+      target: { server: 's', database: db },
+      steps: [],
+      migrations: result.migrations,
+      verify: { checks: [] },
+      warnings: [],
+    });
+    expect(subject).toMatch(
+      /^staging refresh 2026-12-01: 1 pending migration, 1 blocks reads and writes on orders for ~.*; on production-like settings: ~.*; reads and writes queue behind it; with lock_timeout 1\.0s the deploy fails fast$/,
+    );
   });
 });

@@ -60,6 +60,10 @@ export async function prepareCache(
       'not warmed; PostgreSQL cannot evict a table from its caches without a restart, so what was cached is measured instead',
     );
 
+  if (tables.length === 0) {
+    if (notes.length > 0) record.note = notes.join('; ');
+    return record;
+  }
   const measured = await withExtension(client, 'pg_buffercache', async () => {
     const result = await client.query<{ n: number; pct: number | null }>(
       `SELECT t.n::int AS n, round(100.0 * count(b.relfilenode) / nullif(greatest(pg_relation_size(c.oid) / current_setting('block_size')::int, 1), 0), 1)::float8 AS pct
