@@ -242,6 +242,10 @@ describe('the lock queue under synthetic traffic', () => {
     expect(traffic.noConnection).toBeGreaterThan(10);
     expect(traffic.worstLatencyMs.writes).toBeGreaterThan(1000);
     expect(traffic.lockTimeout).toBeUndefined();
+    // The lint's advice comes with its measured consequence.
+    expect(m.lint.find((f) => f.rule === 'missing-lock-timeout')?.measured).toMatch(
+      /under traffic it waited .* for its lock behind a read transaction held 3\.\ds while \d+ writes and \d+ reads queued behind it; the pool ran dry/,
+    );
     // The estimate leaves the wait out and says so.
     expect(m.production?.durationMs).toBeLessThan(m.durationMs - 1000);
     expect(m.production?.how).toMatch(/less .* waiting for a lock/);

@@ -19,6 +19,7 @@ import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
 import { runNodePgMigrate } from './node-pg-migrate-migration.js';
+import { withMeasuredLockQueue } from './rehearsal/measured-lock-queue.js';
 import { prepareRehearsal, type Rehearsal } from './rehearsal/rehearsal.js';
 
 export interface MigrateInput {
@@ -185,15 +186,17 @@ async function runOne(
   const rollback = result.ok
     ? await rollbackFor(file, adapter, input, execute, statements)
     : rollbackStatus(file, adapter);
-  return assembleMigrationRecord({
-    file,
-    statements,
-    transactional,
-    findings,
-    result,
-    rollback,
-    dangerousMs: config.dangerousBlocking,
-  });
+  return withMeasuredLockQueue(
+    assembleMigrationRecord({
+      file,
+      statements,
+      transactional,
+      findings,
+      result,
+      rollback,
+      dangerousMs: config.dangerousBlocking,
+    }),
+  ); // #22: the lint's lock_timeout advice with the queue the traffic measured
 }
 
 function executeOptions(
