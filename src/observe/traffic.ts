@@ -3,8 +3,9 @@
 // on a bounded pool of connections (the application's pool), plus one read transaction opened
 // before the migration and held a while (a report, a slow request). A sampler asks pg_locks and
 // pg_blocking_pids how long the migration waited for its lock and behind whom, and which
-// operations queued behind it. A "write" is DELETE … WHERE false: it takes a write's lock
-// (ROW EXCLUSIVE) and changes nothing, so the staging data stay as restored.
+// operations queued behind it. A "write" is DELETE … WHERE false in a transaction that is rolled
+// back: it takes a write's lock (ROW EXCLUSIVE) and changes nothing — not even through a
+// statement trigger — so the staging data stay as restored.
 
 import type pg from 'pg';
 import type { PgTarget } from '../infra/pg/connection.js';
@@ -125,14 +126,19 @@ function run(
     connection.op++;
     connection.kind = kind;
     const sql =
-      kind === 'reads' ? `SELECT 1 FROM ${table.quoted} LIMIT 1` : `DELETE FROM ${table.quoted} WHERE false`;
+      kind === 'reads'
+        ? `SELECT 1 FROM ${table.quoted} LIMIT 1`
+        : `BEGIN; DELETE FROM ${table.quoted} WHERE false; ROLLBACK`;
     const begun = performance.now();
     const done = connection.client
       .query(sql)
       .then(() => {
         completed[kind]++;
       })
-      .catch(() => undefined) // the table went away mid-migration, or stop() cancelled it
+      // The table went away mid-migration, or stop() cancelled it: leave no transaction open.
+      .catch(async () => {
+        await connection.client.query('ROLLBACK').catch(() => undefined);
+      })
       .finally(() => {
         worst[kind] = Math.max(worst[kind], performance.now() - begun);
         connection.busy = false;
