@@ -153,6 +153,9 @@ describe('settings staging cannot honour', () => {
     );
     expect(unhonoured).toMatch(/no_such_setting = 1: staging's PostgreSQL .* has no such setting/);
     expect(unhonoured).not.toMatch(/work_mem = 64MB/);
+    expect(result.notes).toContainEqual(
+      expect.stringMatching(/^production setting not honoured: shared_buffers = 64GB/),
+    );
     const m = result.migrations[0]!;
     expect(m.status).toBe('applied');
     expect(m.takenWith?.unhonoured).toEqual(result.rehearsal!.unhonoured);

@@ -147,7 +147,15 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
       );
     }
   }
-  return { migrations, notes, ...(failure && { failure }), rehearsal: rehearsal.record };
+  const unhonoured = rehearsal.record.unhonoured.map(
+    (problem) => `production setting not honoured: ${problem}`,
+  );
+  return {
+    migrations,
+    notes: [...notes, ...unhonoured],
+    ...(failure && { failure }),
+    rehearsal: rehearsal.record,
+  };
 }
 
 async function runOne(

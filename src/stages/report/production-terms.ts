@@ -41,6 +41,7 @@ export function productionLines(m: MigrationRecord): string[] {
       `taken with: ${settings.length > 0 ? settings.join(', ') : "staging's own settings"}; cache ${cache.mode}${cache.method ? ` (${cache.method})` : ''}${tables ? `: ${tables}` : ''}`,
     );
     for (const problem of m.takenWith.unhonoured) lines.push(`not honoured: ${problem}`);
+    if (m.takenWith.note) lines.push(m.takenWith.note);
   }
   const t = m.traffic;
   if (t) {
