@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { renderHtmlPage } from '../../src/stages/report/render-html-email.js';
 import { renderText } from '../../src/stages/report/render-text.js';
 import { cluster, makeDump, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 import { runCli } from '../harness/run-cli.js';
@@ -48,6 +49,9 @@ describe('production estimates', () => {
     expect(text).toMatch(/staging server: PostgreSQL \d+.*; production: 16 CPUs, 64 GB, ×2 speed/);
     expect(text).toMatch(/production estimate: ~.* \(staging's .* ÷ production\.hardware\.speedFactor 2/);
     expect(text).toMatch(/taken with: maintenance_work_mem=64MB; cache warm \(pg_prewarm\): public\.orders/);
+    const html = renderHtmlPage(first);
+    expect(html).toMatch(/staging server: PostgreSQL \d+/);
+    expect(html).toMatch(/<br>production estimate: ~/);
 
     const unknown = await runCli(['calibrate', '-c', file, '--migration', 'nope', '--took', '1h']);
     expect(unknown.exitCode).toBe(64);
