@@ -105,6 +105,15 @@ export interface LockRecord {
   waitedMs?: number;
   /** Operations this lock mode blocks, from PostgreSQL's lock conflict table. */
   blocks?: string[];
+  /** For an index: the table it belongs to (a lock on an index blocks reads/writes that plan with it). */
+  table?: string;
+  /** Index (0-based) of the statement during which it was first seen. */
+  statement?: number;
+  /**
+   * How it is known: sampled from pg_locks (default), or 'documented' — held for less than one
+   * sampling interval, so taken from the statement's documented lock and the statement's duration.
+   */
+  source?: 'sampled' | 'documented';
 }
 
 export interface BlockingRecord {
@@ -113,7 +122,20 @@ export interface BlockingRecord {
   writesBlockedMs: number;
   longestWriteBlockMs: number;
   longestReadBlockMs: number;
-  probes?: { reads: number; writes: number };
+  /** Row probe: SELECT … FOR NO KEY UPDATE of a few rows spread over the table (what an UPDATE of them waits for). */
+  rowUpdatesBlockedMs?: number;
+  longestRowUpdateBlockMs?: number;
+  probes?: { reads: number; writes: number; rows?: number };
+  /** 'matview': only reads are probed (nothing writes to a materialized view). */
+  kind?: 'matview';
+}
+
+/** Waits of other sessions on the migration's transaction id (row locks) seen in pg_locks. */
+export interface TransactionWaitRecord {
+  /** Time during which at least one other session waited on the migration's transaction. */
+  waitedMs: number;
+  /** Most sessions seen waiting at once. */
+  maxWaiters: number;
 }
 
 export interface LintRecord {
@@ -182,6 +204,10 @@ export interface MigrationRecord {
   relations?: RelationSizeRecord[];
   error?: MigrationErrorRecord;
   skippedBecause?: string;
+  /** What the replay could not know of the real tool's behaviour for this migration. */
+  caveat?: string;
+  /** Sessions waiting on the migration's transaction id (row locks), from pg_locks. */
+  transactionWaits?: TransactionWaitRecord;
   /** The conditions this timing was taken with: session settings, cache state, traffic. */
   takenWith?: TakenWithRecord;
   /** What the synthetic traffic saw (migrations.traffic): the lock queue production would see. */

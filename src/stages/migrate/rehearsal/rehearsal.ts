@@ -17,6 +17,7 @@ import type {
 } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import { tablesToProbe } from '../relations.js';
+import type { MigrateResult } from '../tools/migration-tool.js';
 import { prepareCache } from './cache-state.js';
 import { productionEstimate } from './production-estimate.js';
 import { applySettings, pgOptions, planSettings, type SettingsPlan } from './session-settings.js';
@@ -224,5 +225,21 @@ function external(
       note: notes.join('; '),
     },
     production: productionEstimate(durationMs, 0, { ...record, settings }),
+  };
+}
+
+/** A self-running tool's result with its conditions on every migration that ran, and the run's rehearsal record. */
+export function withExternalRehearsal(
+  result: MigrateResult,
+  rehearsal: Rehearsal,
+  tool: string,
+): MigrateResult {
+  const how = tool === 'node-pg-migrate' ? 'connection' : 'PGOPTIONS';
+  return {
+    ...result,
+    migrations: result.migrations.map((m) =>
+      m.status === 'skipped' ? m : { ...m, ...rehearsal.external(m.durationMs, how) },
+    ),
+    rehearsal: rehearsal.record,
   };
 }
