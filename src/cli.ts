@@ -12,10 +12,10 @@ import { starterRules } from './commands/plan-anonymization.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { rollback } from './commands/rollback.js';
 import { serve } from './commands/serve.js';
-import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
 import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
+import { formatDuration } from './format/duration.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
 import { MIGRATION_TOOL_NAMES } from './stages/migrate/tools/registry.js';
@@ -249,8 +249,9 @@ program
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      await server.shutdown();
-      return ExitCode.ok;
+      // #15: a refresh aborted by the shutdown makes serve exit 143, as `run` would.
+      const waited = await server.shutdown();
+      return waited?.outcome === 'aborted' ? ExitCode.terminated : ExitCode.ok;
     }),
   );
 

@@ -1,8 +1,9 @@
 // calibrate: a team feeds back how long a migration really took in production; its ratio to the
 // latest staging timing of the same migration calibrates the estimates of later runs.
-import { formatDuration, parseDuration } from '../config/duration.js';
+
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
+import { formatDuration, parseDuration } from '../format/duration.js';
 import {
   calibrationFactor,
   ensureCalibrations,

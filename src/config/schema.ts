@@ -2,7 +2,7 @@
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../format/duration.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */
@@ -38,6 +38,12 @@ const s3Source = z.strictObject({
     .min(5 * 1024 * 1024)
     .default(16 * 1024 * 1024),
   concurrency: z.number().int().min(1).max(64).default(4),
+  /** Connecting to the endpoint may take this long (each attempt). */
+  connectTimeout: duration.default(10_000),
+  /** A request may wait this long for its first byte, or a body stall this long, before it is retried. */
+  idleTimeout: duration.default(30_000),
+  /** Attempts for listing and HEAD requests (ranged GETs retry per part on their own). */
+  attempts: z.number().int().min(1).max(10).default(3),
 });
 
 const localSource = z.strictObject({ path: z.string().min(1) });
@@ -210,6 +216,14 @@ const verify = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
 });
 
+const neutralizeKeep = z.strictObject({
+  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function']),
+  name: z.string().min(1),
+  reason: z.string().min(1, 'say why this object may reach outside staging'),
+});
+
+const neutralize = z.strictObject({ keep: z.array(neutralizeKeep).default([]) });
+
 /** The whole config file. */
 export const configSchema = z.strictObject({
   source,
@@ -236,6 +250,7 @@ export const configSchema = z.strictObject({
   control: control.optional(),
   schedule: schedule.optional(),
   metrics: metrics.prefault({}),
+  neutralize: neutralize.prefault({}),
 });
 
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
@@ -243,6 +258,8 @@ export type Config = z.output<typeof configSchema>;
 export type MigrationsConfig = NonNullable<Config['migrations']>;
 export type ProductionConfig = Config['production'];
 export type TrafficConfig = NonNullable<MigrationsConfig['traffic']>;
+/** An object the backup holds that may reach outside staging and is kept deliberately. */
+export type NeutralizeKeep = Config['neutralize']['keep'][number];
 
 function isRegExp(text: string): boolean {
   try {

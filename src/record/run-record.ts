@@ -307,6 +307,39 @@ export interface VerifyCheckRecord {
   message: string;
 }
 
+/** An object of the backup that could reach outside staging, and what the run did about it. */
+export interface NeutralizedRecord {
+  kind:
+    | 'foreign-server'
+    | 'user-mapping'
+    | 'foreign-table'
+    | 'event-trigger'
+    | 'subscription'
+    | 'publication'
+    | 'cron-job'
+    | 'function';
+  /** The object's name (schema-qualified where it has a schema; `user@server` for a user mapping). */
+  name: string;
+  /**
+   * not-restored: left out of the restore; options-removed: kept without its connection options;
+   * disabled / dropped / unscheduled; body-replaced: a function whose new body raises;
+   * unreachable: reaches out only through a neutralized server; kept: deliberately left as it was
+   * (`neutralize.keep`); reported: found but could not be changed (see detail).
+   */
+  action:
+    | 'not-restored'
+    | 'options-removed'
+    | 'disabled'
+    | 'dropped'
+    | 'unscheduled'
+    | 'body-replaced'
+    | 'unreachable'
+    | 'kept'
+    | 'reported';
+  /** What it was and why it matters; never an option's value (it may hold a password). */
+  detail: string;
+}
+
 export interface RunErrorRecord {
   code: string;
   message: string;
@@ -329,6 +362,8 @@ export interface RunRecord {
   backup?: BackupRecord;
   restore?: RestoreRecord;
   anonymize?: AnonymizeRecord;
+  /** Links out of staging found in the backup and what was done about each (absent before the restore). */
+  neutralized?: NeutralizedRecord[];
   migrations: MigrationRecord[];
   migrationNotes?: string[];
   /** The staging server and the conditions the migrations were timed under (#22). */
@@ -340,6 +375,8 @@ export interface RunRecord {
     dropped: string[];
     terminatedSessions: number;
     durationMs: number;
+    /** The renames committed (staging was replaced) but the grants failed with this message. */
+    grantsError?: string;
   };
   error?: RunErrorRecord;
   warnings: string[];
@@ -348,7 +385,7 @@ export interface RunRecord {
   /** What the tool itself used: peak resident memory (the process, not pg_restore) and CPU time. */
   resources?: { peakRssBytes: number; cpuUserMs: number; cpuSystemMs: number };
   /** Set when this run found and cleaned up after an earlier run that crashed. */
-  recovered?: { runId: string; startedAt: string; host: string };
+  recovered?: { runId: string; startedAt: string; host: string; phase?: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
   report?: {
     html?: string;

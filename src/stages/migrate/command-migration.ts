@@ -2,9 +2,9 @@
 // upgrade head, …) with DATABASE_URL pointed at the new database. Timed as a whole; what it ran
 // and locked is seen by sampling the database, and the statements seen are linted.
 
-import { formatDuration } from '../../config/duration.js';
 import type { MigrationsConfig } from '../../config/schema.js';
 import { AbortedError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';

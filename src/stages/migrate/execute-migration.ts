@@ -2,7 +2,7 @@
 // while the observer samples its locks and progress and the probes measure what it blocks.
 import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
@@ -291,7 +291,9 @@ function statementErrorRecord(
     message =
       options.deadline !== undefined && performance.now() >= options.deadline - 5
         ? `cancelled: the migrations.budget ran out during this statement (${message})`
-        : `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`;
+        : /statement timeout/.test(message)
+          ? `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`
+          : `cancelled: the run was stopped (${message})`; // #15: a SIGTERM is not a timeout
   }
   return {
     message,

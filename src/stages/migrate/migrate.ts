@@ -3,8 +3,8 @@
 // failure; what did not run is reported as skipped.
 
 import { readFile } from 'node:fs/promises';
-import { formatDuration } from '../../config/duration.js';
 import { type RefreshError, RunFailedError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js';
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';

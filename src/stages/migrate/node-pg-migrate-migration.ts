@@ -7,8 +7,8 @@
 // time, each is measured on its own — the record's notes say what that changes.
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
-import { formatDuration } from '../../config/duration.js';
 import type { MigrationsConfig } from '../../config/schema.js';
+import { formatDuration } from '../../format/duration.js';
 import { clientConfig, type PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';

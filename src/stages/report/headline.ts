@@ -1,5 +1,5 @@
 // The first line of every report and the e-mail subject: is the pending deploy safe?
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { productionSummary } from './production-terms.js';
 

@@ -1,7 +1,7 @@
 // A migration's timing in production's terms (#22): the estimate and how it was made, the
 // settings and cache state it was taken with, the lock queue the synthetic traffic saw, and the
 // staging server next to it all.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { MigrationRecord, RehearsalRecord } from '../../record/run-record.js';
 

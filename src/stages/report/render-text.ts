@@ -1,10 +1,11 @@
 // The plain-text report: terminal summary and the e-mail's text part.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LockRecord, MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import { byDanger, headline } from './headline.js';
 import { productionLines, serverLine } from './production-terms.js';
+import { neutralizedText } from './render-neutralized.js';
 import { trendsText } from './render-trends.js';
 
 const MARK = { dangerous: '✖ DANGEROUS', review: '▲ review', safe: '✔ safe' } as const;
@@ -37,6 +38,7 @@ export function renderText(record: RunRecord): string {
   out.push('', 'Steps');
   for (const step of record.steps)
     out.push(`  ${step.name.padEnd(8)} ${step.status.padEnd(9)} ${formatDuration(step.durationMs)}`);
+  out.push(...neutralizedText(record)); // #15
   if (record.warnings.length > 0) out.push('', 'Warnings', ...record.warnings.map((w) => `  - ${w}`));
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 // The lint's "set a lock_timeout" advice with its measured consequence: what the synthetic
 // traffic saw queue behind the migration while it waited for its lock.
-import { formatDuration } from '../../../config/duration.js';
+import { formatDuration } from '../../../format/duration.js';
 import type { MigrationRecord } from '../../../record/run-record.js';
 
 const RULE = 'missing-lock-timeout';

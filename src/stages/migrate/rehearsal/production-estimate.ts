@@ -1,7 +1,7 @@
 // The production estimate next to a staging timing, and how it was made: a calibration factor
 // learned from production durations fed back, else production.hardware.speedFactor, else none
 // (the staging figure stands, on production's settings when they are configured).
-import { formatDuration } from '../../../config/duration.js';
+import { formatDuration } from '../../../format/duration.js';
 import type { ProductionEstimateRecord, RehearsalRecord } from '../../../record/run-record.js';
 
 /**

@@ -2,8 +2,8 @@
 // migration session, a known cache state, optional synthetic traffic, the staging server's
 // facts — and, from them, a production estimate that says how it was made.
 import type pg from 'pg';
-import { formatDuration } from '../../../config/duration.js';
 import type { MigrationsConfig, ProductionConfig } from '../../../config/schema.js';
+import { formatDuration } from '../../../format/duration.js';
 import { calibrationFactor, ensureCalibrations } from '../../../history/calibrations.js';
 import type { PgTarget } from '../../../infra/pg/connection.js';
 import { withClient } from '../../../infra/pg/with-client.js';
