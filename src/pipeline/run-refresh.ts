@@ -132,6 +132,7 @@ async function refresh(
           throw new AbortedError('run aborted by signal during the migrations', { step: 'migrate' });
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
+        if (migrated.rehearsal) record.rehearsal = migrated.rehearsal; // #22
 
         await steps.run('verify', () =>
           verifyNext(ctx, restored, (checks) => {

@@ -166,6 +166,8 @@ export async function runCommandMigration(
   cwd: string | undefined,
   log: Logger,
   signal: AbortSignal,
+  /** #22: production's session settings, for the tool's own connections. */
+  pgOptions?: string,
 ): Promise<MigrationRecord> {
   const argv = config.command ?? [];
   const name = `command: ${argv.join(' ')}`;
@@ -187,6 +189,7 @@ export async function runCommandMigration(
             PGUSER: target.user,
             PGDATABASE: target.database,
             ...(target.password !== undefined && { PGPASSWORD: target.password }),
+            ...(pgOptions && { PGOPTIONS: pgOptions }),
           },
           signal,
         });

@@ -122,6 +122,7 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
     relations: result.relations,
     ...(result.error && { error: result.error }),
     ...(result.transactionWaits && { transactionWaits: result.transactionWaits }),
+    ...result.rehearsal, // #22: takenWith, traffic, production
   };
 }
 

@@ -39,9 +39,14 @@ export async function runNodePgMigrate(
   target: PgTarget,
   dir: string,
   log: Logger,
+  /** #22: production's session settings, as startup options of the tool's connection. */
+  pgOptions?: string,
 ): Promise<NodePgMigrateResult> {
   // Named unlike our own sessions, so the activity sampler sees it as the tool's.
-  const client = new pg.Client(clientConfig(target, 'node-pg-migrate'));
+  const client = new pg.Client({
+    ...clientConfig(target, 'node-pg-migrate'),
+    ...(pgOptions && { options: pgOptions }),
+  });
   client.on('error', () => undefined);
   await client.connect();
   const migrationsTable = config.historyTable ?? 'pgmigrations';
