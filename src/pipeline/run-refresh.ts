@@ -127,12 +127,12 @@ async function refresh(
         await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
         const migrated = await migrateStep(ctx, steps);
+        record.migrations = migrated.migrations;
+        if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
+        if (migrated.rehearsal) record.rehearsal = migrated.rehearsal;
         // A signal during the migrations is an abort in the migrate step, not a failed check later.
         if (signal.aborted)
           throw new AbortedError('run aborted by signal during the migrations', { step: 'migrate' });
-        record.migrations = migrated.migrations;
-        if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
-        if (migrated.rehearsal) record.rehearsal = migrated.rehearsal; // #22
 
         await steps.run('verify', () =>
           verifyNext(ctx, restored, (checks) => {
