@@ -8,16 +8,13 @@ import { describeTarget, type PgTarget, parsePgUrl, withDatabase } from '../infr
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { runTool } from '../infra/process/run-tool.js';
+import type { SourceCheck } from '../sources/backup-source.js';
+import { createSource } from '../sources/create-source.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
-export interface DoctorCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** Exit code to use when this check fails. */
-  failCode: number;
-}
+/** One finding of doctor's (the source backends report theirs in the same shape). */
+export type DoctorCheck = SourceCheck;
 
 /** Runs every check; never throws. */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
@@ -84,6 +81,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       failCode: ExitCode.unavailable,
     });
   }
+  checks.push(...(await createSource(config.source).doctor()));
   checks.push(await workDirCheck(config.workDir));
   return checks;
 }

@@ -1,7 +1,9 @@
 // The config file's schema: every key of DESIGN.md's example, strict (an unknown key is an
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
+import { columnRuleSchema } from '../anonymize/strategies/registry.js';
 import { parseDuration } from './duration.js';
+import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */
 const duration = z.string().transform((text, ctx) => {
@@ -46,15 +48,30 @@ const s3Source = z.strictObject({
 
 const localSource = z.strictObject({ path: z.string().min(1) });
 
+/**
+ * Exactly one backend, named by its key (`s3:` or `local:`): a union told apart by which key is
+ * present. A new backend (sources/<name>/) adds one entry here and one line in create-source.ts.
+ */
+const backends = { s3: s3Source, local: localSource } as const;
+const maxAge = duration.prefault('8d');
 const source = z
-  .strictObject({
-    s3: s3Source.optional(),
-    local: localSource.optional(),
-    maxAge: duration.prefault('8d'),
-  })
-  .refine((value) => (value.s3 === undefined) !== (value.local === undefined), {
-    message: 'expected exactly one of source.s3 or source.local',
-  });
+  .strictObject({ s3: s3Source.optional(), local: localSource.optional(), maxAge })
+  .refine(
+    (value) =>
+      Object.keys(backends).filter((key) => key in value && value[key as keyof typeof backends] !== undefined)
+        .length === 1,
+    {
+      message: `expected exactly one of ${Object.keys(backends)
+        .map((key) => `source.${key}`)
+        .join(' or ')}`,
+    },
+  )
+  .transform((value) => value as SourceConfig);
+
+/** The parsed `source`: one backend and the age limit. */
+export type SourceConfig =
+  | { s3: z.output<typeof s3Source>; local?: undefined; maxAge: number }
+  | { local: z.output<typeof localSource>; s3?: undefined; maxAge: number };
 
 const grant = z.strictObject({ role: z.string().min(1), access: z.enum(['read', 'write']).default('read') });
 
@@ -69,57 +86,8 @@ const target = z.strictObject({
   maintenanceDb: z.string().default('postgres'),
 });
 
-const maskRule = z.strictObject({
-  keepFirst: z.number().int().min(0).default(0),
-  keepLast: z.number().int().min(0).default(0),
-  char: z.string().length(1).default('*'),
-});
-
-/** A column rule as the strategies get it: defaults applied, durations in milliseconds. */
-export type ColumnRule =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.output<typeof maskRule> }
-  | { shift: number }
-  | { template: string }
-  | { json: Record<string, ColumnRule> };
-
-type ColumnRuleInput =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.input<typeof maskRule> }
-  | { shift: string }
-  | { template: string }
-  | { json: Record<string, ColumnRuleInput> };
-
-const columnRule: z.ZodType<ColumnRule, ColumnRuleInput> = z.lazy(() =>
-  z.union([
-    z.enum(['null', 'email', 'hash']),
-    z.strictObject({ null: z.literal(true) }),
-    z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
-    z.strictObject({ hash: z.strictObject({ length: z.number().int().min(4).optional() }) }),
-    z.strictObject({ email: z.strictObject({ domain: z.string().optional() }) }),
-    z.strictObject({
-      fake: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'expected a faker kind like person.fullName'),
-    }),
-    z.strictObject({ mask: maskRule }),
-    z.strictObject({ shift: duration }),
-    z.strictObject({ template: z.string().min(1) }),
-    z.strictObject({ json: z.record(z.string(), columnRule) }),
-  ]),
-);
+/** A column rule as the strategies get it (derived from the strategy registry). */
+export type { ColumnRule } from '../anonymize/strategies/registry.js';
 
 const anonymize = z.strictObject({
   secret: z.string().optional(),
@@ -129,13 +97,13 @@ const anonymize = z.strictObject({
   keep: z.array(z.string()).default([]),
   domain: z.string().default('example.invalid'),
   tables: z
-    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRule)]))
+    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRuleSchema)]))
     .default({}),
 });
 
 const migrations = z
   .strictObject({
-    tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
+    tool: z.enum(MIGRATION_TOOL_NAMES).default('sql'),
     dir: z.string().optional(),
     git: z
       .strictObject({
@@ -146,6 +114,18 @@ const migrations = z
       .optional(),
     command: z.array(z.string()).min(1).optional(),
     historyTable: z.string().optional(),
+    /** sql: the history table's column holding the version (a team runner's own table). */
+    versionColumn: z.string().min(1).default('version'),
+    /** flyway: the settings of flyway.conf that change what migrate does. */
+    flyway: z
+      .strictObject({
+        mixed: z.boolean().default(false),
+        outOfOrder: z.boolean().default(false),
+        ignoreMigrationPatterns: z
+          .array(z.string().regex(/^(\*|versioned|repeatable):(\*|missing|pending|ignored|future|failed)$/i))
+          .default(['*:future']),
+      })
+      .prefault({}),
     rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
     statementTimeout: duration.optional(),
     budget: duration.optional(),

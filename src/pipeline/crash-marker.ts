@@ -71,3 +71,22 @@ export function markerPath(workDir: string, identity?: string): string {
   if (identity === undefined) return join(workDir, 'run-in-progress.json');
   return join(workDir, `run-in-progress.${identity.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
 }
+
+/**
+ * Runs fn with the marker written; `onCrashed` hears of an earlier run that died. The marker and
+ * the temporary files are removed however fn ends (a crash of this process leaves them behind).
+ */
+export async function withCrashMarker<T>(
+  workDir: string,
+  run: { runId: string; startedAt: Date; identity?: string },
+  onCrashed: (crashed: CrashedRun) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const crashed = await markRunning(workDir, run.runId, run.startedAt, run.identity);
+  if (crashed) onCrashed(crashed);
+  try {
+    return await fn();
+  } finally {
+    await clearRunning(workDir, run.identity).catch(() => undefined);
+  }
+}

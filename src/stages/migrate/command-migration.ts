@@ -30,6 +30,8 @@ export interface ExternalObservation {
   durationMs: number;
   seen: SeenStatement[];
   locks: LockRecord[];
+  /** Whether the migration's statements ran inside a transaction, when the observer could tell. */
+  transactional?: boolean;
   error?: string;
 }
 
@@ -101,7 +103,8 @@ export function externalMigrationRecord(
     name,
     status,
     durationMs: observed.durationMs,
-    transactional: false,
+    // Absent when unknown: a CLI's transactions are not visible from outside between samples.
+    ...(observed.transactional !== undefined && { transactional: observed.transactional }),
     statements: observed.seen.map((statement) => ({
       sql: statement.sql.length > 4000 ? `${statement.sql.slice(0, 4000)}…` : statement.sql,
       line: 0,

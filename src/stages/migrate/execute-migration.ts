@@ -15,6 +15,7 @@ import type { MigrationErrorRecord, RelationSizeRecord, StatementRecord } from '
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { relationSizes, tablesToProbe } from './relations.js';
+import { type ExecutionMode, TransactionControl } from './transaction-control.js';
 
 export interface ExecuteOptions {
   target: PgTarget;
@@ -22,6 +23,8 @@ export interface ExecuteOptions {
   file: MigrationFile;
   statements: readonly ParsedStatement[];
   transactional: boolean;
+  /** How the tool sends the file (default: `transaction` when transactional, else `autocommit`). */
+  mode?: ExecutionMode;
   /** Write the tool's history (false for rollback rehearsal runs). */
   recordHistory: boolean;
   observer: {
@@ -104,14 +107,13 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
 
     const records: StatementRecord[] = [];
     let error: MigrationErrorRecord | undefined;
-    let inTransaction = false;
+    const mode = options.mode ?? (options.transactional ? 'transaction' : 'autocommit');
+    const control = new TransactionControl(migration, mode, statements.length);
     try {
       if (options.recordHistory) await options.adapter.before?.(migration, options.file);
-      if (options.transactional) {
-        await migration.query('BEGIN');
-        inTransaction = true;
-      }
       for (const [index, statement] of statements.entries()) {
+        await control.beforeStatement();
+        const inTransaction = control.open;
         await applyTimeout(migration, options);
         state.statement = index;
         const started = performance.now();
@@ -134,30 +136,31 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           ...(error && { error }),
         });
         if (error) break;
-        if (inTransaction) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
+        if (control.open) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
         else locks.releaseAll(finished);
       }
       if (!error && options.recordHistory && options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
-      if (inTransaction) {
-        if (!error)
-          locks.observe(
-            await snapshotLocks(migration, pid),
-            performance.now(),
-            state.statementStart,
-            state.statement,
-          );
-        await migration.query(error ? 'ROLLBACK' : 'COMMIT');
-        inTransaction = false;
-      }
+      if (control.open && !error)
+        locks.observe(
+          await snapshotLocks(migration, pid),
+          performance.now(),
+          state.statementStart,
+          state.statement,
+        );
+      await control.end(!error);
       locks.releaseAll(performance.now());
       if (!error && options.recordHistory && !options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
+      if (error && options.recordHistory) {
+        const failure = { message: error.message, mode, durationMs: performance.now() - origin };
+        await options.adapter.recordFailure?.(migration, options.file, failure);
+      }
     } catch (unexpected) {
       error ??= { message: (unexpected as Error).message, ...sqlstateOf(unexpected) };
-      if (inTransaction) await migration.query('ROLLBACK').catch(() => undefined);
+      if (control.open) await migration.query('ROLLBACK').catch(() => undefined);
       locks.releaseAll(performance.now());
     } finally {
       options.signal.removeEventListener('abort', cancelOnAbort);
