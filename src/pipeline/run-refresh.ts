@@ -117,9 +117,9 @@ async function refresh(
         await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
         const migrated = await migrateStep(ctx, steps);
-        stopIfAborted(ctx, 'migrate'); // #15
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
+        stopIfAborted(ctx, 'migrate'); // #15
 
         await steps.run('verify', () =>
           verifyNext(ctx, restored, (checks) => {
