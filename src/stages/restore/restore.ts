@@ -16,6 +16,7 @@ import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../record
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
+import { StreamWorkerPool } from './stream-worker-pool.js';
 
 export interface RestoreInput {
   /** The archive file or directory pg_restore reads, or the plain SQL file psql is fed from. */
@@ -108,6 +109,25 @@ async function restoreWithPgRestore(
     sections.push({ name, durationMs: Math.round(performance.now() - started) });
     return result;
   };
+  // Masking workers start now: their start-up overlaps pre-data and the PII gate, and until one
+  // is ready tables stream in this thread. Started one after another (each start is CPU-heavy
+  // from source), up to the number of concurrent streams.
+  const pool = new StreamWorkerPool();
+  const masked = Object.values(config.anonymize.tables).filter((rules) => rules !== 'truncate').length;
+  pool.warm(Math.min(2 * Math.max(1, config.target.jobs), masked));
+  try {
+    return await restoreDataSections(input, timed, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function restoreDataSections(
+  input: RestoreInput,
+  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+  pool: StreamWorkerPool,
+): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
+  const { config, next } = input;
   await timed('pre-data', () => runPgRestore(input, 'pre-data', undefined, input.signal));
   const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
   await mkdir(config.workDir, { recursive: true });
@@ -121,6 +141,7 @@ async function restoreWithPgRestore(
       next,
       workDir: config.workDir,
       signal: input.signal,
+      pool,
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile, signal),
     }),
   );
