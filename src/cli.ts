@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { reportError } from './cli/exit.js';
+import { calibrate } from './commands/calibrate.js';
 import { runDoctor } from './commands/doctor.js';
 import { formatRuns, listRuns } from './commands/history.js';
 import { failsAt, formatFindings, lintDirectory } from './commands/lint.js';
@@ -11,13 +12,13 @@ import { starterRules } from './commands/plan-anonymization.js';
 import { loadRecord, type ReportFormat, renderRecord, resendRecord } from './commands/report.js';
 import { rollback } from './commands/rollback.js';
 import { serve } from './commands/serve.js';
-import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
 import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
-import { pushRunMetrics } from './infra/metrics/push-metrics.js';
+import { formatDuration } from './format/duration.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
+import { MIGRATION_TOOL_NAMES } from './stages/migrate/tools/registry.js';
 import { renderText } from './stages/report/render-text.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -96,7 +97,6 @@ program
       const config = await loadConfig(options.config);
       const log = createLogger();
       const record = await runRefresh(config, { log, signal: abortOnSignals() });
-      await pushRunMetrics(config, record, log);
       process.stdout.write(options.json ? `${JSON.stringify(record, null, 2)}\n` : renderText(record));
       if (record.error) {
         process.stderr.write(`staging-refresh: ${record.outcome}: ${record.error.message}\n`);
@@ -167,7 +167,11 @@ program
   .command('lint')
   .description('check migrations statically for locking hazards (for the application CI; no database needed)')
   .argument('<dir>', 'the migrations directory')
-  .option('--tool <tool>', 'migration tool layout: sql, flyway, golang-migrate, prisma', 'sql')
+  .addOption(
+    new Option('--tool <tool>', 'migration tool whose layout and transactions to assume')
+      .choices(MIGRATION_TOOL_NAMES)
+      .default('sql'),
+  )
   .option('--fail-on <severity>', 'exit 1 on findings at or above: error, warning, never', 'error')
   .option('--json', 'print findings as JSON')
   .addHelpText(
@@ -176,8 +180,6 @@ program
   )
   .action(
     wrapHandler(async (dir: string, options: { tool: string; failOn: string; json?: boolean }) => {
-      const tools = ['sql', 'flyway', 'golang-migrate', 'prisma'];
-      if (!tools.includes(options.tool)) throw new UsageError(`--tool must be one of ${tools.join(', ')}`);
       if (!['error', 'warning', 'never'].includes(options.failOn))
         throw new UsageError('--fail-on must be error, warning or never');
       const failOn = options.failOn as 'error' | 'warning' | 'never';
@@ -247,8 +249,9 @@ program
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      await server.shutdown();
-      return ExitCode.ok;
+      // #15: a refresh aborted by the shutdown makes serve exit 143, as `run` would.
+      const waited = await server.shutdown();
+      return waited?.outcome === 'aborted' ? ExitCode.terminated : ExitCode.ok;
     }),
   );
 
@@ -262,6 +265,24 @@ program
     wrapHandler(async (options: { config: string; limit: string; json?: boolean }) => {
       const runs = await listRuns(await loadConfig(options.config), Math.max(1, Number(options.limit) || 20));
       process.stdout.write(options.json ? `${JSON.stringify(runs, null, 2)}\n` : formatRuns(runs));
+      return ExitCode.ok;
+    }),
+  );
+
+program
+  .command('calibrate')
+  .description("feed back a migration's production duration: later estimates scale staging timings by it")
+  .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
+  .requiredOption('--migration <name>', 'the migration, as the report names it')
+  .requiredOption('--took <duration>', 'how long it took in production, e.g. 4h or 35m')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  staging-refresh calibrate -c config.yaml --migration 20261120_orders_reference_index --took 4h',
+  )
+  .action(
+    wrapHandler(async (options: { config: string; migration: string; took: string }) => {
+      const message = await calibrate(await loadConfig(options.config), options.migration, options.took);
+      process.stdout.write(`${message}\n`);
       return ExitCode.ok;
     }),
   );
