@@ -19,7 +19,7 @@ import {
   ruleParts,
   usesRow,
 } from './strategies/registry.js';
-import type { ColumnShape } from './strategies/strategy.js';
+import { type ColumnShape, TEXT_TYPES } from './strategies/strategy.js';
 
 export interface RuleFitInput {
   /** `schema.table` → column → rule (truncated tables left out). */
@@ -170,4 +170,18 @@ export function describeRule(rule: ColumnRule | ColumnRuleInput | undefined): st
   if (typeof rule === 'string') return rule;
   const { name, options } = ruleParts(rule as ColumnRule);
   return stringify({ [name]: options }, { collectionStyle: 'flow' }).trim();
+}
+
+/** Whether masked sample values must be shown to the database to judge the rule (else the static checks suffice). */
+export function needsValues(rule: ColumnRule, facts: ColumnFacts | undefined): boolean {
+  if (!facts || facts.generated) return false;
+  const { name } = ruleParts(rule);
+  if (name === 'null') return false;
+  return (
+    facts.checks.length > 0 ||
+    facts.domain !== undefined ||
+    facts.maxLength !== undefined ||
+    !TEXT_TYPES.has(facts.type) ||
+    name === 'shift'
+  );
 }

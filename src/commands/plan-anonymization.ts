@@ -2,10 +2,14 @@
 // nothing, columns that look like PII by name or by sampled values — and a starter rules file.
 import { parse as parseYaml, stringify } from 'yaml';
 import { qualify, ruleProblems, uncoveredPii } from '../anonymize/pii-gate.js';
+import { fits, suggestRule } from '../anonymize/rule-suggest.js';
+import { type ColumnRuleInput, ruleToInput } from '../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive } from '../anonymize/value-sampling.js';
 import type { Config } from '../config/schema.js';
 import { archiveColumns } from '../dump/archive-columns.js';
+import type { ColumnInfo } from '../dump/column-info.js';
 import type { PreparedArchive } from '../dump/prepare-archive.js';
+import { archiveUniqueKeys, type UniqueKey } from '../dump/unique-keys.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
 
 export interface AnonymizationPlan {
@@ -16,6 +20,9 @@ export interface AnonymizationPlan {
   /** Whether values were sampled (archives readable in place) or names only. */
   sampledValues: boolean;
   note?: string;
+  /** The backup's columns and unique keys: what a suggested rule must fit. */
+  columns?: ColumnInfo[];
+  uniqueKeys?: UniqueKey[];
 }
 
 /** Checks the rules against the backup's schema and a sample of its values. */
@@ -46,10 +53,14 @@ export async function planAnonymization(
       )),
     );
   }
+  const uniqueKeys =
+    archive.kind === 'pg_restore' ? await archiveUniqueKeys(archive.path).catch(() => []) : undefined;
   return {
     problems: ruleProblems(anonymize, columns),
     findings,
     sampledValues: sample,
+    columns,
+    ...(uniqueKeys && { uniqueKeys }),
     ...(!sample &&
       archive.kind === 'plain' && {
         note: 'values of a plain SQL dump are sampled by a run, as its data streams by (names only here)',
@@ -60,7 +71,11 @@ export async function planAnonymization(
 /** A starter rules file: the configured rules plus one suggestion per finding, to review. */
 export function starterRules(config: Config, plan: AnonymizationPlan, backup: string, now: Date): string {
   const tables: Record<string, unknown> = {};
-  for (const [key, rules] of Object.entries(config.anonymize.tables)) tables[qualify(key)] = rules;
+  for (const [key, rules] of Object.entries(config.anonymize.tables))
+    tables[qualify(key)] =
+      rules === 'truncate'
+        ? rules
+        : Object.fromEntries(Object.entries(rules).map(([column, rule]) => [column, ruleToInput(rule)]));
   for (const finding of plan.findings) {
     const dot = finding.column.lastIndexOf('.');
     const table = finding.column.slice(0, dot);
@@ -68,7 +83,7 @@ export function starterRules(config: Config, plan: AnonymizationPlan, backup: st
     if (existing === 'truncate') continue;
     tables[table] = {
       ...(existing as Record<string, unknown> | undefined),
-      [finding.column.slice(dot + 1)]: parseYaml(finding.suggest ?? "'null'"),
+      [finding.column.slice(dot + 1)]: fittingSuggestion(config, plan, finding),
     };
   }
   const document = {
@@ -90,4 +105,29 @@ export function starterRules(config: Config, plan: AnonymizationPlan, backup: st
     ...plan.problems.map((problem) => `# PROBLEM: ${problem}`),
   ];
   return `${header.join('\n')}\n${stringify(document)}`;
+}
+
+/**
+ * The finding's suggestion when it fits the column (type, length, NOT NULL, unique key), else the
+ * first rule that does: a starter file that loads as written.
+ */
+function fittingSuggestion(
+  config: Config,
+  plan: AnonymizationPlan,
+  finding: AnonymizeRecord['findings'][number],
+): ColumnRuleInput {
+  const suggested = parseYaml(finding.suggest ?? "'null'") as ColumnRuleInput;
+  const info = plan.columns?.find((column) => `${column.table}.${column.column}` === finding.column);
+  if (!info) return suggested;
+  const unique = (plan.uniqueKeys ?? []).some(
+    (key) => key.table === info.table && key.columns.length === 1 && key.columns[0] === info.column,
+  );
+  const shape = { type: info.type, maxLength: info.maxLength, notNull: info.notNull, unique };
+  const domain = config.anonymize.domain;
+  try {
+    if (fits(suggested, shape, domain)) return suggested;
+  } catch {
+    // an unparsable suggestion: replaced below
+  }
+  return suggestRule(info.column, shape, domain) ?? suggested;
 }

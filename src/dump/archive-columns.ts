@@ -46,7 +46,17 @@ export async function archiveColumns(archive: PreparedArchive, signal?: AbortSig
 
 interface CreateStmtNode {
   relation?: { schemaname?: string; relname?: string };
-  tableElts?: { ColumnDef?: { colname?: string; typeName?: { names?: { String?: { sval?: string } }[] } } }[];
+  tableElts?: {
+    ColumnDef?: {
+      colname?: string;
+      typeName?: {
+        names?: { String?: { sval?: string } }[];
+        typmods?: { A_Const?: { ival?: { ival?: number } } }[];
+        arrayBounds?: unknown[];
+      };
+      constraints?: { Constraint?: { contype?: string } }[];
+    };
+  }[];
 }
 
 function columnsOf(statement: ParsedStatement): ColumnInfo[] {
@@ -56,7 +66,21 @@ function columnsOf(statement: ParsedStatement): ColumnInfo[] {
   return (node.tableElts ?? []).flatMap((element) => {
     const column = element.ColumnDef;
     if (!column?.colname) return [];
-    const type = column.typeName?.names?.at(-1)?.String?.sval ?? 'unknown';
-    return [{ table, column: column.colname, type }];
+    const name = column.typeName?.names?.at(-1)?.String?.sval ?? 'unknown';
+    const type = column.typeName?.arrayBounds ? `_${name}` : name;
+    const length = column.typeName?.typmods?.[0]?.A_Const?.ival?.ival;
+    const constraints = (column.constraints ?? []).map((c) => c.Constraint?.contype);
+    return [
+      {
+        table,
+        column: column.colname,
+        type,
+        ...((name === 'varchar' || name === 'bpchar') && length !== undefined && { maxLength: length }),
+        ...((constraints.includes('CONSTR_NOTNULL') || constraints.includes('CONSTR_PRIMARY')) && {
+          notNull: true,
+        }),
+        ...(constraints.includes('CONSTR_GENERATED') && { generated: true }),
+      },
+    ];
   });
 }

@@ -7,4 +7,8 @@ export interface ColumnInfo {
   type: string;
   /** A generated column: no data in the dump, recomputed by PostgreSQL (not PII of its own). */
   generated?: boolean;
+  /** varchar(n)/char(n), when the schema says. */
+  maxLength?: number;
+  /** Declared NOT NULL, when the schema says. */
+  notNull?: boolean;
 }

@@ -33,7 +33,7 @@ const PRODUCTION = `
 
 const RULES = {
   secret: 'test-secret',
-  keep: ['public.users.country'],
+  keep: ['public.users.country', 'public.users.notes'],
   tables: {
     'public.users': {
       email: 'email',

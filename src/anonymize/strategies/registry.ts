@@ -91,3 +91,21 @@ export type { ColumnShape, Masker, RowAccess, StrategyContext } from './strategy
 export function parseRule(input: ColumnRuleInput): ColumnRule {
   return columnRuleSchema.parse(input);
 }
+
+/** A parsed rule written back as config would say it (bare names, shift in days), for rules files. */
+export function ruleToInput(rule: ColumnRule): ColumnRuleInput {
+  const { name, options } = ruleParts(rule);
+  if (name === 'shift') return { shift: `${Math.max(1, Math.round((options as number) / 86_400_000))}d` };
+  if (name === 'json')
+    return {
+      json: Object.fromEntries(
+        Object.entries(options as Record<string, ColumnRule>).map(([path, inner]) => [
+          path,
+          ruleToInput(inner),
+        ]),
+      ),
+    };
+  const bare = STRATEGIES[name].bare;
+  if (bare !== undefined && JSON.stringify(options) === JSON.stringify(bare)) return name;
+  return rule as ColumnRuleInput;
+}

@@ -9,7 +9,7 @@ import type { LeakSamples } from '../../anonymize/leak-sampler.js';
 import { expandPartitionRules, partitionParents } from '../../anonymize/partition-rules.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
-import { ruleFitProblems } from '../../anonymize/rule-fit.js';
+import { needsValues, ruleFitProblems } from '../../anonymize/rule-fit.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
@@ -23,6 +23,7 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
 import { streamTable } from './stream-table.js';
+import { StreamWorkerPool } from './stream-worker-pool.js';
 
 /** Rows sampled per masked table for the row-aligned leak check. */
 export type { LeakSamples } from '../../anonymize/leak-sampler.js';
@@ -48,6 +49,8 @@ export interface AnonymizedDataInput {
   next: PgTarget;
   workDir: string;
   signal: AbortSignal;
+  /** Masking workers, started early by the caller (their start-up overlaps pre-data); own ones when absent. */
+  pool?: StreamWorkerPool | undefined;
   /** Runs pg_restore for the data section with a list file (the restore stage's own runner). */
   restoreData: (listFile: string | undefined, signal: AbortSignal) => Promise<void>;
 }
@@ -136,6 +139,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   input.signal.addEventListener('abort', onAbort, { once: true });
   const tables: AnonymizeRecord['tables'] = [];
   const samples: LeakSamples = new Map();
+  const pool = input.pool ?? new StreamWorkerPool();
   const jobs = Math.max(1, input.config.target.jobs);
   const withData = new Set(
     input.entries
@@ -161,6 +165,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           .map((key) => key.columns[0] as string)
           .filter((column) => column in tableRules),
         signal: controller.signal,
+        pool,
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;
@@ -194,6 +199,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     if (real) throw real;
   } finally {
     input.signal.removeEventListener('abort', onAbort);
+    if (!input.pool) await pool.close();
   }
   for (const [table, value] of rules)
     if (value === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
@@ -226,18 +232,29 @@ async function enforceRuleFit(
       .map((entry) => `${entry.schema}.${entry.name}`),
   );
   const uniqueKeys = await archiveUniqueKeys(input.archive, input.signal);
+  const facts = await withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts);
   const samples = new Map<string, Map<string, string[]>>();
-  for (const [table, rules] of tables) {
-    if (!withData.has(table)) continue;
-    samples.set(
-      table,
-      await sampleArchiveTable(input.archive, table, Object.keys(rules), FIT_SAMPLE_ROWS, input.signal),
-    );
-  }
+  // Values are read only where the database has something to judge beyond what the strategy
+  // knows statically (a CHECK, a domain, a length, a non-text type): one pg_restore per such table.
+  const queue = [...tables].filter(
+    ([table, rules]) =>
+      withData.has(table) &&
+      Object.entries(rules).some(([column, rule]) => needsValues(rule, facts.get(`${table}.${column}`))),
+  );
+  const sampler = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [table, rules] = next;
+      samples.set(
+        table,
+        await sampleArchiveTable(input.archive, table, Object.keys(rules), FIT_SAMPLE_ROWS, input.signal),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.config.target.jobs) }, sampler));
   const problems = await withClient(input.next, 'staging-refresh:anonymize', async (client) =>
     ruleFitProblems(client, {
       tables,
-      facts: await loadColumnFacts(client),
+      facts,
       uniqueKeys,
       parents: partitionParents(partitions),
       samples,

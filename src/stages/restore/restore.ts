@@ -25,6 +25,7 @@ import type {
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
+import { StreamWorkerPool } from './stream-worker-pool.js';
 
 export interface RestoreInput {
   /** The archive file or directory pg_restore reads, or the plain SQL file psql is fed from. */
@@ -129,8 +130,31 @@ async function restoreWithPgRestore(
     sections.push({ name, durationMs: Math.round(performance.now() - started) });
     return result;
   };
-  await timed('pre-data', () => runPgRestore(input, 'pre-data', baseList, input.signal));
-  neutralized.push(...(await neutralize(input, ['servers', 'functions'])));
+  // Masking workers start now: their start-up overlaps pre-data and the PII gate, and until one
+  // is ready tables stream in this thread. Started one after another (each start is CPU-heavy
+  // from source), up to the number of concurrent streams.
+  const pool = new StreamWorkerPool();
+  const masked = Object.values(config.anonymize.tables).filter((rules) => rules !== 'truncate').length;
+  pool.warm(Math.min(2 * Math.max(1, config.target.jobs), masked));
+  try {
+    await timed('pre-data', () => runPgRestore(input, 'pre-data', baseList, input.signal));
+    neutralized.push(...(await neutralize(input, ['servers', 'functions'])));
+    return await restoreDataAndPostData(input, timed, pool, outbound, baseList, neutralized);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The data section (masked tables streamed on `pool`), post-data, and the deferred entries. */
+async function restoreDataAndPostData(
+  input: RestoreInput,
+  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+  pool: StreamWorkerPool,
+  outbound: ReturnType<typeof outboundEntries>,
+  baseList: string | undefined,
+  neutralized: NeutralizedRecord[],
+): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
+  const { config, next } = input;
   const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
   const data = await timed('data', () =>
     restoreAnonymizedData({
@@ -142,6 +166,7 @@ async function restoreWithPgRestore(
       next,
       workDir: config.workDir,
       signal: input.signal,
+      pool,
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
     }),
   );

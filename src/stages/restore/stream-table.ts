@@ -1,6 +1,6 @@
 // Streams one table from the archive through its transform into the new database, on a worker
-// thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
-// stop, and turns its answer into the tool's errors.
+// thread of the pool (table-stream-worker.ts does the work); this side hands it the table, passes
+// on a stop, and turns its answer into the tool's errors.
 
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
@@ -14,8 +14,8 @@ import {
 import { describeTarget, type PgTarget } from '../../infra/pg/connection.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { type PgErrorFields, wrapPgError } from '../../infra/pg/pg-errors.js';
-import { startWorker } from '../../infra/worker/start-worker.js';
-import type { TableStreamData, TableStreamFailure, TableStreamReply } from './table-stream-worker.js';
+import { StreamWorkerPool } from './stream-worker-pool.js';
+import type { TableStreamData, TableStreamFailure } from './table-stream-worker.js';
 
 export interface StreamTableInput {
   archive: string;
@@ -32,6 +32,8 @@ export interface StreamTableInput {
   /** Ruled columns with a unique key of their own. */
   unique: string[];
   signal: AbortSignal;
+  /** Workers to stream on (reused across tables); a one-off worker when absent. */
+  pool?: StreamWorkerPool | undefined;
 }
 
 export interface StreamTableResult {
@@ -56,22 +58,14 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     domain: input.domain,
     unique: input.unique,
   };
-  const worker = startWorker(import.meta.url, 'table-stream-worker', data);
-  const onAbort = () => worker.postMessage({ abort: true });
-  input.signal.addEventListener('abort', onAbort, { once: true });
+  const pool = input.pool ?? new StreamWorkerPool();
+  if (!input.pool) pool.warm(1);
   try {
-    const reply = await new Promise<TableStreamReply>((resolve) => {
-      const lost = (message: string): void =>
-        resolve({ ok: false, failure: { kind: 'load', error: { message: `masking worker: ${message}` } } });
-      worker.once('message', resolve);
-      worker.once('error', (error) => lost(error.message));
-      worker.once('exit', () => lost('it stopped before answering'));
-    });
+    const reply = await pool.run(data, input.signal);
     if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: reply.samples };
     throw toError(input, reply.failure);
   } finally {
-    input.signal.removeEventListener('abort', onAbort);
-    await worker.terminate();
+    if (!input.pool) await pool.close();
   }
 }
 

@@ -5,7 +5,7 @@
 // thread, measured ~3 s of CPU on the bench's 3.5M rows). Unmasked values exist only in this
 // thread's memory, never on staging disk.
 import { once } from 'node:events';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { execa } from 'execa';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -68,7 +68,8 @@ const pgFields = (error: unknown): PgErrorFields => {
   };
 };
 
-async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<TableStreamReply> {
+/** Streams one table (in whichever thread calls it: a pool worker, or the main thread while none is ready). */
+export async function streamTableData(data: TableStreamData, signal: AbortSignal): Promise<TableStreamReply> {
   const started = performance.now();
   const fail = (failure: TableStreamFailure): TableStreamReply => ({ ok: false, failure });
   let client: pg.Client;
@@ -177,14 +178,24 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
   }
 }
 
+/** What the pool sends a worker: a table to stream, or a stop for the one it is streaming. */
+export type TableStreamRequest = { job: TableStreamData } | { abort: true };
+
+// One worker streams many tables, one at a time (stream-worker-pool.ts): its start-up — the
+// loader, faker's locale data, the driver — is paid once per worker, not once per table.
 if (parentPort) {
   const port = parentPort;
-  const controller = new AbortController();
-  port.on('message', (message: { abort?: true }) => {
-    if (message.abort) controller.abort();
+  let controller = new AbortController();
+  port.on('message', (message: TableStreamRequest) => {
+    if ('abort' in message) {
+      controller.abort();
+      return;
+    }
+    controller = new AbortController();
+    void streamTableData(message.job, controller.signal).then(
+      (reply) => port.postMessage(reply),
+      (error: unknown) => port.postMessage({ ok: false, failure: { kind: 'load', error: pgFields(error) } }),
+    );
   });
-  void streamTable(workerData as TableStreamData, controller.signal).then(
-    (reply) => port.postMessage(reply),
-    (error: unknown) => port.postMessage({ ok: false, failure: { kind: 'load', error: pgFields(error) } }),
-  );
+  port.postMessage({ ready: true });
 }

@@ -1,0 +1,100 @@
+// Worker threads for masked table streams, started early and reused: a worker's start-up (tsx's
+// loader from source, faker's locale data, the pg driver) cost ~1 s per masked table when every
+// table had a thread of its own — and several seconds each on a loaded machine. While no worker
+// is ready yet, a table is streamed in the calling thread instead of waiting, so a schema of
+// small tables is done before the workers would have been; big ones use the workers once ready.
+// A worker that failed to answer is dropped, not reused.
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../infra/worker/start-worker.js';
+import {
+  streamTableData,
+  type TableStreamData,
+  type TableStreamReply,
+  type TableStreamRequest,
+} from './table-stream-worker.js';
+
+/** A pool of table-stream workers; `close` ends them all. */
+export class StreamWorkerPool {
+  /** Started, ready and not streaming. */
+  private readonly idle: Worker[] = [];
+  private readonly all = new Set<Worker>();
+  /** Tables streamed in the calling thread because no worker was ready. */
+  inThread = 0;
+
+  /** Streams one table on a ready worker, or here when none is ready; stops it when `signal` aborts. */
+  async run(data: TableStreamData, signal: AbortSignal): Promise<TableStreamReply> {
+    const worker = this.idle.pop();
+    if (!worker) {
+      this.inThread++;
+      return streamTableData(data, signal);
+    }
+    const onAbort = () => worker.postMessage({ abort: true } satisfies TableStreamRequest);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let healthy = true;
+    try {
+      return await new Promise<TableStreamReply>((resolve) => {
+        const done = (reply: TableStreamReply) => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+          resolve(reply);
+        };
+        const lost = (message: string): void => {
+          healthy = false;
+          done({ ok: false, failure: { kind: 'load', error: { message: `masking worker: ${message}` } } });
+        };
+        const onMessage = (message: TableStreamReply | { ready: true }) => {
+          if ('ok' in message) done(message);
+        };
+        const onError = (error: Error) => lost(error.message);
+        const onExit = () => lost('it stopped before answering');
+        worker.on('message', onMessage);
+        worker.once('error', onError);
+        worker.once('exit', onExit);
+        worker.postMessage({ job: data } satisfies TableStreamRequest);
+      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (healthy && !signal.aborted) this.idle.push(worker);
+      else {
+        this.all.delete(worker);
+        await worker.terminate();
+      }
+    }
+  }
+
+  private wanted = 0;
+  private closed = false;
+
+  /**
+   * Starts workers up to `count`, one after another (a start is CPU-heavy: several at once slow
+   * down the streams running meanwhile); each joins the pool when it has loaded.
+   */
+  warm(count: number): void {
+    this.wanted = Math.max(this.wanted, count);
+    if (this.all.size === 0 && count > 0) this.startNext();
+  }
+
+  private startNext(): void {
+    if (this.closed || this.all.size >= this.wanted) return;
+    const worker = startWorker(import.meta.url, 'table-stream-worker', undefined);
+    this.all.add(worker);
+    const onReady = (message: { ready?: true }) => {
+      if (!message.ready) return;
+      worker.off('message', onReady);
+      if (this.all.has(worker)) this.idle.push(worker);
+      this.startNext();
+    };
+    worker.on('message', onReady);
+    worker.once('error', () => this.all.delete(worker));
+  }
+
+  /** Ends every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
