@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
-import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
+import { GIT, installCommand, type Prerequisite, RUN_PREREQUISITES } from '../infra/process/prerequisites.js';
 import { runTool } from '../infra/process/run-tool.js';
 
 export interface DoctorCheck {
@@ -20,24 +20,7 @@ export interface DoctorCheck {
 /** Runs every check; never throws. */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
-  for (const tool of ['pg_restore', 'psql', 'vacuumdb'] as const) {
-    try {
-      const { stdout } = await runTool({ file: pgTool(tool), args: ['--version'] });
-      checks.push({
-        name: tool,
-        ok: true,
-        detail: `${pgTool(tool)}: ${stdout.trim()}`,
-        failCode: ExitCode.unavailable,
-      });
-    } catch (error) {
-      checks.push({
-        name: tool,
-        ok: false,
-        detail: `not runnable: ${(error as Error).message}`,
-        failCode: ExitCode.unavailable,
-      });
-    }
-  }
+  checks.push(...(await prerequisiteChecks(config)));
   const live = parsePgUrl(config.target.url);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
   try {
@@ -72,6 +55,37 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     });
   }
   checks.push(await workDirCheck(config.workDir));
+  return checks;
+}
+
+/** One check per tool a refresh runs: its version, or that it is missing and the command that installs it. */
+export async function prerequisiteChecks(
+  config: Config,
+  env: Record<string, string | undefined> = process.env,
+): Promise<DoctorCheck[]> {
+  const list: Prerequisite[] = [...RUN_PREREQUISITES, ...(config.migrations?.git ? [GIT] : [])];
+  const checks: DoctorCheck[] = [];
+  for (const prerequisite of list) {
+    const file = prerequisite.locate(env);
+    const check = { name: prerequisite.name, failCode: ExitCode.unavailable };
+    if (file === undefined) {
+      const pgHint = prerequisite.packages.includes('postgresql-client')
+        ? ' (or set PG_BIN to a PostgreSQL bin directory)'
+        : '';
+      checks.push({
+        ...check,
+        ok: false,
+        detail: `missing, needed for ${prerequisite.neededFor}: install it with \`${installCommand([prerequisite])}\`${pgHint}`,
+      });
+      continue;
+    }
+    try {
+      const { stdout } = await runTool({ file, args: ['--version'] });
+      checks.push({ ...check, ok: true, detail: `${file}: ${stdout.trim()}` });
+    } catch (error) {
+      checks.push({ ...check, ok: false, detail: `${file} not runnable: ${(error as Error).message}` });
+    }
+  }
   return checks;
 }
 
