@@ -4,6 +4,7 @@ import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
+import { inspectControlDatabase, missingControlDatabase } from '../history/control-database.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { GIT, installCommand, type Prerequisite, RUN_PREREQUISITES } from '../infra/process/prerequisites.js';
@@ -54,6 +55,8 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       failCode: ExitCode.unavailable,
     });
   }
+  if (config.control)
+    checks.push(await controlDatabaseCheck(config.control.url, config.target.maintenanceDb));
   checks.push(await workDirCheck(config.workDir));
   return checks;
 }
@@ -87,6 +90,26 @@ export async function prerequisiteChecks(
     }
   }
   return checks;
+}
+
+/** The control database: there, created by the first run, or the statement a superuser must run. */
+async function controlDatabaseCheck(url: string, maintenanceDb: string): Promise<DoctorCheck> {
+  const control = parsePgUrl(url);
+  const check = { name: 'control database', failCode: ExitCode.config };
+  try {
+    const state = await inspectControlDatabase(control, maintenanceDb);
+    if (state.exists) return { ...check, ok: true, detail: `${describeTarget(control)} exists` };
+    if (state.mayCreate)
+      return {
+        ...check,
+        ok: true,
+        detail: `${control.database} does not exist yet: the first run creates it (role ${control.user} may create databases)`,
+      };
+    const error = missingControlDatabase(control, state.statement);
+    return { ...check, ok: false, detail: `${error.message}: ${error.hint}` };
+  } catch (error) {
+    return { ...check, ok: false, detail: (error as Error).message, failCode: ExitCode.unavailable };
+  }
 }
 
 async function workDirCheck(dir: string): Promise<DoctorCheck> {

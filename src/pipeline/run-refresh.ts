@@ -13,6 +13,7 @@ import {
   RunFailedError,
   toRefreshError,
 } from '../errors.js';
+import { ensureControlDatabase } from '../history/control-database.js';
 import { ensureHistorySchema, loadRuns, saveRun } from '../history/history-store.js';
 import type { Mailer } from '../infra/mail/mailer.js';
 import { smtpMailer } from '../infra/mail/mailer.js';
@@ -94,6 +95,12 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
 
   try {
     identity = await steps.run('guard', async () => guardTarget(config, live));
+    // #21: the control database is created on first use (or the error names the statement to run).
+    if (
+      config.control &&
+      (await ensureControlDatabase(parsePgUrl(config.control.url), config.target.maintenanceDb)) === 'created'
+    )
+      ctx.log.info({ database: parsePgUrl(config.control.url).database }, 'control database created');
     const lockAt = config.control ? parsePgUrl(config.control.url) : ctx.maintenance;
     runLock = await acquireRunLock(lockAt, identity as string, ctx.runId);
     const crashed = await markRunning(config.workDir, ctx.runId, startedAt);
