@@ -82,7 +82,9 @@ describe('missing prerequisites', () => {
       reject: false,
     });
     expect(demo.exitCode).toBe(1);
-    expect(demo.stderr).toMatch(/install -y --no-install-recommends postgresql-client postgresql( util-linux)?\n/);
+    expect(demo.stderr).toMatch(
+      /install -y --no-install-recommends postgresql-client postgresql( util-linux)?\n/,
+    );
     expect(demo.stderr).not.toContain('chromium');
 
     // And on this machine (which has everything) both are silent and succeed.
