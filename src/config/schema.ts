@@ -3,8 +3,11 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
+/** A duration as written; the configuration reference (docs/configuration.md) types it "duration". */
+const durationText = z.string().meta({ format: 'duration' });
+
 /** "8d", "30s", "100ms" → milliseconds. */
-const duration = z.string().transform((text, ctx) => {
+const duration = durationText.transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({
