@@ -3,13 +3,15 @@
 // no comment (what the unit test checks too).
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { buildConfigReference } from './lib/config-reference.js';
+import { buildConfigReference, formatMarkdown } from './lib/config-reference.js';
 
 const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });
 const EXAMPLE = new URL('../config/example.yaml', import.meta.url);
 const REFERENCE = new URL('../docs/configuration.md', import.meta.url);
 
-const { markdown, undocumented } = buildConfigReference(await readFile(EXAMPLE, 'utf8'));
+const built = buildConfigReference(await readFile(EXAMPLE, 'utf8'));
+const { undocumented } = built;
+const markdown = await formatMarkdown(built.markdown);
 if (undocumented.length > 0)
   process.stderr.write(
     `config/example.yaml has no comment on: ${undocumented.join(', ')}\n` +

@@ -3,16 +3,15 @@
 // apt-get as root (no services started: the tests start their own), or prints the one command
 // to run first and exits 1. Quiet when everything is there.
 // STAGING_REFRESH_NO_INSTALL=1: never install, only say what is missing.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import {
   installCommand,
   missingPrerequisites,
   type Prerequisite,
 } from '../src/infra/process/prerequisites.js';
-import { demoPrerequisites, testPrerequisites } from './lib/dev-prerequisites.js';
+import { demoPrerequisites, satisfiesEngines, testPrerequisites } from './lib/dev-prerequisites.js';
 
-const SUPPORTED_NODE = { min: [20, 19], belowMajor: 25 } as const;
 const POLICY = '/usr/sbin/policy-rc.d';
 
 const purpose = process.argv[2];
@@ -59,13 +58,16 @@ function describe(list: readonly Prerequisite[]): string {
   return list.map((p) => `  ${p.name} (${p.neededFor}): package ${p.packages.join(' or ')}\n`).join('');
 }
 
+/** Node within package.json's engines (">=20.19 <25"), else exit 1 saying which are supported. */
 function checkNode(): void {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  const [minMajor, minMinor] = SUPPORTED_NODE.min;
-  const tooOld = major < minMajor || (major === minMajor && minor < minMinor);
-  if (tooOld || major >= SUPPORTED_NODE.belowMajor) {
+  const engines = (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      engines: { node: string };
+    }
+  ).engines.node;
+  if (!satisfiesEngines(process.versions.node, engines)) {
     process.stderr.write(
-      `Node ${process.versions.node} is not supported: use Node >= ${minMajor}.${minMinor} and < ${SUPPORTED_NODE.belowMajor} (24 LTS recommended)\n`,
+      `Node ${process.versions.node} is not supported: use Node ${engines} (24 LTS recommended)\n`,
     );
     process.exit(1);
   }

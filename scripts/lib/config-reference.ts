@@ -2,6 +2,8 @@
 // type and default, read from the zod schema's JSON Schema, and its meaning, read from the
 // comment on that key's line in config/example.yaml (commented-out example lines count).
 // Pure: text in, text out; scripts/config-docs.ts writes the file, a unit test keeps it current.
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.js';
 
@@ -160,4 +162,14 @@ export function buildConfigReference(exampleYaml: string): { markdown: string; u
     markdown: renderReference(rows),
     undocumented: rows.filter((row) => !row.meaning).map((row) => row.path),
   };
+}
+
+/** The Markdown as the repository keeps it: formatted by biome (which `npm run lint` checks). */
+export async function formatMarkdown(markdown: string): Promise<string> {
+  const biome = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
+  const { stdout } = await execa(biome, ['format', '--stdin-file-path=docs/configuration.md'], {
+    input: markdown,
+    stripFinalNewline: false,
+  });
+  return stdout;
 }

@@ -73,3 +73,32 @@ export function requirePrerequisite(prerequisite: Prerequisite, env: Env = proce
     `${prerequisite.name} not found (${prerequisite.neededFor}): npm test installs it, or apt-get install ${prerequisite.packages[0]}`,
   );
 }
+
+/** True when `version` ("24.1.0") satisfies every comparator of an engines range like ">=20.19 <25". */
+export function satisfiesEngines(version: string, range: string): boolean {
+  const parts = (text: string) => text.split('.').map(Number);
+  const compare = (a: number[], b: number[]) => {
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+    return 0;
+  };
+  return range
+    .trim()
+    .split(/\s+/)
+    .every((comparator) => {
+      const match = /^(>=|<=|>|<|=)?(\d+(?:\.\d+){0,2})$/.exec(comparator);
+      if (!match) throw new Error(`engines: cannot read "${comparator}"`);
+      const order = compare(parts(version), parts(match[2] as string));
+      switch (match[1]) {
+        case '>=':
+          return order >= 0;
+        case '>':
+          return order > 0;
+        case '<=':
+          return order <= 0;
+        case '<':
+          return order < 0;
+        default:
+          return order === 0;
+      }
+    });
+}

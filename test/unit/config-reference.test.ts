@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildConfigReference,
   exampleComments,
+  formatMarkdown,
   referenceRows,
   typeName,
 } from '../../scripts/lib/config-reference.js';
@@ -13,14 +14,16 @@ const read = (path: string) => readFile(new URL(`../../${path}`, import.meta.url
 
 describe('configuration reference', () => {
   it('docs/configuration.md is current (else: npm run docs) and every schema key has a comment', async () => {
-    const { markdown, undocumented } = buildConfigReference(await read('config/example.yaml'));
+    const built = buildConfigReference(await read('config/example.yaml'));
+    const { undocumented } = built;
+    const markdown = await formatMarkdown(built.markdown);
     expect(undocumented, 'add a "# meaning" comment to these keys in config/example.yaml').toEqual([]);
     expect(await read('docs/configuration.md'), 'docs/configuration.md is stale: run npm run docs').toBe(
       markdown,
     );
     // Each documented key is a row, with its default from the schema.
-    expect(markdown).toContain('| `target.swapGrace` | duration | `"10s"` | how long sessions');
-    expect(markdown).toContain('| `source.s3.bucket` | string | **required** |');
+    expect(built.markdown).toContain('| `target.swapGrace` | duration | `"10s"` | how long sessions');
+    expect(built.markdown).toContain('| `source.s3.bucket` | string | **required** |');
   });
 
   it('reads meanings from live and commented-out lines, nested by indentation, "#" in quotes kept', () => {
