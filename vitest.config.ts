@@ -6,7 +6,13 @@ export default defineConfig({
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Property tests run thousands of cases: generous on a loaded machine, still bounded.
+          testTimeout: 30_000,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         test: {

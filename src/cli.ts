@@ -15,7 +15,6 @@ import { formatDuration } from './config/duration.js';
 import { loadConfig } from './config/load-config.js';
 import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
-import { pushRunMetrics } from './infra/metrics/push-metrics.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
 import { renderText } from './stages/report/render-text.js';
@@ -96,7 +95,6 @@ program
       const config = await loadConfig(options.config);
       const log = createLogger();
       const record = await runRefresh(config, { log, signal: abortOnSignals() });
-      await pushRunMetrics(config, record, log);
       process.stdout.write(options.json ? `${JSON.stringify(record, null, 2)}\n` : renderText(record));
       if (record.error) {
         process.stderr.write(`staging-refresh: ${record.outcome}: ${record.error.message}\n`);

@@ -9,14 +9,11 @@ import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection
 import { withClient } from '../infra/pg/with-client.js';
 import { GIT, installCommand, type Prerequisite, RUN_PREREQUISITES } from '../infra/process/prerequisites.js';
 import { runTool } from '../infra/process/run-tool.js';
+import type { SourceCheck } from '../sources/backup-source.js';
+import { createSource } from '../sources/create-source.js';
 
-export interface DoctorCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** Exit code to use when this check fails. */
-  failCode: number;
-}
+/** One finding of doctor's (the source backends report theirs in the same shape). */
+export type DoctorCheck = SourceCheck;
 
 /** Runs every check; never throws. */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
@@ -57,6 +54,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }
   if (config.control)
     checks.push(await controlDatabaseCheck(config.control.url, config.target.maintenanceDb));
+  checks.push(...(await createSource(config.source).doctor()));
   checks.push(await workDirCheck(config.workDir));
   return checks;
 }

@@ -7,14 +7,11 @@ import { peekArchive } from '../dump/prepare-archive.js';
 import { ensureHistorySchema } from '../history/history-store.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
-import { s3ObjectStore } from '../infra/s3/object-store.js';
+import { checkBackupAge } from '../sources/check-age.js';
+import { createSource } from '../sources/create-source.js';
 import { loadParser } from '../sql/parse-sql.js';
-import { verifiedDownload } from '../stages/fetch/fetch-backup.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
-import { checkBackupAge } from '../stages/locate/check-age.js';
-import { locateLocal } from '../stages/locate/locate-local.js';
-import { locateS3 } from '../stages/locate/locate-s3.js';
 import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { migrationsDir } from '../stages/migrate/migration-source.js';
 import { type AnonymizationPlan, planAnonymization } from './plan-anonymization.js';
@@ -39,60 +36,33 @@ export interface Plan {
 /** Builds the plan; throws the same errors a run would (guard, missing or stale backup). */
 export async function buildPlan(config: Config, now = new Date()): Promise<Plan> {
   const target = guardTarget(config, parsePgUrl(config.target.url));
-  const s3 = config.source.s3;
-  let plan: Plan;
-  if (s3) {
-    // Nothing is downloaded for a plan: the object's listing says what a run would use.
-    const store = s3ObjectStore(s3);
-    const backup = await locateS3(store, s3.prefix, s3.keyPattern);
-    const ageMs = checkBackupAge(backup, config.source.maxAge, now);
-    plan = {
-      target,
-      backup: {
-        key: `${store.description}/${backup.key}`,
-        bytes: backup.bytes,
-        age: formatDuration(ageMs),
-        format: formatFromKey(backup.key),
-      },
-      tables: [],
-    };
-    // Nothing is downloaded, but an earlier run's verified download of this very object can be read.
-    const local = backup.etag
-      ? await verifiedDownload(config.workDir, { key: backup.key, etag: backup.etag, bytes: backup.bytes })
-      : undefined;
-    if (local) {
-      const peeked = await peekArchive(local);
-      const inspected = peeked.readable ? await inspectArchive(peeked.readable) : undefined;
-      plan.backup.format = peeked.description;
-      plan.backup.dumpVersion = inspected?.toc.dumpVersion;
-      plan.tables = inspected?.tables ?? [];
-      plan.anonymization = await planAnonymization(config, peeked.readable);
-    } else {
-      plan.anonymization = {
-        problems: [],
-        findings: [],
-        sampledValues: false,
-        note: 'not downloaded yet: a run checks the columns (plan reads an earlier verified download of the same object)',
-      };
-    }
-  } else {
-    const backup = await locateLocal(config.source.local?.path ?? '');
-    const ageMs = checkBackupAge(backup, config.source.maxAge, now);
-    const peeked = await peekArchive(backup.key);
-    const inspected = peeked.readable ? await inspectArchive(peeked.readable) : undefined;
-    plan = {
-      target,
-      backup: {
-        key: backup.key,
-        bytes: backup.bytes,
-        age: formatDuration(ageMs),
-        format: peeked.description,
-        dumpVersion: inspected?.toc.dumpVersion,
-      },
-      tables: inspected?.tables ?? [],
-      anonymization: await planAnonymization(config, peeked.readable),
-    };
-  }
+  const source = createSource(config.source);
+  const backup = await source.locate();
+  const ageMs = checkBackupAge(backup, config.source.maxAge, now);
+  // Nothing is fetched for a plan: a local backup is read where it lies, an S3 one only when an
+  // earlier run's verified download of this very object is in the work dir.
+  const readable = await source.readable(backup, config.workDir);
+  const peeked = readable ? await peekArchive(readable) : undefined;
+  const inspected = peeked?.readable ? await inspectArchive(peeked.readable) : undefined;
+  const plan: Plan = {
+    target,
+    backup: {
+      key: source.label(backup),
+      bytes: backup.bytes,
+      age: formatDuration(ageMs),
+      format: peeked?.description ?? formatFromKey(backup.key),
+      dumpVersion: inspected?.toc.dumpVersion,
+    },
+    tables: inspected?.tables ?? [],
+    anonymization: peeked
+      ? await planAnonymization(config, peeked.readable)
+      : {
+          problems: [],
+          findings: [],
+          sampledValues: false,
+          note: 'not downloaded yet: a run checks the columns (plan reads an earlier verified download of the same object)',
+        },
+  };
   const migrations = await pendingMigrations(config);
   return migrations ? { ...plan, migrations } : plan;
 }

@@ -43,15 +43,30 @@ const s3Source = z.strictObject({
 
 const localSource = z.strictObject({ path: z.string().min(1) });
 
+/**
+ * Exactly one backend, named by its key (`s3:` or `local:`): a union told apart by which key is
+ * present. A new backend (sources/<name>/) adds one entry here and one line in create-source.ts.
+ */
+const backends = { s3: s3Source, local: localSource } as const;
+const maxAge = duration.prefault('8d');
 const source = z
-  .strictObject({
-    s3: s3Source.optional(),
-    local: localSource.optional(),
-    maxAge: duration.prefault('8d'),
-  })
-  .refine((value) => (value.s3 === undefined) !== (value.local === undefined), {
-    message: 'expected exactly one of source.s3 or source.local',
-  });
+  .strictObject({ s3: s3Source.optional(), local: localSource.optional(), maxAge })
+  .refine(
+    (value) =>
+      Object.keys(backends).filter((key) => key in value && value[key as keyof typeof backends] !== undefined)
+        .length === 1,
+    {
+      message: `expected exactly one of ${Object.keys(backends)
+        .map((key) => `source.${key}`)
+        .join(' or ')}`,
+    },
+  )
+  .transform((value) => value as SourceConfig);
+
+/** The parsed `source`: one backend and the age limit. */
+export type SourceConfig =
+  | { s3: z.output<typeof s3Source>; local?: undefined; maxAge: number }
+  | { local: z.output<typeof localSource>; s3?: undefined; maxAge: number };
 
 const grant = z.strictObject({ role: z.string().min(1), access: z.enum(['read', 'write']).default('read') });
 

@@ -50,3 +50,22 @@ export async function clearRunning(workDir: string): Promise<void> {
   for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
   await rm(join(workDir, 'run-in-progress.json'), { force: true });
 }
+
+/**
+ * Runs fn with the marker written; `onCrashed` hears of an earlier run that died. The marker and
+ * the temporary files are removed however fn ends (a crash of this process leaves them behind).
+ */
+export async function withCrashMarker<T>(
+  workDir: string,
+  run: { runId: string; startedAt: Date },
+  onCrashed: (crashed: CrashedRun) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const crashed = await markRunning(workDir, run.runId, run.startedAt);
+  if (crashed) onCrashed(crashed);
+  try {
+    return await fn();
+  } finally {
+    await clearRunning(workDir).catch(() => undefined);
+  }
+}

@@ -1,7 +1,8 @@
 // What every stage gets: the config, the logger, the abort signal, and where the live and
 // the new database are.
 import type { Config } from '../config/schema.js';
-import type { PgTarget } from '../infra/pg/connection.js';
+import { type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { databaseNames } from '../infra/pg/database-names.js';
 import type { Logger } from '../log/logger.js';
 
 /** The run context handed to each stage. */
@@ -17,6 +18,25 @@ export interface RunContext {
   /** Maintenance database on the same server, for CREATE/DROP/RENAME DATABASE. */
   maintenance: PgTarget;
   startedAt: Date;
+}
+
+/** The context of a run that starts at `startedAt`. */
+export function createRunContext(
+  config: Config,
+  run: { log: Logger; signal?: AbortSignal | undefined; runId?: string | undefined; startedAt: Date },
+): RunContext {
+  const live = parsePgUrl(config.target.url);
+  const runId = run.runId ?? newRunId(run.startedAt);
+  return {
+    runId,
+    config,
+    log: run.log.child({ runId }),
+    signal: run.signal ?? new AbortController().signal,
+    live,
+    next: withDatabase(live, databaseNames.next(live.database)),
+    maintenance: withDatabase(live, config.target.maintenanceDb),
+    startedAt: run.startedAt,
+  };
 }
 
 /** A run id that sorts by time and is safe in file names: 20261125T060102Z-a1b2. */

@@ -55,3 +55,18 @@ async function busy(client: pg.Client, high: number, low: number, identity: stri
     hint: 'wait for it to finish; if it died, its lock went with its connection, so just run again',
   });
 }
+
+/** Runs fn while holding the run lock; the lock's session is ended in every case. */
+export async function withRunLock<T>(
+  where: PgTarget,
+  identity: string,
+  runId: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireRunLock(where, identity, runId);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}

@@ -40,14 +40,17 @@ export interface BackupRecord {
   serverVersion?: string;
   etag?: string;
   /** How the S3 download went. */
-  download?: {
-    path: string;
-    reused: boolean;
-    verifiedBy: 'sha256' | 'etag-md5' | 'size';
-    durationMs: number;
-    bytesPerSecond: number;
-    retries: number;
-  };
+  download?: BackupDownloadRecord;
+}
+
+/** How a fetched backup reached the work dir. */
+export interface BackupDownloadRecord {
+  path: string;
+  reused: boolean;
+  verifiedBy: 'sha256' | 'etag-md5' | 'size';
+  durationMs: number;
+  bytesPerSecond: number;
+  retries: number;
 }
 
 export interface RestoredTable {

@@ -1,5 +1,5 @@
 // The CLI as a user meets it: help, version, doctor, plan, and usage errors.
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cluster, makeDump, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
@@ -22,8 +22,14 @@ describe('CLI', () => {
   it('doctor: tools, the server, CREATE DATABASE and the work dir', async () => {
     const dir = await tempDir('doctor');
     const { file } = await writeTestConfig(dir, uniqueDb('doctor'));
+    const empty = await runCli(['doctor', '--config', file]);
+    expect(empty.exitCode).toBe(65);
+    expect(empty.stdout).toMatch(/FAIL\s+backup source\s+no backup found at .*backups\/\*\.dump/);
+    await mkdir(join(dir, 'backups'), { recursive: true });
+    await writeFile(join(dir, 'backups', 'app.dump'), 'PGDMP');
     const ok = await runCli(['doctor', '--config', file]);
     expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toMatch(/ok\s+backup source\s+.*newest backup .*app\.dump \(5 bytes/);
     expect(ok.stdout).toMatch(/ok\s+pg_restore\s+.*pg_restore \(PostgreSQL\) \d+/);
     expect(ok.stdout).toMatch(/ok\s+target reachable\s+.*PostgreSQL \d+/);
     expect(ok.stdout).toMatch(/ok\s+may CREATE DATABASE/);

@@ -8,8 +8,8 @@ import { buildPlan } from '../../src/commands/plan.js';
 import { s3ObjectStore } from '../../src/infra/s3/object-store.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
-import { fetchBackup } from '../../src/stages/fetch/fetch-backup.js';
-import { locateS3 } from '../../src/stages/locate/locate-s3.js';
+import { fetchBackup } from '../../src/sources/s3/download-object.js';
+import { locateS3 } from '../../src/sources/s3/locate-s3.js';
 import {
   cluster,
   databasesLike,

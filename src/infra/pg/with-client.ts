@@ -30,3 +30,16 @@ export async function connect(target: PgTarget, applicationName: string): Promis
   }
   return client;
 }
+
+/** Runs fn inside BEGIN … COMMIT on `client`; any error rolls back and is rethrown. */
+export async function withTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

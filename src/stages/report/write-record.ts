@@ -5,13 +5,20 @@ import { join } from 'node:path';
 import type { RunRecord } from '../../record/run-record.js';
 import { renderHtmlPage } from './render-html-email.js';
 
-/** Writes both files; returns the path of the run's own file. */
-export async function writeRunRecord(dir: string, record: RunRecord): Promise<string> {
+/**
+ * Writes both files (only the run's own with `latest: false`, for a run that never started, such
+ * as one that lost the single-flight race); returns the path of the run's own file.
+ */
+export async function writeRunRecord(
+  dir: string,
+  record: RunRecord,
+  options: { latest?: boolean } = {},
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const text = `${JSON.stringify(record, null, 2)}\n`;
   const own = join(dir, `${record.runId}.json`);
   await writeAtomic(own, text);
-  await writeAtomic(join(dir, 'latest.json'), text);
+  if (options.latest !== false) await writeAtomic(join(dir, 'latest.json'), text);
   return own;
 }
 

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { glob } from 'tinyglobby';
 import { BadBackupError } from '../../errors.js';
-import type { BackupCandidate } from './backup-candidate.js';
+import type { BackupCandidate } from '../backup-source.js';
 
 /** Newest regular file at `pattern` (a file, a directory, or a glob), by modification time. */
 export async function locateLocal(pattern: string): Promise<BackupCandidate> {

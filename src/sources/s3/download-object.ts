@@ -16,11 +16,12 @@ import {
 import { join } from 'node:path';
 import { formatDuration } from '../../config/duration.js';
 import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
+import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
 import { ensureFreeSpace } from '../../infra/fs/free-space.js';
 import { isRetryable, type ObjectStore, s3Error } from '../../infra/s3/object-store.js';
 import type { Logger } from '../../log/logger.js';
 import { bar, progressLine } from '../../log/progress-line.js';
-import type { BackupCandidate } from '../locate/backup-candidate.js';
+import type { BackupCandidate } from '../backup-source.js';
 
 export interface FetchInput {
   store: ObjectStore;
@@ -127,17 +128,12 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
     const expected = expectedDigest(head);
     const digest = new InOrderDigest(handle, parts, expected?.algorithm);
     const progress = progressReporter(input.log, head.bytes);
-    const queue = [...parts.entries()];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [index, part] = next;
-        // Not `retries += await …`: that reads `retries` before the await and loses other workers' counts.
-        const partRetries = await fetchPart(input, handle, part, progress.add);
-        retries += partRetries;
-        digest.partDone(index);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(input.concurrency, Math.max(parts.length, 1)) }, worker));
+    await mapConcurrent(parts, input.concurrency, async (part, index) => {
+      // Not `retries += await …`: that reads `retries` before the await and loses other parts' counts.
+      const partRetries = await fetchPart(input, handle, part, progress.add);
+      retries += partRetries;
+      digest.partDone(index);
+    });
     progress.done();
     const actual = await digest.result();
     await handle.close();

@@ -1,7 +1,7 @@
 // source.s3: the newest object under the prefix whose key matches keyPattern, by LastModified.
 import { BadBackupError } from '../../errors.js';
 import type { ObjectStore } from '../../infra/s3/object-store.js';
-import type { BackupCandidate } from './backup-candidate.js';
+import type { BackupCandidate } from '../backup-source.js';
 
 /** Lists every page under `prefix` and picks the newest matching object. */
 export async function locateS3(

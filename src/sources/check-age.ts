@@ -1,7 +1,7 @@
 // A newest backup older than source.maxAge means backups stopped: refuse it (exit 65).
-import { formatDuration } from '../../config/duration.js';
-import { BadBackupError } from '../../errors.js';
-import type { BackupCandidate } from './backup-candidate.js';
+import { formatDuration } from '../config/duration.js';
+import { BadBackupError } from '../errors.js';
+import type { BackupCandidate } from './backup-source.js';
 
 /** Throws BadBackupError when the backup is older than maxAgeMs at `now`. */
 export function checkBackupAge(backup: BackupCandidate, maxAgeMs: number, now: Date): number {

@@ -1,0 +1,112 @@
+// The steps of a refresh as the pipeline calls them: each takes the run context and what earlier
+// steps produced, calls its stage, and returns its part of the run record.
+import { type PreparedArchive, prepareArchive } from '../dump/prepare-archive.js';
+import { RunFailedError } from '../errors.js';
+import { withClient } from '../infra/pg/with-client.js';
+import type { BackupRecord, RunRecord, VerifyCheckRecord } from '../record/run-record.js';
+import type { BackupCandidate } from '../sources/backup-source.js';
+import { checkBackupAge } from '../sources/check-age.js';
+import { type InspectResult, inspectArchive } from '../stages/inspect/inspect.js';
+import { type RestoreResult, restoreArchive } from '../stages/restore/restore.js';
+import { swapDatabases } from '../stages/swap/swap.js';
+import { verifyDatabase } from '../stages/verify/verify.js';
+import type { RunContext } from './run-context.js';
+
+/** The backup's part of the record, once located and checked for age. */
+export function backupRecord(ctx: RunContext, candidate: BackupCandidate): BackupRecord {
+  const ageMs = checkBackupAge(candidate, ctx.config.source.maxAge, ctx.startedAt);
+  ctx.log.info({ backup: candidate.key, bytes: candidate.bytes }, 'newest backup located');
+  return {
+    key: candidate.key,
+    bytes: candidate.bytes,
+    format: 'unknown',
+    lastModified: candidate.lastModified.toISOString(),
+    ageMs,
+    source: candidate.source,
+    ...(candidate.etag && { etag: candidate.etag }),
+  };
+}
+
+/** An archive pg_restore can read (unpacked into the scratch dir if need be), and what it holds. */
+export interface InspectedBackup {
+  ready: PreparedArchive;
+  inspected: InspectResult;
+}
+
+/** inspect: prepares and lists the archive. */
+export async function inspectBackup(ctx: RunContext, path: string): Promise<InspectedBackup> {
+  const ready = await prepareArchive(path, ctx.config.workDir, ctx.log, ctx.signal);
+  return { ready, inspected: await inspectArchive(ready, ctx.signal) };
+}
+
+/** What inspect adds to the backup's record. */
+export function archiveFacts(inspected: InspectResult): Partial<BackupRecord> {
+  return {
+    format: inspected.format,
+    ...(inspected.compression && { compression: inspected.compression }),
+    ...(inspected.toc.dumpVersion && { dumpVersion: inspected.toc.dumpVersion }),
+    ...(inspected.toc.serverVersion && { serverVersion: inspected.toc.serverVersion }),
+  };
+}
+
+/** restore: builds `__next` from the archive; `created` is called once the database exists. */
+export function restoreBackup(
+  ctx: RunContext,
+  backup: InspectedBackup,
+  created: () => void,
+): Promise<RestoreResult> {
+  return restoreArchive({
+    archive: backup.ready.path,
+    format: backup.ready.format,
+    compression: backup.ready.compression,
+    listing: backup.inspected.listing,
+    entries: backup.inspected.toc.entries,
+    config: ctx.config,
+    next: ctx.next,
+    maintenance: ctx.maintenance,
+    log: ctx.log,
+    signal: ctx.signal,
+    onCreated: created,
+  });
+}
+
+/** verify: checks `__next`; throws RunFailedError (after the checks are recorded) when one failed. */
+export async function verifyNext(
+  ctx: RunContext,
+  restored: RestoreResult,
+  backup: InspectedBackup,
+  record: (checks: VerifyCheckRecord[]) => void,
+): Promise<void> {
+  const checks = await verifyDatabase({
+    next: ctx.next,
+    archiveTables: restored.tables ?? backup.inspected.tables,
+    checks: ctx.config.verify.checks,
+    leakSamples: restored.samples,
+  });
+  record(checks);
+  const failed = checks.filter((check) => check.status === 'failed');
+  if (failed.length > 0) {
+    throw new RunFailedError(
+      'verify-failed',
+      `verify failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+      {
+        step: 'verify',
+        hint: 'the live staging database was not replaced',
+      },
+    );
+  }
+}
+
+/** swap: `__next` becomes live, live becomes `__prev`. */
+export function swapIn(ctx: RunContext): Promise<NonNullable<RunRecord['swap']>> {
+  const target = ctx.config.target;
+  return swapDatabases({
+    maintenance: ctx.maintenance,
+    live: ctx.live.database,
+    keepPrevious: target.keepPrevious,
+    graceMs: target.swapGrace,
+    log: ctx.log,
+    grants: target.grants,
+    connectLive: (fn) => withClient(ctx.live, 'staging-refresh:grants', fn),
+  });
+}
