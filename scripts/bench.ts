@@ -1,18 +1,25 @@
-// npm run bench -- [--rows 20000000] [--reps 3] [--jobs 2]
-// Generates a production-like dataset, then measures in one run, with a warm-up and medians of
-// --reps repetitions: bare `pg_restore -j N`; the full `run` (S3 download + restore + anonymize +
-// post-data + swap, no migrations); restore followed by in-place UPDATE masking; the ranged S3
-// download against one plain GET; the lock observer's overhead on a CREATE INDEX; and the tool's
-// peak RSS on two dataset sizes. Prints a table and, as its last line, one JSON object.
+// npm run bench -- [--rows 20000000] [--reps 3] [--jobs 2] [--shapes split,shared]
+// Generates a production-like dataset and a skewed one (one masked table holds ~93 % of the
+// rows), then measures in one run, with a warm-up and medians of --reps repetitions, in each CPU
+// shape — "split" (the PostgreSQL server on half the cores, the tool and every process it starts
+// on the others, as a pod beside a database server) and "shared" (nothing pinned): bare
+// `pg_restore -j N` against the full `run` (S3 download + restore + anonymize + post-data + swap)
+// on both datasets, and per masked table the masking throughput of one tool core against the
+// server's COPY ingest on one core. Then, shared: restore followed by in-place UPDATE masking; the
+// ranged S3 download against one GET, on loopback (a CPU check) and through a proxy that behaves
+// like an object store across a network (per-connection bandwidth cap and first-byte latency);
+// the lock observer's overhead on a CREATE INDEX; the tool's peak RSS on two dataset sizes.
+// Prints a table and, as its last line, one JSON object.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
+import { parseConfig } from '../src/config/load-config.js';
 import { parsePgUrl } from '../src/infra/pg/connection.js';
 import { s3ObjectStore } from '../src/infra/s3/object-store.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -24,15 +31,21 @@ import { executeMigration } from '../src/stages/migrate/execute-migration.js';
 import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { Cleanup } from './lib/cleanup.js';
+import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
 import { productionRules, productionSql } from './lib/production-db.js';
+import { startThrottleProxy } from './lib/throttle-proxy.js';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '20000000' },
     reps: { type: 'string', default: '3' },
     jobs: { type: 'string', default: '2' },
+    shapes: { type: 'string', default: 'split,shared' },
   },
 });
+const shapes = (values.shapes as string)
+  .split(',')
+  .filter((name): name is ShapeName => name === 'split' || name === 'shared');
 const rows = Number(values.rows);
 const reps = Math.max(1, Number(values.reps));
 const jobs = Number(values.jobs);
@@ -50,7 +63,8 @@ const s3 = await cleanup.acquire('the S3 server', startS3Server(join(work, 's3')
   server.stop(),
 );
 const env = { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password };
-const admin = (database: string, text: string) => clusterQuery(info, database, text);
+const admin = (database: string, text: string, params: unknown[] = []) =>
+  clusterQuery(info, database, text, params);
 
 /** Warm-up once, then `reps` timed runs of fn (which returns its own wall time in ms). */
 async function measure(label: string, fn: () => Promise<number>): Promise<number> {
@@ -70,10 +84,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-async function makeDataset(name: string, orders: number): Promise<{ dump: string; bytes: number }> {
-  log(`generating ${name}: ${orders.toLocaleString('en')} orders …`);
+async function makeDataset(
+  name: string,
+  orders: number,
+  options: { skewed?: boolean } = {},
+): Promise<{ dump: string; bytes: number }> {
+  log(`generating ${name}: ${orders.toLocaleString('en')} orders${options.skewed ? ', skewed' : ''} …`);
   await admin('postgres', `CREATE DATABASE ${name}`);
-  await admin(name, productionSql(orders));
+  await admin(name, productionSql(orders, options));
   await admin(name, 'VACUUM ANALYZE');
   const dump = join(work, `${name}.dump`);
   await execa(join(info.binDir, 'pg_dump'), ['-Fc', '-f', dump, name], { env });
@@ -82,16 +100,23 @@ async function makeDataset(name: string, orders: number): Promise<{ dump: string
 }
 
 let seq = 0;
-async function bareRestore(dump: string): Promise<number> {
+/** Bare pg_restore, then ANALYZE (the restore step runs it too), on the tool's cores. */
+async function bareRestore(dump: string, cpu: CpuShape): Promise<number> {
   const db = `bare_${seq++}`;
   await admin('postgres', `CREATE DATABASE ${db}`);
-  const ms = await timed(() =>
-    execa(
-      join(info.binDir, 'pg_restore'),
-      [`--jobs=${jobs}`, '--no-owner', '--no-privileges', `--dbname=${db}`, dump],
+  const ms = await timed(async () => {
+    await execa(
+      ...cpu.command(join(info.binDir, 'pg_restore'), [
+        `--jobs=${jobs}`,
+        '--no-owner',
+        '--no-privileges',
+        `--dbname=${db}`,
+        dump,
+      ]),
       { env },
-    ),
-  );
+    );
+    await admin(db, 'ANALYZE');
+  });
   await admin('postgres', `DROP DATABASE ${db}`);
   return ms;
 }
@@ -121,7 +146,7 @@ async function restoreThenUpdate(dump: string): Promise<number> {
 
 const ANONYMIZE = productionRules('bench-secret');
 
-async function fullRun(prefix: string): Promise<RunRecord> {
+async function fullRun(prefix: string, cpu?: CpuShape): Promise<RunRecord> {
   const dir = join(work, `run-${prefix.replace(/\W/g, '')}`);
   await mkdir(dir, { recursive: true });
   const config = {
@@ -138,28 +163,24 @@ async function fullRun(prefix: string): Promise<RunRecord> {
   };
   await writeFile(join(dir, 'config.yaml'), stringify(config));
   await rm(join(dir, 'work', 'downloads'), { recursive: true, force: true }); // measure the download every time
-  const result = await execa(
-    process.execPath,
-    [resolve('dist/cli.js'), 'run', '--config', join(dir, 'config.yaml'), '--json'],
-    {
-      env: { PGPASSWORD: info.password, LOG_LEVEL: 'warn', ...S3_CREDENTIALS },
-      reject: false,
-      cancelSignal: cleanup.signal,
-    },
-  );
+  const cli = [resolve('dist/cli.js'), 'run', '--config', join(dir, 'config.yaml'), '--json'];
+  const [file, args] = cpu ? cpu.command(process.execPath, cli) : [process.execPath, cli];
+  const result = await execa(file, args, {
+    env: { PGPASSWORD: info.password, LOG_LEVEL: 'warn', ...S3_CREDENTIALS },
+    reject: false,
+  });
   const record = JSON.parse(result.stdout) as RunRecord;
   if (record.outcome !== 'succeeded') throw new Error(`bench run failed: ${record.error?.message}`);
   return record;
 }
 
 /** ranged: the product's fetch (parallel ranges, SHA-256 checked); single: one plain GET to a file; single-sha256: the same, hashing as it streams. */
-async function download(key: string, mode: 'ranged' | 'single' | 'single-sha256'): Promise<number> {
-  const store = s3ObjectStore({
-    bucket: 'bench',
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-  });
+async function download(
+  key: string,
+  mode: 'ranged' | 'single' | 'single-sha256',
+  endpoint = s3.endpoint,
+): Promise<number> {
+  const store = s3ObjectStore({ bucket: 'bench', region: 'us-east-1', endpoint, forcePathStyle: true });
   const dir = await mkdtemp(join(work, 'dl-'));
   const ms = await timed(async () => {
     if (mode === 'ranged') {
@@ -182,6 +203,119 @@ async function download(key: string, mode: 'ranged' | 'single' | 'single-sha256'
   });
   await rm(dir, { recursive: true, force: true });
   return ms;
+}
+
+/** The masked tables of ANONYMIZE with their rules (truncated tables load nothing). */
+const MASKED = Object.entries(ANONYMIZE.tables).filter(([, rules]) => typeof rules === 'object');
+
+/**
+ * Per masked table, in the split shape: the client side of masking on one tool core (rows/s,
+ * MB/s of COPY text) against the server's COPY ingest of the same rows on its cores, loaded by
+ * pg_restore --data-only from the tool's cores.
+ */
+async function tableRates(dump: string, cpu: CpuShape) {
+  const db = `ingest_${seq++}`;
+  await admin('postgres', `CREATE DATABASE ${db}`);
+  await execa(join(info.binDir, 'pg_restore'), ['--section=pre-data', '--no-owner', `--dbname=${db}`, dump], {
+    env,
+  });
+  const parsed = parseConfig(stringify({ ...minimalConfig(), anonymize: ANONYMIZE }), {}, work, 'bench');
+  const oneCore = cpu.toolCpus.split('-')[0] as string;
+  const rates = [];
+  for (const [name] of MASKED) {
+    const [schema, table] = name.split('.') as [string, string];
+    const columns = await admin(
+      db,
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+      [name],
+    );
+    const types = Object.fromEntries(columns.map((row) => [row.name as string, row.type as string]));
+    const rules = parsed.anonymize.tables[name];
+    const masked = await execa(
+      'taskset',
+      [
+        '-c',
+        oneCore,
+        process.execPath,
+        '--import',
+        'tsx',
+        resolve('scripts/lib/mask-table-main.ts'),
+        dump,
+        schema,
+        table,
+        JSON.stringify(rules),
+        JSON.stringify(types),
+        ANONYMIZE.secret,
+        parsed.anonymize.domain,
+      ],
+      { env },
+    );
+    const mask = JSON.parse(masked.stdout) as { rows: number; bytes: number; ms: number };
+    const ingestMs = await timed(() =>
+      execa(
+        ...cpu.command(join(info.binDir, 'pg_restore'), [
+          '--data-only',
+          `--schema=${schema}`,
+          `--table=${table}`,
+          `--dbname=${db}`,
+          dump,
+        ]),
+        { env },
+      ),
+    );
+    const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
+    rates.push({
+      table: name,
+      rows: mask.rows,
+      maskRowsPerSecondPerCore: perSecond(mask.rows, mask.ms),
+      maskMBpsPerCore: Number((mask.bytes / 1e6 / (mask.ms / 1000)).toFixed(1)),
+      ingestRowsPerSecondPerCore: perSecond(mask.rows, ingestMs),
+      ingestMBpsPerCore: Number((mask.bytes / 1e6 / (ingestMs / 1000)).toFixed(1)),
+      keepsUp: mask.ms <= ingestMs,
+    });
+  }
+  await admin('postgres', `DROP DATABASE ${db}`);
+  return rates;
+}
+
+/** The keys a config needs besides anonymize, for parsing the rules the way a run does. */
+function minimalConfig() {
+  return {
+    source: { local: { path: work }, maxAge: '8d' },
+    workDir: work,
+    target: {
+      url: `postgres://${info.user}@${info.host}:${info.port}/app`,
+      allow: [`${info.host}:${info.port}/app`],
+    },
+    report: { dir: work },
+  };
+}
+
+/** One shape: bare against the run's restore step on both datasets, and the per-table rates. */
+async function measureShape(name: ShapeName, datasets: { big: string; skewed: string }) {
+  const cpu = await applyShape(name, info.dir);
+  log(`— shape ${name}: server on CPUs ${cpu.serverCpus}, tool on CPUs ${cpu.toolCpus}`);
+  const restoreStep = async (label: string, prefix: string, dump: string) => {
+    const bare = await measure(`[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`, () =>
+      bareRestore(dump, cpu),
+    );
+    const runs: RunRecord[] = [];
+    const full = await measure(`[${name}] ${label}: full run`, async () => {
+      const record = await fullRun(prefix, cpu);
+      runs.push(record);
+      return record.durationMs;
+    });
+    const step = median(runs.map((r) => r.steps.find((s) => s.name === 'restore')?.durationMs ?? 0));
+    return { bare, full, step, last: runs[runs.length - 1] as RunRecord };
+  };
+  const main = await restoreStep('default', 'big/', datasets.big);
+  const skewed = await restoreStep('skewed', 'skewed/', datasets.skewed);
+  const rates =
+    name === 'split' && cpu.toolCpus !== cpu.serverCpus ? await tableRates(datasets.big, cpu) : [];
+  const skewedRates =
+    name === 'split' && cpu.toolCpus !== cpu.serverCpus ? await tableRates(datasets.skewed, cpu) : [];
+  return { cpu, main, skewed, rates, skewedRates };
 }
 
 async function observerRun(enabled: boolean): Promise<number> {
@@ -215,28 +349,38 @@ try {
   process.env.PGPASSWORD = info.password;
   Object.assign(process.env, S3_CREDENTIALS);
   const big = await makeDataset('bench_big', rows);
+  const skewedSet = await makeDataset('bench_skewed', rows, { skewed: true });
   const small = await makeDataset('bench_small', Math.max(1000, Math.floor(rows / 4)));
-  log(`dumps: ${(big.bytes / 1e6).toFixed(0)} MB and ${(small.bytes / 1e6).toFixed(0)} MB; uploading to S3`);
+  log(
+    `dumps: ${(big.bytes / 1e6).toFixed(0)} MB, skewed ${(skewedSet.bytes / 1e6).toFixed(0)} MB, small ${(small.bytes / 1e6).toFixed(0)} MB; uploading to S3`,
+  );
   await s3.upload('bench', 'big/prod.dump', big.dump);
+  await s3.upload('bench', 'skewed/prod.dump', skewedSet.dump);
   await s3.upload('bench', 'small/prod.dump', small.dump);
 
-  const bare = await measure(`bare pg_restore -j${jobs}`, () => bareRestore(big.dump));
-  const runs: RunRecord[] = [];
-  const full = await measure('full run (S3 + restore + anonymize + post-data + swap)', async () => {
-    const record = await fullRun('big/');
-    runs.push(record);
-    return record.durationMs;
-  });
-  const update = await measure('restore + in-place UPDATE masking + VACUUM', () =>
+  const byShape = new Map<ShapeName, Awaited<ReturnType<typeof measureShape>>>();
+  for (const name of shapes)
+    byShape.set(name, await measureShape(name, { big: big.dump, skewed: skewedSet.dump }));
+  await applyShape('shared', info.dir);
+  const update = await measure('[shared] restore + in-place UPDATE masking + VACUUM', () =>
     restoreThenUpdate(big.dump),
   );
-  const ranged = await measure('S3 ranged download (4 × 16 MiB parts, SHA-256 checked)', () =>
+  const ranged = await measure('S3 ranged download, loopback (4 × 16 MiB parts, SHA-256 checked)', () =>
     download('big/prod.dump', 'ranged'),
   );
-  const single = await measure('S3 single GET', () => download('big/prod.dump', 'single'));
-  const singleVerified = await measure('S3 single GET, SHA-256 while streaming', () =>
+  const single = await measure('S3 single GET, loopback', () => download('big/prod.dump', 'single'));
+  const singleVerified = await measure('S3 single GET, loopback, SHA-256 while streaming', () =>
     download('big/prod.dump', 'single-sha256'),
   );
+  // An object store across a network: 40 MB/s and 30 ms to the first byte, per connection.
+  const network = await startThrottleProxy(s3.endpoint, { bytesPerSecond: 40e6, latencyMs: 30 });
+  const rangedThrottled = await measure('S3 ranged download, throttled (40 MB/s, 30 ms a connection)', () =>
+    download('big/prod.dump', 'ranged', network.endpoint),
+  );
+  const singleThrottled = await measure('S3 single GET, throttled', () =>
+    download('big/prod.dump', 'single-sha256', network.endpoint),
+  );
+  await network.close();
   await admin('postgres', 'CREATE DATABASE observe');
   await execa(
     join(info.binDir, 'pg_restore'),
@@ -251,21 +395,40 @@ try {
     withObserver.push(await observerRun(true));
   }
   const smallRecord = await fullRun('small/');
-  const last = runs[runs.length - 1] as RunRecord;
+  const reference = byShape.get('shared') ?? byShape.get('split');
+  if (!reference) throw new Error('no shape measured: --shapes takes split, shared or both');
+  const last = reference.main.last;
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+  const split = byShape.get('split');
+  const shared = byShape.get('shared');
   const transformRows = last.anonymize?.tables.reduce((sum, t) => sum + t.rows, 0) ?? 0;
-  const restoreStep = median(runs.map((r) => r.steps.find((s) => s.name === 'restore')?.durationMs ?? 0));
   const figures = {
     rows,
     reps,
     jobs,
+    cores: availableParallelism(),
     dumpBytes: big.bytes,
-    bareRestoreMs: Math.round(bare),
-    fullRunMs: Math.round(full),
-    fullRunRestoreStepMs: Math.round(restoreStep),
+    dumpBytesSkewed: skewedSet.bytes,
+    bareRestoreMs: Math.round(reference.main.bare),
+    fullRunMs: Math.round(reference.main.full),
+    fullRunRestoreStepMs: Math.round(reference.main.step),
     restoreThenUpdateMs: Math.round(update),
-    ratioFullRunToBare: Number((full / bare).toFixed(3)),
-    ratioRestoreStepToBare: Number((restoreStep / bare).toFixed(3)),
-    ratioUpdateToBare: Number((update / bare).toFixed(3)),
+    ratioFullRunToBare: ratio(reference.main.full, reference.main.bare),
+    ratioRestoreStepToBare: ratio(reference.main.step, reference.main.bare),
+    ratioUpdateToBare: ratio(update, reference.main.bare),
+    ...(split && {
+      split: { serverCpus: split.cpu.serverCpus, toolCpus: split.cpu.toolCpus },
+      bareRestoreSplitMs: Math.round(split.main.bare),
+      restoreStepSplitMs: Math.round(split.main.step),
+      ratioRestoreStepToBareSplit: ratio(split.main.step, split.main.bare),
+      ratioSkewedSplit: ratio(split.skewed.step, split.skewed.bare),
+      tableRatesSplit: split.rates,
+      tableRatesSkewedSplit: split.skewedRates,
+    }),
+    ...(shared && {
+      ratioRestoreStepToBareShared: ratio(shared.main.step, shared.main.bare),
+      ratioSkewedShared: ratio(shared.skewed.step, shared.skewed.bare),
+    }),
     maskedRows: transformRows,
     maskedRowsPerSecond: last.anonymize?.tables.map((t) => ({
       table: t.name,
@@ -273,9 +436,12 @@ try {
     })),
     downloadRangedMBps: Number((big.bytes / 1e6 / (ranged / 1000)).toFixed(1)),
     downloadSingleMBps: Number((big.bytes / 1e6 / (single / 1000)).toFixed(1)),
-    ratioRangedToSingle: Number((single / ranged).toFixed(3)),
+    ratioRangedToSingle: ratio(single, ranged),
     downloadSingleVerifiedMBps: Number((big.bytes / 1e6 / (singleVerified / 1000)).toFixed(1)),
-    ratioRangedToSingleVerified: Number((singleVerified / ranged).toFixed(3)),
+    ratioRangedToSingleVerified: ratio(singleVerified, ranged),
+    downloadRangedThrottledMBps: Number((big.bytes / 1e6 / (rangedThrottled / 1000)).toFixed(1)),
+    downloadSingleThrottledMBps: Number((big.bytes / 1e6 / (singleThrottled / 1000)).toFixed(1)),
+    s3RangedToSingleThrottled: ratio(singleThrottled, rangedThrottled),
     createIndexWithoutObserverMs: Math.round(median(without)),
     createIndexWithObserverMs: Math.round(median(withObserver)),
     observerOverheadPct: Number(((median(withObserver) / median(without) - 1) * 100).toFixed(1)),
@@ -283,31 +449,52 @@ try {
     peakRssBytesSmall: smallRecord.resources?.peakRssBytes,
     dumpBytesSmall: small.bytes,
   };
-  const row = (label: string, value: string) => process.stdout.write(`${label.padEnd(52)} ${value}\n`);
+  const row = (label: string, value: string) => process.stdout.write(`${label.padEnd(56)} ${value}\n`);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   process.stdout.write(
-    `\nstaging-refresh bench: ${rows.toLocaleString('en')} orders, dump ${(big.bytes / 1e6).toFixed(0)} MB, -j${jobs}, median of ${reps}\n`,
+    `\nstaging-refresh bench: ${rows.toLocaleString('en')} orders, dump ${(big.bytes / 1e6).toFixed(0)} MB, -j${jobs}, ${figures.cores} cores, median of ${reps}\n`,
   );
-  row('bare pg_restore', `${(bare / 1000).toFixed(2)} s`);
-  row(
-    'full run (S3+restore+anonymize+post-data+swap)',
-    `${(full / 1000).toFixed(2)} s  (${figures.ratioFullRunToBare}× bare)`,
-  );
-  row(
-    '  of which the restore step (restore+anonymize)',
-    `${(restoreStep / 1000).toFixed(2)} s  (${figures.ratioRestoreStepToBare}× bare)`,
-  );
+  for (const [name, shape] of byShape) {
+    process.stdout.write(
+      `shape ${name}: server on CPUs ${shape.cpu.serverCpus}, tool on CPUs ${shape.cpu.toolCpus}\n`,
+    );
+    for (const [label, set] of [
+      ['default', shape.main],
+      ['skewed', shape.skewed],
+    ] as const) {
+      row(`  ${label}: bare pg_restore + ANALYZE`, seconds(set.bare));
+      row(
+        `  ${label}: restore step (restore+anonymize+ANALYZE)`,
+        `${seconds(set.step)}  (${ratio(set.step, set.bare)}× bare)`,
+      );
+      row(
+        `  ${label}: full run (S3+restore+post-data+swap)`,
+        `${seconds(set.full)}  (${ratio(set.full, set.bare)}× bare)`,
+      );
+    }
+    for (const rate of [...shape.rates, ...shape.skewedRates]) {
+      row(
+        `  ${rate.table} (${rate.rows.toLocaleString('en')} rows): mask / ingest per core`,
+        `${rate.maskRowsPerSecondPerCore.toLocaleString('en')} / ${rate.ingestRowsPerSecondPerCore.toLocaleString('en')} rows/s, ${rate.maskMBpsPerCore} / ${rate.ingestMBpsPerCore} MB/s${rate.keepsUp ? '' : '  (masking slower)'}`,
+      );
+    }
+  }
   row(
     'restore + in-place UPDATE masking + VACUUM',
-    `${(update / 1000).toFixed(2)} s  (${figures.ratioUpdateToBare}× bare)`,
+    `${seconds(update)}  (${figures.ratioUpdateToBare}× bare)`,
   );
   row('masked rows (all masked tables)', `${transformRows.toLocaleString('en')}`);
   row(
-    'S3 download: ranged / single GET',
+    'S3 loopback: ranged / single GET',
     `${figures.downloadRangedMBps} / ${figures.downloadSingleMBps} MB/s (${figures.ratioRangedToSingle}×)`,
   );
   row(
-    'S3 download: ranged / single GET with SHA-256',
+    'S3 loopback: ranged / single GET with SHA-256',
     `${figures.downloadRangedMBps} / ${figures.downloadSingleVerifiedMBps} MB/s (${figures.ratioRangedToSingleVerified}×)`,
+  );
+  row(
+    'S3 throttled 40 MB/s, 30 ms: ranged ×4 / single GET',
+    `${figures.downloadRangedThrottledMBps} / ${figures.downloadSingleThrottledMBps} MB/s (${figures.s3RangedToSingleThrottled}×)`,
   );
   row(
     'CREATE INDEX without / with observer',

@@ -23,13 +23,23 @@ const PATTERNS: PiiPattern[] = [
   {
     what: 'a name',
     test: (c, t) =>
-      /(first|last|full|middle|given|family|sur|display|maiden)_?name$/.test(c) ||
+      /(first|last|full|middle|given|family|sur|display|maiden|contact|owner|ship|customer|person|holder|recipient|billing|shipping|account|card|employee|patient|sender|receiver)_?name$/.test(
+        c,
+      ) ||
+      /^(fore|nick)_?name$/.test(c) ||
       (c === 'name' && PERSON_TABLE.test(t)),
     suggest: '{ fake: person.fullName }',
   },
   {
+    what: 'a user name',
+    test: (c) => /^(user_?name|login|login_?name|screen_?name|handle)$/.test(c),
+    suggest: '{ fake: internet.userName }',
+  },
+  {
     what: 'an address',
-    test: (c) => /address|street|zip|postal|postcode/.test(c) && !/ip_?addr|mac_?addr/.test(c),
+    // word-bounded exclusions: "ship_address" holds "ip_addr" but is a postal address
+    test: (c) =>
+      /address|street|zip|postal|postcode/.test(c) && !/(^|_)(ip|mac|remote|local|client)_?addr/.test(c),
     suggest: '{ fake: location.streetAddress }',
   },
   { what: 'a birth date', test: (c) => /birth|^dob$/.test(c), suggest: '{ shift: 30d }' },
@@ -45,16 +55,54 @@ const PATTERNS: PiiPattern[] = [
   },
   {
     what: 'a card number',
-    test: (c) => /card|^pan$|cc_?number|cvv/.test(c),
+    test: (c) => /(^|_)card(_?(no|num|number))?$|^pan$|cc_?number|cvv/.test(c),
     suggest: '{ mask: { keepLast: 4 } }',
   },
-  { what: 'an IP address', test: (c, _t) => /(^|_)ip(_?address|_?addr)?$/.test(c), suggest: "'null'" },
+  {
+    what: 'an IP address',
+    test: (c, _t) => /(^|_)ip(_?address|_?addr)?$|(^|_)(remote|client)_?addr(ess)?$/.test(c),
+    suggest: "'null'",
+  },
   {
     what: 'a secret',
     test: (c) => /password|passwd|token|secret|api_?key|private_?key/.test(c),
     suggest: "'null'",
   },
+  {
+    what: 'free text (notes and comments hold names, e-mails and phone numbers)',
+    test: (c) => /(^|_)(notes?|comments?|remarks?)$/.test(c),
+    suggest: "'null'",
+  },
+  {
+    what: 'a photo',
+    test: (c) => /photo|picture|avatar|portrait|selfie|signature_?image/.test(c),
+    suggest: "'null'",
+  },
 ];
+
+/** Column names as the patterns read them: `ShipAddress`, `"Ship Address"` → `ship_address`. */
+export function normalizeColumnName(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[\s.-]+/g, '_');
+}
+
+const NOT_PII_TYPES = new Set(['bool', 'boolean', 'int2', 'int4', 'int8', 'uuid', 'oid', 'float4', 'float8']);
+const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
+
+/** The pattern a column matches by name, type considered: keys, counts, flags and timestamps are not PII. */
+export function piiPattern(column: string, table: string, type: string): PiiPattern | undefined {
+  const name = normalizeColumnName(column);
+  // address_id, email_verified, email_sent_at, phone_count: a key, a flag, a time or a number about the PII
+  if (/(^|_)(id|ids|key|fk|uuid|count|verified|confirmed|opt_?in|sent|at|on)$/.test(name)) return undefined;
+  const pattern = PATTERNS.find((p) => p.test(name, table.toLowerCase()));
+  if (!pattern) return undefined;
+  if (NOT_PII_TYPES.has(type) && !/phone|card|ssn|national|tax|bank|account_?number|iban/.test(name))
+    return undefined;
+  if (DATE_TYPES.has(type) && pattern.what !== 'a birth date') return undefined;
+  return pattern;
+}
 
 /** `schema.table` for a config key (`users` means `public.users`). */
 export function qualify(table: string): string {
@@ -122,13 +170,13 @@ export function uncoveredPii(
   for (const column of columns) {
     const rules = ruled.get(column.table);
     if (
+      column.generated ||
       rules === 'truncate' ||
       (rules && column.column in rules) ||
       kept.has(`${column.table}.${column.column}`)
     )
       continue;
-    const name = column.column.toLowerCase();
-    const pattern = PATTERNS.find((p) => p.test(name, column.table.toLowerCase()));
+    const pattern = piiPattern(column.column, column.table, column.type);
     if (!pattern) continue;
     findings.push({
       rule: 'unknown-pii',

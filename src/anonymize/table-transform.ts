@@ -1,6 +1,7 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
-// of the original values of each masked column (for the no-leak check after the restore).
+// of rows (their unmasked fields and masked originals) for the row-aligned leak check after the restore.
 import { decodeField, encodeField } from './copy-text.js';
+import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type ColumnRule,
@@ -9,9 +10,8 @@ import {
   type Masker,
   type RowAccess,
   usesRow,
-} from './strategies.js';
-
-const SAMPLE_SIZE = 50;
+} from './strategies/registry.js';
+import { uniqueMasker } from './unique-masker.js';
 
 export interface TableTransform {
   /** Masks one COPY data line (without its newline). */
@@ -23,8 +23,8 @@ export interface TableTransform {
    * slice, and no row becomes a string of its own.
    */
   rows(text: string, start: number, end: number): { out: string; rows: number };
-  /** Original values seen, per masked column whose rule can be leak-checked (decoded, non-null, up to 50 each). */
-  samples: Map<string, string[]>;
+  /** The rows sampled so far for the leak check. */
+  leakSample(): TableLeakSample;
 }
 
 /** Compiles the rules of one table against its real columns; unknown columns are an error. */
@@ -35,6 +35,8 @@ export function compileTableTransform(
   types: ReadonlyMap<string, string>,
   prf: KeyedPrf,
   domain: string,
+  /** Columns with a unique key of their own: their masked values are kept distinct. */
+  unique: ReadonlySet<string> = new Set(),
 ): TableTransform {
   const positions = new Map(columns.map((column, index) => [column, index]));
   const maskers: { index: number; column: string; checkable: boolean; mask: Masker }[] = [];
@@ -42,22 +44,32 @@ export function compileTableTransform(
     const index = positions.get(column);
     if (index === undefined)
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
+    const mask = compileRule(rule, { prf, type: types.get(column) ?? 'text', domain });
     maskers.push({
       index,
       column,
       checkable: leakCheckable(rule),
-      mask: compileRule(rule, { prf, type: types.get(column) ?? 'text', domain }),
+      mask: unique.has(column) ? uniqueMasker(mask, table, column) : mask,
     });
   }
-  const samples = new Map(maskers.filter((m) => m.checkable).map((m) => [m.column, [] as string[]]));
+  const ruled = new Set(maskers.map((m) => m.index));
+  const keyIndexes = columns.map((_, index) => index).filter((index) => !ruled.has(index));
+  const sampler = new LeakSampler(
+    keyIndexes.map((index) => columns[index] as string),
+    maskers.filter((m) => m.checkable).map((m) => m.column),
+  );
+  /** The unmasked fields of a raw row, decoded. */
+  const keyOf = (fields: readonly string[]) =>
+    keyIndexes.map((index) => {
+      const raw = fields[index];
+      return raw === undefined || raw === '\\N' ? null : decodeField(raw);
+    });
   const noRow: RowAccess = () => null;
-  const ordered = [...maskers]
-    .sort((a, b) => a.index - b.index)
-    .map((masker) => ({ ...masker, sample: samples.get(masker.column) }));
+  const ordered = [...maskers].sort((a, b) => a.index - b.index);
   // Most tables mask fields independently: no row access, no per-row allocation but the split.
   const fast = !Object.values(rules).some(usesRow);
   return {
-    samples,
+    leakSample: () => sampler.sample(),
     line(text) {
       // Field by field, a line is a block of one row.
       if (fast) return this.rows(`${text}\n`, 0, text.length + 1).out.slice(0, -1);
@@ -72,12 +84,15 @@ export function compileTableTransform(
         return index === undefined ? null : original(index);
       };
       const out = fields.slice();
-      for (const { index, column, mask } of maskers) {
+      const slot = sampler.slot();
+      const originals: [string, string][] = [];
+      for (const { index, column, checkable, mask } of maskers) {
         const value = original(index);
-        const sample = samples.get(column);
-        if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
-        out[index] = encodeField(mask(value, row));
+        const masked = mask(value, row);
+        if (slot >= 0 && checkable && worthChecking(value, masked)) originals.push([column, value]);
+        out[index] = encodeField(masked);
       }
+      if (slot >= 0) sampler.put(slot, keyOf(fields), originals);
       return out.join('\t');
     },
     rows(text, from, to) {
@@ -96,7 +111,9 @@ export function compileTableTransform(
         const rowEnd = text.indexOf('\n', row);
         let field = 0;
         let start = row;
-        for (const { index, mask, sample } of ordered) {
+        const slot = sampler.slot();
+        const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
+        for (const { index, column, checkable, mask } of ordered) {
           for (; field < index; field++) {
             const tab = text.indexOf('\t', start);
             if (tab === -1 || tab > rowEnd)
@@ -107,10 +124,12 @@ export function compileTableTransform(
           if (end === -1 || end > rowEnd) end = rowEnd;
           const raw = text.slice(start, end);
           const value = raw === '\\N' ? null : decodeField(raw);
-          if (value !== null && sample && sample.length < SAMPLE_SIZE) sample.push(value);
-          out += text.slice(copied, start) + encodeField(mask(value, noRow));
+          const masked = mask(value, noRow);
+          if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
+          out += text.slice(copied, start) + encodeField(masked);
           copied = end;
         }
+        if (originals) sampler.put(slot, keyOf(text.slice(row, rowEnd).split('\t')), originals);
         row = rowEnd + 1;
       }
       return { out: out + text.slice(copied, to), rows };

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import { inspectControlDatabase, missingControlDatabase } from '../history/control-database.js';
-import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { describeTarget, type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { GIT, installCommand, type Prerequisite, RUN_PREREQUISITES } from '../infra/process/prerequisites.js';
 import { runTool } from '../infra/process/run-tool.js';
 import type { SourceCheck } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
+import { guardTarget } from '../stages/guard/guard.js';
+import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
 /** One finding of doctor's (the source backends report theirs in the same shape). */
 export type DoctorCheck = SourceCheck;
@@ -21,7 +23,10 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   checks.push(...(await prerequisiteChecks(config)));
   const live = parsePgUrl(config.target.url);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
+  const guard = await guardCheck(config, live); // #15: doctor connects only where a run may
+  checks.push(guard);
   try {
+    if (!guard.ok) throw new Error('not tried: the guard refused the target');
     await withClient(maintenance, 'staging-refresh:doctor', async (client) => {
       const version = await client.query<{ server_version: string }>('SHOW server_version');
       checks.push({
@@ -33,6 +38,14 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       const role = await client.query<{ rolcreatedb: boolean; rolsuper: boolean }>(
         'SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
+      // #15: the swap ends sessions on live staging; the role must be allowed to.
+      const signalProblem = await sessionRightsProblem(client);
+      checks.push({
+        name: 'may end sessions',
+        ok: signalProblem === undefined,
+        detail: signalProblem ?? `role ${live.user} may end sessions on live staging at the swap`,
+        failCode: ExitCode.refused,
+      });
       const row = role.rows[0];
       const ok = row?.rolcreatedb === true || row?.rolsuper === true;
       checks.push({
@@ -52,9 +65,9 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       failCode: ExitCode.unavailable,
     });
   }
+  checks.push(...(await createSource(config.source).doctor()));
   if (config.control)
     checks.push(await controlDatabaseCheck(config.control.url, config.target.maintenanceDb));
-  checks.push(...(await createSource(config.source).doctor()));
   checks.push(await workDirCheck(config.workDir));
   return checks;
 }
@@ -107,6 +120,15 @@ async function controlDatabaseCheck(url: string, maintenanceDb: string): Promise
     return { ...check, ok: false, detail: `${error.message}: ${error.hint}` };
   } catch (error) {
     return { ...check, ok: false, detail: (error as Error).message, failCode: ExitCode.unavailable };
+  }
+}
+
+async function guardCheck(config: Config, live: PgTarget): Promise<DoctorCheck> {
+  try {
+    const identity = await guardTarget(config, live);
+    return { name: 'guard', ok: true, detail: `${identity} is allowed`, failCode: ExitCode.refused };
+  } catch (error) {
+    return { name: 'guard', ok: false, detail: (error as Error).message, failCode: ExitCode.refused };
   }
 }
 

@@ -1,7 +1,9 @@
 // The config file's schema: every key of DESIGN.md's example, strict (an unknown key is an
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
+import { columnRuleSchema } from '../anonymize/strategies/registry.js';
 import { parseDuration } from './duration.js';
+import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** A duration as written; the configuration reference (docs/configuration.md) types it "duration". */
 const durationText = z.string().meta({ format: 'duration' });
@@ -39,6 +41,12 @@ const s3Source = z.strictObject({
     .min(5 * 1024 * 1024)
     .default(16 * 1024 * 1024),
   concurrency: z.number().int().min(1).max(64).default(4),
+  /** Connecting to the endpoint may take this long (each attempt). */
+  connectTimeout: duration.default(10_000),
+  /** A request may wait this long for its first byte, or a body stall this long, before it is retried. */
+  idleTimeout: duration.default(30_000),
+  /** Attempts for listing and HEAD requests (ranged GETs retry per part on their own). */
+  attempts: z.number().int().min(1).max(10).default(3),
 });
 
 const localSource = z.strictObject({ path: z.string().min(1) });
@@ -81,57 +89,8 @@ const target = z.strictObject({
   maintenanceDb: z.string().default('postgres'),
 });
 
-const maskRule = z.strictObject({
-  keepFirst: z.number().int().min(0).default(0),
-  keepLast: z.number().int().min(0).default(0),
-  char: z.string().length(1).default('*'),
-});
-
-/** A column rule as the strategies get it: defaults applied, durations in milliseconds. */
-export type ColumnRule =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.output<typeof maskRule> }
-  | { shift: number }
-  | { template: string }
-  | { json: Record<string, ColumnRule> };
-
-type ColumnRuleInput =
-  | 'null'
-  | 'email'
-  | 'hash'
-  | { null: true }
-  | { fixed: string | number | boolean | null }
-  | { hash: { length?: number | undefined } }
-  | { email: { domain?: string | undefined } }
-  | { fake: string }
-  | { mask: z.input<typeof maskRule> }
-  | { shift: string }
-  | { template: string }
-  | { json: Record<string, ColumnRuleInput> };
-
-const columnRule: z.ZodType<ColumnRule, ColumnRuleInput> = z.lazy(() =>
-  z.union([
-    z.enum(['null', 'email', 'hash']),
-    z.strictObject({ null: z.literal(true) }),
-    z.strictObject({ fixed: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
-    z.strictObject({ hash: z.strictObject({ length: z.number().int().min(4).optional() }) }),
-    z.strictObject({ email: z.strictObject({ domain: z.string().optional() }) }),
-    z.strictObject({
-      fake: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'expected a faker kind like person.fullName'),
-    }),
-    z.strictObject({ mask: maskRule }),
-    z.strictObject({ shift: duration }),
-    z.strictObject({ template: z.string().min(1) }),
-    z.strictObject({ json: z.record(z.string(), columnRule) }),
-  ]),
-);
+/** A column rule as the strategies get it (derived from the strategy registry). */
+export type { ColumnRule } from '../anonymize/strategies/registry.js';
 
 const anonymize = z.strictObject({
   secret: z.string().optional(),
@@ -141,13 +100,13 @@ const anonymize = z.strictObject({
   keep: z.array(z.string()).default([]),
   domain: z.string().default('example.invalid'),
   tables: z
-    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRule)]))
+    .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRuleSchema)]))
     .default({}),
 });
 
 const migrations = z
   .strictObject({
-    tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
+    tool: z.enum(MIGRATION_TOOL_NAMES).default('sql'),
     dir: z.string().optional(),
     git: z
       .strictObject({
@@ -158,6 +117,18 @@ const migrations = z
       .optional(),
     command: z.array(z.string()).min(1).optional(),
     historyTable: z.string().optional(),
+    /** sql: the history table's column holding the version (a team runner's own table). */
+    versionColumn: z.string().min(1).default('version'),
+    /** flyway: the settings of flyway.conf that change what migrate does. */
+    flyway: z
+      .strictObject({
+        mixed: z.boolean().default(false),
+        outOfOrder: z.boolean().default(false),
+        ignoreMigrationPatterns: z
+          .array(z.string().regex(/^(\*|versioned|repeatable):(\*|missing|pending|ignored|future|failed)$/i))
+          .default(['*:future']),
+      })
+      .prefault({}),
     rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
     statementTimeout: duration.optional(),
     budget: duration.optional(),
@@ -169,6 +140,8 @@ const migrations = z
         probeInterval: duration.prefault('25ms'),
         probeLockTimeout: duration.prefault('50ms'),
         maxProbedTables: z.number().int().min(0).default(8),
+        /** Rows per table the row probe locks (rolled back), spread over the table; 0: no row probe. */
+        probeRows: z.number().int().min(0).max(50).default(5),
       })
       .prefault({}),
     /** Blocking at or above this is "dangerous"; any blocking below it is "review". */
@@ -221,6 +194,14 @@ const verify = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
 });
 
+const neutralizeKeep = z.strictObject({
+  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function']),
+  name: z.string().min(1),
+  reason: z.string().min(1, 'say why this object may reach outside staging'),
+});
+
+const neutralize = z.strictObject({ keep: z.array(neutralizeKeep).default([]) });
+
 /** The whole config file. */
 export const configSchema = z.strictObject({
   source,
@@ -234,11 +215,14 @@ export const configSchema = z.strictObject({
   control: control.optional(),
   schedule: schedule.optional(),
   metrics: metrics.prefault({}),
+  neutralize: neutralize.prefault({}),
 });
 
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type MigrationsConfig = NonNullable<Config['migrations']>;
+/** An object the backup holds that may reach outside staging and is kept deliberately. */
+export type NeutralizeKeep = Config['neutralize']['keep'][number];
 
 function isRegExp(text: string): boolean {
   try {

@@ -5,4 +5,6 @@ export interface ColumnInfo {
   table: string;
   column: string;
   type: string;
+  /** A generated column: no data in the dump, recomputed by PostgreSQL (not PII of its own). */
+  generated?: boolean;
 }

@@ -1,7 +1,7 @@
 // For migrations run by another tool's CLI: every backend connected to the new database (other
 // than ours) is sampled — what it is running (pg_stat_activity) and which locks it holds.
 import type pg from 'pg';
-import type { LockTracker } from './lock-tracker.js';
+import type { LockTracker, ObservedLock } from './lock-tracker.js';
 import { pollEvery, snapshotLocks } from './sampler.js';
 
 /** A statement seen running, from its first to its last sample. */
@@ -22,6 +22,8 @@ export function startActivitySampler(
   client: pg.Client,
   intervalMs: number,
   locks: LockTracker,
+  /** Called with every lock sample (e.g. to start probes on a relation as soon as it is locked). */
+  onLocks?: (observed: readonly ObservedLock[], at: number) => void,
 ): { stop: () => Promise<SeenStatement[]> } {
   const seen: SeenStatement[] = [];
   const open = new Map<string, SeenStatement>();
@@ -43,6 +45,7 @@ export function startActivitySampler(
     const pids = activity.rows.map((row) => row.pid);
     const observed = pids.length ? await snapshotLocks(client, pids) : [];
     locks.observe(observed, started, started - intervalMs, 0);
+    onLocks?.(observed, started);
   });
   return {
     stop: async () => {

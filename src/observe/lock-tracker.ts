@@ -11,6 +11,8 @@ export interface ObservedLock {
   kind: string | null;
   mode: string;
   granted: boolean;
+  /** For an index: `schema.table` it belongs to. */
+  table?: string | null;
 }
 
 interface Interval {
@@ -22,6 +24,7 @@ interface Entry {
   oid: number;
   relation: string | null;
   kind: string | null;
+  table: string | null;
   mode: string;
   holds: Interval[];
   waits: Interval[];
@@ -34,11 +37,14 @@ export interface TrackedLock {
   oid: number;
   relation: string | null;
   kind: string | null;
+  table: string | null;
   mode: string;
   acquiredAtMs: number;
   heldMs: number;
   waitedMs: number;
   statement: number;
+  /** 'documented': not sampled (held less than one interval), from the statement's documented lock. */
+  source?: 'documented';
 }
 
 /** Folds observations into intervals. Times are performance.now() values. */
@@ -66,6 +72,7 @@ export class LockTracker {
           oid: lock.oid,
           relation: lock.relation,
           kind: lock.kind,
+          table: lock.table ?? null,
           mode: lock.mode,
           holds: [],
           waits: [],
@@ -75,6 +82,7 @@ export class LockTracker {
       }
       entry.relation ??= lock.relation;
       entry.kind ??= lock.kind;
+      entry.table ??= lock.table ?? null;
       const intervals = lock.granted ? entry.holds : entry.waits;
       if (!isOpen(intervals)) intervals.push({ from: Math.min(notBefore, at) });
       // A wait that became a hold ended when the hold began: at the earliest plausible moment.
@@ -122,6 +130,7 @@ export class LockTracker {
         oid: entry.oid,
         relation: entry.relation,
         kind: entry.kind,
+        table: entry.table,
         mode: entry.mode,
         acquiredAtMs: Math.round(((entry.holds[0] ?? entry.waits[0])?.from ?? end) - this.origin),
         heldMs: Math.round(total(entry.holds, end)),

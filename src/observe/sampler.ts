@@ -8,10 +8,14 @@ import type { ProgressSample, ProgressTracker } from './progress-tracker.js';
 export const LOCKS_SQL = `
   SELECT l.relation::bigint AS oid, l.mode, l.granted,
          CASE WHEN c.oid IS NULL THEN NULL ELSE n.nspname || '.' || c.relname END AS relation,
-         c.relkind::text AS kind
+         c.relkind::text AS kind,
+         CASE WHEN tc.oid IS NULL THEN NULL ELSE tn.nspname || '.' || tc.relname END AS "table"
     FROM pg_locks l
     LEFT JOIN pg_class c ON c.oid = l.relation
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_index ix ON ix.indexrelid = l.relation
+    LEFT JOIN pg_class tc ON tc.oid = ix.indrelid
+    LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
    WHERE l.pid = ANY($1) AND l.locktype = 'relation'
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND (n.nspname IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'))`;
@@ -43,6 +47,7 @@ export async function snapshotLocks(client: pg.Client, pid: number | number[]): 
     granted: boolean;
     relation: string | null;
     kind: string | null;
+    table: string | null;
   }>(LOCKS_SQL, [Array.isArray(pid) ? pid : [pid]]);
   return result.rows.map((row) => ({
     oid: Number(row.oid),
@@ -50,6 +55,7 @@ export async function snapshotLocks(client: pg.Client, pid: number | number[]): 
     granted: row.granted,
     relation: row.relation,
     kind: row.kind,
+    table: row.table,
   }));
 }
 
@@ -92,6 +98,34 @@ export interface SamplerState {
   statement: number;
 }
 
+/** Sessions waiting on a lock of the transaction id backend $1 holds (row locks it took). */
+const XID_WAITERS_SQL = `
+  SELECT count(DISTINCT w.pid)::int AS waiters FROM pg_locks w
+   WHERE w.locktype = 'transactionid' AND NOT w.granted
+     AND w.transactionid IN (SELECT transactionid FROM pg_locks
+                              WHERE pid = $1 AND locktype = 'transactionid' AND granted)`;
+
+/** Time during which other sessions waited on the migration's transaction id, sample by sample. */
+export class TransactionWaits {
+  private waitedMs = 0;
+  private maxWaiters = 0;
+  private last: number | undefined;
+
+  /** `waiters` seen waiting at `at`; a sample with waiters counts the time since the previous sample. */
+  observe(waiters: number, at: number): void {
+    if (waiters > 0 && this.last !== undefined) this.waitedMs += at - this.last;
+    this.maxWaiters = Math.max(this.maxWaiters, waiters);
+    this.last = at;
+  }
+
+  /** Undefined when nobody ever waited. */
+  result(): { waitedMs: number; maxWaiters: number } | undefined {
+    return this.maxWaiters > 0
+      ? { waitedMs: Math.round(this.waitedMs), maxWaiters: this.maxWaiters }
+      : undefined;
+  }
+}
+
 /** Samples until stop() is awaited. Errors of the observer never fail the migration. */
 export function startSampler(
   client: pg.Client,
@@ -100,10 +134,21 @@ export function startSampler(
   locks: LockTracker,
   progress: ProgressTracker,
   state: SamplerState,
+  /** Also count sessions waiting on the migration's transaction id. */
+  waits?: TransactionWaits,
+  /** Called with every lock sample (e.g. to start probes on a relation as soon as it is locked). */
+  onLocks?: (observed: readonly ObservedLock[], at: number) => void,
 ): { stop: () => Promise<{ samples: number; errors: number }> } {
   const poll = pollEvery(intervalMs, async (started) => {
-    locks.observe(await snapshotLocks(client, pid), started, state.statementStart, state.statement);
+    const observed = await snapshotLocks(client, pid);
+    locks.observe(observed, started, state.statementStart, state.statement);
+    onLocks?.(observed, started);
     progress.observe((await client.query<ProgressSample>(PROGRESS_SQL, [pid])).rows, started);
+    if (waits)
+      waits.observe(
+        (await client.query<{ waiters: number }>(XID_WAITERS_SQL, [pid])).rows[0]?.waiters ?? 0,
+        started,
+      );
   });
   return {
     stop: async () => {

@@ -7,6 +7,7 @@ import { type Mailer, smtpMailer } from '../infra/mail/mailer.js';
 import { pushRunMetrics } from '../infra/metrics/push-metrics.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
+import { scrubDeep } from '../infra/secrets/secret-scrub.js';
 import type { RunRecord } from '../record/run-record.js';
 import { headline } from '../stages/report/headline.js';
 import { recipients, sendReport } from '../stages/report/send-report.js';
@@ -35,6 +36,7 @@ export async function finishRun(
   options: FinishOptions,
 ): Promise<void> {
   const { config } = ctx;
+  scrubDeep(record); // no password or quoted row value in the record, HTML, e-mail or history
   await steps
     .run('report', async () => {
       const trends = await historyTrends(ctx, record, options.identity);

@@ -105,6 +105,15 @@ export interface LockRecord {
   waitedMs?: number;
   /** Operations this lock mode blocks, from PostgreSQL's lock conflict table. */
   blocks?: string[];
+  /** For an index: the table it belongs to (a lock on an index blocks reads/writes that plan with it). */
+  table?: string;
+  /** Index (0-based) of the statement during which it was first seen. */
+  statement?: number;
+  /**
+   * How it is known: sampled from pg_locks (default), or 'documented' — held for less than one
+   * sampling interval, so taken from the statement's documented lock and the statement's duration.
+   */
+  source?: 'sampled' | 'documented';
 }
 
 export interface BlockingRecord {
@@ -113,7 +122,20 @@ export interface BlockingRecord {
   writesBlockedMs: number;
   longestWriteBlockMs: number;
   longestReadBlockMs: number;
-  probes?: { reads: number; writes: number };
+  /** Row probe: SELECT … FOR NO KEY UPDATE of a few rows spread over the table (what an UPDATE of them waits for). */
+  rowUpdatesBlockedMs?: number;
+  longestRowUpdateBlockMs?: number;
+  probes?: { reads: number; writes: number; rows?: number };
+  /** 'matview': only reads are probed (nothing writes to a materialized view). */
+  kind?: 'matview';
+}
+
+/** Waits of other sessions on the migration's transaction id (row locks) seen in pg_locks. */
+export interface TransactionWaitRecord {
+  /** Time during which at least one other session waited on the migration's transaction. */
+  waitedMs: number;
+  /** Most sessions seen waiting at once. */
+  maxWaiters: number;
 }
 
 export interface LintRecord {
@@ -182,12 +204,49 @@ export interface MigrationRecord {
   relations?: RelationSizeRecord[];
   error?: MigrationErrorRecord;
   skippedBecause?: string;
+  /** What the replay could not know of the real tool's behaviour for this migration. */
+  caveat?: string;
+  /** Sessions waiting on the migration's transaction id (row locks), from pg_locks. */
+  transactionWaits?: TransactionWaitRecord;
 }
 
 export interface VerifyCheckRecord {
   name: string;
   status: 'passed' | 'failed';
   message: string;
+}
+
+/** An object of the backup that could reach outside staging, and what the run did about it. */
+export interface NeutralizedRecord {
+  kind:
+    | 'foreign-server'
+    | 'user-mapping'
+    | 'foreign-table'
+    | 'event-trigger'
+    | 'subscription'
+    | 'publication'
+    | 'cron-job'
+    | 'function';
+  /** The object's name (schema-qualified where it has a schema; `user@server` for a user mapping). */
+  name: string;
+  /**
+   * not-restored: left out of the restore; options-removed: kept without its connection options;
+   * disabled / dropped / unscheduled; body-replaced: a function whose new body raises;
+   * unreachable: reaches out only through a neutralized server; kept: deliberately left as it was
+   * (`neutralize.keep`); reported: found but could not be changed (see detail).
+   */
+  action:
+    | 'not-restored'
+    | 'options-removed'
+    | 'disabled'
+    | 'dropped'
+    | 'unscheduled'
+    | 'body-replaced'
+    | 'unreachable'
+    | 'kept'
+    | 'reported';
+  /** What it was and why it matters; never an option's value (it may hold a password). */
+  detail: string;
 }
 
 export interface RunErrorRecord {
@@ -212,6 +271,8 @@ export interface RunRecord {
   backup?: BackupRecord;
   restore?: RestoreRecord;
   anonymize?: AnonymizeRecord;
+  /** Links out of staging found in the backup and what was done about each (absent before the restore). */
+  neutralized?: NeutralizedRecord[];
   migrations: MigrationRecord[];
   migrationNotes?: string[];
   verify: { checks: VerifyCheckRecord[] };
@@ -221,6 +282,8 @@ export interface RunRecord {
     dropped: string[];
     terminatedSessions: number;
     durationMs: number;
+    /** The renames committed (staging was replaced) but the grants failed with this message. */
+    grantsError?: string;
   };
   error?: RunErrorRecord;
   warnings: string[];
@@ -229,7 +292,7 @@ export interface RunRecord {
   /** What the tool itself used: peak resident memory (the process, not pg_restore) and CPU time. */
   resources?: { peakRssBytes: number; cpuUserMs: number; cpuSystemMs: number };
   /** Set when this run found and cleaned up after an earlier run that crashed. */
-  recovered?: { runId: string; startedAt: string; host: string };
+  recovered?: { runId: string; startedAt: string; host: string; phase?: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
   report?: {
     html?: string;

@@ -3,13 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
 import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
-import type { ColumnRule } from '../../src/anonymize/strategies.js';
+import { type ColumnRuleInput, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 
 const prf = new KeyedPrf('copy-lines-secret');
 const COLUMNS = ['id', 'email', 'note', 'card'];
-const compile = (rules: Record<string, ColumnRule>) => (columns: string[]) =>
-  compileTableTransform('public.t', columns, rules, new Map(), prf, 'example.invalid');
+const compile = (rules: Record<string, ColumnRuleInput>) => (columns: string[]) =>
+  compileTableTransform(
+    'public.t',
+    columns,
+    Object.fromEntries(Object.entries(rules).map(([column, rule]) => [column, parseRule(rule)])),
+    new Map(),
+    prf,
+    'example.invalid',
+  );
 
 /** pg_restore's output for one table: preamble, header, data lines, `\.`, trailer. */
 function archiveText(rows: (string | null)[][]): string {
@@ -31,7 +38,7 @@ describe('COPY stream lines', () => {
   for (const [name, rules] of [
     ['field by field', { email: 'email', card: { mask: { keepFirst: 0, keepLast: 2, char: '*' } } }],
     ['with a rule that reads the row', { email: { template: 'user_{id}@example.invalid' }, note: 'hash' }],
-  ] as [string, Record<string, ColumnRule>][]) {
+  ] as [string, Record<string, ColumnRuleInput>][]) {
     it(`gives the same rows however the output is cut into chunks (${name})`, () => {
       fc.assert(
         fc.property(fc.array(row, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 12 }), (rows, cuts) => {

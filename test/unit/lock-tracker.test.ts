@@ -20,6 +20,7 @@ describe('LockTracker', () => {
         oid: 10,
         relation: 'public.orders',
         kind: 'r',
+        table: null,
         mode: 'ShareLock',
         acquiredAtMs: 10,
         heldMs: 4000,

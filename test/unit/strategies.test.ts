@@ -2,23 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkCoverage } from '../../src/anonymize/pii-gate.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
-import { type ColumnRule, compileRule } from '../../src/anonymize/strategies.js';
+import { type ColumnRuleInput, compileRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { parseConfig } from '../../src/config/load-config.js';
 
 const prf = new KeyedPrf('secret');
 const noRow = () => null;
-const mask = (rule: ColumnRule, type = 'text', secret = prf) =>
-  compileRule(rule, { prf: secret, type, domain: 'example.invalid' });
+const mask = (rule: ColumnRuleInput, type = 'text', secret = prf) =>
+  compileRule(parseRule(rule), { prf: secret, type, domain: 'example.invalid' });
 
 describe('strategies', () => {
   it('are deterministic for the same secret and differ for another', () => {
-    for (const rule of [
-      'email',
-      'hash',
-      { fake: 'person.fullName' },
-      { shift: 30 * 86_400_000 },
-    ] as ColumnRule[]) {
+    for (const rule of ['email', 'hash', { fake: 'person.fullName' }] as ColumnRuleInput[]) {
       fc.assert(
         fc.property(fc.string({ minLength: 1 }), (value) => {
           expect(mask(rule)(value, noRow)).toBe(mask(rule)(value, noRow));
@@ -55,7 +50,7 @@ describe('strategies', () => {
       'hash',
       { fake: 'person.fullName' },
       { mask: { keepFirst: 1, keepLast: 1, char: '*' } },
-    ] as ColumnRule[]) {
+    ] as ColumnRuleInput[]) {
       expect(mask(rule)(null, noRow)).toBeNull();
     }
     expect(mask({ fixed: 'x' })(null, noRow)).toBe('x');
@@ -83,7 +78,7 @@ describe('strategies', () => {
   });
 
   it('shift moves dates 1..N days, keeping time and zone text', () => {
-    const shift = mask({ shift: 10 * 86_400_000 });
+    const shift = mask({ shift: '10d' });
     fc.assert(
       fc.property(
         fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
@@ -101,7 +96,7 @@ describe('strategies', () => {
   });
 
   it('shift reads years below 100 as written and never leaves years 1–9999', () => {
-    const shift = mask({ shift: 10 * 86_400_000 });
+    const shift = mask({ shift: '10d' });
     expect((shift('0050-06-15', noRow) as string).slice(0, 7)).toBe('0050-06');
     for (let day = 1; day <= 9; day++) {
       const out = shift(`0001-01-0${day}`, noRow) as string;
@@ -110,6 +105,14 @@ describe('strategies', () => {
       expect(shift(`9999-12-2${day}`, noRow)).toMatch(/^9999-12-\d\d$/);
     }
     expect(shift('2024-02-29 00:00:00+00', noRow)).toMatch(/^2024-0[23]-\d\d 00:00:00\+00$/);
+  });
+
+  it('shift keeps the format of a text date or refuses; it never writes NULL for a value', () => {
+    const shift = mask({ shift: '10d' }, 'text');
+    expect(shift('2020-05-17T10:00:00Z', noRow)).toMatch(/^2020-05-\d\dT10:00:00Z$/);
+    expect(shift('infinity', noRow)).toBe('infinity');
+    expect(() => shift('17/05/2020', noRow)).toThrow(/YYYY-MM-DD/);
+    expect(() => shift('', noRow)).toThrow(/YYYY-MM-DD/);
   });
 
   it('template and json use the row and paths', () => {
@@ -129,7 +132,7 @@ describe('strategies', () => {
     const transform = compileTableTransform(
       'public.t',
       ['id', 'email', 'note'],
-      { email: 'email' },
+      { email: parseRule('email') },
       new Map(),
       prf,
       'example.invalid',
@@ -138,10 +141,15 @@ describe('strategies', () => {
       `7\t${mask('email')('A@b.c', noRow)}\ttab\\there\\nnewline`,
     );
     expect(transform.line('8\t\\N\t\\N')).toBe('8\t\\N\t\\N');
-    expect(transform.samples.get('email')).toEqual(['A@b.c']);
-    expect(() => compileTableTransform('public.t', ['id'], { email: 'email' }, new Map(), prf, 'x')).toThrow(
-      /no column "email"/,
-    );
+    // the leak sample: the row found again by its unmasked fields, with the original that masking changed
+    expect(transform.leakSample()).toEqual({
+      keyColumns: ['id', 'note'],
+      checkedColumns: ['email'],
+      rows: [{ key: ['7', 'tab\there\nnewline'], originals: [['email', 'A@b.c']] }],
+    });
+    expect(() =>
+      compileTableTransform('public.t', ['id'], { email: parseRule('email') }, new Map(), prf, 'x'),
+    ).toThrow(/no column "email"/);
   });
 });
 

@@ -2,16 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeField, encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
-import { type ColumnRule, compileRule } from '../../src/anonymize/strategies.js';
+import { type ColumnRule, compileRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 
-const RULES: ColumnRule[] = [
-  'null',
-  'hash',
-  'email',
-  { mask: { keepFirst: 0, keepLast: 2, char: '*' } },
-  { fake: 'location.streetAddress' },
-];
+const RULES: ColumnRule[] = (
+  ['null', 'hash', 'email', { mask: { keepLast: 2 } }, { fake: 'location.streetAddress' }] as const
+).map(parseRule);
 const prf = new KeyedPrf('transform-secret');
 
 describe('table transform', () => {
@@ -55,7 +51,7 @@ describe('table transform', () => {
     const transform = compileTableTransform(
       'public.t',
       ['a', 'b', 'c'],
-      { c: 'null' },
+      { c: parseRule('null') },
       new Map(),
       prf,
       'x.invalid',

@@ -2,13 +2,14 @@
 import { formatDuration } from '../../config/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../record/run-record.js';
+import { createdRelations } from '../../sql/created-relations.js';
 import { blockedOperations, blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationFile } from './adapters/adapter.js';
 import type { ExecuteResult } from './execute-migration.js';
 import type { LintFinding } from './lint/lint-types.js';
 import { monitoringQueries } from './monitoring-queries.js';
-import { decideVerdict } from './verdict.js';
+import { capBlocking, decideVerdict } from './verdict.js';
 
 const MAX_SQL_CHARS = 4000;
 
@@ -25,6 +26,9 @@ export function lockRecords(result: ExecuteResult): LockRecord[] {
       kind: lock.kind ?? 'transient',
       ...(lock.waitedMs > 0 && { waitedMs: lock.waitedMs }),
       blocks: blockedOperations(lock.mode),
+      ...(lock.table && { table: lock.table }),
+      statement: lock.statement,
+      ...(lock.source && { source: lock.source }),
     }))
     .sort((a, b) => b.blocks.length - a.blocks.length || b.heldMs - a.heldMs);
 }
@@ -61,6 +65,8 @@ export function lintRecords(
       parts.push(`writes blocked for ${formatDuration(blocking.writesBlockedMs)}`);
       if (blocking.readsBlockedMs > 0)
         parts.push(`reads blocked for ${formatDuration(blocking.readsBlockedMs)}`);
+      if ((blocking.rowUpdatesBlockedMs ?? 0) > 0)
+        parts.push(`row updates blocked for ${formatDuration(blocking.rowUpdatesBlockedMs ?? 0)}`);
     }
     return parts.length > 0 ? { ...record, measured: parts.join('; ') } : record;
   });
@@ -78,8 +84,8 @@ export interface AssembleInput {
 
 /** The full record of an executed migration. */
 export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
-  const { result } = input;
-  const locks = lockRecords(result);
+  const locks = lockRecords(input.result);
+  const result = { ...input.result, blocking: capBlocking(input.result.blocking, locks) };
   const lint = lintRecords(input.findings, result);
   const status = result.ok ? 'applied' : 'failed';
   // Tables worth watching: the ones probed, and any other table the migration locked in a mode
@@ -108,10 +114,14 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
       lint,
       errorMessage: result.error?.message,
       dangerousMs: input.dangerousMs,
+      statements: result.statements,
+      createdHere: createdRelations(input.statements),
+      transactional: input.transactional,
     }),
     progress: result.progress,
     relations: result.relations,
     ...(result.error && { error: result.error }),
+    ...(result.transactionWaits && { transactionWaits: result.transactionWaits }),
   };
 }
 

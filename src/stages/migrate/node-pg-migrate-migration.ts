@@ -1,6 +1,10 @@
 // migrations.tool: node-pg-migrate — run through its programmatic API one migration at a time
 // (count: 1), on a connection of ours so its backend can be observed. node-pg-migrate writes its
 // own `pgmigrations` table, checks the order and takes its own advisory lock, as in a deploy.
+// singleTransaction is on, as in its CLI: a migration runs between BEGIN and COMMIT unless it
+// calls pgm.noTransaction(); whether it did is read from the server's transaction status while
+// its statements ran. The CLI puts *all* pending migrations in one transaction; replayed one at a
+// time, each is measured on its own — the record's notes say what that changes.
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { formatDuration } from '../../config/duration.js';
@@ -10,14 +14,23 @@ import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
 import type { SeenStatement } from '../../observe/activity-sampler.js';
 import { LockTracker } from '../../observe/lock-tracker.js';
-import { snapshotLocks } from '../../observe/sampler.js';
+import { pollEvery, snapshotLocks } from '../../observe/sampler.js';
 import type { MigrationRecord } from '../../record/run-record.js';
-import { type ExternalObservation, externalMigrationRecord, lockRecordsOf } from './command-migration.js';
+import type { BlockingObservationOptions } from './blocking-observation.js';
+import { startExternalBlockingObservation } from './blocking-observation.js';
+import {
+  type ExternalObservation,
+  externalMigrationRecord,
+  lockRecordsOf,
+  probeOptionsOf,
+} from './command-migration.js';
 
 export interface NodePgMigrateResult {
   migrations: MigrationRecord[];
   /** Set when node-pg-migrate refused to start (order check, a failed lock, a broken file). */
   blocker?: string;
+  /** What the replay does differently from `node-pg-migrate up`. */
+  notes: string[];
 }
 
 /** Runs every pending node-pg-migrate migration, one by one, observing each. */
@@ -32,21 +45,43 @@ export async function runNodePgMigrate(
   client.on('error', () => undefined);
   await client.connect();
   const migrationsTable = config.historyTable ?? 'pgmigrations';
-  const options = { dbClient: client, dir, migrationsTable, checkOrder: true, log: () => undefined };
+  const options = {
+    dbClient: client,
+    dir,
+    migrationsTable,
+    checkOrder: true,
+    singleTransaction: true,
+    log: () => undefined,
+  };
   const migrations: MigrationRecord[] = [];
+  const notes = (): string[] =>
+    migrations.filter((m) => m.transactional).length > 1
+      ? [
+          `node-pg-migrate up (--single-transaction, its CLI's default) runs these ${migrations.length} migrations in one transaction (one that calls pgm.noTransaction() commits it and opens the next): each one's locks are held until that transaction commits, and a failure rolls all of it back; the replay ran and measured each in a transaction of its own`,
+        ]
+      : [];
   try {
     for (;;) {
       let next: string | undefined;
       try {
         next = (await runner({ ...options, direction: 'up', count: 1, dryRun: true }))[0]?.name;
       } catch (error) {
-        return { migrations, blocker: `node-pg-migrate refuses to migrate: ${(error as Error).message}` };
+        return {
+          migrations,
+          notes: notes(),
+          blocker: `node-pg-migrate refuses to migrate: ${(error as Error).message}`,
+        };
       }
-      if (!next) return { migrations };
+      if (!next) return { migrations, notes: notes() };
       const name = next;
-      const observed = await observeClient(client, target, async () => {
-        await runner({ ...options, direction: 'up', count: 1 });
-      });
+      const observed = await observeClient(
+        client,
+        target,
+        async () => {
+          await runner({ ...options, direction: 'up', count: 1 });
+        },
+        { intervalMs: config.observer.interval, probes: probeOptionsOf(config) }, // #18
+      );
       const down =
         config.rollback === 'rehearse' && !observed.error
           ? await rehearseDown(client, target, options)
@@ -62,7 +97,7 @@ export async function runNodePgMigrate(
         `${name}: ${record.status} in ${formatDuration(record.durationMs)}`,
       );
       migrations.push(record);
-      if (record.status === 'failed') return { migrations };
+      if (record.status === 'failed') return { migrations, notes: notes() };
     }
   } finally {
     await client.end().catch(() => undefined);
@@ -77,9 +112,20 @@ async function observeClient(
   client: pg.Client,
   target: PgTarget,
   work: () => Promise<void>,
+  watchOptions?: { intervalMs: number; probes: BlockingObservationOptions },
 ): Promise<ExternalObservation> {
   const observer = await connect(target, 'staging-refresh:observer');
   const pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  // #18: probes on every relation seen locked, from a lock sample every interval (a second
+  // observer connection: the first one snapshots after each statement).
+  const watch = watchOptions
+    ? await startExternalBlockingObservation(target, observer, watchOptions.probes)
+    : undefined;
+  const watcher = watch && watchOptions ? await connect(target, 'staging-refresh:observer') : undefined;
+  const lockPoll =
+    watch && watcher && watchOptions
+      ? pollEvery(watchOptions.intervalMs, async (at) => watch.onLocks(await snapshotLocks(watcher, pid), at))
+      : undefined;
   const origin = performance.now();
   const tracker = new LockTracker(origin);
   const seen: SeenStatement[] = [];
@@ -89,8 +135,11 @@ async function observeClient(
     ...rest: unknown[]
   ) => Promise<pg.QueryResult>;
   let inTransaction = false;
+  let transactional: boolean | undefined;
   (client as unknown as { query: typeof original }).query = async (text: unknown, ...rest: unknown[]) => {
     const sql = typeof text === 'string' ? text : String((text as { text?: string }).text ?? '');
+    // The server's own word (ReadyForQuery status) on whether this statement runs in a transaction.
+    const openBefore = client.getTransactionStatus() === 'T';
     const started = performance.now();
     const result = await original(text, ...rest);
     const finished = performance.now();
@@ -100,13 +149,15 @@ async function observeClient(
       )
     ) {
       seen.push({ pid, sql: sql.trim(), startedAt: started, lastSeenAt: finished });
+      if (!/^\s*(BEGIN|COMMIT|ROLLBACK|INSERT INTO .*pgmigrations|DELETE FROM .*pgmigrations)/i.test(sql))
+        transactional = (transactional ?? true) && openBefore;
     }
     if (/^\s*BEGIN/i.test(sql)) inTransaction = true;
     if (/^\s*(COMMIT|ROLLBACK)/i.test(sql)) {
       inTransaction = false;
       tracker.releaseAll(finished);
     } else if (inTransaction) {
-      tracker.observe(await snapshotLocks(observer, pid), finished, started, seen.length);
+      tracker.observe(await snapshotLocks(observer, pid), finished, started, Math.max(0, seen.length - 1));
     } else {
       tracker.releaseAll(finished);
     }
@@ -120,12 +171,18 @@ async function observeClient(
   } finally {
     (client as unknown as { query: typeof original }).query = original;
     tracker.releaseAll(performance.now());
-    await observer.end().catch(() => undefined);
   }
+  const durationMs = Math.round(performance.now() - origin);
+  await lockPoll?.stop();
+  await watcher?.end().catch(() => undefined);
+  const probed = watch ? await watch.finish(seen, origin, tracker.result(performance.now())) : undefined;
+  await observer.end().catch(() => undefined);
   return {
-    durationMs: Math.round(performance.now() - origin),
+    durationMs,
     seen,
-    locks: lockRecordsOf(tracker),
+    locks: lockRecordsOf(tracker, probed?.documented),
+    ...(probed && { blocking: probed.blocking }),
+    ...(transactional !== undefined && { transactional }),
     ...(error !== undefined && { error }),
   };
 }

@@ -1,28 +1,52 @@
 // Which existing tables a migration touches (from its parse trees) and how big they are.
 import type pg from 'pg';
 import { qualifiedName } from '../../infra/pg/connection.js';
+import type { ProbeTarget } from '../../observe/blocking-probes.js';
+import { isBookkeepingTable } from '../../observe/bookkeeping-tables.js';
 import type { RelationSizeRecord } from '../../record/run-record.js';
 import { type ParsedStatement, relationsIn } from '../../sql/parse-sql.js';
+import { documentedLocks } from '../../sql/statement-locks.js';
 
-/** Existing ordinary/partitioned tables named by the statements, resolved with the search_path. */
+/**
+ * Existing relations the statements touch, resolved with the search_path, as probe targets:
+ * tables and partitioned tables (a partition being attached too), materialized views, and for
+ * an index (DROP INDEX, REINDEX INDEX) the table it belongs to.
+ */
 export async function tablesToProbe(
   client: pg.Client,
   statements: readonly ParsedStatement[],
   limit: number,
-): Promise<{ name: string; quoted: string }[]> {
-  const names = [...new Set(statements.flatMap((statement) => relationsIn(statement.node)))];
+  historyTables: readonly string[] = [],
+): Promise<ProbeTarget[]> {
+  const names = [
+    ...new Set(
+      statements.flatMap((statement) => [
+        ...relationsIn(statement.node),
+        ...documentedLocks(statement).map((lock) => lock.relation),
+      ]),
+    ),
+  ];
   if (names.length === 0 || limit === 0) return [];
-  const result = await client.query<{ schema: string; name: string }>(
-    `SELECT DISTINCT n.nspname AS schema, c.relname AS name
-       FROM unnest($1::text[]) AS wanted(name)
+  const result = await client.query<{ schema: string; name: string; kind: string }>(
+    `SELECT DISTINCT ON (n.nspname, t.relname) n.nspname AS schema, t.relname AS name,
+            CASE WHEN t.relkind = 'm' THEN 'matview' ELSE 'table' END AS kind
+       FROM unnest($1::text[]) WITH ORDINALITY AS wanted(name, position)
        JOIN pg_class c ON c.oid = to_regclass(wanted.name)
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p')`,
+       LEFT JOIN pg_index i ON i.indexrelid = c.oid
+       JOIN pg_class t ON t.oid = coalesce(i.indrelid, c.oid)
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE t.relkind IN ('r', 'p', 'm')
+      ORDER BY n.nspname, t.relname, wanted.position`,
     [names.map(quoteForRegclass)],
   );
   return result.rows
-    .slice(0, limit)
-    .map((row) => ({ name: `${row.schema}.${row.name}`, quoted: qualifiedName(row.schema, row.name) }));
+    .map((row) => ({
+      name: `${row.schema}.${row.name}`,
+      quoted: qualifiedName(row.schema, row.name),
+      kind: row.kind as ProbeTarget['kind'],
+    }))
+    .filter((target) => !isBookkeepingTable(target.name, historyTables))
+    .slice(0, limit);
 }
 
 /** Parser names are unquoted identifiers: quote each part so to_regclass keeps their case. */

@@ -5,6 +5,7 @@ import { formatBytes } from '../../format/format-bytes.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
 import { escapeHtml as e } from './html.js';
+import { neutralizedHtml } from './render-neutralized.js';
 import { isTableLockThatMatters } from './render-text.js';
 import { trendsChart, trendsHtml } from './render-trends.js';
 
@@ -53,6 +54,7 @@ export function renderHtmlEmail(record: RunRecord): string {
   parts.push(
     `<tr><td style="padding-top:12px;"><h2 style="font-size:15px;margin:0 0 6px;">Steps</h2>${stepTable(record)}</td></tr>`,
   );
+  parts.push(neutralizedHtml(record)); // #15
   if (record.warnings.length > 0) {
     parts.push(
       `<tr><td style="padding-top:8px;font-size:12px;color:#b54708;">${record.warnings.map((w) => `⚠ ${e(w)}`).join('<br>')}</td></tr>`,

@@ -2,6 +2,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
+import { neutralizedMarkdown } from './render-neutralized.js';
 
 const MARK = { dangerous: '🔴 dangerous', review: '🟡 review', safe: '🟢 safe' } as const;
 
@@ -30,6 +31,7 @@ export function renderMarkdown(record: RunRecord): string {
     for (const m of migrations.filter((x) => x.verdict !== 'safe')) out.push(`- **${m.name}**: ${m.why}`);
     out.push('');
   }
+  out.push(...neutralizedMarkdown(record)); // #15
   out.push(`Steps: ${record.steps.map((s) => `${s.name} ${formatDuration(s.durationMs)}`).join(' · ')}`);
   return `${out.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { formatBytes } from '../../format/format-bytes.js';
 import type { LockRecord, MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import { byDanger, headline } from './headline.js';
+import { neutralizedText } from './render-neutralized.js';
 import { trendsText } from './render-trends.js';
 
 const MARK = { dangerous: '✖ DANGEROUS', review: '▲ review', safe: '✔ safe' } as const;
@@ -34,6 +35,7 @@ export function renderText(record: RunRecord): string {
   out.push('', 'Steps');
   for (const step of record.steps)
     out.push(`  ${step.name.padEnd(8)} ${step.status.padEnd(9)} ${formatDuration(step.durationMs)}`);
+  out.push(...neutralizedText(record)); // #15
   if (record.warnings.length > 0) out.push('', 'Warnings', ...record.warnings.map((w) => `  - ${w}`));
   return `${out.join('\n')}\n`;
 }
@@ -44,6 +46,7 @@ function migrationText(m: MigrationRecord): string[] {
     `${MARK[m.verdict]}  ${m.name}  (${m.status}, ${formatDuration(m.durationMs)})`,
     `  why: ${m.why}`,
   ];
+  if (m.caveat) lines.push(`  the replay could not know: ${m.caveat}`);
   if (m.status === 'skipped') return lines;
   lines.push(`  1. run time: ${formatDuration(m.durationMs)} on this data`);
   for (const s of m.statements.slice(0, 10))

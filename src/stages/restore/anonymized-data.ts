@@ -4,25 +4,33 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { loadColumnFacts, loadPartitions } from '../../anonymize/column-facts.js';
+import type { LeakSamples } from '../../anonymize/leak-sampler.js';
+import { expandPartitionRules, partitionParents } from '../../anonymize/partition-rules.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
-import type { ColumnRule } from '../../anonymize/strategies.js';
-import { columnsToSample, sampleArchive } from '../../anonymize/value-sampling.js';
+import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
+import { ruleFitProblems } from '../../anonymize/rule-fit.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
+import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
 import type { TocEntry } from '../../dump/toc.js';
+import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
+import { withClient } from '../../infra/pg/with-client.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
 import { streamTable } from './stream-table.js';
 
-/** Original values sampled per masked column: `schema.table` → column → values. */
-export type LeakSamples = Map<string, Map<string, string[]>>;
+/** Rows sampled per masked table for the row-aligned leak check. */
+export type { LeakSamples } from '../../anonymize/leak-sampler.js';
 
 /** Columns of every user table of the (pre-data) database. */
 export async function loadColumns(client: pg.Client): Promise<ColumnInfo[]> {
-  const result = await client.query<{ table: string; column: string; type: string }>(`
-    SELECT c.table_schema || '.' || c.table_name AS table, c.column_name AS column, c.udt_name AS type
+  const result = await client.query<{ table: string; column: string; type: string; generated: boolean }>(`
+    SELECT c.table_schema || '.' || c.table_name AS table, c.column_name AS column, c.udt_name AS type,
+           c.is_generated = 'ALWAYS' AS generated
       FROM information_schema.columns c
       JOIN information_schema.tables t USING (table_schema, table_name)
      WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
@@ -91,7 +99,8 @@ export function columnTypes(columns: readonly ColumnInfo[]): Map<string, Map<str
 
 /** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
 export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
-  const anonymize = input.config.anonymize;
+  const partitions = await withClient(input.next, 'staging-refresh:anonymize', loadPartitions);
+  const anonymize = expandPartitionRules(input.config.anonymize, partitions);
   const byName = checkCoverage(anonymize, input.columns);
   const byValue =
     anonymize.sampleRows > 0
@@ -105,6 +114,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       : [];
   const findings = enforceFindings([...byName, ...byValue]);
   const rules = rulesByTable(anonymize);
+  const uniqueKeys = await enforceRuleFit(input, anonymize, partitions);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);
     return { record: { tables: [], findings }, samples: new Map() };
@@ -147,6 +157,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           types: types.get(table) ?? new Map(),
           secret: anonymize.secret ?? '',
           domain: anonymize.domain,
+          unique: uniqueKeys
+            .filter((key) => key.table === table && key.columns.length === 1)
+            .map((key) => key.columns[0] as string)
+            .filter((column) => column in tableRules),
           signal: controller.signal,
         });
         tables.push({
@@ -183,6 +197,59 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   for (const [table, value] of rules)
     if (value === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
   return { record: { tables: tables.sort((a, b) => a.name.localeCompare(b.name)), findings }, samples };
+}
+
+/** Rows per table whose masked values the new database judges before any row is written. */
+const FIT_SAMPLE_ROWS = 20;
+
+/**
+ * Rules follow the schema: each rule checked against its column's type, length, NOT NULL, CHECKs,
+ * domain and unique keys, on masked samples of the archive's own values. Throws ConfigError
+ * (exit 78) naming table, column, constraint and a rule that fits; no row has been written.
+ */
+async function enforceRuleFit(
+  input: AnonymizedDataInput,
+  anonymize: Config['anonymize'],
+  partitions: ReadonlyMap<string, readonly string[]>,
+): Promise<UniqueKey[]> {
+  const tables = new Map(
+    [...rulesByTable(anonymize)].filter(
+      (entry): entry is [string, Record<string, ColumnRule>] =>
+        entry[1] !== 'truncate' && Object.keys(entry[1]).length > 0,
+    ),
+  );
+  if (tables.size === 0) return [];
+  const withData = new Set(
+    input.entries
+      .filter((entry) => entry.type === 'TABLE DATA')
+      .map((entry) => `${entry.schema}.${entry.name}`),
+  );
+  const uniqueKeys = await archiveUniqueKeys(input.archive, input.signal);
+  const samples = new Map<string, Map<string, string[]>>();
+  for (const [table, rules] of tables) {
+    if (!withData.has(table)) continue;
+    samples.set(
+      table,
+      await sampleArchiveTable(input.archive, table, Object.keys(rules), FIT_SAMPLE_ROWS, input.signal),
+    );
+  }
+  const problems = await withClient(input.next, 'staging-refresh:anonymize', async (client) =>
+    ruleFitProblems(client, {
+      tables,
+      facts: await loadColumnFacts(client),
+      uniqueKeys,
+      parents: partitionParents(partitions),
+      samples,
+      prf: new KeyedPrf(anonymize.secret ?? ''),
+      domain: anonymize.domain,
+    }),
+  );
+  if (problems.length > 0) {
+    throw new ConfigError(`${problems.length} anonymization rule(s) do not fit their columns`, problems, {
+      hint: 'change the rules; no row was restored',
+    });
+  }
+  return uniqueKeys;
 }
 
 /** The archive listing with the TABLE DATA entries of `excluded` tables commented out. */

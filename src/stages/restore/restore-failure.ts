@@ -11,6 +11,18 @@ export function classifyRestoreFailure(
 ): Error {
   if (!(error instanceof ToolFailedError)) return error as Error;
   const said = error.stderrTail;
+  // Masked values that collide on a unique index: what it is, not a corrupt backup.
+  const duplicate = /could not create unique index "([^"]+)"[\s\S]*?Key \(([^)]+)\)/.exec(said);
+  if (duplicate) {
+    return new RunFailedError(
+      'anonymize-not-unique',
+      `masked values collide on unique index ${duplicate[1]} (column ${duplicate[2]}): the masking rule for ${duplicate[2]} gave two rows the same value:\n${said}`,
+      {
+        cause: error,
+        hint: 'use a keyed strategy that keeps the column unique (hash), or mask another column of a composite key; the live staging database was not touched',
+      },
+    );
+  }
   if (
     /could not connect|connection to server .* failed|server closed the connection|terminating connection/i.test(
       said,

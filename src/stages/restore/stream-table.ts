@@ -2,7 +2,8 @@
 // thread of its own (table-stream-worker.ts does the work); this side starts it, passes on a
 // stop, and turns its answer into the tool's errors.
 
-import type { ColumnRule } from '../../anonymize/strategies.js';
+import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import {
   AbortedError,
   BadBackupError,
@@ -28,13 +29,15 @@ export interface StreamTableInput {
   types: ReadonlyMap<string, string>;
   secret: string;
   domain: string;
+  /** Ruled columns with a unique key of their own. */
+  unique: string[];
   signal: AbortSignal;
 }
 
 export interface StreamTableResult {
   rows: number;
   durationMs: number;
-  samples: Map<string, string[]>;
+  samples: TableLeakSample;
 }
 
 /** Restores one table's data through its transform. */
@@ -51,6 +54,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     types: [...input.types],
     secret: input.secret,
     domain: input.domain,
+    unique: input.unique,
   };
   const worker = startWorker(import.meta.url, 'table-stream-worker', data);
   const onAbort = () => worker.postMessage({ abort: true });
@@ -63,7 +67,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
       worker.once('error', (error) => lost(error.message));
       worker.once('exit', () => lost('it stopped before answering'));
     });
-    if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: new Map(reply.samples) };
+    if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: reply.samples };
     throw toError(input, reply.failure);
   } finally {
     input.signal.removeEventListener('abort', onAbort);
@@ -83,6 +87,10 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
         `${input.archive}: could not stream ${input.schema}.${input.table} (${failure.problem}):\n${failure.stderr}`,
         { hint: 'the archive is corrupt or truncated; the live staging database was not touched' },
       );
+    case 'collision':
+      return new RunFailedError('anonymize-not-unique', failure.message, {
+        hint: 'use a keyed strategy that keeps the column unique (hash); the live staging database was not touched',
+      });
     case 'connect':
       return wrapPgError(failure.error, 'connecting', describeTarget(input.target));
     case 'load':

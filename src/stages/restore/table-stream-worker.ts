@@ -10,9 +10,11 @@ import { execa } from 'execa';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
+import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
-import type { ColumnRule } from '../../anonymize/strategies.js';
+import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
+import { MaskCollisionError } from '../../anonymize/unique-masker.js';
 import { tableDataArgs } from '../../dump/pg-restore-args.js';
 import { RefreshError } from '../../errors.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
@@ -34,6 +36,8 @@ export interface TableStreamData {
   types: [string, string][];
   secret: string;
   domain: string;
+  /** Ruled columns with a unique key of their own. */
+  unique: string[];
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -43,12 +47,14 @@ export type TableStreamFailure =
   | { kind: 'archive'; problem: string; stderr: string }
   /** The server could not be reached. */
   | { kind: 'connect'; error: PgErrorFields }
+  /** A unique column's masked values collided and re-keying could not separate them. */
+  | { kind: 'collision'; message: string }
   /** Loading failed: the server refused a value or went away, or a rule could not mask a row. */
   | { kind: 'load'; error: PgErrorFields };
 
 /** The worker's one answer. */
 export type TableStreamReply =
-  | { ok: true; rows: number; durationMs: number; samples: [string, string[]][] }
+  | { ok: true; rows: number; durationMs: number; samples: TableLeakSample }
   | { ok: false; failure: TableStreamFailure };
 
 const pgFields = (error: unknown): PgErrorFields => {
@@ -110,6 +116,7 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
         new Map(data.types),
         new KeyedPrf(data.secret),
         data.domain,
+        new Set(data.unique),
       ),
     );
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -157,10 +164,11 @@ async function streamTable(data: TableStreamData, signal: AbortSignal): Promise<
       ok: true,
       rows: lines.rows,
       durationMs: performance.now() - started,
-      samples: [...(lines.transform?.samples ?? new Map<string, string[]>())],
+      samples: lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] },
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
+    if (error instanceof MaskCollisionError) return fail({ kind: 'collision', message: error.message });
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
     child.kill();

@@ -21,6 +21,18 @@ export interface LintContext {
   inTransaction: boolean;
   /** Tables created earlier in this same migration (bare and qualified names). */
   createdHere: ReadonlySet<string>;
+  /** What the restored database says (absent when linting without one). */
+  facts?: LintFacts | undefined;
+}
+
+/** Facts about the existing schema that decide whether a statement is costly. */
+export interface LintFacts {
+  /** `table.column` (as written in the SQL) → its current type, format_type() style ("character varying(50)"). */
+  columnTypes: ReadonlyMap<string, string>;
+  /** Tables (as written) that have a validated CHECK constraint. */
+  validatedChecks: ReadonlySet<string>;
+  /** Index (as written) → the table it belongs to (`schema.table`). */
+  indexTables: ReadonlyMap<string, string>;
 }
 
 /** A lint rule: looks at one statement (with its index) in context. */

@@ -9,6 +9,8 @@
 // Statements come from the PostgreSQL parser, not from psql's own reading of the file, and
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
 import { basename } from 'node:path';
+import { loadPartitions } from '../../../anonymize/column-facts.js';
+import { expandPartitionRules } from '../../../anonymize/partition-rules.js';
 import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
@@ -20,6 +22,7 @@ import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../in
 import { withClient } from '../../../infra/pg/with-client.js';
 import { ToolFailedError } from '../../../infra/process/run-tool.js';
 import type { Logger } from '../../../log/logger.js';
+import { plainOutboundStatement } from '../../../neutralize/plain-statement.js';
 import type { AnonymizeRecord } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import {
@@ -109,7 +112,7 @@ interface CurrentCopy {
 export async function restorePlain(input: PlainRestoreInput): Promise<PlainRestoreResult> {
   const { config, next, log } = input;
   const name = basename(input.path);
-  const anonymize = config.anonymize;
+  let anonymize = config.anonymize;
   const prelude = config.target.owner ? `SET ROLE ${ident(config.target.owner)};\n` : '';
   const sections: PlainRestoreResult['sections'] = [];
   const replay: string[] = [];
@@ -142,7 +145,10 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   /** End of pre-data: the schema exists, the gate runs, data goes to a second session. */
   const startData = async () => {
     await finishSession();
-    const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
+    const columns = await withClient(next, 'staging-refresh:restore', async (client) => {
+      anonymize = expandPartitionRules(anonymize, await loadPartitions(client));
+      return loadColumns(client);
+    });
     findings = enforceCoverage(anonymize, columns);
     if (anonymize.sampleRows > 0)
       toSample = columnsToSample(anonymize, columns, new Set(findings.map((finding) => finding.column)));
@@ -182,6 +188,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           for (const statement of event.statements) {
             const action = statementAction(statement);
             if (action === 'drop') continue;
+            const outbound = plainOutboundStatement(statement); // #15: event triggers disabled at once
+            if (outbound !== undefined) {
+              out += outbound;
+              continue;
+            }
             if (statement.kind === 'InsertStmt') {
               if (section === 'pre-data') {
                 await write(out);
@@ -259,7 +270,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               rows: current.rows,
               rowsPerSecond: Math.round(current.rows / seconds),
             });
-            samples.set(current.table, current.transform.samples);
+            samples.set(current.table, current.transform.leakSample());
           }
           current = undefined;
           break;

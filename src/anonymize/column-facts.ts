@@ -1,0 +1,81 @@
+// What the new database's schema (pre-data: tables, domains, CHECK constraints, partitions —
+// no rows yet) says about each column a rule writes: its type, length, NOT NULL, CHECKs,
+// domain, whether it is generated; and which partitions each partitioned table has.
+import type pg from 'pg';
+
+/** One column of one table, as the rule checks need it. */
+export interface ColumnFacts {
+  table: string;
+  column: string;
+  /** udt name of the column's base type (a domain's base type; `_text` for text[]). */
+  type: string;
+  /** The column's type as SQL names it in a cast (the domain when there is one). */
+  sqlType: string;
+  domain?: string | undefined;
+  /** varchar(n)/char(n). */
+  maxLength?: number | undefined;
+  notNull: boolean;
+  /** A generated column (pg_dump writes no data for it; it is recomputed). */
+  generated: boolean;
+  /** CHECK constraints on this column alone: name and expression (as pg_get_expr prints it). */
+  checks: { name: string; expression: string }[];
+}
+
+/** `schema.table.column` → facts, for every column of every user table. */
+export async function loadColumnFacts(client: pg.Client): Promise<Map<string, ColumnFacts>> {
+  const result = await client.query<{
+    table: string;
+    column: string;
+    type: string;
+    sqlType: string;
+    domain: string | null;
+    maxLength: number | null;
+    notNull: boolean;
+    generated: boolean;
+    checks: { name: string; expression: string }[];
+  }>(`
+    SELECT n.nspname || '.' || c.relname AS table, a.attname::text AS column,
+           coalesce(bt.typname, t.typname)::text AS type,
+           format_type(a.atttypid, a.atttypmod) AS "sqlType",
+           CASE WHEN t.typtype = 'd' THEN format_type(t.oid, NULL) END AS domain,
+           CASE WHEN coalesce(bt.typname, t.typname) IN ('varchar', 'bpchar')
+                 AND coalesce(nullif(a.atttypmod, -1), nullif(t.typtypmod, -1)) IS NOT NULL
+                THEN coalesce(nullif(a.atttypmod, -1), t.typtypmod) - 4 END AS "maxLength",
+           a.attnotnull OR coalesce(t.typnotnull, false) AS "notNull",
+           a.attgenerated <> '' AS generated,
+           coalesce((SELECT json_agg(json_build_object('name', k.conname, 'expression', pg_get_expr(k.conbin, k.conrelid)))
+                       FROM pg_constraint k
+                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum]), '[]') AS checks
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+     WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`);
+  return new Map(
+    result.rows.map((row) => [
+      `${row.table}.${row.column}`,
+      {
+        ...row,
+        domain: row.domain ?? undefined,
+        maxLength: row.maxLength ?? undefined,
+      },
+    ]),
+  );
+}
+
+/** Partitioned table → its leaf partitions (through sub-partitions), all `schema.table`. */
+export async function loadPartitions(client: pg.Client): Promise<Map<string, string[]>> {
+  const result = await client.query<{ parent: string; leaves: string[] }>(`
+    SELECT pn.nspname || '.' || p.relname AS parent,
+           array_agg(ln.nspname || '.' || l.relname ORDER BY l.relname) AS leaves
+      FROM pg_class p
+      JOIN pg_namespace pn ON pn.oid = p.relnamespace
+      CROSS JOIN LATERAL pg_partition_tree(p.oid) tree
+      JOIN pg_class l ON l.oid = tree.relid
+      JOIN pg_namespace ln ON ln.oid = l.relnamespace
+     WHERE p.relkind = 'p' AND tree.isleaf
+     GROUP BY 1`);
+  return new Map(result.rows.map((row) => [row.parent, row.leaves]));
+}

@@ -1,0 +1,173 @@
+// Rules follow the schema: before any row is written, every rule is checked against its column —
+// type, length, NOT NULL, single-column CHECK constraints, domain, unique keys, generated columns —
+// by the strategy's own static judgement and by masking sampled originals and letting the new
+// database (pre-data: its tables, domains and CHECKs exist) judge the masked values. Each problem
+// names table, column, constraint and the rule that would fit.
+import type pg from 'pg';
+import { stringify } from 'yaml';
+import type { UniqueKey } from '../dump/unique-keys.js';
+import { ident } from '../infra/pg/connection.js';
+import type { ColumnFacts } from './column-facts.js';
+import type { KeyedPrf } from './prf/keyed-prf.js';
+import { candidateRules } from './rule-suggest.js';
+import {
+  type ColumnRule,
+  type ColumnRuleInput,
+  compileRule,
+  parseRule,
+  ruleMisfit,
+  ruleParts,
+  usesRow,
+} from './strategies/registry.js';
+import type { ColumnShape } from './strategies/strategy.js';
+
+export interface RuleFitInput {
+  /** `schema.table` → column → rule (truncated tables left out). */
+  tables: ReadonlyMap<string, Readonly<Record<string, ColumnRule>>>;
+  facts: ReadonlyMap<string, ColumnFacts>;
+  uniqueKeys: readonly UniqueKey[];
+  /** Partition → its partitioned parent(s), whose unique keys hold for it too. */
+  parents?: ReadonlyMap<string, readonly string[]>;
+  /** Original values sampled from the archive: `schema.table` → column → values. */
+  samples: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  prf: KeyedPrf;
+  domain: string;
+}
+
+/** The unique key that makes `column` of `table` unique on its own, if any. */
+export function uniqueKeyOf(
+  keys: readonly UniqueKey[],
+  table: string,
+  column: string,
+  parents: readonly string[] = [],
+): UniqueKey | undefined {
+  return keys.find(
+    (key) =>
+      (key.table === table || parents.includes(key.table)) &&
+      key.columns.length === 1 &&
+      key.columns[0] === column,
+  );
+}
+
+/** The column as a strategy judges it. */
+export function shapeOf(facts: ColumnFacts, unique: boolean): ColumnShape {
+  return { type: facts.type, maxLength: facts.maxLength, notNull: facts.notNull, unique };
+}
+
+/** Every problem with every rule (empty: all rules fit). */
+export async function ruleFitProblems(client: pg.Client, input: RuleFitInput): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [table, rules] of input.tables) {
+    for (const [column, rule] of Object.entries(rules)) {
+      const facts = input.facts.get(`${table}.${column}`);
+      if (!facts) continue; // a rule naming a missing column is reported by the coverage gate
+      const problem = await columnProblem(client, input, table, column, rule, facts);
+      if (problem) problems.push(problem);
+    }
+  }
+  return problems;
+}
+
+async function columnProblem(
+  client: pg.Client,
+  input: RuleFitInput,
+  table: string,
+  column: string,
+  rule: ColumnRule,
+  facts: ColumnFacts,
+): Promise<string | undefined> {
+  const where = `anonymize.tables.${table}.${column} (${describeRule(rule)})`;
+  if (facts.generated)
+    return `${where}: ${table}.${column} is a generated column — pg_dump writes no data for it and PostgreSQL recomputes it from the columns it is derived from; remove the rule and rule those columns`;
+  const key = uniqueKeyOf(input.uniqueKeys, table, column, input.parents?.get(table));
+  const shape = shapeOf(facts, key !== undefined);
+  const originals = input.samples.get(table)?.get(column) ?? [];
+  const fix = async () => {
+    let better: ColumnRuleInput | undefined;
+    for (const candidate of candidateRules(column, shape, input.domain)) {
+      if (
+        (await valueProblem(client, input, table, column, parseRule(candidate), facts, originals)) ===
+        undefined
+      ) {
+        better = candidate;
+        break;
+      }
+    }
+    return better === undefined
+      ? 'no strategy fits it: drop the rule and truncate the table, or keep the column'
+      : `a rule that fits: ${column}: ${describeRule(better)}`;
+  };
+  const misfit = ruleMisfit(rule, shape);
+  if (misfit) {
+    const named =
+      misfit.includes('unique index') && key
+        ? ` (${key.primary ? 'primary key' : 'unique'} ${key.name})`
+        : '';
+    return `${where}: ${misfit}${named} — ${await fix()}`;
+  }
+  const problem = await valueProblem(client, input, table, column, rule, facts, originals);
+  return problem === undefined ? undefined : `${where}: ${problem} — ${await fix()}`;
+}
+
+/** What the database says about the rule's masked sample values (type, domain, CHECKs, length, NOT NULL). */
+async function valueProblem(
+  client: pg.Client,
+  input: RuleFitInput,
+  table: string,
+  column: string,
+  rule: ColumnRule,
+  facts: ColumnFacts,
+  originals: readonly string[],
+): Promise<string | undefined> {
+  if (usesRow(rule)) return undefined; // its output depends on other columns: judged by the load itself
+  if (originals.length === 0) return undefined;
+  const constraint = (name: string) => `${table}.${column} ${name}`;
+  const mask = compileRule(rule, { prf: input.prf, type: facts.type, domain: input.domain });
+  const masked: string[] = [];
+  for (const original of originals) {
+    let out: string | null;
+    try {
+      out = mask(original, () => null);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (out === null) {
+      if (facts.notNull) return `writes NULL for a value and ${constraint('is NOT NULL')}`;
+      continue;
+    }
+    if (facts.maxLength !== undefined && [...out].length > facts.maxLength)
+      return `writes ${[...out].length} characters and ${constraint(`is ${facts.sqlType}`)}`;
+    masked.push(out);
+  }
+  // The database judges type and domain (with the domain's CHECKs and NOT NULL) by a cast…
+  try {
+    await client.query(`SELECT CAST(x AS ${facts.sqlType}) FROM unnest($1::text[]) x`, [masked]);
+  } catch (error) {
+    const what = facts.domain ? `domain ${facts.domain}` : `type ${facts.sqlType}`;
+    return `a masked value is not accepted by ${what} of ${table}.${column} (${(error as Error).message})`;
+  }
+  // …and the column's own CHECK constraints on the masked values.
+  for (const check of facts.checks) {
+    try {
+      const failing = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (SELECT CAST(x AS ${facts.sqlType}) AS ${ident(column)} FROM unnest($1::text[]) x) s
+          WHERE NOT coalesce((${check.expression}), true)`,
+        [masked],
+      );
+      const n = Number(failing.rows[0]?.n ?? 0);
+      if (n > 0)
+        return `${n} of ${masked.length} masked sample values violate CHECK constraint ${check.name} (${check.expression})`;
+    } catch (error) {
+      return `CHECK constraint ${check.name} could not be evaluated on masked values (${(error as Error).message})`;
+    }
+  }
+  return undefined;
+}
+
+/** A rule as one line of YAML: `email`, `{ mask: { keepLast: 2 } }`. */
+export function describeRule(rule: ColumnRule | ColumnRuleInput | undefined): string {
+  if (rule === undefined) return 'none';
+  if (typeof rule === 'string') return rule;
+  const { name, options } = ruleParts(rule as ColumnRule);
+  return stringify({ [name]: options }, { collectionStyle: 'flow' }).trim();
+}

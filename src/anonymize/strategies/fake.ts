@@ -1,0 +1,33 @@
+// `fake` — a plausible value of a faker kind (person.fullName, location.city…), picked by a keyed
+// hash of the original: deterministic, but not unique (two people may get the same fake name).
+import { faker } from '@faker-js/faker';
+import { z } from 'zod';
+import { fastFake } from '../fast-fake.js';
+import { type Strategy, TEXT_TYPES } from './strategy.js';
+
+/** Writes a fake value of the given faker kind. */
+export const fakeStrategy: Strategy<'fake', string> = {
+  name: 'fake',
+  options: z.string().regex(/^[a-z]+\.[A-Za-z]+$/, 'expected a faker kind like person.fullName'),
+  writes: 'text-like columns',
+  accepts: (type) => TEXT_TYPES.has(type),
+  leakCheckable: true,
+  readsRow: () => false,
+  misfit: (kind, column) =>
+    column.unique
+      ? `the column has a unique index and fake ${kind} can give two rows the same value`
+      : undefined,
+  compile: (kind, ctx) => {
+    const fast = fastFake(kind);
+    if (fast) return (value) => (value === null ? null : fast(ctx.prf.wide(value)));
+    const [namespace, method] = kind.split('.') as [string, string];
+    const module = (faker as unknown as Record<string, Record<string, unknown>>)[namespace];
+    const generate = module?.[method];
+    if (typeof generate !== 'function') throw new Error(`faker has no ${kind}`);
+    return (value) => {
+      if (value === null) return null;
+      faker.seed(ctx.prf.uint32(`${kind}\u0000${value}`));
+      return String((generate as () => unknown).call(module));
+    };
+  },
+};

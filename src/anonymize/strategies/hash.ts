@@ -1,0 +1,41 @@
+// `hash` — a keyed hash of the value, shaped to the column: digits for integer columns, a UUID for
+// uuid, hex (16 characters, or `length`) for text.
+import { z } from 'zod';
+import { INTEGER_TYPES, type Strategy, type StrategyContext, TEXT_TYPES } from './strategy.js';
+
+interface HashOptions {
+  length?: number | undefined;
+}
+
+/** Keyed, deterministic, and distinct for distinct inputs in practice. */
+export const hashStrategy: Strategy<'hash', HashOptions> = {
+  name: 'hash',
+  options: z.strictObject({ length: z.number().int().min(4).optional() }),
+  bare: {},
+  writes: 'text, integer and uuid columns',
+  accepts: (type) => TEXT_TYPES.has(type) || INTEGER_TYPES.has(type) || type === 'uuid',
+  leakCheckable: true,
+  readsRow: () => false,
+  misfit: (options, column) => {
+    if (!TEXT_TYPES.has(column.type) || column.maxLength === undefined) return undefined;
+    const length = options.length ?? 16;
+    if (length <= column.maxLength) return undefined;
+    return `hash writes ${length} characters and the column takes ${column.maxLength}`;
+  },
+  compile: (options, ctx) => hashMasker(ctx, options.length),
+};
+
+function hashMasker(ctx: StrategyContext, length: number | undefined) {
+  if (INTEGER_TYPES.has(ctx.type)) {
+    const max = ctx.type === 'smallint' || ctx.type === 'int2' ? 32_767 : 2_147_483_647;
+    return (value: string | null) => (value === null ? null : String(1 + (ctx.prf.uint32(value) % max)));
+  }
+  if (ctx.type === 'uuid') {
+    return (value: string | null) => {
+      if (value === null) return null;
+      const hex = ctx.prf.hex(value, 32);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+  }
+  return (value: string | null) => (value === null ? null : ctx.prf.hex(value, length ?? 16));
+}

@@ -1,0 +1,52 @@
+// `mask` — keeps the first and last characters and replaces the rest (`keepLast: 4` on a card
+// number). A value no longer than what would be kept is masked whole.
+import { z } from 'zod';
+import { type Strategy, TEXT_TYPES } from './strategy.js';
+
+const maskOptions = z.strictObject({
+  keepFirst: z.number().int().min(0).default(0),
+  keepLast: z.number().int().min(0).default(0),
+  char: z.string().length(1).default('*'),
+});
+
+type MaskOptions = z.output<typeof maskOptions>;
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Replaces all but the kept characters with `char`; same length as the original. */
+export const maskStrategy: Strategy<'mask', MaskOptions, z.input<typeof maskOptions>> = {
+  name: 'mask',
+  options: maskOptions,
+  writes: 'text-like columns',
+  accepts: (type) => TEXT_TYPES.has(type),
+  leakCheckable: true,
+  readsRow: () => false,
+  misfit: (_options, column) =>
+    column.unique
+      ? 'the column has a unique index and mask gives values that differ only in the masked part the same output'
+      : undefined,
+  compile: (rule) => {
+    const keep = rule.keepFirst + rule.keepLast;
+    return (value) => {
+      if (value === null) return null;
+      if (!SURROGATE.test(value)) {
+        // No characters outside the BMP: UTF-16 units are characters, no array needed.
+        if (value.length <= keep) return rule.char.repeat(value.length);
+        return (
+          value.slice(0, rule.keepFirst) +
+          rule.char.repeat(value.length - keep) +
+          value.slice(value.length - rule.keepLast)
+        );
+      }
+      const chars = [...value];
+      // Never keep everything: a value no longer than what would be kept is masked whole.
+      if (chars.length <= keep) return rule.char.repeat(chars.length);
+      const middle = chars.length - keep;
+      return (
+        chars.slice(0, rule.keepFirst).join('') +
+        rule.char.repeat(middle) +
+        chars.slice(chars.length - rule.keepLast).join('')
+      );
+    };
+  },
+};

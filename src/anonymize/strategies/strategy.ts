@@ -1,0 +1,67 @@
+// What every masking strategy is: a named config entry with its own zod options schema, the
+// column types it can write, and `compile` — one file per strategy, collected by registry.ts.
+import type { z } from 'zod';
+import type { KeyedPrf } from '../prf/keyed-prf.js';
+
+/** What a compiled strategy sees besides the value: the whole row (decoded), by column name. */
+export type RowAccess = (column: string) => string | null;
+
+/** A compiled rule: the original value (and row) to the masked one; null stays null unless the rule says otherwise. */
+export type Masker = (value: string | null, row: RowAccess) => string | null;
+
+/** What `compile` knows about the column besides the rule. */
+export interface StrategyContext {
+  prf: KeyedPrf;
+  /** PostgreSQL type of the column (udt_name: `text`, `varchar`, `int4`, `_text` for text[]…). */
+  type: string;
+  /** anonymize.domain, for strategies that write e-mail addresses. */
+  domain: string;
+}
+
+/** A column as the constraint checks see it (everything is optional: unknown means unchecked). */
+export interface ColumnShape {
+  type: string;
+  /** varchar(n)/char(n): n characters. */
+  maxLength?: number | undefined;
+  notNull?: boolean | undefined;
+  /** Part of a unique index or primary key on its own column list. */
+  unique?: boolean | undefined;
+}
+
+/** One masking strategy, as `anonymize.tables.<table>.<column>: { <name>: <options> }`. */
+export interface Strategy<Name extends string, Options, Input = Options> {
+  name: Name;
+  /** The options after the name, as written in config (validated, defaults applied). */
+  options: z.ZodType<Options, Input>;
+  /** The options the bare name stands for (`email` alone is `{ email: {} }`); absent: the name alone is not a rule. */
+  bare?: Input;
+  /** What it writes, for messages ("text-like columns"). */
+  writes: string;
+  /** Whether it can write a column of this PostgreSQL type (udt_name). */
+  accepts: (type: string) => boolean;
+  /**
+   * Whether "is the masked value in the same row still the original?" is a meaningful check:
+   * false for strategies that never carry the input (null, fixed).
+   */
+  leakCheckable: boolean;
+  /** Whether it reads other columns of the row (template; json when a nested rule does). */
+  readsRow: (options: Options) => boolean;
+  /** Why the rule cannot fit the column (length, NOT NULL, unique index), or undefined when it fits. */
+  misfit?: (options: Options, column: ColumnShape) => string | undefined;
+  /** Compiles the rule for one column. Throws Error with a readable message for unusable options. */
+  compile: (options: Options, ctx: StrategyContext) => Masker;
+}
+
+/** Text-like types any string fits (length aside). */
+export const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
+
+/** Integer types (and numeric). */
+export const INTEGER_TYPES: ReadonlySet<string> = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'int2',
+  'int4',
+  'int8',
+  'numeric',
+]);

@@ -1,0 +1,82 @@
+// The unique indexes and primary/unique constraints of a backup, read from its post-data section
+// (`pg_restore --section=post-data`, parsed by the PostgreSQL parser) — before any row is restored,
+// when the new database does not have them yet. Masking must keep these columns unique.
+import { pgTool } from '../infra/pg/pg-bin.js';
+import { runTool } from '../infra/process/run-tool.js';
+import { loadParser, type ParsedStatement, parseStatements } from '../sql/parse-sql.js';
+
+/** One unique index or constraint: `schema.table`, its name and its plain columns. */
+export interface UniqueKey {
+  table: string;
+  name: string;
+  columns: string[];
+  primary: boolean;
+}
+
+/** The unique keys an archive's post-data section creates (expression and partial indexes left out). */
+export async function archiveUniqueKeys(archive: string, signal?: AbortSignal): Promise<UniqueKey[]> {
+  await loadParser();
+  const { stdout } = await runTool({
+    file: pgTool('pg_restore'),
+    args: ['--section=post-data', '--no-owner', '--no-privileges', '--file=-', archive],
+    ...(signal && { signal }),
+  });
+  // psql meta-commands (`\\restrict …` in recent pg_dump output) are not SQL.
+  return uniqueKeysIn(parseStatements(stdout.replace(/^\\.*$/gm, '')));
+}
+
+interface Relation {
+  schemaname?: string;
+  relname?: string;
+}
+interface IndexNode {
+  idxname?: string;
+  relation?: Relation;
+  unique?: boolean;
+  whereClause?: unknown;
+  indexParams?: { IndexElem?: { name?: string } }[];
+}
+interface AlterNode {
+  relation?: Relation;
+  cmds?: {
+    AlterTableCmd?: {
+      subtype?: string;
+      def?: { Constraint?: { contype?: string; conname?: string; keys?: { String?: { sval?: string } }[] } };
+    };
+  }[];
+}
+
+/** Unique keys in parsed statements (CREATE UNIQUE INDEX, ADD CONSTRAINT … PRIMARY KEY / UNIQUE). */
+export function uniqueKeysIn(statements: readonly ParsedStatement[]): UniqueKey[] {
+  const keys: UniqueKey[] = [];
+  const tableOf = (relation: Relation | undefined) =>
+    `${relation?.schemaname ?? 'public'}.${relation?.relname ?? ''}`;
+  for (const statement of statements) {
+    if (statement.kind === 'IndexStmt') {
+      const node = statement.node as IndexNode;
+      if (!node.unique || node.whereClause) continue;
+      const columns = (node.indexParams ?? []).map((param) => param.IndexElem?.name);
+      if (columns.some((column) => column === undefined)) continue;
+      keys.push({
+        table: tableOf(node.relation),
+        name: node.idxname ?? '',
+        columns: columns as string[],
+        primary: false,
+      });
+    } else if (statement.kind === 'AlterTableStmt') {
+      const node = statement.node as AlterNode;
+      for (const command of node.cmds ?? []) {
+        const constraint = command.AlterTableCmd?.def?.Constraint;
+        if (command.AlterTableCmd?.subtype !== 'AT_AddConstraint' || !constraint) continue;
+        if (constraint.contype !== 'CONSTR_PRIMARY' && constraint.contype !== 'CONSTR_UNIQUE') continue;
+        keys.push({
+          table: tableOf(node.relation),
+          name: constraint.conname ?? '',
+          columns: (constraint.keys ?? []).map((key) => key.String?.sval ?? ''),
+          primary: constraint.contype === 'CONSTR_PRIMARY',
+        });
+      }
+    }
+  }
+  return keys;
+}

@@ -1,0 +1,153 @@
+// Anonymization on the awkward but common shapes of real schemas: a partitioned table ruled on
+// its parent, CHECK constraints and domains, unique keys, varchar lengths, generated columns.
+// Each shape is either masked with zero originals left (a full scan of the live database's
+// pg_dump) or refused before any row is written, with an error naming the column.
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import {
+  cluster,
+  databasesLike,
+  makeDump,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
+
+const PRODUCTION = `
+  CREATE DOMAIN us_zip AS text CHECK (VALUE ~ '^[0-9]{5}$');
+  CREATE TABLE events (id bigint, at date NOT NULL, email text NOT NULL, note text) PARTITION BY RANGE (at);
+  CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+  CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+  CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  INSERT INTO events SELECT g, date '2023-01-01' + (g % 700), 'Event.Person' || g || '@Real-Mail.example', 'n' || g
+    FROM generate_series(1, 2000) g;
+  CREATE TABLE customers (
+    id int PRIMARY KEY,
+    phone text NOT NULL UNIQUE,
+    code text NOT NULL CHECK (code ~ '^[A-Z]{2}-[0-9]+$'),
+    zip us_zip,
+    short_mail varchar(12),
+    first_name text NOT NULL,
+    last_name text,
+    full_name text GENERATED ALWAYS AS (first_name || ' ' || coalesce(last_name, '')) STORED);
+  INSERT INTO customers (id, phone, code, zip, short_mail, first_name, last_name)
+    SELECT g, '+31 6 ' || lpad(g::text, 8, '0'), 'NL-' || g, lpad((10000 + g)::text, 5, '0'), 'c' || g || '@x.nl',
+           'Realfirst' || g, 'Reallast' || g
+      FROM generate_series(1, 500) g;
+  CREATE TABLE subscribers (email text PRIMARY KEY, since date);
+  INSERT INTO subscribers SELECT 'Sub' || g || '@Real-Mail.example', date '2020-01-01' + g FROM generate_series(1, 300) g;
+  INSERT INTO subscribers SELECT 'sub' || g || '@real-mail.example', date '2021-01-01' + g FROM generate_series(1, 300, 3) g;`;
+
+const GOOD = {
+  secret: 'shapes-secret',
+  tables: {
+    'public.events': { email: 'email', note: 'null' },
+    'public.customers': {
+      phone: 'hash',
+      code: { mask: { keepFirst: 3, char: '0' } },
+      zip: { mask: { char: '0' } },
+      short_mail: { hash: { length: 10 } },
+      first_name: { fake: 'person.firstName' },
+      last_name: { fake: 'person.lastName' },
+    },
+    // the e-mail masker lowercases: the case variants of this primary key would collide
+    'public.subscribers': { email: 'email' },
+  },
+};
+
+const BAD = {
+  secret: 'shapes-secret',
+  tables: {
+    'public.events': { email: 'null', note: 'null' },
+    'public.customers': {
+      phone: { mask: { keepLast: 2 } },
+      code: { mask: { keepLast: 2 } },
+      zip: { fake: 'location.city' },
+      short_mail: 'email',
+      first_name: { fake: 'person.firstName' },
+      last_name: { fake: 'person.lastName' },
+      full_name: { fake: 'person.fullName' },
+    },
+    'public.subscribers': { email: 'email' },
+  },
+};
+
+describe('anonymization on real schema shapes', () => {
+  let dump: string;
+  beforeAll(async () => {
+    cluster();
+    dump = await makeDump(join(await tempDir('shapes-dump'), 'prod.dump'), PRODUCTION);
+  });
+
+  it('refuses rules that do not fit their columns before any row is written, naming each column and constraint', async () => {
+    const dir = await tempDir('shapes-bad');
+    const live = uniqueDb('shapes_bad');
+    const { config } = await writeTestConfig(dir, live, { anonymize: BAD });
+    await copyFile(dump, join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.error?.message).toContain('do not fit');
+    expect(record.exitCode).toBe(78);
+    const message = record.error?.message ?? '';
+    // the parent's rule reached every partition, and NOT NULL is judged there
+    expect(message).toMatch(
+      /anonymize\.tables\.public\.events_2023\.email \(.*null.*\): the column is NOT NULL/,
+    );
+    expect(message).toMatch(
+      /public\.customers\.phone .*unique index.*\(unique customers_phone_key\) — a rule that fits: phone: hash/,
+    );
+    expect(message).toMatch(
+      /public\.customers\.code .*violate CHECK constraint customers_code_check.* — a rule that fits: code: \{ mask/,
+    );
+    expect(message).toMatch(/public\.customers\.zip .*domain us_zip/);
+    expect(message).toMatch(/public\.customers\.short_mail .*writes 34 characters.*character varying\(12\)/);
+    expect(message).toMatch(/public\.customers\.full_name .*generated column/);
+    expect(record.restore?.tables ?? []).toEqual([]);
+    expect(await databasesLike(live)).toEqual([]);
+  });
+
+  it('masks every partition through its parent rule and leaves no original anywhere (full scan)', async () => {
+    const dir = await tempDir('shapes-good');
+    const live = uniqueDb('shapes_good');
+    const { config } = await writeTestConfig(dir, live, { anonymize: GOOD });
+    await copyFile(dump, join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(record.outcome).toBe('succeeded');
+    const info = cluster();
+    const { stdout: everything } = await execa(join(info.binDir, 'pg_dump'), ['--data-only', live], {
+      env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    for (const original of [
+      'Real-Mail.example',
+      'Realfirst',
+      'Reallast',
+      '+31 6 ',
+      '@x.nl',
+      'NL-17\t',
+      '10017',
+    ])
+      expect(everything).not.toContain(original);
+    expect(record.anonymize?.tables.map((t) => [t.name, t.rows])).toEqual([
+      ['public.customers', 500],
+      ['public.events', 0],
+      ['public.events_2023', 1094],
+      ['public.events_2024', 906],
+      ['public.events_2025', 0],
+      ['public.subscribers', 400],
+    ]);
+    // case variants re-keyed: the primary key was rebuilt over 400 distinct masked addresses
+    expect(
+      await sql(
+        live,
+        `SELECT count(DISTINCT email)::int AS n FROM subscribers WHERE email LIKE 'u\\_%@example.invalid'`,
+      ),
+    ).toEqual([{ n: 400 }]);
+    expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
+  });
+});
