@@ -1,7 +1,7 @@
 // The one place that turns an error into output and an exit code.
 import { ConfigError, RefreshError, toRefreshError } from '../errors.js';
-import { scrub } from '../infra/secrets/secret-scrub.js';
 import type { Logger } from '../log/logger.js';
+import { scrub } from '../secrets/secret-scrub.js';
 
 /** Prints the error for people (stderr) and returns its exit code. */
 export function reportError(error: unknown, log?: Logger): number {

@@ -5,7 +5,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { configSecrets, registerSecrets } from '../infra/secrets/secret-scrub.js';
+import { registerSecrets } from '../secrets/secret-scrub.js';
+import { configSecrets } from './config-secrets.js';
 import { type Env, formatPath, interpolateEnv } from './interpolate.js';
 import { type Config, configSchema } from './schema.js';
 

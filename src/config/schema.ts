@@ -2,7 +2,7 @@
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../format/duration.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** A duration as written; the configuration reference (docs/configuration.md) types it "duration". */
@@ -104,6 +104,25 @@ const anonymize = z.strictObject({
     .default({}),
 });
 
+/** A PostgreSQL setting name (GUC): letters, digits, underscores, an optional "extension." prefix. */
+const settingName = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i,
+    'expected a PostgreSQL setting name like maintenance_work_mem',
+  );
+
+const traffic = z.strictObject({
+  /** Reads per second (SELECT … LIMIT 1) on each touched table. */
+  reads: z.number().min(0).max(1000).default(20),
+  /** Writes per second (a DELETE … WHERE false: the lock a write takes, no row changed) on each touched table. */
+  writes: z.number().min(0).max(1000).default(10),
+  /** The application's connection pool: operations beyond it find no connection. */
+  connections: z.number().int().min(1).max(100).default(20),
+  /** A read transaction opened before the migration and held this long (0: none). */
+  longTransaction: duration.prefault('5s'),
+});
+
 const migrations = z
   .strictObject({
     tool: z.enum(MIGRATION_TOOL_NAMES).default('sql'),
@@ -152,6 +171,12 @@ const migrations = z
         disable: z.array(z.string()).default([]),
       })
       .prefault({}),
+    /** Production's settings that change migration cost, applied on the migration connection (#22). */
+    settings: z.record(settingName, z.union([z.string().min(1), z.number(), z.boolean()])).default({}),
+    /** Cache state before each migration: warm its tables, leave them as they are, or cold (measured, not warmed). */
+    cache: z.enum(['warm', 'cold', 'asis']).default('asis'),
+    /** Synthetic traffic on the touched tables during each migration: the lock queue production would see. */
+    traffic: traffic.optional(),
   })
   .refine((value) => value.tool !== 'command' || (value.command?.length ?? 0) > 0, {
     message: 'tool: command needs migrations.command, e.g. [bundle, exec, rails, db:migrate]',
@@ -207,7 +232,20 @@ export const configSchema = z.strictObject({
   source,
   workDir: z.string().min(1),
   target,
-  production: z.strictObject({ hosts: z.array(z.string()).default([]) }).prefault({}),
+  production: z
+    .strictObject({
+      hosts: z.array(z.string()).default([]),
+      /** Production's server, for estimates next to the staging timings (#22). */
+      hardware: z
+        .strictObject({
+          cpus: z.number().int().min(1).optional(),
+          memoryGb: z.number().positive().optional(),
+          /** How many times faster production runs a migration than staging (2: half the time). */
+          speedFactor: z.number().positive().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
   anonymize: anonymize.prefault({}),
   migrations: migrations.optional(),
   verify: verify.prefault({}),
@@ -221,6 +259,8 @@ export const configSchema = z.strictObject({
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type MigrationsConfig = NonNullable<Config['migrations']>;
+export type ProductionConfig = Config['production'];
+export type TrafficConfig = NonNullable<MigrationsConfig['traffic']>;
 /** An object the backup holds that may reach outside staging and is kept deliberately. */
 export type NeutralizeKeep = Config['neutralize']['keep'][number];
 

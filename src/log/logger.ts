@@ -3,7 +3,7 @@
 // through redactUrl, passwords travel in PGPASSWORD); `redact` is the safety net for known keys.
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { scrub } from '../infra/secrets/secret-scrub.js';
+import { scrub } from '../secrets/secret-scrub.js';
 
 export type { Logger };
 

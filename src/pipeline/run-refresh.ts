@@ -2,6 +2,7 @@
 // verify → swap → report. It never throws: whatever happens becomes the run record, whose
 // exitCode the CLI exits with. The live database changes only in the swap.
 import { hostname } from 'node:os';
+import { configSecrets } from '../config/config-secrets.js';
 import type { Config } from '../config/schema.js';
 import { unpackDir } from '../dump/prepare-archive.js';
 import { AbortedError, BusyError, ExitCode, RunFailedError } from '../errors.js';
@@ -10,10 +11,10 @@ import { withScratchDir } from '../infra/fs/with-scratch-dir.js';
 import type { Mailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
-import { configSecrets, registerSecrets } from '../infra/secrets/secret-scrub.js';
 import type { Logger } from '../log/logger.js';
 import { enableKeptEventTriggers } from '../neutralize/neutralize-database.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunRecord } from '../record/run-record.js';
+import { registerSecrets } from '../secrets/secret-scrub.js';
 import { createSource } from '../sources/create-source.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
@@ -138,6 +139,7 @@ async function refresh(
           throw new AbortedError('run aborted by signal during the migrations', { step: 'migrate' });
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
+        if (migrated.rehearsal) record.rehearsal = migrated.rehearsal; // #22
 
         await steps.run('verify', () =>
           verifyNext(ctx, restored, (checks) => {

@@ -4,7 +4,7 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { scrub } from '../../src/infra/secrets/secret-scrub.js';
+import { scrub } from '../../src/secrets/secret-scrub.js';
 import { cluster, makeDump, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 import { runCli } from '../harness/run-cli.js';
 

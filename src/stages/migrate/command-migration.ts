@@ -2,9 +2,9 @@
 // upgrade head, …) with DATABASE_URL pointed at the new database. Timed as a whole; what it ran
 // and locked is seen by sampling the database, and the statements seen are linted.
 
-import { formatDuration } from '../../config/duration.js';
 import type { MigrationsConfig } from '../../config/schema.js';
 import { AbortedError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
@@ -166,6 +166,8 @@ export async function runCommandMigration(
   cwd: string | undefined,
   log: Logger,
   signal: AbortSignal,
+  /** #22: production's session settings, for the tool's own connections. */
+  pgOptions?: string,
 ): Promise<MigrationRecord> {
   const argv = config.command ?? [];
   const name = `command: ${argv.join(' ')}`;
@@ -187,6 +189,7 @@ export async function runCommandMigration(
             PGUSER: target.user,
             PGDATABASE: target.database,
             ...(target.password !== undefined && { PGPASSWORD: target.password }),
+            ...(pgOptions && { PGOPTIONS: pgOptions }),
           },
           signal,
         });

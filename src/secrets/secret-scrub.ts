@@ -2,32 +2,11 @@
 // a migrator that prints its DATABASE_URL, a server error that quotes a connection string. Every
 // record, report, e-mail, history row and log line passes through scrub before it leaves. Error
 // details that quote row values (`Key (email)=(…)`, `Failing row contains (…)`) lose the values.
-import type { Config } from '../../config/schema.js';
 
 /** Shorter values are not treated as secrets: replacing them would mangle ordinary text. */
-const MIN_SECRET_LENGTH = 6;
+export const MIN_SECRET_LENGTH = 6;
 const REPLACEMENT = '[redacted]';
 const registered = new Set<string>();
-
-/** The secrets a config holds, plus the ones in the environment that tools are given. */
-export function configSecrets(
-  config: Config,
-  env: Record<string, string | undefined> = process.env,
-): string[] {
-  const values = [
-    passwordOf(config.target.url),
-    config.control && passwordOf(config.control.url),
-    config.report.email?.password,
-    config.anonymize.secret,
-    env.PGPASSWORD,
-    env.AWS_SECRET_ACCESS_KEY,
-    env.AWS_SESSION_TOKEN,
-    env.STAGING_REFRESH_TOKEN,
-  ];
-  return values.filter(
-    (value): value is string => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH,
-  );
-}
 
 /** Adds secrets to the set every scrub removes (process-wide: logs are process-wide too). */
 export function registerSecrets(values: readonly string[]): void {
@@ -63,13 +42,4 @@ export function scrubDeep<T>(value: T): T {
     return value;
   }
   return (typeof value === 'string' ? scrub(value) : value) as T;
-}
-
-function passwordOf(url: string): string | undefined {
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
-  }
 }
