@@ -2,7 +2,7 @@
 # staging-refresh: build with dev dependencies, run with production ones only.
 # PG_MAJOR picks the PostgreSQL client tools; pg_restore must be at least as new as the
 # production pg_dump (a newer pg_restore reads older archives).
-ARG NODE_VERSION=20
+ARG NODE_VERSION=24
 ARG PG_MAJOR=17
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build

@@ -30,6 +30,7 @@ import { sqlAdapter } from '../src/stages/migrate/adapters/sql-adapter.js';
 import { executeMigration } from '../src/stages/migrate/execute-migration.js';
 import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
+import { Cleanup } from './lib/cleanup.js';
 import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
 import { productionRules, productionSql } from './lib/production-db.js';
 import { startThrottleProxy } from './lib/throttle-proxy.js';
@@ -51,9 +52,16 @@ const jobs = Number(values.jobs);
 const log = (text: string) => process.stderr.write(`${text}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-const work = await mkdtemp(join(tmpdir(), 'staging-refresh-bench-'));
-const { info, stop } = await startCluster();
-const s3 = await startS3Server(join(work, 's3'), ['bench']);
+// Stopped at the end, and on Ctrl-C / SIGTERM too (lib/cleanup.ts).
+const cleanup = new Cleanup();
+cleanup.installSignalHandlers(log);
+const work = await cleanup.acquire('the work dir', mkdtemp(join(tmpdir(), 'staging-refresh-bench-')), (dir) =>
+  rm(dir, { recursive: true, force: true }),
+);
+const { info } = await cleanup.acquire('PostgreSQL', startCluster(), (cluster) => cluster.stop());
+const s3 = await cleanup.acquire('the S3 server', startS3Server(join(work, 's3'), ['bench']), (server) =>
+  server.stop(),
+);
 const env = { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password };
 const admin = (database: string, text: string, params: unknown[] = []) =>
   clusterQuery(info, database, text, params);
@@ -497,8 +505,8 @@ try {
     `${((figures.peakRssBytesSmall ?? 0) / 2 ** 20).toFixed(0)} / ${((figures.peakRssBytesLarge ?? 0) / 2 ** 20).toFixed(0)} MiB (dumps ${(small.bytes / 1e6).toFixed(0)} / ${(big.bytes / 1e6).toFixed(0)} MB)`,
   );
   process.stdout.write(`${JSON.stringify(figures)}\n`);
+} catch (error) {
+  if (!cleanup.interruptedBy) throw error; // interrupted: the failure is the cluster going away
 } finally {
-  await s3.stop();
-  await stop();
-  await rm(work, { recursive: true, force: true });
+  await cleanup.run();
 }

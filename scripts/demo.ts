@@ -2,7 +2,7 @@
 // PostgreSQL cluster, a local S3 server (s3rver) and an SMTP catcher, generates a
 // production-like database, dumps and uploads it, writes pending migrations, runs the real CLI,
 // shows the report, keeps the report files and the captured e-mail under ./demo-output, and
-// cleans everything else up.
+// cleans everything else up — also when interrupted (Ctrl-C, SIGTERM): see lib/cleanup.ts.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { pgBinDir } from '../src/infra/pg/pg-bin.js';
 import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { startSmtpCatcher } from '../test/harness/smtp-catcher.js';
+import { Cleanup } from './lib/cleanup.js';
 import { DEMO_MIGRATIONS, productionRules, productionSql } from './lib/production-db.js';
 
 const { values } = parseArgs({
@@ -32,16 +33,25 @@ if (!pgBinDir() || !existsSync(join(pgBinDir() as string, 'initdb'))) {
 }
 
 const output = resolve('demo-output');
-const work = await mkdtemp(join(tmpdir(), 'staging-refresh-demo-'));
-say(`starting a throwaway PostgreSQL cluster, a local S3 server and an SMTP catcher (work dir ${work})`);
-const { info, stop } = await startCluster();
-const smtp = await startSmtpCatcher();
-const s3 = await startS3Server(join(work, 's3'), ['prod-backups']);
-const admin = async (database: string, sql: string): Promise<void> => {
-  await clusterQuery(info, database, sql);
-};
-
+const cleanup = new Cleanup();
+cleanup.installSignalHandlers((text) => say(text));
+let work = '';
 try {
+  work = await cleanup.acquire('the work dir', mkdtemp(join(tmpdir(), 'staging-refresh-demo-')), (dir) =>
+    values.keep ? Promise.resolve() : rm(dir, { recursive: true, force: true }),
+  );
+  say(`starting a throwaway PostgreSQL cluster, a local S3 server and an SMTP catcher (work dir ${work})`);
+  const { info } = await cleanup.acquire('PostgreSQL', startCluster(), (cluster) => cluster.stop());
+  const smtp = await cleanup.acquire('the SMTP catcher', startSmtpCatcher(), (catcher) => catcher.close());
+  const s3 = await cleanup.acquire(
+    'the S3 server',
+    startS3Server(join(work, 's3'), ['prod-backups']),
+    (server) => server.stop(),
+  );
+  const admin = async (database: string, sql: string): Promise<void> => {
+    await clusterQuery(info, database, sql);
+  };
+
   say(
     `generating a production-like database: ${rows.toLocaleString('en')} orders, ${Math.floor(rows / 4).toLocaleString('en')} users, payments, sessions`,
   );
@@ -61,6 +71,7 @@ try {
   const dump = join(work, 'backups', 'app.dump');
   await execa(join(info.binDir, 'pg_dump'), ['--format=custom', `--file=${dump}`, 'production'], {
     env: pgEnv,
+    cancelSignal: cleanup.signal,
   });
   await s3.upload('prod-backups', key, dump);
   process.stdout.write(`  s3://prod-backups/${key} at ${s3.endpoint}\n`);
@@ -95,12 +106,21 @@ try {
   await writeFile(configFile, stringify(config));
 
   say('running the real CLI: staging-refresh run --config staging-refresh.yaml');
-  const cli = resolve('dist/cli.js');
-  const run = await execa(process.execPath, [cli, 'run', '--config', configFile], {
+  // The built CLI (npm run demo builds it); from source through tsx when there is no build.
+  const cli = existsSync(resolve('dist/cli.js'))
+    ? [resolve('dist/cli.js')]
+    : ['--import', 'tsx', resolve('src/cli.ts')];
+  const child = execa(process.execPath, [...cli, 'run', '--config', configFile], {
     env: { PGPASSWORD: info.password, LOG_LEVEL: 'info', ...S3_CREDENTIALS },
     stdio: 'inherit',
     reject: false,
   });
+  // Interrupted: the CLI gets SIGTERM, drops its __next database and exits before the cluster stops.
+  await cleanup.acquire('the CLI run', Promise.resolve({ child }), async (running) => {
+    running.child.kill('SIGTERM');
+    await running.child;
+  });
+  const run = await child;
 
   await smtp.waitFor(1).catch(() => undefined);
   await mkdir(output, { recursive: true });
@@ -120,14 +140,14 @@ try {
   );
   process.stdout.write(`Files:\n${files.map((file) => `  ${file}`).join('\n')}\n`);
   process.exitCode = run.exitCode === 0 && smtp.messages.length > 0 ? 0 : 1;
+} catch (error) {
+  if (!cleanup.interruptedBy) throw error; // interrupted: the failure is the cluster going away
 } finally {
-  say(
-    values.keep
-      ? `kept ${work} (--keep); the cluster is stopped`
-      : 'cleaning up the cluster and the work dir',
-  );
-  await smtp.close();
-  await s3.stop();
-  await stop();
-  if (!values.keep) await rm(work, { recursive: true, force: true });
+  if (!cleanup.interruptedBy)
+    say(
+      values.keep
+        ? `kept ${work} (--keep); the cluster is stopped`
+        : 'cleaning up the cluster and the work dir',
+    );
+  await cleanup.run();
 }

@@ -1,16 +1,12 @@
-// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with the flags this
+// Headless Chromium ($CHROMIUM, else chromium on PATH) driven by playwright-core, with the flags this
 // closed network needs; used by the report page test and the screenshot script.
-import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
-
-const EXECUTABLE = process.env.CHROMIUM ?? '/usr/bin/chromium';
+import { CHROMIUM, requirePrerequisite } from './dev-prerequisites.js';
 
 /** Launches Chromium; throws a clear error when it is not installed. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(EXECUTABLE))
-    throw new Error(`${EXECUTABLE} not found: apt-get install chromium (or set CHROMIUM)`);
   return chromium.launch({
-    executablePath: EXECUTABLE,
+    executablePath: requirePrerequisite(CHROMIUM),
     args: [
       '--headless',
       '--no-sandbox',

@@ -4,9 +4,10 @@ import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
+import { inspectControlDatabase, missingControlDatabase } from '../history/control-database.js';
 import { describeTarget, type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
-import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
+import { GIT, installCommand, type Prerequisite, RUN_PREREQUISITES } from '../infra/process/prerequisites.js';
 import { runTool } from '../infra/process/run-tool.js';
 import type { SourceCheck } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
@@ -19,24 +20,7 @@ export type DoctorCheck = SourceCheck;
 /** Runs every check; never throws. */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
-  for (const tool of ['pg_restore', 'psql', 'vacuumdb'] as const) {
-    try {
-      const { stdout } = await runTool({ file: pgTool(tool), args: ['--version'] });
-      checks.push({
-        name: tool,
-        ok: true,
-        detail: `${pgTool(tool)}: ${stdout.trim()}`,
-        failCode: ExitCode.unavailable,
-      });
-    } catch (error) {
-      checks.push({
-        name: tool,
-        ok: false,
-        detail: `not runnable: ${(error as Error).message}`,
-        failCode: ExitCode.unavailable,
-      });
-    }
-  }
+  checks.push(...(await prerequisiteChecks(config)));
   const live = parsePgUrl(config.target.url);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
   const guard = await guardCheck(config, live); // #15: doctor connects only where a run may
@@ -82,8 +66,61 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     });
   }
   checks.push(...(await createSource(config.source).doctor()));
+  if (config.control)
+    checks.push(await controlDatabaseCheck(config.control.url, config.target.maintenanceDb));
   checks.push(await workDirCheck(config.workDir));
   return checks;
+}
+
+/** One check per tool a refresh runs: its version, or that it is missing and the command that installs it. */
+export async function prerequisiteChecks(
+  config: Config,
+  env: Record<string, string | undefined> = process.env,
+): Promise<DoctorCheck[]> {
+  const list: Prerequisite[] = [...RUN_PREREQUISITES, ...(config.migrations?.git ? [GIT] : [])];
+  const checks: DoctorCheck[] = [];
+  for (const prerequisite of list) {
+    const file = prerequisite.locate(env);
+    const check = { name: prerequisite.name, failCode: ExitCode.unavailable };
+    if (file === undefined) {
+      const pgHint = prerequisite.packages.includes('postgresql-client')
+        ? ' (or set PG_BIN to a PostgreSQL bin directory)'
+        : '';
+      checks.push({
+        ...check,
+        ok: false,
+        detail: `missing, needed for ${prerequisite.neededFor}: install it with \`${installCommand([prerequisite])}\`${pgHint}`,
+      });
+      continue;
+    }
+    try {
+      const { stdout } = await runTool({ file, args: ['--version'] });
+      checks.push({ ...check, ok: true, detail: `${file}: ${stdout.trim()}` });
+    } catch (error) {
+      checks.push({ ...check, ok: false, detail: `${file} not runnable: ${(error as Error).message}` });
+    }
+  }
+  return checks;
+}
+
+/** The control database: there, created by the first run, or the statement a superuser must run. */
+async function controlDatabaseCheck(url: string, maintenanceDb: string): Promise<DoctorCheck> {
+  const control = parsePgUrl(url);
+  const check = { name: 'control database', failCode: ExitCode.config };
+  try {
+    const state = await inspectControlDatabase(control, maintenanceDb);
+    if (state.exists) return { ...check, ok: true, detail: `${describeTarget(control)} exists` };
+    if (state.mayCreate)
+      return {
+        ...check,
+        ok: true,
+        detail: `${control.database} does not exist yet: the first run creates it (role ${control.user} may create databases)`,
+      };
+    const error = missingControlDatabase(control, state.statement);
+    return { ...check, ok: false, detail: `${error.message}: ${error.hint}` };
+  } catch (error) {
+    return { ...check, ok: false, detail: (error as Error).message, failCode: ExitCode.unavailable };
+  }
 }
 
 async function guardCheck(config: Config, live: PgTarget): Promise<DoctorCheck> {

@@ -5,8 +5,11 @@ import { columnRuleSchema } from '../anonymize/strategies/registry.js';
 import { parseDuration } from '../format/duration.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
+/** A duration as written; the configuration reference (docs/configuration.md) types it "duration". */
+const durationText = z.string().meta({ format: 'duration' });
+
 /** "8d", "30s", "100ms" → milliseconds. */
-const duration = z.string().transform((text, ctx) => {
+const duration = durationText.transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({

@@ -6,6 +6,7 @@ import { configSecrets } from '../config/config-secrets.js';
 import type { Config } from '../config/schema.js';
 import { unpackDir } from '../dump/prepare-archive.js';
 import { AbortedError, BusyError, ExitCode, RunFailedError } from '../errors.js';
+import { ensureControlDatabase } from '../history/control-database.js';
 import { withScratchDir } from '../infra/fs/with-scratch-dir.js';
 import type { Mailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
@@ -59,6 +60,12 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
   try {
     identity = await steps.run('guard', async () => guardTarget(config, ctx.live));
     const guarded = identity;
+    // #21: the control database is created on first use (or the error names the statement to run).
+    if (
+      config.control &&
+      (await ensureControlDatabase(lockHolder(ctx), config.target.maintenanceDb)) === 'created'
+    )
+      ctx.log.info({ database: lockHolder(ctx).database }, 'control database created');
     await withRunLock(lockHolder(ctx), guarded, ctx.runId, async () => {
       await withCrashMarker(
         config.workDir,

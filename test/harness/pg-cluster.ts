@@ -135,6 +135,8 @@ export async function clusterQuery<T extends pg.QueryResultRow = pg.QueryResultR
     password: info.password,
     database,
   });
+  // A server stopped under a running query (an interrupted demo) is the query's error, not a crash.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return (await client.query<T>(text, values)).rows;

@@ -1,14 +1,12 @@
-// A real Prometheus Pushgateway (Debian's prometheus-pushgateway) on a free port.
-import { existsSync } from 'node:fs';
+// A real Prometheus Pushgateway ($PUSHGATEWAY, else prometheus-pushgateway on PATH) on a free port.
 import { execa } from 'execa';
+import { PUSHGATEWAY, requirePrerequisite } from '../../scripts/lib/dev-prerequisites.js';
 import { freePort } from './pg-cluster.js';
 
-const BINARY = '/usr/bin/prometheus-pushgateway';
-
 export async function startPushgateway(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: apt-get install prometheus-pushgateway`);
+  const binary = requirePrerequisite(PUSHGATEWAY);
   const port = await freePort();
-  const child = execa(BINARY, [`--web.listen-address=127.0.0.1:${port}`], { reject: false });
+  const child = execa(binary, [`--web.listen-address=127.0.0.1:${port}`], { reject: false });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
