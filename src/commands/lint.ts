@@ -3,9 +3,11 @@
 // reports the rules' findings. No database needed.
 import type { MigrationsConfig } from '../config/schema.js';
 import { loadParser, parseStatements, SqlSyntaxError } from '../sql/parse-sql.js';
-import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { lintMigration } from '../stages/migrate/lint/lint-migration.js';
 import type { LintFinding } from '../stages/migrate/lint/lint-types.js';
+import type { LintConfig } from '../stages/migrate/tools/migration-tool.js';
+import { migrationTool } from '../stages/migrate/tools/registry.js';
+import { runsInTransaction } from '../stages/migrate/transaction-control.js';
 
 export interface FileFindings {
   file: string;
@@ -18,16 +20,15 @@ const RANK = { info: 0, warning: 1, error: 2 } as const;
 /** Lints every migration in `dir`. A syntax error is an error finding. */
 export async function lintDirectory(
   dir: string,
-  config: Pick<MigrationsConfig, 'tool' | 'historyTable' | 'lint'>,
+  config: LintConfig & Pick<MigrationsConfig, 'tool' | 'lint'>,
 ): Promise<FileFindings[]> {
   await loadParser();
-  const adapter = createAdapter({ ...config, dir } as MigrationsConfig);
   const results: FileFindings[] = [];
-  for (const file of await adapter.discover(dir)) {
+  for (const file of await migrationTool(config.tool).lintSources(dir, config)) {
     try {
       const statements = parseStatements(file.sql);
       const findings = lintMigration(statements, {
-        inTransaction: adapter.transactional(file, statements),
+        inTransaction: runsInTransaction(file.mode(statements), statements.length),
         disable: config.lint.disable,
       });
       results.push({ file: file.file, name: file.name, findings });

@@ -12,8 +12,8 @@ import { createSource } from '../sources/create-source.js';
 import { loadParser } from '../sql/parse-sql.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { inspectArchive } from '../stages/inspect/inspect.js';
-import { createAdapter } from '../stages/migrate/adapters/create-adapter.js';
 import { migrationsDir } from '../stages/migrate/migration-source.js';
+import { migrationTool } from '../stages/migrate/tools/registry.js';
 import { type AnonymizationPlan, planAnonymization } from './plan-anonymization.js';
 
 export interface PendingMigration {
@@ -75,13 +75,19 @@ export async function pendingMigrations(config: Config): Promise<Plan['migration
   const migrations = config.migrations;
   if (!migrations) return undefined;
   await loadParser();
-  const adapter = createAdapter(migrations);
-  const dir = await migrationsDir(migrations, config.workDir, new AbortController().signal);
-  const files = await adapter.discover(dir);
+  const tool = migrationTool(migrations.tool);
+  const signal = new AbortController().signal;
+  const dir =
+    tool.kind === 'replayed' || migrations.dir || migrations.git
+      ? await migrationsDir(migrations, config.workDir, signal)
+      : undefined;
+  const files = tool.kind === 'replayed' && dir ? await tool.adapter(migrations).discover(dir) : [];
   const plan = await withClient(parsePgUrl(config.target.url), 'staging-refresh:plan', async (client) => {
     await client.query('BEGIN');
     try {
-      return await adapter.plan(client, files);
+      return tool.kind === 'replayed'
+        ? await tool.adapter(migrations).plan(client, files)
+        : await tool.pending(client, dir, migrations);
     } finally {
       await client.query('ROLLBACK');
     }
@@ -100,7 +106,7 @@ export async function pendingMigrations(config: Config): Promise<Plan['migration
     });
   }
   return {
-    tool: adapter.tool,
+    tool: tool.name,
     pending: plan.pending.map((file) => {
       const estimate = estimates.get(file.name);
       return {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
 import { parseDuration } from './duration.js';
+import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */
 const duration = z.string().transform((text, ctx) => {
@@ -96,7 +97,7 @@ const anonymize = z.strictObject({
 
 const migrations = z
   .strictObject({
-    tool: z.enum(['sql', 'flyway', 'golang-migrate', 'prisma', 'node-pg-migrate', 'command']).default('sql'),
+    tool: z.enum(MIGRATION_TOOL_NAMES).default('sql'),
     dir: z.string().optional(),
     git: z
       .strictObject({
@@ -107,6 +108,18 @@ const migrations = z
       .optional(),
     command: z.array(z.string()).min(1).optional(),
     historyTable: z.string().optional(),
+    /** sql: the history table's column holding the version (a team runner's own table). */
+    versionColumn: z.string().min(1).default('version'),
+    /** flyway: the settings of flyway.conf that change what migrate does. */
+    flyway: z
+      .strictObject({
+        mixed: z.boolean().default(false),
+        outOfOrder: z.boolean().default(false),
+        ignoreMigrationPatterns: z
+          .array(z.string().regex(/^(\*|versioned|repeatable):(\*|missing|pending|ignored|future|failed)$/i))
+          .default(['*:future']),
+      })
+      .prefault({}),
     rollback: z.enum(['off', 'check', 'rehearse']).default('check'),
     statementTimeout: duration.optional(),
     budget: duration.optional(),

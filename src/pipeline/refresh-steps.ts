@@ -9,6 +9,7 @@ import { checkBackupAge } from '../sources/check-age.js';
 import { type InspectResult, inspectArchive } from '../stages/inspect/inspect.js';
 import { type RestoreResult, restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
+import { checkArchiveTables } from '../stages/verify/archive-tables.js';
 import { verifyDatabase } from '../stages/verify/verify.js';
 import type { RunContext } from './run-context.js';
 
@@ -74,12 +75,12 @@ export function restoreBackup(
 export async function verifyNext(
   ctx: RunContext,
   restored: RestoreResult,
-  backup: InspectedBackup,
   record: (checks: VerifyCheckRecord[]) => void,
 ): Promise<void> {
+  // #17: after the migrations, what they left: the configured checks and the no-leak check on
+  // masked columns that still exist (archive tables were checked right after the restore).
   const checks = await verifyDatabase({
     next: ctx.next,
-    archiveTables: restored.tables ?? backup.inspected.tables,
     checks: ctx.config.verify.checks,
     leakSamples: restored.samples,
   });
@@ -94,6 +95,26 @@ export async function verifyNext(
         hint: 'the live staging database was not replaced',
       },
     );
+  }
+}
+
+/**
+ * #17: every table the archive had data for is in `__next` — right after the restore, before
+ * the migrations, so a pending DROP TABLE or RENAME is a release, not a lost table.
+ */
+export async function checkRestoredTables(
+  ctx: RunContext,
+  restored: RestoreResult,
+  backup: InspectedBackup,
+  record: (check: VerifyCheckRecord) => void,
+): Promise<void> {
+  const check = await checkArchiveTables(ctx.next, restored.tables ?? backup.inspected.tables);
+  record(check);
+  if (check.status === 'failed') {
+    throw new RunFailedError('verify-failed', `verify failed: ${check.name}: ${check.message}`, {
+      step: 'restore',
+      hint: 'the live staging database was not replaced',
+    });
   }
 }
 

@@ -19,6 +19,7 @@ import { migrateStep } from './migrate-step.js';
 import {
   archiveFacts,
   backupRecord,
+  checkRestoredTables,
   inspectBackup,
   restoreBackup,
   swapIn,
@@ -97,14 +98,15 @@ async function refresh(ctx: RunContext, steps: StepRunner, record: RunRecord): P
         record.restore = restored.record;
         record.anonymize = restored.anonymize;
         for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
+        await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
         const migrated = await migrateStep(ctx, steps);
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
 
         await steps.run('verify', () =>
-          verifyNext(ctx, restored, archive, (checks) => {
-            record.verify.checks = checks;
+          verifyNext(ctx, restored, (checks) => {
+            record.verify.checks.push(...checks);
           }),
         );
         if (migrated.failure && !config.migrations?.swapOnFailure) throw migrated.failure;

@@ -206,6 +206,8 @@ export interface MigrationRecord {
   skippedBecause?: string;
   /** Sessions waiting on the migration's transaction id (row locks), from pg_locks. */
   transactionWaits?: TransactionWaitRecord;
+  /** What the replay could not know of the real tool's behaviour for this migration. */
+  caveat?: string;
 }
 
 export interface VerifyCheckRecord {

@@ -34,6 +34,8 @@ export interface ExternalObservation {
   locks: LockRecord[];
   /** Measured by probes started on the relations seen locked (#18). */
   blocking?: BlockingRecord[];
+  /** Whether the migration's statements ran inside a transaction, when the observer could tell. */
+  transactional?: boolean;
   error?: string;
 }
 
@@ -137,12 +139,14 @@ export function externalMigrationRecord(
     statements,
     createdHere: createdRelations(parsed),
     historyTables: config.historyTable ? [config.historyTable] : [],
+    ...(observed.transactional !== undefined && { transactional: observed.transactional }),
   });
   return {
     name,
     status,
     durationMs: observed.durationMs,
-    transactional: false,
+    // Absent when unknown: a CLI's transactions are not visible from outside between samples.
+    ...(observed.transactional !== undefined && { transactional: observed.transactional }),
     statements,
     locks: observed.locks,
     blocking,

@@ -22,6 +22,7 @@ import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { startBlockingObservation } from './blocking-observation.js';
 import { relationSizes } from './relations.js';
+import { type ExecutionMode, TransactionControl } from './transaction-control.js';
 
 export interface ExecuteOptions {
   target: PgTarget;
@@ -29,6 +30,8 @@ export interface ExecuteOptions {
   file: MigrationFile;
   statements: readonly ParsedStatement[];
   transactional: boolean;
+  /** How the tool sends the file (default: `transaction` when transactional, else `autocommit`). */
+  mode?: ExecutionMode;
   /** Write the tool's history (false for rollback rehearsal runs). */
   recordHistory: boolean;
   observer: {
@@ -121,15 +124,15 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
 
     const records: StatementRecord[] = [];
     const timings: StatementTiming[] = [];
+    const heldOpen: StatementTiming[] = [];
     let error: MigrationErrorRecord | undefined;
-    let inTransaction = false;
+    const mode = options.mode ?? (options.transactional ? 'transaction' : 'autocommit');
+    const control = new TransactionControl(migration, mode, statements.length);
     try {
       if (options.recordHistory) await options.adapter.before?.(migration, options.file);
-      if (options.transactional) {
-        await migration.query('BEGIN');
-        inTransaction = true;
-      }
       for (const [index, statement] of statements.entries()) {
+        await control.beforeStatement();
+        const inTransaction = control.open;
         await applyTimeout(migration, options);
         state.statement = index;
         const started = performance.now();
@@ -151,35 +154,38 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           inTransaction,
           ...(error && { error }),
         });
-        timings.push({ index, startMs: started - origin, heldMs: finished - started });
+        const timing = { index, startMs: started - origin, heldMs: finished - started };
+        timings.push(timing);
+        heldOpen.push(timing);
+        // Locks taken in a transaction are held until it ends.
+        if (!control.open) holdUntil(heldOpen, finished - origin);
         if (error) break;
-        if (inTransaction) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
+        if (control.open) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
         else locks.releaseAll(finished);
       }
       if (!error && options.recordHistory && options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
-      if (inTransaction) {
-        if (!error)
-          locks.observe(
-            await snapshotLocks(migration, pid),
-            performance.now(),
-            state.statementStart,
-            state.statement,
-          );
-        await migration.query(error ? 'ROLLBACK' : 'COMMIT');
-        inTransaction = false;
-        // In a transaction every lock is held until COMMIT.
-        const committed = performance.now() - origin;
-        for (const timing of timings) timing.heldMs = committed - timing.startMs;
-      }
+      if (control.open && !error)
+        locks.observe(
+          await snapshotLocks(migration, pid),
+          performance.now(),
+          state.statementStart,
+          state.statement,
+        );
+      await control.end(!error);
+      holdUntil(heldOpen, performance.now() - origin);
       locks.releaseAll(performance.now());
       if (!error && options.recordHistory && !options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
+      if (error && options.recordHistory) {
+        const failure = { message: error.message, mode, durationMs: performance.now() - origin };
+        await options.adapter.recordFailure?.(migration, options.file, failure);
+      }
     } catch (unexpected) {
       error ??= { message: (unexpected as Error).message, ...sqlstateOf(unexpected) };
-      if (inTransaction) await migration.query('ROLLBACK').catch(() => undefined);
+      if (control.open) await migration.query('ROLLBACK').catch(() => undefined);
       locks.releaseAll(performance.now());
     } finally {
       options.signal.removeEventListener('abort', cancelOnAbort);
@@ -218,6 +224,11 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     await migration.end().catch(() => undefined);
     await observer.end().catch(() => undefined);
   }
+}
+
+/** The statements whose transaction ended at `endMs` held their locks until then. */
+function holdUntil(open: StatementTiming[], endMs: number): void {
+  for (const timing of open.splice(0)) timing.heldMs = Math.max(timing.heldMs, endMs - timing.startMs);
 }
 
 /**

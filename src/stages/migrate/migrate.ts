@@ -4,83 +4,29 @@
 
 import { readFile } from 'node:fs/promises';
 import { formatDuration } from '../../config/duration.js';
-import type { MigrationsConfig } from '../../config/schema.js';
 import { type RefreshError, RunFailedError } from '../../errors.js';
-import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
-import type { Logger } from '../../log/logger.js';
 import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js';
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
-import { createAdapter } from './adapters/create-adapter.js';
-import { runCommandMigration } from './command-migration.js';
 import { type ExecuteOptions, executeMigration } from './execute-migration.js';
 import { lintFacts } from './lint/lint-facts.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
-import { runNodePgMigrate } from './node-pg-migrate-migration.js';
+import type { MigrateInput, MigrateResult } from './tools/migration-tool.js';
+import { migrationTool } from './tools/registry.js';
+import { runsInTransaction } from './transaction-control.js';
 
-export interface MigrateInput {
-  config: MigrationsConfig;
-  target: PgTarget;
-  workDir: string;
-  log: Logger;
-  signal: AbortSignal;
-}
-
-export interface MigrateResult {
-  migrations: MigrationRecord[];
-  notes: string[];
-  failure?: RefreshError;
-}
+export type { MigrateInput, MigrateResult } from './tools/migration-tool.js';
 
 /** Runs the pending migrations against `target` (the new database). */
 export async function migrate(input: MigrateInput): Promise<MigrateResult> {
   const { config, log } = input;
   await loadParser();
-  if (config.tool === 'command') {
-    const cwd =
-      config.dir || config.git ? await migrationsDir(config, input.workDir, input.signal) : undefined;
-    const record = await runCommandMigration(config, input.target, cwd, log, input.signal);
-    return {
-      migrations: [record],
-      notes: [],
-      ...(record.status === 'failed' && {
-        failure: new RunFailedError(
-          'migration-failed',
-          `${record.name} failed: ${record.error?.message ?? 'unknown error'}`,
-          {
-            step: 'migrate',
-            hint: 'fix the migration before deploying it; the live staging database was not replaced',
-          },
-        ),
-      }),
-    };
-  }
-  if (config.tool === 'node-pg-migrate') {
-    const result = await runNodePgMigrate(
-      config,
-      input.target,
-      await migrationsDir(config, input.workDir, input.signal),
-      log,
-    );
-    const failed = result.migrations.find((m) => m.status === 'failed');
-    const reason =
-      result.blocker ??
-      (failed && `migration ${failed.name} failed: ${failed.error?.message ?? 'unknown error'}`);
-    return {
-      migrations: result.migrations,
-      notes: result.blocker ? [result.blocker] : [],
-      ...(reason && {
-        failure: new RunFailedError(result.blocker ? 'migrations-blocked' : 'migration-failed', reason, {
-          step: 'migrate',
-          hint: 'fix the migration before deploying it; the live staging database was not replaced',
-        }),
-      }),
-    };
-  }
-  const adapter = createAdapter(config);
+  const tool = migrationTool(config.tool);
+  if (tool.kind === 'runs-itself') return tool.run(input);
+  const adapter = tool.adapter(config);
   const dir = await migrationsDir(config, input.workDir, input.signal);
   const files = await adapter.discover(dir);
   const plan = await withClient(input.target, 'staging-refresh:migrate-plan', (client) =>
@@ -125,7 +71,9 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
         `migration ${file.name} failed at ${where}: ${record.error?.message ?? 'unknown error'}`,
         {
           step: 'migrate',
-          hint: 'fix the migration before deploying it; the live staging database was not replaced',
+          hint: record.caveat
+            ? `fix the migration before deploying it; the live staging database was not replaced. The replay could not know everything the real ${adapter.tool} does here: ${record.caveat}`
+            : `fix the migration before deploying it: ${adapter.tool} fails it the same way; the live staging database was not replaced`,
         },
       );
     }
@@ -153,7 +101,8 @@ async function runOne(
       error: { message: error.message, sqlstate: '42601', line: error.line },
     };
   }
-  const transactional = adapter.transactional(file, statements);
+  const mode = adapter.execution(file, statements);
+  const transactional = runsInTransaction(mode, statements.length);
   const facts = await withClient(input.target, 'staging-refresh:lint', (client) =>
     lintFacts(client, statements),
   ).catch(() => undefined); // #18: lint that knows the restored schema
@@ -162,6 +111,18 @@ async function runOne(
     disable: config.lint.disable,
     facts,
   });
+  const caveat = adapter.caveat?.(file, statements);
+  const refused = adapter.refuses?.(file, statements);
+  if (refused) {
+    const { skippedBecause: _notSkipped, ...base } = skippedRecord(file, 'refused');
+    return {
+      ...base,
+      status: 'failed',
+      verdict: 'dangerous',
+      why: `${adapter.tool} refuses it before running any statement: ${refused.message}`,
+      error: refused,
+    };
+  }
   const execute = (
     sqlFile: MigrationFile,
     parsed: ParsedStatement[],
@@ -172,7 +133,7 @@ async function runOne(
   const rollback = result.ok
     ? await rollbackFor(file, adapter, input, execute, statements)
     : rollbackStatus(file, adapter);
-  return assembleMigrationRecord({
+  const record = assembleMigrationRecord({
     file,
     statements,
     transactional,
@@ -181,6 +142,7 @@ async function runOne(
     rollback,
     dangerousMs: config.dangerousBlocking,
   });
+  return caveat ? { ...record, caveat } : record;
 }
 
 function executeOptions(
@@ -197,7 +159,8 @@ function executeOptions(
     adapter,
     file,
     statements,
-    transactional: adapter.transactional(file, statements),
+    transactional: runsInTransaction(adapter.execution(file, statements), statements.length),
+    mode: adapter.execution(file, statements),
     recordHistory,
     observer: {
       intervalMs: observer.interval,

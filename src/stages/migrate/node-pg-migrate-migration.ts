@@ -1,6 +1,10 @@
 // migrations.tool: node-pg-migrate — run through its programmatic API one migration at a time
 // (count: 1), on a connection of ours so its backend can be observed. node-pg-migrate writes its
 // own `pgmigrations` table, checks the order and takes its own advisory lock, as in a deploy.
+// singleTransaction is on, as in its CLI: a migration runs between BEGIN and COMMIT unless it
+// calls pgm.noTransaction(); whether it did is read from the server's transaction status while
+// its statements ran. The CLI puts *all* pending migrations in one transaction; replayed one at a
+// time, each is measured on its own — the record's notes say what that changes.
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { formatDuration } from '../../config/duration.js';
@@ -25,6 +29,8 @@ export interface NodePgMigrateResult {
   migrations: MigrationRecord[];
   /** Set when node-pg-migrate refused to start (order check, a failed lock, a broken file). */
   blocker?: string;
+  /** What the replay does differently from `node-pg-migrate up`. */
+  notes: string[];
 }
 
 /** Runs every pending node-pg-migrate migration, one by one, observing each. */
@@ -39,17 +45,34 @@ export async function runNodePgMigrate(
   client.on('error', () => undefined);
   await client.connect();
   const migrationsTable = config.historyTable ?? 'pgmigrations';
-  const options = { dbClient: client, dir, migrationsTable, checkOrder: true, log: () => undefined };
+  const options = {
+    dbClient: client,
+    dir,
+    migrationsTable,
+    checkOrder: true,
+    singleTransaction: true,
+    log: () => undefined,
+  };
   const migrations: MigrationRecord[] = [];
+  const notes = (): string[] =>
+    migrations.filter((m) => m.transactional).length > 1
+      ? [
+          `node-pg-migrate up (--single-transaction, its CLI's default) runs these ${migrations.length} migrations in one transaction (one that calls pgm.noTransaction() commits it and opens the next): each one's locks are held until that transaction commits, and a failure rolls all of it back; the replay ran and measured each in a transaction of its own`,
+        ]
+      : [];
   try {
     for (;;) {
       let next: string | undefined;
       try {
         next = (await runner({ ...options, direction: 'up', count: 1, dryRun: true }))[0]?.name;
       } catch (error) {
-        return { migrations, blocker: `node-pg-migrate refuses to migrate: ${(error as Error).message}` };
+        return {
+          migrations,
+          notes: notes(),
+          blocker: `node-pg-migrate refuses to migrate: ${(error as Error).message}`,
+        };
       }
-      if (!next) return { migrations };
+      if (!next) return { migrations, notes: notes() };
       const name = next;
       const observed = await observeClient(
         client,
@@ -74,7 +97,7 @@ export async function runNodePgMigrate(
         `${name}: ${record.status} in ${formatDuration(record.durationMs)}`,
       );
       migrations.push(record);
-      if (record.status === 'failed') return { migrations };
+      if (record.status === 'failed') return { migrations, notes: notes() };
     }
   } finally {
     await client.end().catch(() => undefined);
@@ -112,8 +135,11 @@ async function observeClient(
     ...rest: unknown[]
   ) => Promise<pg.QueryResult>;
   let inTransaction = false;
+  let transactional: boolean | undefined;
   (client as unknown as { query: typeof original }).query = async (text: unknown, ...rest: unknown[]) => {
     const sql = typeof text === 'string' ? text : String((text as { text?: string }).text ?? '');
+    // The server's own word (ReadyForQuery status) on whether this statement runs in a transaction.
+    const openBefore = client.getTransactionStatus() === 'T';
     const started = performance.now();
     const result = await original(text, ...rest);
     const finished = performance.now();
@@ -123,6 +149,8 @@ async function observeClient(
       )
     ) {
       seen.push({ pid, sql: sql.trim(), startedAt: started, lastSeenAt: finished });
+      if (!/^\s*(BEGIN|COMMIT|ROLLBACK|INSERT INTO .*pgmigrations|DELETE FROM .*pgmigrations)/i.test(sql))
+        transactional = (transactional ?? true) && openBefore;
     }
     if (/^\s*BEGIN/i.test(sql)) inTransaction = true;
     if (/^\s*(COMMIT|ROLLBACK)/i.test(sql)) {
@@ -154,6 +182,7 @@ async function observeClient(
     seen,
     locks: lockRecordsOf(tracker, probed?.documented),
     ...(probed && { blocking: probed.blocking }),
+    ...(transactional !== undefined && { transactional }),
     ...(error !== undefined && { error }),
   };
 }

@@ -44,6 +44,7 @@ function migrationText(m: MigrationRecord): string[] {
     `${MARK[m.verdict]}  ${m.name}  (${m.status}, ${formatDuration(m.durationMs)})`,
     `  why: ${m.why}`,
   ];
+  if (m.caveat) lines.push(`  the replay could not know: ${m.caveat}`);
   if (m.status === 'skipped') return lines;
   lines.push(`  1. run time: ${formatDuration(m.durationMs)} on this data`);
   for (const s of m.statements.slice(0, 10))

@@ -1,14 +1,92 @@
 // Flyway: V<version>__<description>.sql (versions compared part by part), R__<description>.sql
 // repeatables (re-run when their checksum changes, after the versioned ones), U<version>__…
 // undo files; history in flyway_schema_history with Flyway's CRC32 checksum and execution time.
-// Flyway's validate refuses to migrate on a checksum mismatch or a pending migration older than
-// the latest applied one (outOfOrder=false): those are blockers here too.
+// Flyway's validate refuses to migrate on a checksum mismatch, a pending migration older than
+// the latest applied one (outOfOrder=false), or an applied migration whose file is gone (unless
+// ignoreMigrationPatterns says so): those are blockers here too.
+// Execution, as flyway-core DbMigrate.applyMigrations/doMigrateGroup do it: each migration in a
+// transaction of its own with its history row inside it; a migration whose statements the
+// PostgreSQL parser (flyway-database-postgresql PostgreSQLParser.detectCanExecuteInTransaction)
+// finds non-transactional runs statement by statement without one; both kinds in one file fail
+// before anything runs (Parser.addStatement, mixed=false). A failed transactional migration is
+// rolled back without a history row; a failed non-transactional one gets a success=false row,
+// and Flyway refuses the next migrate until `flyway repair`. A script config file
+// (V1__x.sql.conf) with executeInTransaction=true|false overrides the parser's decision.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { hasTransactionControl, requiresNoTransaction } from '../../../sql/parse-sql.js';
+import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
-import { listFiles } from './files.js';
+import { listFiles, readIfExists } from './files.js';
+
+/** Flyway's settings that change what migrate does (flyway.conf names). */
+export interface FlywaySettings {
+  /** Allow transactional and non-transactional statements in one migration (default false). */
+  mixed: boolean;
+  /** Run pending migrations older than the latest applied one (default false: validate fails). */
+  outOfOrder: boolean;
+  /** `type:state` patterns validate ignores (default `*:future`). */
+  ignoreMigrationPatterns: readonly string[];
+}
+
+const DEFAULT_SETTINGS: FlywaySettings = {
+  mixed: false,
+  outOfOrder: false,
+  ignoreMigrationPatterns: ['*:future'],
+};
+
+/**
+ * Whether Flyway's PostgreSQL parser marks a statement non-transactional: CREATE/DROP
+ * DATABASE|TABLESPACE|SUBSCRIPTION, ALTER SYSTEM, CREATE [UNIQUE] INDEX CONCURRENTLY, DROP INDEX
+ * CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM, VACUUM, DISCARD ALL (ALTER TYPE … ADD VALUE only
+ * before PostgreSQL 12). REINDEX INDEX|TABLE … CONCURRENTLY is not among them: Flyway runs it in
+ * its transaction and PostgreSQL refuses it there.
+ */
+export function flywayNonTransactional(statement: ParsedStatement): boolean {
+  const node = statement.node as {
+    concurrent?: boolean;
+    removeType?: string;
+    kind?: string;
+    target?: string;
+    is_vacuumcmd?: boolean;
+  };
+  switch (statement.kind) {
+    case 'IndexStmt':
+      return node.concurrent === true;
+    case 'DropStmt':
+      return node.concurrent === true && node.removeType === 'OBJECT_INDEX';
+    case 'ReindexStmt':
+      return ['REINDEX_OBJECT_SCHEMA', 'REINDEX_OBJECT_DATABASE', 'REINDEX_OBJECT_SYSTEM'].includes(
+        node.kind ?? '',
+      );
+    case 'VacuumStmt':
+      return node.is_vacuumcmd === true;
+    case 'DiscardStmt':
+      return node.target === 'DISCARD_ALL';
+    case 'CreatedbStmt':
+    case 'DropdbStmt':
+    case 'CreateTableSpaceStmt':
+    case 'DropTableSpaceStmt':
+    case 'CreateSubscriptionStmt':
+    case 'DropSubscriptionStmt':
+    case 'AlterSystemStmt':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Whether validate ignores a migration of `type` (versioned/repeatable) in `state` (missing, ignored, future, …). */
+export function flywayIgnores(
+  patterns: readonly string[],
+  type: 'versioned' | 'repeatable',
+  state: string,
+): boolean {
+  return patterns.some((pattern) => {
+    const [patternType = '', patternState = ''] = pattern.toLowerCase().split(':');
+    return (patternType === '*' || patternType === type) && (patternState === '*' || patternState === state);
+  });
+}
 
 const VERSIONED = /^V([0-9._]+)__(.+)\.sql$/;
 const REPEATABLE = /^R__(.+)\.sql$/;
@@ -35,10 +113,19 @@ interface FlywayFile extends MigrationFile {
   description: string;
   checksum: number;
   script: string;
+  /** `executeInTransaction` of the script's config file (`<script>.conf`), when it sets one. */
+  executeInTransaction?: boolean;
+}
+
+/** `executeInTransaction=true|false` of a Flyway script config file's text, if set. */
+export function scriptExecuteInTransaction(conf: string | undefined): boolean | undefined {
+  const match = conf && /^\s*executeInTransaction\s*=\s*(true|false)\s*$/im.exec(conf);
+  return match ? match[1]?.toLowerCase() === 'true' : undefined;
 }
 
 /** The Flyway adapter (history in the connection's default schema). */
-export function flywayAdapter(): MigrationAdapter {
+export function flywayAdapter(settings: Partial<FlywaySettings> = {}): MigrationAdapter {
+  const { mixed, outOfOrder, ignoreMigrationPatterns } = { ...DEFAULT_SETTINGS, ...settings };
   const described = new Map<string, FlywayFile>();
   return {
     tool: 'flyway',
@@ -54,6 +141,9 @@ export function flywayAdapter(): MigrationAdapter {
         const r = REPEATABLE.exec(name);
         if (!v && !r) continue;
         const sql = await readFile(join(dir, name), 'utf8');
+        const executeInTransaction = scriptExecuteInTransaction(
+          await readIfExists(join(dir, `${name}.conf`)),
+        );
         const description = ((v ? v[2] : r?.[1]) ?? '').replace(/_/g, ' ');
         const version = v ? (v[1] as string).replace(/_/g, '.') : undefined;
         const undo = version
@@ -69,6 +159,7 @@ export function flywayAdapter(): MigrationAdapter {
           checksum: flywayChecksum(sql),
           script: name,
           ...(undo && { downFile: join(dir, undo) }),
+          ...(executeInTransaction !== undefined && { executeInTransaction }),
         };
         described.set(file.id, file);
         (version ? versioned : repeatable).push(file);
@@ -122,19 +213,77 @@ export function flywayAdapter(): MigrationAdapter {
               `checksum mismatch for applied migration ${file.id}: history ${row.checksum}, file ${file.checksum} (flyway validate fails)`,
             );
           }
-        } else if (latest !== undefined && compareVersions(file.id, latest) < 0) {
-          plan.blockers.push(
-            `${file.script} is pending but older than the latest applied version ${latest} (flyway outOfOrder=false refuses it)`,
-          );
+        } else if (latest !== undefined && compareVersions(file.id, latest) < 0 && !outOfOrder) {
+          if (flywayIgnores(ignoreMigrationPatterns, 'versioned', 'ignored'))
+            plan.skipped.push({
+              file,
+              reason: `older than the applied version ${latest}; ignored (ignoreMigrationPatterns)`,
+            });
+          else
+            plan.blockers.push(
+              `Detected resolved migration not applied to database: ${file.id} (older than the latest applied version ${latest}; flyway validate fails with outOfOrder=false)`,
+            );
         } else {
           plan.pending.push(file);
         }
       }
+      // Applied migrations whose file is gone: "future" when newer than every file, else "missing".
+      const versions = (files as FlywayFile[])
+        .filter((file) => file.kind === 'versioned')
+        .map((file) => file.id);
+      const newestFile = versions.sort(compareVersions).at(-1);
+      for (const version of applied.keys()) {
+        if (versions.includes(version)) continue;
+        const state =
+          newestFile === undefined || compareVersions(version, newestFile) > 0 ? 'future' : 'missing';
+        if (flywayIgnores(ignoreMigrationPatterns, 'versioned', state)) {
+          plan.notes.push(
+            `applied migration ${version} has no file (${state}; ignored by ignoreMigrationPatterns)`,
+          );
+        } else {
+          plan.blockers.push(
+            `Detected applied migration not resolved locally: ${version} (flyway validate fails; ignoreMigrationPatterns '*:${state}' would ignore it)`,
+          );
+        }
+      }
+      const descriptions = new Set(
+        (files as FlywayFile[]).filter((file) => file.kind === 'repeatable').map((file) => file.description),
+      );
+      for (const description of repeatableChecksums.keys()) {
+        if (descriptions.has(description) || flywayIgnores(ignoreMigrationPatterns, 'repeatable', 'missing'))
+          continue;
+        plan.blockers.push(
+          `Detected applied migration not resolved locally: ${description} (repeatable; flyway validate fails)`,
+        );
+      }
       return plan;
     },
 
-    transactional(_file, statements) {
-      return !hasTransactionControl(statements) && !statements.some(requiresNoTransaction);
+    execution(file, statements) {
+      // A script config file's executeInTransaction wins over the parser (it does not lift the mixed check).
+      const configured = described.get(file.id)?.executeInTransaction;
+      if (configured !== undefined) return configured ? 'transaction' : 'autocommit';
+      return statements.some(flywayNonTransactional) ? 'autocommit' : 'transaction';
+    },
+
+    refuses(_file, statements) {
+      if (mixed) return undefined;
+      const non = statements.find(flywayNonTransactional);
+      const transactional = statements.find((statement) => !flywayNonTransactional(statement));
+      if (!non || !transactional) return undefined;
+      // Flyway reports the first statement that makes the file mixed, in file order.
+      const offending = non.line > transactional.line ? non : transactional;
+      return {
+        message: `Detected both transactional and non-transactional statements within the same migration (even though mixed is false). Offending statement found at line ${offending.line}: ${offending.sql}${offending === non ? ' [non-transactional]' : ''}`,
+        line: offending.line,
+        statement: offending.sql,
+      };
+    },
+
+    caveat(_file, statements) {
+      return statements.some((statement) => statement.kind === 'AlterEnumStmt')
+        ? 'Flyway runs ALTER TYPE … ADD VALUE outside a transaction on servers before PostgreSQL 12; replayed as on 12 and later'
+        : undefined;
     },
 
     async recordSuccess(client, file, durationMs) {
@@ -149,6 +298,25 @@ export function flywayAdapter(): MigrationAdapter {
           meta?.script ?? file.name,
           meta?.checksum ?? null,
           Math.round(durationMs),
+        ],
+      );
+    },
+
+    async recordFailure(client, file, failure) {
+      // In a transaction the failure rolled everything back, history row included (PostgreSQL
+      // has transactional DDL); without one Flyway writes a failed row.
+      if (failure.mode === 'transaction') return;
+      const meta = described.get(file.id);
+      await client.query(
+        `INSERT INTO flyway_schema_history
+           (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+         SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4, current_user, $5, false FROM flyway_schema_history`,
+        [
+          file.kind === 'versioned' ? file.id : null,
+          meta?.description ?? file.name,
+          meta?.script ?? file.name,
+          meta?.checksum ?? null,
+          Math.round(failure.durationMs),
         ],
       );
     },

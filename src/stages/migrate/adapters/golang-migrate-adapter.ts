@@ -1,7 +1,10 @@
 // golang-migrate: <version>_<name>.up.sql / .down.sql, numeric order; schema_migrations
-// (version bigint, dirty boolean) holds one row, the current version. Each file is sent as one
-// multi-statement Exec, which PostgreSQL runs as one implicit transaction; the version is set
-// dirty before and clean after, outside that transaction.
+// (version bigint, dirty boolean) holds one row, the current version. As its postgres driver
+// does (database/postgres/postgres.go: Run → one conn.ExecContext of the whole file without
+// arguments, i.e. one simple-query message; SetVersion → TRUNCATE + INSERT in a transaction of
+// its own; migrate.go runMigrations → SetVersion(v, dirty=true), Run, SetVersion(v, false)): a
+// file of several statements is one implicit transaction; a failure leaves the version dirty,
+// and the next `migrate up` refuses until someone runs `migrate force`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
@@ -63,9 +66,8 @@ export function golangMigrateAdapter(): MigrationAdapter {
       return plan;
     },
 
-    transactional(_file, statements) {
-      // One Exec of several statements is one implicit transaction; a single statement is just itself.
-      return statements.length > 1;
+    execution() {
+      return 'one-message';
     },
 
     async before(client, file) {

@@ -1,5 +1,10 @@
 // `sql`: plain .sql files applied in name order; history in a table of applied versions
-// (default public.schema_migrations(version text primary key, applied_at timestamptz)).
+// (default public.schema_migrations(version text primary key, applied_at timestamptz); an
+// existing table of another shape works too: the version goes into `versionColumn`, the other
+// columns take their defaults). Each file runs in one transaction with its history row, unless
+// its first line is `-- staging-refresh:no-transaction` or it has its own BEGIN/COMMIT or a
+// statement PostgreSQL refuses in a transaction (CREATE INDEX CONCURRENTLY, VACUUM, …): then
+// each statement runs on its own, as psql -f would run it, and the row is written after.
 // Down migrations: <name>.down.sql beside the file, or down/<name>.sql.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,13 +18,21 @@ import {
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
 import { byteOrder, listFiles, readIfExists, splitQualified } from './files.js';
 
+/** First line `-- staging-refresh:no-transaction`: the file runs statement by statement, no transaction. */
+export const NO_TRANSACTION_MARKER = /^\uFEFF?[ \t]*--[ \t]*staging-refresh:no-transaction[ \t]*(\r?\n|$)/;
+
 /** The plain-SQL adapter over the given history table. */
-export function sqlAdapter(historyTable = 'public.schema_migrations'): MigrationAdapter {
+export function sqlAdapter(
+  historyTable = 'public.schema_migrations',
+  versionColumn = 'version',
+): MigrationAdapter {
   const { schema, table } = splitQualified(historyTable);
   const history = qualifiedName(schema, table);
+  const version = ident(versionColumn);
   return {
     tool: 'sql',
     supportsDown: true,
+    // In the migration's transaction when it has one; after its last statement when not.
     historyInTransaction: true,
 
     async discover(dir) {
@@ -47,12 +60,12 @@ export function sqlAdapter(historyTable = 'public.schema_migrations'): Migration
     async plan(client, files) {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
       await client.query(
-        `CREATE TABLE IF NOT EXISTS ${history} (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+        `CREATE TABLE IF NOT EXISTS ${history} (${version} text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
       const applied = new Set(
-        (await client.query<{ version: string }>(`SELECT version FROM ${history}`)).rows.map(
-          (r) => r.version,
-        ),
+        (
+          await client.query<{ version: string }>(`SELECT ${version}::text AS version FROM ${history}`)
+        ).rows.map((r) => r.version),
       );
       const latest = [...applied].sort(byteOrder).at(-1);
       const plan: MigrationPlan = { pending: [], skipped: [], notes: [], blockers: [] };
@@ -72,12 +85,16 @@ export function sqlAdapter(historyTable = 'public.schema_migrations'): Migration
       return plan;
     },
 
-    transactional(_file, statements: readonly ParsedStatement[]) {
-      return !hasTransactionControl(statements) && !statements.some(requiresNoTransaction);
+    execution(file, statements: readonly ParsedStatement[]) {
+      const own =
+        NO_TRANSACTION_MARKER.test(file.sql) ||
+        hasTransactionControl(statements) ||
+        statements.some(requiresNoTransaction);
+      return own ? 'autocommit' : 'transaction';
     },
 
     async recordSuccess(client: pg.Client, file) {
-      await client.query(`INSERT INTO ${history} (version) VALUES ($1)`, [file.id]);
+      await client.query(`INSERT INTO ${history} (${version}) VALUES ($1)`, [file.id]);
     },
   };
 }
