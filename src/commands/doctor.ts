@@ -4,12 +4,14 @@ import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
-import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { describeTarget, type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { runTool } from '../infra/process/run-tool.js';
 import type { SourceCheck } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
+import { guardTarget } from '../stages/guard/guard.js';
+import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
 /** One finding of doctor's (the source backends report theirs in the same shape). */
 export type DoctorCheck = SourceCheck;
@@ -37,7 +39,10 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }
   const live = parsePgUrl(config.target.url);
   const maintenance = withDatabase(live, config.target.maintenanceDb);
+  const guard = await guardCheck(config, live); // #15: doctor connects only where a run may
+  checks.push(guard);
   try {
+    if (!guard.ok) throw new Error('not tried: the guard refused the target');
     await withClient(maintenance, 'staging-refresh:doctor', async (client) => {
       const version = await client.query<{ server_version: string }>('SHOW server_version');
       checks.push({
@@ -49,6 +54,14 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       const role = await client.query<{ rolcreatedb: boolean; rolsuper: boolean }>(
         'SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
+      // #15: the swap ends sessions on live staging; the role must be allowed to.
+      const signalProblem = await sessionRightsProblem(client);
+      checks.push({
+        name: 'may end sessions',
+        ok: signalProblem === undefined,
+        detail: signalProblem ?? `role ${live.user} may end sessions on live staging at the swap`,
+        failCode: ExitCode.refused,
+      });
       const row = role.rows[0];
       const ok = row?.rolcreatedb === true || row?.rolsuper === true;
       checks.push({
@@ -71,6 +84,15 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   checks.push(...(await createSource(config.source).doctor()));
   checks.push(await workDirCheck(config.workDir));
   return checks;
+}
+
+async function guardCheck(config: Config, live: PgTarget): Promise<DoctorCheck> {
+  try {
+    const identity = await guardTarget(config, live);
+    return { name: 'guard', ok: true, detail: `${identity} is allowed`, failCode: ExitCode.refused };
+  } catch (error) {
+    return { name: 'guard', ok: false, detail: (error as Error).message, failCode: ExitCode.refused };
+  }
 }
 
 async function workDirCheck(dir: string): Promise<DoctorCheck> {

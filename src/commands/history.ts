@@ -2,8 +2,8 @@
 // control database, or from report.dir when there is none.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
+import { formatDuration } from '../format/duration.js';
 import { ensureHistorySchema, loadRun, loadRuns } from '../history/history-store.js';
 import { parsePgUrl, targetIdentity } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';

@@ -1,9 +1,9 @@
 // plan: what a run would do now — which backup, its age and format, its tables, and the
 // migrations live staging has not applied, with their times from earlier runs — changing nothing.
 
-import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
 import { peekArchive } from '../dump/prepare-archive.js';
+import { formatDuration } from '../format/duration.js';
 import { ensureHistorySchema } from '../history/history-store.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
@@ -35,7 +35,7 @@ export interface Plan {
 
 /** Builds the plan; throws the same errors a run would (guard, missing or stale backup). */
 export async function buildPlan(config: Config, now = new Date()): Promise<Plan> {
-  const target = guardTarget(config, parsePgUrl(config.target.url));
+  const target = await guardTarget(config, parsePgUrl(config.target.url));
   const source = createSource(config.source);
   const backup = await source.locate();
   const ageMs = checkBackupAge(backup, config.source.maxAge, now);

@@ -14,6 +14,7 @@ import { newRunId } from '../pipeline/run-context.js';
 import { runRefresh } from '../pipeline/run-refresh.js';
 import type { RunRecord } from '../record/run-record.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { bearerMatches } from './bearer-token.js';
 
 export interface ServeOptions {
   log: Logger;
@@ -26,7 +27,8 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string;
   /** Stops scheduling, handles a running refresh per schedule.onShutdown, closes the listener. */
-  shutdown(): Promise<void>;
+  /** Stops; resolves to the record of the refresh it waited for (or aborted), if one was running. */
+  shutdown(): Promise<RunRecord | undefined>;
 }
 
 /** Starts the scheduler and the HTTP listener. Throws ConfigError (78) / GuardError (77) up front. */
@@ -39,7 +41,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       `schedule.cron: "${schedule.cron}" is not a valid cron expression`,
     ]);
   }
-  guardTarget(config, parsePgUrl(config.target.url));
+  await guardTarget(config, parsePgUrl(config.target.url));
   const { log } = options;
   const metrics = new RunMetrics();
   let latest: RunRecord | undefined = await readFile(join(config.report.dir, 'latest.json'), 'utf8')
@@ -95,7 +97,8 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       return response.end(await metrics.registry.metrics());
     }
     if (request.method === 'POST' && path === '/runs') {
-      if (!options.token || request.headers.authorization !== `Bearer ${options.token}`) {
+      if (!options.token || !bearerMatches(request.headers.authorization, options.token)) {
+        // #15
         return send(401, {
           error: options.token
             ? 'bad or missing bearer token'
@@ -127,6 +130,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     url,
     async shutdown() {
       await task.stop();
+      let waited: RunRecord | undefined;
       if (current) {
         if (schedule.onShutdown === 'abort') {
           log.warn({ runId: current.runId }, 'shutting down: aborting the running refresh');
@@ -134,9 +138,10 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
         } else {
           log.info({ runId: current.runId }, 'shutting down: letting the running refresh finish');
         }
-        await current.done;
+        waited = await current.done;
       }
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      return waited;
     },
   };
 }

@@ -5,6 +5,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { registerSecrets } from '../secrets/secret-scrub.js';
+import { configSecrets } from './config-secrets.js';
 import { type Env, formatPath, interpolateEnv } from './interpolate.js';
 import { type Config, configSchema } from './schema.js';
 
@@ -19,7 +21,9 @@ export async function loadConfig(file: string, env: Env = process.env): Promise<
       cause: error,
     });
   }
-  return parseConfig(text, env, dirname(resolve(file)), file);
+  const config = parseConfig(text, env, dirname(resolve(file)), file);
+  registerSecrets(configSecrets(config, env)); // #15: scrubbed from every output from now on
+  return config;
 }
 
 /** Parses config text; `baseDir` anchors relative paths (workDir, report.dir, migrations.dir, source.local.path). */

@@ -2,7 +2,7 @@
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../format/duration.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
 /** "8d", "30s", "100ms" → milliseconds. */
@@ -38,6 +38,12 @@ const s3Source = z.strictObject({
     .min(5 * 1024 * 1024)
     .default(16 * 1024 * 1024),
   concurrency: z.number().int().min(1).max(64).default(4),
+  /** Connecting to the endpoint may take this long (each attempt). */
+  connectTimeout: duration.default(10_000),
+  /** A request may wait this long for its first byte, or a body stall this long, before it is retried. */
+  idleTimeout: duration.default(30_000),
+  /** Attempts for listing and HEAD requests (ranged GETs retry per part on their own). */
+  attempts: z.number().int().min(1).max(10).default(3),
 });
 
 const localSource = z.strictObject({ path: z.string().min(1) });
@@ -95,6 +101,25 @@ const anonymize = z.strictObject({
     .default({}),
 });
 
+/** A PostgreSQL setting name (GUC): letters, digits, underscores, an optional "extension." prefix. */
+const settingName = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i,
+    'expected a PostgreSQL setting name like maintenance_work_mem',
+  );
+
+const traffic = z.strictObject({
+  /** Reads per second (SELECT … LIMIT 1) on each touched table. */
+  reads: z.number().min(0).max(1000).default(20),
+  /** Writes per second (a DELETE … WHERE false: the lock a write takes, no row changed) on each touched table. */
+  writes: z.number().min(0).max(1000).default(10),
+  /** The application's connection pool: operations beyond it find no connection. */
+  connections: z.number().int().min(1).max(100).default(20),
+  /** A read transaction opened before the migration and held this long (0: none). */
+  longTransaction: duration.prefault('5s'),
+});
+
 const migrations = z
   .strictObject({
     tool: z.enum(MIGRATION_TOOL_NAMES).default('sql'),
@@ -143,6 +168,12 @@ const migrations = z
         disable: z.array(z.string()).default([]),
       })
       .prefault({}),
+    /** Production's settings that change migration cost, applied on the migration connection (#22). */
+    settings: z.record(settingName, z.union([z.string().min(1), z.number(), z.boolean()])).default({}),
+    /** Cache state before each migration: warm its tables, leave them as they are, or cold (measured, not warmed). */
+    cache: z.enum(['warm', 'cold', 'asis']).default('asis'),
+    /** Synthetic traffic on the touched tables during each migration: the lock queue production would see. */
+    traffic: traffic.optional(),
   })
   .refine((value) => value.tool !== 'command' || (value.command?.length ?? 0) > 0, {
     message: 'tool: command needs migrations.command, e.g. [bundle, exec, rails, db:migrate]',
@@ -185,12 +216,33 @@ const verify = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
 });
 
+const neutralizeKeep = z.strictObject({
+  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function']),
+  name: z.string().min(1),
+  reason: z.string().min(1, 'say why this object may reach outside staging'),
+});
+
+const neutralize = z.strictObject({ keep: z.array(neutralizeKeep).default([]) });
+
 /** The whole config file. */
 export const configSchema = z.strictObject({
   source,
   workDir: z.string().min(1),
   target,
-  production: z.strictObject({ hosts: z.array(z.string()).default([]) }).prefault({}),
+  production: z
+    .strictObject({
+      hosts: z.array(z.string()).default([]),
+      /** Production's server, for estimates next to the staging timings (#22). */
+      hardware: z
+        .strictObject({
+          cpus: z.number().int().min(1).optional(),
+          memoryGb: z.number().positive().optional(),
+          /** How many times faster production runs a migration than staging (2: half the time). */
+          speedFactor: z.number().positive().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
   anonymize: anonymize.prefault({}),
   migrations: migrations.optional(),
   verify: verify.prefault({}),
@@ -198,11 +250,16 @@ export const configSchema = z.strictObject({
   control: control.optional(),
   schedule: schedule.optional(),
   metrics: metrics.prefault({}),
+  neutralize: neutralize.prefault({}),
 });
 
 /** Parsed, validated config with defaults filled and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type MigrationsConfig = NonNullable<Config['migrations']>;
+export type ProductionConfig = Config['production'];
+export type TrafficConfig = NonNullable<MigrationsConfig['traffic']>;
+/** An object the backup holds that may reach outside staging and is kept deliberately. */
+export type NeutralizeKeep = Config['neutralize']['keep'][number];
 
 function isRegExp(text: string): boolean {
   try {

@@ -24,6 +24,14 @@ export interface Toc {
 
 // Longest types first so "TABLE DATA" is not read as "TABLE".
 const TYPES = [
+  'FOREIGN DATA WRAPPER',
+  'FOREIGN TABLE',
+  'USER MAPPING',
+  'EVENT TRIGGER',
+  'PUBLICATION TABLE',
+  'PUBLICATION',
+  'SUBSCRIPTION',
+  'SERVER',
   'FK CONSTRAINT',
   'TABLE DATA',
   'SEQUENCE SET',

@@ -3,6 +3,7 @@
 // through redactUrl, passwords travel in PGPASSWORD); `redact` is the safety net for known keys.
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { scrub } from '../secrets/secret-scrub.js';
 
 export type { Logger };
 
@@ -13,6 +14,8 @@ export function createLogger(options: { level?: string; pretty?: boolean } = {})
   const base = {
     level,
     base: { app: 'staging-refresh' },
+    // #15: whatever a migrator or the server printed, no configured secret reaches a log line.
+    hooks: { streamWrite: scrub },
     redact: {
       paths: [
         'password',

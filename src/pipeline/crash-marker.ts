@@ -11,19 +11,22 @@ export interface CrashedRun {
   host: string;
   pid: number;
   startedAt: string;
+  /** The step it was in when it last said (`swap`: live staging may refuse connections). */
+  phase?: string;
 }
 
 /** Files a run leaves in the work dir while it works; removed after a crash. */
-const TEMPORARY = ['restore-data.list', 'migrations-checkout'];
+const TEMPORARY = ['restore-data.list', 'restore.list', 'restore-events.list', 'migrations-checkout'];
 
 /** Writes the marker; returns the earlier run's marker if it was still there (it crashed). */
 export async function markRunning(
   workDir: string,
   runId: string,
   startedAt: Date,
+  identity?: string,
 ): Promise<CrashedRun | undefined> {
   await mkdir(workDir, { recursive: true });
-  const file = join(workDir, 'run-in-progress.json');
+  const file = markerPath(workDir, identity);
   let crashed: CrashedRun | undefined;
   try {
     crashed = JSON.parse(await readFile(file, 'utf8')) as CrashedRun;
@@ -45,10 +48,28 @@ export async function markRunning(
   return crashed;
 }
 
+/** Records the step the run is in, so the run after a crash knows what to repair. */
+export async function markPhase(workDir: string, phase: string, identity?: string): Promise<void> {
+  const file = markerPath(workDir, identity);
+  const marker = JSON.parse(await readFile(file, 'utf8')) as CrashedRun;
+  await writeFile(file, JSON.stringify({ ...marker, phase })).catch((error: unknown) => {
+    throw workDirError(error, workDir);
+  });
+}
+
 /** Removes the marker and the run's temporary files. */
-export async function clearRunning(workDir: string): Promise<void> {
+export async function clearRunning(workDir: string, identity?: string): Promise<void> {
   for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
-  await rm(join(workDir, 'run-in-progress.json'), { force: true });
+  await rm(markerPath(workDir, identity), { force: true });
+}
+
+/**
+ * The marker of one target (`host:port/db`): two targets sharing a work dir each have their own,
+ * so one's run is never taken for the other's crash.
+ */
+export function markerPath(workDir: string, identity?: string): string {
+  if (identity === undefined) return join(workDir, 'run-in-progress.json');
+  return join(workDir, `run-in-progress.${identity.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
 }
 
 /**
@@ -57,15 +78,15 @@ export async function clearRunning(workDir: string): Promise<void> {
  */
 export async function withCrashMarker<T>(
   workDir: string,
-  run: { runId: string; startedAt: Date },
+  run: { runId: string; startedAt: Date; identity: string },
   onCrashed: (crashed: CrashedRun) => void,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const crashed = await markRunning(workDir, run.runId, run.startedAt);
+  const crashed = await markRunning(workDir, run.runId, run.startedAt, run.identity);
   if (crashed) onCrashed(crashed);
   try {
     return await fn();
   } finally {
-    await clearRunning(workDir).catch(() => undefined);
+    await clearRunning(workDir, run.identity).catch(() => undefined);
   }
 }

@@ -8,6 +8,7 @@ import { pushRunMetrics } from '../infra/metrics/push-metrics.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import type { RunRecord } from '../record/run-record.js';
+import { scrubDeep } from '../secrets/secret-scrub.js';
 import { headline } from '../stages/report/headline.js';
 import { recipients, sendReport } from '../stages/report/send-report.js';
 import { computeTrends } from '../stages/report/trends.js';
@@ -35,6 +36,7 @@ export async function finishRun(
   options: FinishOptions,
 ): Promise<void> {
   const { config } = ctx;
+  scrubDeep(record); // no password or quoted row value in the record, HTML, e-mail or history
   await steps
     .run('report', async () => {
       const trends = await historyTrends(ctx, record, options.identity);

@@ -122,6 +122,7 @@ export async function checkRestoredTables(
 export function swapIn(ctx: RunContext): Promise<NonNullable<RunRecord['swap']>> {
   const target = ctx.config.target;
   return swapDatabases({
+    signal: ctx.signal,
     maintenance: ctx.maintenance,
     live: ctx.live.database,
     keepPrevious: target.keepPrevious,

@@ -2,18 +2,24 @@
 // verify → swap → report. It never throws: whatever happens becomes the run record, whose
 // exitCode the CLI exits with. The live database changes only in the swap.
 import { hostname } from 'node:os';
+import { configSecrets } from '../config/config-secrets.js';
 import type { Config } from '../config/schema.js';
 import { unpackDir } from '../dump/prepare-archive.js';
-import { BusyError, ExitCode } from '../errors.js';
+import { AbortedError, BusyError, ExitCode, RunFailedError } from '../errors.js';
 import { withScratchDir } from '../infra/fs/with-scratch-dir.js';
 import type { Mailer } from '../infra/mail/mailer.js';
 import { describeTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
+import { withClient } from '../infra/pg/with-client.js';
 import type { Logger } from '../log/logger.js';
+import { enableKeptEventTriggers } from '../neutralize/neutralize-database.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunRecord } from '../record/run-record.js';
+import { registerSecrets } from '../secrets/secret-scrub.js';
 import { createSource } from '../sources/create-source.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
+import { requireSessionRights } from '../stages/swap/session-rights.js';
 import { TOOL_VERSION } from '../version.js';
-import { withCrashMarker } from './crash-marker.js';
+import { markPhase, withCrashMarker } from './crash-marker.js';
 import { finishRun, finishUnstartedRun } from './finish-run.js';
 import { migrateStep } from './migrate-step.js';
 import {
@@ -44,6 +50,8 @@ export interface RunOptions {
 /** Runs one refresh end to end and returns its record (also written to report.dir). */
 export async function runRefresh(config: Config, options: RunOptions): Promise<RunRecord> {
   const ctx = createRunContext(config, { ...options, startedAt: options.now?.() ?? new Date() });
+  // What the record, the logs, the HTML and the e-mail must never show: the configured secrets.
+  registerSecrets(configSecrets(config));
   const record = newRecord(ctx);
   const steps = new StepRunner(ctx.signal);
   record.steps = steps.steps;
@@ -54,14 +62,19 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
     await withRunLock(lockHolder(ctx), guarded, ctx.runId, async () => {
       await withCrashMarker(
         config.workDir,
-        ctx,
+        { ...ctx, identity: guarded },
         (crashed) => {
-          const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed; its leftovers are removed`;
+          const message = `the previous run ${crashed.runId} (started ${crashed.startedAt} on ${crashed.host}) did not finish: it crashed or was killed${crashed.phase ? ` during the ${crashed.phase}` : ''}; its leftovers are removed`;
           record.warnings.push(message);
-          record.recovered = { runId: crashed.runId, startedAt: crashed.startedAt, host: crashed.host };
+          record.recovered = {
+            runId: crashed.runId,
+            startedAt: crashed.startedAt,
+            host: crashed.host,
+            ...(crashed.phase && { phase: crashed.phase }),
+          };
           ctx.log.warn(message);
         },
-        () => refresh(ctx, steps, record),
+        () => refresh(ctx, steps, record, guarded),
       ).catch((error: unknown) => applyError(record, runError(error, ctx.signal)));
       await finishRun(ctx, steps, record, { ...options, identity: guarded });
     });
@@ -75,8 +88,20 @@ export async function runRefresh(config: Config, options: RunOptions): Promise<R
 }
 
 /** The steps between the run lock and the report: each takes what the earlier ones produced. */
-async function refresh(ctx: RunContext, steps: StepRunner, record: RunRecord): Promise<void> {
+async function refresh(
+  ctx: RunContext,
+  steps: StepRunner,
+  record: RunRecord,
+  identity: string,
+): Promise<void> {
   const { config, log, signal } = ctx;
+  // A swap or rollback killed half-way may have left live staging refusing connections.
+  for (const repaired of await recoverInterruptedSwap(ctx.maintenance, ctx.live.database)) {
+    record.warnings.push(repaired);
+    log.warn(repaired);
+  }
+  // A role that could not end sessions at the swap is refused now, before any change.
+  await withClient(ctx.maintenance, 'staging-refresh:preflight', requireSessionRights);
   const source = createSource(config.source);
   const candidate = await steps.run('locate', () => source.locate());
   const backup = backupRecord(ctx, candidate);
@@ -97,12 +122,17 @@ async function refresh(ctx: RunContext, steps: StepRunner, record: RunRecord): P
         await scratch.remove();
         record.restore = restored.record;
         record.anonymize = restored.anonymize;
+        record.neutralized = restored.neutralized;
         for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
         await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
         const migrated = await migrateStep(ctx, steps);
+        // A signal during the migrations is an abort in the migrate step, not a failed check later.
+        if (signal.aborted)
+          throw new AbortedError('run aborted by signal during the migrations', { step: 'migrate' });
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
+        if (migrated.rehearsal) record.rehearsal = migrated.rehearsal; // #22
 
         await steps.run('verify', () =>
           verifyNext(ctx, restored, (checks) => {
@@ -113,8 +143,25 @@ async function refresh(ctx: RunContext, steps: StepRunner, record: RunRecord): P
         if (migrated.failure)
           record.warnings.push(`swapped in despite a failed migration: ${migrated.failure.message}`);
 
+        // Kept event triggers were disabled while the tool ran its own DDL; enabled again here.
+        const neutralized = record.neutralized ?? [];
+        if (neutralized.some((object) => object.kind === 'event-trigger' && object.action === 'kept'))
+          await withClient(ctx.next, 'staging-refresh:neutralize', (client) =>
+            enableKeptEventTriggers(client, neutralized),
+          );
+        await markPhase(config.workDir, 'swap', identity);
         record.swap = await steps.run('swap', () => swapIn(ctx));
         next.swappedIn();
+        // The renames committed: failed grants do not undo that, and the record says so.
+        if (record.swap.grantsError !== undefined)
+          throw new RunFailedError(
+            'grants-failed',
+            `staging was replaced (${ctx.live.database} is the new database), but the grants failed: ${record.swap.grantsError}`,
+            {
+              step: 'swap',
+              hint: 'fix target.grants (does every role exist?) and grant by hand, or run rollback',
+            },
+          );
         if (migrated.failure) applyError(record, migrated.failure);
       },
     );

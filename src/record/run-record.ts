@@ -204,16 +204,140 @@ export interface MigrationRecord {
   relations?: RelationSizeRecord[];
   error?: MigrationErrorRecord;
   skippedBecause?: string;
-  /** Sessions waiting on the migration's transaction id (row locks), from pg_locks. */
-  transactionWaits?: TransactionWaitRecord;
   /** What the replay could not know of the real tool's behaviour for this migration. */
   caveat?: string;
+  /** Sessions waiting on the migration's transaction id (row locks), from pg_locks. */
+  transactionWaits?: TransactionWaitRecord;
+  /** The conditions this timing was taken with: session settings, cache state, traffic. */
+  takenWith?: TakenWithRecord;
+  /** What the synthetic traffic saw (migrations.traffic): the lock queue production would see. */
+  traffic?: TrafficRecord;
+  /** The production estimate next to the staging figure, and how it was made. */
+  production?: ProductionEstimateRecord;
+}
+
+/** One setting the migration ran with, as the server reported it on the migration's own session. */
+export interface SettingRecord {
+  name: string;
+  /** The value in effect (current_setting on the migration connection), or the one requested when not applied. */
+  value: string;
+  /** What migrations.settings asked for, when it did. */
+  requested?: string;
+  /** session: SET on the migration connection; PGOPTIONS: passed to a tool's own connection; evaluated: measured against, not applied; server: staging's own value. */
+  via: 'session' | 'PGOPTIONS' | 'evaluated' | 'server';
+}
+
+/** Conditions of one timing (#22). */
+export interface TakenWithRecord {
+  settings: SettingRecord[];
+  /** Settings staging could not honour, each with why (never silently capped). */
+  unhonoured: string[];
+  cache: CacheStateRecord;
+  traffic: boolean;
+  /** How the settings reached the migration when the tool opened its own connection, and what that cannot promise. */
+  note?: string;
+}
+
+/** The cache state before a migration: what was warmed and how much of each table was in shared_buffers. */
+export interface CacheStateRecord {
+  mode: 'warm' | 'cold' | 'asis';
+  /** How tables were warmed: pg_prewarm into shared_buffers, or a sequential read (the OS cache). */
+  method?: 'pg_prewarm' | 'read';
+  tables: { relation: string; bytes: number; warmedMs?: number; cachedPct?: number }[];
+  note?: string;
+}
+
+/** The lock queue under synthetic traffic during one migration. */
+export interface TrafficRecord {
+  tables: string[];
+  ratePerSecond: { reads: number; writes: number };
+  /** The read transaction opened before the migration, and how long it was held. */
+  longTransactionMs: number;
+  /** How long the migration waited for a lock (pg_locks granted = false), and behind whom. */
+  lockWaitMs: number;
+  waitedBehindLongTransaction: boolean;
+  /** Operations that waited behind the migration's lock (pg_blocking_pids named it), per kind. */
+  queued: { reads: number; writes: number };
+  /** Most operations waiting at once (the connection-pool cliff when it reaches the pool size). */
+  peakQueued: { reads: number; writes: number };
+  /** Operations that found every pooled connection busy. */
+  noConnection: number;
+  completed: { reads: number; writes: number };
+  /** Longest an operation took, in ms. */
+  worstLatencyMs: { reads: number; writes: number };
+  /** What the application's lock_timeout (migrations.settings.lock_timeout) would have done. */
+  lockTimeout?: { ms: number; wouldFail: boolean; message: string };
+}
+
+/** A production estimate for a staging timing. */
+export interface ProductionEstimateRecord {
+  durationMs: number;
+  basis: 'calibration' | 'hardware' | 'staging';
+  how: string;
+}
+
+/** The staging server every timing was taken on (#22). */
+export interface StagingServerRecord {
+  version: string;
+  /** CPUs as the server sees them (/proc/cpuinfo read by the server), null when it cannot say. */
+  cpus: number | null;
+  memoryBytes: number | null;
+  /** Where cpus/memory came from. */
+  source: string;
+  /** Settings that change migration cost, as staging has them. */
+  settings: Record<string, string>;
+}
+
+/** The rehearsal conditions of a run: the staging server, production's settings and hardware. */
+export interface RehearsalRecord {
+  server: StagingServerRecord;
+  settings: SettingRecord[];
+  unhonoured: string[];
+  cache: 'warm' | 'cold' | 'asis';
+  traffic: boolean;
+  production?: {
+    hardware?: { cpus?: number; memoryGb?: number; speedFactor?: number };
+    calibration?: { factor: number; samples: number };
+  };
 }
 
 export interface VerifyCheckRecord {
   name: string;
   status: 'passed' | 'failed';
   message: string;
+}
+
+/** An object of the backup that could reach outside staging, and what the run did about it. */
+export interface NeutralizedRecord {
+  kind:
+    | 'foreign-server'
+    | 'user-mapping'
+    | 'foreign-table'
+    | 'event-trigger'
+    | 'subscription'
+    | 'publication'
+    | 'cron-job'
+    | 'function';
+  /** The object's name (schema-qualified where it has a schema; `user@server` for a user mapping). */
+  name: string;
+  /**
+   * not-restored: left out of the restore; options-removed: kept without its connection options;
+   * disabled / dropped / unscheduled; body-replaced: a function whose new body raises;
+   * unreachable: reaches out only through a neutralized server; kept: deliberately left as it was
+   * (`neutralize.keep`); reported: found but could not be changed (see detail).
+   */
+  action:
+    | 'not-restored'
+    | 'options-removed'
+    | 'disabled'
+    | 'dropped'
+    | 'unscheduled'
+    | 'body-replaced'
+    | 'unreachable'
+    | 'kept'
+    | 'reported';
+  /** What it was and why it matters; never an option's value (it may hold a password). */
+  detail: string;
 }
 
 export interface RunErrorRecord {
@@ -238,8 +362,12 @@ export interface RunRecord {
   backup?: BackupRecord;
   restore?: RestoreRecord;
   anonymize?: AnonymizeRecord;
+  /** Links out of staging found in the backup and what was done about each (absent before the restore). */
+  neutralized?: NeutralizedRecord[];
   migrations: MigrationRecord[];
   migrationNotes?: string[];
+  /** The staging server and the conditions the migrations were timed under (#22). */
+  rehearsal?: RehearsalRecord;
   verify: { checks: VerifyCheckRecord[] };
   swap?: {
     live: string;
@@ -247,6 +375,8 @@ export interface RunRecord {
     dropped: string[];
     terminatedSessions: number;
     durationMs: number;
+    /** The renames committed (staging was replaced) but the grants failed with this message. */
+    grantsError?: string;
   };
   error?: RunErrorRecord;
   warnings: string[];
@@ -255,7 +385,7 @@ export interface RunRecord {
   /** What the tool itself used: peak resident memory (the process, not pg_restore) and CPU time. */
   resources?: { peakRssBytes: number; cpuUserMs: number; cpuSystemMs: number };
   /** Set when this run found and cleaned up after an earlier run that crashed. */
-  recovered?: { runId: string; startedAt: string; host: string };
+  recovered?: { runId: string; startedAt: string; host: string; phase?: string };
   /** Where the report went: the HTML page, and the e-mail (recipients and subject, or the send error). */
   report?: {
     html?: string;

@@ -1,6 +1,7 @@
 // A newest backup older than source.maxAge means backups stopped: refuse it (exit 65).
-import { formatDuration } from '../config/duration.js';
+
 import { BadBackupError } from '../errors.js';
+import { formatDuration } from '../format/duration.js';
 import type { BackupCandidate } from './backup-source.js';
 
 /** Throws BadBackupError when the backup is older than maxAgeMs at `now`. */

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { markerPath } from '../../src/pipeline/crash-marker.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { lockKeys } from '../../src/pipeline/single-flight.js';
 import { freePort } from '../harness/pg-cluster.js';
@@ -100,7 +101,9 @@ describe('safety', () => {
     await until('the masked restore to stream', () => active('staging-refresh:anonymize', `${live}__next`));
     child.kill('SIGKILL');
     await child;
-    const marker = JSON.parse(await readFile(join(config.workDir, 'run-in-progress.json'), 'utf8'));
+    const marker = JSON.parse(
+      await readFile(markerPath(config.workDir, `${cluster().host}:${cluster().port}/${live}`), 'utf8'),
+    );
     expect(await databasesLike(live)).toEqual([live, `${live}__next`]);
     expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
 
@@ -121,7 +124,9 @@ describe('safety', () => {
     await liveWithMarker(live);
     await mkdir(join(dir, 'migrations'));
     await writeFile(join(dir, 'migrations', '001_slow.sql'), 'SELECT pg_sleep(60);\n');
-    const { file } = await writeTestConfig(dir, live, { migrations: { dir: join(dir, 'migrations') } });
+    const { file, config } = await writeTestConfig(dir, live, {
+      migrations: { dir: join(dir, 'migrations') },
+    });
     await copyFile(smallA, join(dir, 'backups', 'a.dump'));
     const child = runCli(['run', '--config', file]);
     await until(
@@ -141,6 +146,14 @@ describe('safety', () => {
     expect(Date.now() - stopped).toBeLessThan(10_000);
     expect(await databasesLike(live)).toEqual([live]);
     expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
+    // Recorded as what happened: aborted by the signal, in the migrate step.
+    const record = JSON.parse(await readFile(join(config.report.dir, 'latest.json'), 'utf8'));
+    expect(record).toMatchObject({
+      outcome: 'aborted',
+      exitCode: 143,
+      error: { code: 'aborted', step: 'migrate' },
+    });
+    expect(record.migrations[0].error.message).toContain('the run was stopped');
   });
 
   it('two concurrent runs: the second exits 75 and says who holds the lock', async () => {
@@ -168,6 +181,10 @@ describe('safety', () => {
     const second = await runRefresh(config, quiet);
     expect(second.exitCode).toBe(75);
     expect(second.error?.message).toMatch(/another refresh of .* is running: run \S+@\S+ .*since \d{4}-/);
+    // The loser reports nothing: no HTML, no e-mail, and latest.json is not its record.
+    expect(second.report).toBeUndefined();
+    const latest = await readFile(join(config.report.dir, 'latest.json'), 'utf8').catch(() => '{}');
+    expect(JSON.parse(latest).runId).not.toBe(second.runId);
     expect((await first).exitCode).toBe(0);
     // The lock went with the first run: a third one gets it.
     const { config: quick } = await writeTestConfig(dir, live);

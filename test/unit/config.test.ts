@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
+import { formatDuration, parseDuration } from '../../src/format/duration.js';
 
 const MINIMAL = `
 source: { local: { path: ./backups/*.dump } }

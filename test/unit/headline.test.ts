@@ -76,6 +76,47 @@ describe('headline', () => {
     expect(headline(record([]))).toBe('staging refresh 2026-11-23: no pending migrations, staging is fresh');
   });
 
+  it('puts a dangerous migration in production terms when it was rehearsed with production settings and traffic', () => {
+    const dangerous: MigrationRecord = {
+      ...migration('b', 'dangerous', 14_520_000),
+      takenWith: {
+        settings: [
+          { name: 'maintenance_work_mem', value: '2GB', requested: '2GB', via: 'session' },
+          { name: 'lock_timeout', value: '5s', requested: '5s', via: 'evaluated' },
+        ],
+        unhonoured: [],
+        cache: { mode: 'warm', method: 'pg_prewarm', tables: [] },
+        traffic: true,
+      },
+      production: { durationMs: 7_260_000, basis: 'hardware', how: 'staging ÷ 2' },
+      traffic: {
+        tables: ['public.orders'],
+        ratePerSecond: { reads: 20, writes: 10 },
+        longTransactionMs: 5000,
+        lockWaitMs: 5000,
+        waitedBehindLongTransaction: true,
+        queued: { reads: 0, writes: 42 },
+        peakQueued: { reads: 0, writes: 20 },
+        noConnection: 12,
+        completed: { reads: 100, writes: 50 },
+        worstLatencyMs: { reads: 3, writes: 5000 },
+        lockTimeout: { ms: 5000, wouldFail: true, message: '' },
+      },
+    };
+    expect(headline(record([migration('a', 'safe'), dangerous]))).toBe(
+      'staging refresh 2026-11-23: 2 pending migrations, 1 blocks writes on orders for ~4h02m; on production-like settings: ~2h01m; writes queue behind it; with lock_timeout 5.0s the deploy fails fast',
+    );
+    // Without production settings, only a real estimate (not staging's own figure) is shown.
+    const estimated = { ...dangerous, takenWith: { ...dangerous.takenWith!, settings: [] } };
+    const { traffic: _traffic, ...quiet } = estimated;
+    expect(headline(record([quiet]))).toBe(
+      'staging refresh 2026-11-23: 1 pending migration, 1 blocks writes on orders for ~4h02m; estimated for production: ~2h01m',
+    );
+    expect(headline(record([{ ...quiet, production: { ...quiet.production!, basis: 'staging' } }]))).toBe(
+      'staging refresh 2026-11-23: 1 pending migration, 1 blocks writes on orders for ~4h02m',
+    );
+  });
+
   it('leads with the failure and its step', () => {
     const failed = {
       ...record([], 'failed'),

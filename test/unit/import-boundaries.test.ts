@@ -11,12 +11,15 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
 /** Floors, lowest first; a module is the first path segment (or `stages/<step>`). */
 const FLOORS: readonly (readonly string[])[] = [
-  ['errors.ts', 'version.ts', 'format'],
+  ['errors.ts', 'version.ts', 'format', 'secrets'],
+  // The masking strategies stand below the config: its rule union is derived from their registry.
+  ['anonymize/prf'],
+  ['anonymize/strategies'],
   ['record', 'log', 'config'],
   ['infra'],
   ['sql', 'history'],
   ['dump'],
-  ['anonymize', 'observe', 'sources'],
+  ['anonymize', 'observe', 'sources', 'neutralize'],
   ['stages/*'],
   ['pipeline'],
   ['commands'],
@@ -31,10 +34,12 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** `stages/restore` for src/stages/restore/x.ts, `anonymize` for src/anonymize/prf/siphash.ts. */
+/** `stages/restore` for src/stages/restore/x.ts, `anonymize/prf` for src/anonymize/prf/siphash.ts. */
 function moduleOf(file: string): string {
   const parts = relative(SRC, file).split('/');
   if (parts[0] === 'stages') return `stages/${parts[1]}`;
+  if (parts[0] === 'anonymize' && (parts[1] === 'prf' || parts[1] === 'strategies'))
+    return `anonymize/${parts[1]}`;
   return parts[0] === 'cli.ts' ? 'cli' : (parts[0] as string);
 }
 

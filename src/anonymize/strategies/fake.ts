@@ -2,7 +2,7 @@
 // hash of the original: deterministic, but not unique (two people may get the same fake name).
 import { faker } from '@faker-js/faker';
 import { z } from 'zod';
-import { fastFake } from '../fast-fake.js';
+import { fastFake } from './fast-fake.js';
 import { type Strategy, TEXT_TYPES } from './strategy.js';
 
 /** Writes a fake value of the given faker kind. */

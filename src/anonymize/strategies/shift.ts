@@ -3,8 +3,8 @@
 // must start with a `YYYY-MM-DD` date: anything else is refused (an error naming the column), never
 // turned into NULL.
 import { z } from 'zod';
-import { parseDuration } from '../../config/duration.js';
-import { formatDay, isoDay } from '../calendar-day.js';
+import { parseDuration } from '../../format/duration.js';
+import { formatDay, isoDay } from './calendar-day.js';
 import { type Strategy, TEXT_TYPES } from './strategy.js';
 
 const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);

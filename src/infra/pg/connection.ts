@@ -1,7 +1,7 @@
 // Where a PostgreSQL database is and how to reach it, without ever putting the password in a
 // URL we print or in a child's argv: it travels in the pg driver's config and in PGPASSWORD.
 import pg from 'pg';
-import { UsageError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 
 /** A PostgreSQL server plus database, parsed from a postgres:// URL. */
 export interface PgTarget {
@@ -14,24 +14,74 @@ export interface PgTarget {
   params: Record<string, string>;
 }
 
+/**
+ * Query-string parameters a URL may carry. `host`, `port`, `dbname`, `user` and `password` are
+ * folded into the target (and must agree with the URL's own parts); the rest only shape TLS and
+ * timeouts. Anything else (`hostaddr`, `service`, `options`, `target_session_attrs`, …) could
+ * send libpq somewhere the guard never looked, so the URL is refused (exit 78).
+ */
+const NO_HOST = 'no-host.invalid';
+const FOLDED_PARAMS = ['host', 'port', 'dbname', 'user', 'password'] as const;
+const PASSED_PARAMS = new Set([
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'connect_timeout',
+  'application_name',
+]);
+
 /** Parses postgres://user[:password]@host[:port]/db[?params]; the password may come from PGPASSWORD. */
 export function parsePgUrl(url: string, env: Record<string, string | undefined> = process.env): PgTarget {
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    // libpq accepts user@ with no host (postgres://me@/db?host=/run/postgresql); WHATWG URL does not.
+    parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/, `$1${NO_HOST}`));
   } catch {
     throw new UsageError('not a valid postgres:// URL (the value is not printed: it may hold a password)');
   }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  const params = Object.fromEntries(parsed.searchParams.entries());
+  const params: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams.entries()) {
+    if (key in params) throw urlRefused(`names the parameter "${key}" twice`);
+    params[key] = value;
+  }
+  for (const key of Object.keys(params)) {
+    if (!PASSED_PARAMS.has(key) && !(FOLDED_PARAMS as readonly string[]).includes(key))
+      throw urlRefused(
+        `has the connection parameter "${key}" in its query string, which could lead elsewhere than the host it names`,
+      );
+  }
+  const fold = (key: (typeof FOLDED_PARAMS)[number], fromUrl: string): string => {
+    const fromQuery = params[key];
+    delete params[key];
+    if (fromQuery === undefined) return fromUrl;
+    if (fromUrl !== '' && fromUrl !== fromQuery)
+      throw urlRefused(`names its ${key} twice, differently (in the URL and in ?${key}=)`);
+    return fromQuery;
+  };
+  const written = parsed.hostname === NO_HOST ? '' : parsed.hostname;
+  const host = fold('host', decodeURIComponent(written.replace(/^\[|\]$/g, '')));
+  const port = fold('port', parsed.port);
+  const database = fold('dbname', decodeURIComponent(parsed.pathname.replace(/^\//, '')));
+  const user = fold('user', decodeURIComponent(parsed.username));
+  const password = fold('password', parsed.password ? decodeURIComponent(parsed.password) : '');
+  if (host.includes(',') || port.includes(','))
+    throw urlRefused('lists several hosts: name exactly one server');
+  if (port !== '' && !/^\d{1,5}$/.test(port)) throw urlRefused('has a port that is not a number');
   return {
-    host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || params.host || 'localhost',
-    port: parsed.port ? Number(parsed.port) : 5432,
-    user: decodeURIComponent(parsed.username) || env.PGUSER || 'postgres',
-    password: parsed.password ? decodeURIComponent(parsed.password) : env.PGPASSWORD,
+    host: host || 'localhost',
+    port: port ? Number(port) : 5432,
+    user: user || env.PGUSER || 'postgres',
+    password: password !== '' ? password : env.PGPASSWORD,
     database: database || env.PGDATABASE || 'postgres',
     params,
   };
+}
+
+function urlRefused(what: string): ConfigError {
+  return new ConfigError(`a postgres:// URL ${what} (the URL is not printed: it may hold a password)`, [], {
+    hint: 'write host, port and database in the URL itself: postgres://user@host:5432/db',
+  });
 }
 
 /** The same server, another database. */

@@ -45,8 +45,8 @@ export async function runTool(call: ToolCall): Promise<ToolResult> {
   const command = [call.file, ...call.args].join(' ');
   const started = performance.now();
   const child = execa(call.file, [...call.args], {
-    env: call.env,
-    extendEnv: true,
+    env: toolEnv(call.env),
+    extendEnv: false,
     cwd: call.cwd,
     stdin: 'ignore',
     cancelSignal: call.signal,
@@ -90,4 +90,32 @@ function indent(text: string): string {
     .split('\n')
     .map((line) => `    ${line}`)
     .join('\n');
+}
+
+/**
+ * libpq variables that choose the server, inherited from our own environment. A child that is
+ * given a database (PGHOST in `env`) gets none of them but ours: PGHOSTADDR or PGSERVICE left in
+ * the environment would send it somewhere the guard never looked.
+ */
+const ROUTING_VARS = [
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGSYSCONFDIR',
+  'PGOPTIONS',
+  'PGTARGETSESSIONATTRS',
+  'PGLOADBALANCEHOSTS',
+  'DATABASE_URL',
+];
+
+/** The child's environment: ours plus `env`, without inherited routing variables when `env` names a server. */
+export function toolEnv(env: Record<string, string> | undefined): Record<string, string | undefined> {
+  const inherited: Record<string, string | undefined> = { ...process.env };
+  if (env && 'PGHOST' in env) for (const name of ROUTING_VARS) delete inherited[name];
+  return { ...inherited, ...env };
 }

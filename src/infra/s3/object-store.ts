@@ -41,14 +41,34 @@ export interface S3Settings {
   region: string;
   endpoint?: string | undefined;
   forcePathStyle: boolean;
+  /** Milliseconds to connect (default 10 s). */
+  connectTimeout?: number;
+  /** Milliseconds without a byte — waiting for the answer or mid-body — before the request fails (default 30 s). */
+  idleTimeout?: number;
+  /** Attempts for LIST and HEAD (default 3). */
+  attempts?: number;
 }
 
 /** An ObjectStore over one S3 bucket. */
 export function s3ObjectStore(settings: S3Settings): ObjectStore {
+  // No request waits forever: a dead endpoint, an unanswered request and a stalled body all
+  // fail after their timeout (TimeoutError, which isRetryable and the SDK's retry both know).
+  const requestHandler = {
+    connectionTimeout: settings.connectTimeout ?? 10_000,
+    socketTimeout: settings.idleTimeout ?? 30_000,
+  };
   const client = new S3Client({
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     maxAttempts: 1, // fetch retries per part itself, with backoff and jitter
+    requestHandler,
+    ...(settings.endpoint && { endpoint: settings.endpoint }),
+  });
+  const metaClient = new S3Client({
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    maxAttempts: settings.attempts ?? 3,
+    requestHandler,
     ...(settings.endpoint && { endpoint: settings.endpoint }),
   });
   const description = `s3://${settings.bucket} at ${settings.endpoint ?? `AWS ${settings.region}`}`;
@@ -60,7 +80,7 @@ export function s3ObjectStore(settings: S3Settings): ObjectStore {
     async *list(prefix) {
       try {
         for await (const page of paginateListObjectsV2(
-          { client },
+          { client: metaClient },
           { Bucket: settings.bucket, Prefix: prefix },
         )) {
           for (const object of page.Contents ?? []) {
@@ -78,7 +98,7 @@ export function s3ObjectStore(settings: S3Settings): ObjectStore {
       }
     },
     async head(key) {
-      const head = await client
+      const head = await metaClient
         .send(new HeadObjectCommand({ Bucket: settings.bucket, Key: key, ChecksumMode: 'ENABLED' }))
         .catch(wrap(`reading ${key}`));
       return {

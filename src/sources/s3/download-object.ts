@@ -14,8 +14,8 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatDuration } from '../../config/duration.js';
 import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
 import { ensureFreeSpace } from '../../infra/fs/free-space.js';
 import { isRetryable, type ObjectStore, s3Error } from '../../infra/s3/object-store.js';

@@ -2,9 +2,9 @@
 // upgrade head, …) with DATABASE_URL pointed at the new database. Timed as a whole; what it ran
 // and locked is seen by sampling the database, and the statements seen are linted.
 
-import { formatDuration } from '../../config/duration.js';
 import type { MigrationsConfig } from '../../config/schema.js';
 import { AbortedError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
@@ -32,10 +32,10 @@ export interface ExternalObservation {
   durationMs: number;
   seen: SeenStatement[];
   locks: LockRecord[];
-  /** Measured by probes started on the relations seen locked (#18). */
-  blocking?: BlockingRecord[];
   /** Whether the migration's statements ran inside a transaction, when the observer could tell. */
   transactional?: boolean;
+  /** Measured by probes started on the relations seen locked (#18). */
+  blocking?: BlockingRecord[];
   error?: string;
 }
 
@@ -167,6 +167,8 @@ export async function runCommandMigration(
   cwd: string | undefined,
   log: Logger,
   signal: AbortSignal,
+  /** #22: production's session settings, for the tool's own connections. */
+  pgOptions?: string,
 ): Promise<MigrationRecord> {
   const argv = config.command ?? [];
   const name = `command: ${argv.join(' ')}`;
@@ -188,6 +190,7 @@ export async function runCommandMigration(
             PGUSER: target.user,
             PGDATABASE: target.database,
             ...(target.password !== undefined && { PGPASSWORD: target.password }),
+            ...(pgOptions && { PGOPTIONS: pgOptions }),
           },
           signal,
         });

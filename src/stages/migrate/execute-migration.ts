@@ -2,7 +2,7 @@
 // while the observer samples its locks and progress and the probes measure what it blocks.
 import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
@@ -21,6 +21,7 @@ import type {
 import type { ParsedStatement } from '../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { startBlockingObservation } from './blocking-observation.js';
+import type { Rehearsal, RehearsalOutcome, RehearsalRun } from './rehearsal/rehearsal.js';
 import { relationSizes } from './relations.js';
 import { type ExecutionMode, TransactionControl } from './transaction-control.js';
 
@@ -48,6 +49,8 @@ export interface ExecuteOptions {
     historyTables?: readonly string[];
   };
   statementTimeoutMs?: number | undefined;
+  /** Production's settings, cache state and traffic for this timing (#22). */
+  rehearsal?: Rehearsal | undefined;
   /** performance.now() by which the whole migrate step must be done (migrations.budget). */
   deadline?: number | undefined;
   log: Logger;
@@ -65,6 +68,8 @@ export interface ExecuteResult {
   progress: ReturnType<ProgressTracker['result']>;
   relations: RelationSizeRecord[];
   error?: MigrationErrorRecord;
+  /** The conditions the timing was taken with, and the production estimate (#22). */
+  rehearsal?: RehearsalOutcome;
 }
 
 /** Executes one migration and observes it. Never throws for a failing statement: the result says. */
@@ -72,6 +77,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
   const { target, statements, log } = options;
   const migration = await connect(target, 'staging-refresh:migrate');
   const observer = await connect(target, 'staging-refresh:observer');
+  let rehearsalRun: RehearsalRun | undefined;
   try {
     const pid = Number(
       (await migration.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
@@ -85,6 +91,8 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       observer,
       probeTables.map((table) => table.name),
     );
+    // #22: settings on this session, cache state, traffic — before the clock starts.
+    rehearsalRun = await options.rehearsal?.begin(migration, pid, statements, options.recordHistory);
     const origin = performance.now();
     const locks = new LockTracker(origin);
     const tty = progressLine();
@@ -191,6 +199,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       options.signal.removeEventListener('abort', cancelOnAbort);
     }
     const end = performance.now();
+    const conditions = await rehearsalRun?.end(
+      end - origin,
+      records.map((record) => record.durationMs),
+    );
     await sampler.stop();
     tty.done();
     await nameUnseenRelations(observer, locks);
@@ -216,11 +228,13 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       locks: [...sampled, ...observed.documented],
       blocking: observed.blocking,
       ...(observed.transactionWaits && { transactionWaits: observed.transactionWaits }),
+      ...(conditions && { rehearsal: conditions }),
       progress: phases,
       relations,
       ...(error && { error }),
     };
   } finally {
+    await rehearsalRun?.abandon();
     await migration.end().catch(() => undefined);
     await observer.end().catch(() => undefined);
   }
@@ -281,7 +295,9 @@ function statementErrorRecord(
     message =
       options.deadline !== undefined && performance.now() >= options.deadline - 5
         ? `cancelled: the migrations.budget ran out during this statement (${message})`
-        : `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`;
+        : /statement timeout/.test(message)
+          ? `cancelled after ${formatDuration(options.statementTimeoutMs ?? 0)} by migrations.statementTimeout (${message})`
+          : `cancelled: the run was stopped (${message})`; // #15: a SIGTERM is not a timeout
   }
   return {
     message,

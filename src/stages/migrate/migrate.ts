@@ -3,8 +3,8 @@
 // failure; what did not run is reported as skipped.
 
 import { readFile } from 'node:fs/promises';
-import { formatDuration } from '../../config/duration.js';
 import { type RefreshError, RunFailedError } from '../../errors.js';
+import { formatDuration } from '../../format/duration.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { MigrationRecord, RollbackRecord } from '../../record/run-record.js';
 import { loadParser, type ParsedStatement, parseStatements, SqlSyntaxError } from '../../sql/parse-sql.js';
@@ -14,6 +14,8 @@ import { lintFacts } from './lint/lint-facts.js';
 import { lintMigration } from './lint/lint-migration.js';
 import { assembleMigrationRecord, lockRecords, skippedRecord } from './migration-record.js';
 import { migrationsDir } from './migration-source.js';
+import { withMeasuredLockQueue } from './rehearsal/measured-lock-queue.js';
+import { prepareRehearsal, type Rehearsal, withExternalRehearsal } from './rehearsal/rehearsal.js';
 import type { MigrateInput, MigrateResult } from './tools/migration-tool.js';
 import { migrationTool } from './tools/registry.js';
 import { runsInTransaction } from './transaction-control.js';
@@ -25,7 +27,13 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
   const { config, log } = input;
   await loadParser();
   const tool = migrationTool(config.tool);
-  if (tool.kind === 'runs-itself') return tool.run(input);
+  const rehearsal = await prepareRehearsal({ ...input, config }); // #22
+  if (tool.kind === 'runs-itself')
+    return withExternalRehearsal(
+      await tool.run({ ...input, pgOptions: rehearsal.pgOptions }),
+      rehearsal,
+      tool.name,
+    );
   const adapter = tool.adapter(config);
   const dir = await migrationsDir(config, input.workDir, input.signal);
   const files = await adapter.discover(dir);
@@ -58,7 +66,7 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
       migrations.push(skippedRecord(file, `an earlier migration failed`));
       continue;
     }
-    const record = await runOne(file, adapter, input, deadline);
+    const record = await runOne(file, adapter, input, deadline, rehearsal);
     migrations.push(record);
     log.info(
       { migration: file.name, status: record.status, durationMs: record.durationMs, verdict: record.verdict },
@@ -78,7 +86,15 @@ export async function migrate(input: MigrateInput): Promise<MigrateResult> {
       );
     }
   }
-  return { migrations, notes, ...(failure && { failure }) };
+  const unhonoured = rehearsal.record.unhonoured.map(
+    (problem) => `production setting not honoured: ${problem}`,
+  );
+  return {
+    migrations,
+    notes: [...notes, ...unhonoured],
+    ...(failure && { failure }),
+    rehearsal: rehearsal.record,
+  };
 }
 
 async function runOne(
@@ -86,6 +102,7 @@ async function runOne(
   adapter: MigrationAdapter,
   input: MigrateInput,
   deadline: number | undefined,
+  rehearsal?: Rehearsal,
 ): Promise<MigrationRecord> {
   const { config } = input;
   let statements: ParsedStatement[];
@@ -105,7 +122,7 @@ async function runOne(
   const transactional = runsInTransaction(mode, statements.length);
   const facts = await withClient(input.target, 'staging-refresh:lint', (client) =>
     lintFacts(client, statements),
-  ).catch(() => undefined); // #18: lint that knows the restored schema
+  ).catch(() => undefined); // lint that knows the restored schema (old column types)
   const findings = lintMigration(statements, {
     inTransaction: transactional,
     disable: config.lint.disable,
@@ -128,20 +145,26 @@ async function runOne(
     parsed: ParsedStatement[],
     recordHistory: boolean,
   ): ReturnType<typeof executeMigration> =>
-    executeMigration(executeOptions(input, adapter, sqlFile, parsed, recordHistory, deadline));
+    executeMigration({
+      ...executeOptions(input, adapter, sqlFile, parsed, recordHistory, deadline),
+      rehearsal,
+    });
   const result = await execute(file, statements, true);
   const rollback = result.ok
     ? await rollbackFor(file, adapter, input, execute, statements)
     : rollbackStatus(file, adapter);
-  const record = assembleMigrationRecord({
-    file,
-    statements,
-    transactional,
-    findings,
-    result,
-    rollback,
-    dangerousMs: config.dangerousBlocking,
-  });
+  // #22: the lint's lock_timeout advice with the queue the traffic measured
+  const record = withMeasuredLockQueue(
+    assembleMigrationRecord({
+      file,
+      statements,
+      transactional,
+      findings,
+      result,
+      rollback,
+      dangerousMs: config.dangerousBlocking,
+    }),
+  );
   return caveat ? { ...record, caveat } : record;
 }
 

@@ -1,5 +1,5 @@
 // Assembles a migration's checklist for the run record from what was executed and measured.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LintRecord, LockRecord, MigrationRecord, RollbackRecord } from '../../record/run-record.js';
 import { createdRelations } from '../../sql/created-relations.js';
@@ -122,6 +122,7 @@ export function assembleMigrationRecord(input: AssembleInput): MigrationRecord {
     relations: result.relations,
     ...(result.error && { error: result.error }),
     ...(result.transactionWaits && { transactionWaits: result.transactionWaits }),
+    ...result.rehearsal, // #22: takenWith, traffic, production
   };
 }
 

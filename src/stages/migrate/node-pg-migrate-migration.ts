@@ -7,8 +7,8 @@
 // time, each is measured on its own — the record's notes say what that changes.
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
-import { formatDuration } from '../../config/duration.js';
 import type { MigrationsConfig } from '../../config/schema.js';
+import { formatDuration } from '../../format/duration.js';
 import { clientConfig, type PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
@@ -39,9 +39,14 @@ export async function runNodePgMigrate(
   target: PgTarget,
   dir: string,
   log: Logger,
+  /** #22: production's session settings, as startup options of the tool's connection. */
+  pgOptions?: string,
 ): Promise<NodePgMigrateResult> {
   // Named unlike our own sessions, so the activity sampler sees it as the tool's.
-  const client = new pg.Client(clientConfig(target, 'node-pg-migrate'));
+  const client = new pg.Client({
+    ...clientConfig(target, 'node-pg-migrate'),
+    ...(pgOptions && { options: pgOptions }),
+  });
   client.on('error', () => undefined);
   await client.connect();
   const migrationsTable = config.historyTable ?? 'pgmigrations';

@@ -2,7 +2,7 @@
 // on. Measured blocking on this production-sized copy is the main evidence; the locks say which
 // statement caused it (and never allow more blocked time than they were held); lint gives the
 // safer way to write that statement.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { isBookkeepingTable } from '../../observe/bookkeeping-tables.js';
 import type {
   BlockingRecord,

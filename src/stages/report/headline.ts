@@ -1,6 +1,7 @@
 // The first line of every report and the e-mail subject: is the pending deploy safe?
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
+import { productionSummary } from './production-terms.js';
 
 /** Most dangerous first, then review, then safe; within a verdict, the longest first. */
 export function byDanger(migrations: readonly MigrationRecord[]): MigrationRecord[] {
@@ -34,8 +35,10 @@ export function headline(record: RunRecord): string {
   if (dangerous.length > 0) {
     const worst = byDanger(dangerous)[0] as MigrationRecord;
     const blocks = blockingSummary(worst) ?? 'is dangerous';
-    if (dangerous.length === 1) return `staging refresh ${day}: ${count}, 1 ${blocks}`;
-    return `staging refresh ${day}: ${count}, ${dangerous.length} dangerous, the worst ${blocks}`;
+    const production = productionSummary(worst);
+    const terms = production ? `; ${production}` : '';
+    if (dangerous.length === 1) return `staging refresh ${day}: ${count}, 1 ${blocks}${terms}`;
+    return `staging refresh ${day}: ${count}, ${dangerous.length} dangerous, the worst ${blocks}${terms}`;
   }
   if (review.length > 0)
     return `staging refresh ${day}: ${count}, ${review.length} to review, none dangerous`;

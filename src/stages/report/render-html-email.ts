@@ -1,10 +1,12 @@
 // The HTML e-mail: table layout with inline styles (what mail clients render), no scripts, no
 // external images. Dangerous migrations first, each with the team's four-point checklist.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
 import { escapeHtml as e } from './html.js';
+import { productionLines, serverLine } from './production-terms.js';
+import { neutralizedHtml } from './render-neutralized.js';
 import { isTableLockThatMatters } from './render-text.js';
 import { trendsChart, trendsHtml } from './render-trends.js';
 
@@ -53,6 +55,7 @@ export function renderHtmlEmail(record: RunRecord): string {
   parts.push(
     `<tr><td style="padding-top:12px;"><h2 style="font-size:15px;margin:0 0 6px;">Steps</h2>${stepTable(record)}</td></tr>`,
   );
+  parts.push(neutralizedHtml(record)); // #15
   if (record.warnings.length > 0) {
     parts.push(
       `<tr><td style="padding-top:8px;font-size:12px;color:#b54708;">${record.warnings.map((w) => `⚠ ${e(w)}`).join('<br>')}</td></tr>`,
@@ -77,7 +80,8 @@ function overview(record: RunRecord): string {
       `${record.restore.tables.length} tables, ${e(rows.toLocaleString('en'))} rows, ${e(formatBytes(record.restore.bytes))}`,
     );
   }
-  return items.join(' · ');
+  const server = serverLine(record.rehearsal);
+  return `${items.join(' · ')}${server ? `<br><span style="font-size:12px;color:#475467;">${e(server)}</span>` : ''}`;
 }
 
 function migrationTable(migrations: readonly MigrationRecord[]): string {
@@ -119,7 +123,11 @@ function checklist(m: MigrationRecord): string {
   return [
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border:1px solid #d0d5dd;">`,
     `<tr><td style="padding:8px;background:#f2f4f7;font-size:14px;"><b style="color:${COLOR[m.verdict]};">${e(m.verdict.toUpperCase())}</b> ${e(m.name)} <span style="color:#475467;">(${e(m.status)})</span><br><span style="font-size:12px;">${e(m.why)}</span></td></tr>`,
-    `<tr><td style="padding:8px;font-size:13px;"><b>1. Run time on this data:</b> ${e(formatDuration(m.durationMs))}<pre style="${PRE}">${e(statements)}</pre></td></tr>`,
+    `<tr><td style="padding:8px;font-size:13px;"><b>1. Run time on this data:</b> ${e(formatDuration(m.durationMs))}${productionLines(
+      m,
+    )
+      .map((line) => `<br>${e(line)}`)
+      .join('')}<pre style="${PRE}">${e(statements)}</pre></td></tr>`,
     `<tr><td style="padding:8px;font-size:13px;"><b>2. Locks and measured blocking</b>${lockRows ? `<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><th style="${HEAD}">table</th><th style="${HEAD}">lock</th><th style="${HEAD}">held</th><th style="${HEAD}">blocks</th></tr>${lockRows}</table>` : '<br>no lock that blocks reads or writes'}<div style="padding-top:4px;">${blocking || 'no table probed'}</div></td></tr>`,
     `<tr><td style="padding:8px;font-size:13px;"><b>3. Rollback:</b> ${e(m.rollback.status)}${m.rollback.status === 'rehearsed' ? `, down took ${e(formatDuration(m.rollback.durationMs))}` : ''}${m.rollback.error ? ` — ${e(m.rollback.error)}` : ''}</td></tr>`,
     `<tr><td style="padding:8px;font-size:13px;"><b>4. Monitoring queries</b> (run them while this deploys)${m.monitoringQueries.map((q) => `<pre style="${PRE}">${e(q)}</pre>`).join('')}</td></tr>`,

@@ -1,7 +1,9 @@
 // The report as Markdown, for a pull-request comment or a chat message.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import type { RunRecord } from '../../record/run-record.js';
 import { byDanger, headline } from './headline.js';
+import { productionSummary } from './production-terms.js';
+import { neutralizedMarkdown } from './render-neutralized.js';
 
 const MARK = { dangerous: '🔴 dangerous', review: '🟡 review', safe: '🟢 safe' } as const;
 
@@ -27,9 +29,13 @@ export function renderMarkdown(record: RunRecord): string {
       );
     }
     out.push('');
-    for (const m of migrations.filter((x) => x.verdict !== 'safe')) out.push(`- **${m.name}**: ${m.why}`);
+    for (const m of migrations.filter((x) => x.verdict !== 'safe')) {
+      const production = productionSummary(m);
+      out.push(`- **${m.name}**: ${m.why}${production ? ` — ${production}` : ''}`);
+    }
     out.push('');
   }
+  out.push(...neutralizedMarkdown(record)); // #15
   out.push(`Steps: ${record.steps.map((s) => `${s.name} ${formatDuration(s.durationMs)}`).join(' · ')}`);
   return `${out.join('\n')}\n`;
 }

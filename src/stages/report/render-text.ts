@@ -1,9 +1,11 @@
 // The plain-text report: terminal summary and the e-mail's text part.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { LockRecord, MigrationRecord, RunRecord } from '../../record/run-record.js';
 import { blocksReads, blocksWrites } from '../../sql/lock-conflicts.js';
 import { byDanger, headline } from './headline.js';
+import { productionLines, serverLine } from './production-terms.js';
+import { neutralizedText } from './render-neutralized.js';
 import { trendsText } from './render-trends.js';
 
 const MARK = { dangerous: '✖ DANGEROUS', review: '▲ review', safe: '✔ safe' } as const;
@@ -23,6 +25,8 @@ export function renderText(record: RunRecord): string {
       `restored  ${record.restore.tables.length} tables, ${rows.toLocaleString('en')} rows, ${formatBytes(record.restore.bytes)}`,
     );
   }
+  const server = serverLine(record.rehearsal);
+  if (server) out.push(server);
   if (record.error) {
     out.push('', `ERROR in ${record.error.step ?? '?'}: ${record.error.message}`);
     if (record.error.hint) out.push(`what to do: ${record.error.hint}`);
@@ -34,6 +38,7 @@ export function renderText(record: RunRecord): string {
   out.push('', 'Steps');
   for (const step of record.steps)
     out.push(`  ${step.name.padEnd(8)} ${step.status.padEnd(9)} ${formatDuration(step.durationMs)}`);
+  out.push(...neutralizedText(record)); // #15
   if (record.warnings.length > 0) out.push('', 'Warnings', ...record.warnings.map((w) => `  - ${w}`));
   return `${out.join('\n')}\n`;
 }
@@ -47,6 +52,7 @@ function migrationText(m: MigrationRecord): string[] {
   if (m.caveat) lines.push(`  the replay could not know: ${m.caveat}`);
   if (m.status === 'skipped') return lines;
   lines.push(`  1. run time: ${formatDuration(m.durationMs)} on this data`);
+  for (const line of productionLines(m)) lines.push(`       ${line}`);
   for (const s of m.statements.slice(0, 10))
     lines.push(
       `       line ${s.line}: ${formatDuration(s.durationMs)}${s.serverMs !== undefined ? ` (server ${formatDuration(s.serverMs)})` : ''}  ${oneLine(s.sql)}`,

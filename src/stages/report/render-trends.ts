@@ -1,6 +1,6 @@
 // The trends section, as text lines and as an HTML fragment, plus an inline SVG chart of the
 // durations over the runs compared.
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../format/duration.js';
 import { formatBytes } from '../../format/format-bytes.js';
 import type { Trends } from '../../record/run-record.js';
 import { escapeHtml as e } from './html.js';

@@ -1,18 +1,27 @@
 // restore: builds `<db>__next` from the archive — pre-data, data (-j), post-data (-j), then
 // ANALYZE so migrations plan as they would in production. The live database is never touched.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
+import { onlyEntries, outboundEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import type { TocEntry } from '../../dump/toc.js';
+import { workDirError } from '../../infra/fs/work-dir-error.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
 import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool } from '../../infra/process/run-tool.js';
 import type { Logger } from '../../log/logger.js';
-import type { AnonymizeRecord, RestoredTable, RestoreRecord } from '../../record/run-record.js';
+import { type NeutralizeKind, neutralizeDatabase } from '../../neutralize/neutralize-database.js';
+import type {
+  AnonymizeRecord,
+  NeutralizedRecord,
+  RestoredTable,
+  RestoreRecord,
+} from '../../record/run-record.js';
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
@@ -41,6 +50,8 @@ export interface RestoreResult {
   samples: LeakSamples;
   /** Tables a plain SQL dump had data for (an archive's TOC says this before the restore). */
   tables?: string[];
+  /** Objects that could reach outside staging, and what was done about each. */
+  neutralized: NeutralizedRecord[];
 }
 
 /** Restores the archive into a fresh `__next` database, masking in the stream. */
@@ -56,6 +67,7 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
 
   const sections: RestoreRecord['sections'] = [];
   let data: { record: AnonymizeRecord; samples: LeakSamples; tables?: string[] };
+  const neutralized: NeutralizedRecord[] = [];
   if (input.format === 'plain') {
     const plain = await restorePlain({
       path: input.archive,
@@ -67,8 +79,10 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
     });
     sections.push(...plain.sections);
     data = { record: plain.anonymize, samples: plain.samples, tables: plain.tables };
+    // #15: a plain dump cannot be filtered by entry; everything is neutralized once it is loaded.
+    neutralized.push(...(await neutralize(input)));
   } else {
-    data = await restoreWithPgRestore(input, sections);
+    data = await restoreWithPgRestore(input, sections, neutralized);
   }
 
   const analyzeStarted = performance.now();
@@ -91,6 +105,7 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
     },
     anonymize: data.record,
     samples: data.samples,
+    neutralized,
     ...(data.tables && { tables: data.tables }),
   };
 }
@@ -99,8 +114,14 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
 async function restoreWithPgRestore(
   input: RestoreInput,
   sections: RestoreRecord['sections'],
+  neutralized: NeutralizedRecord[],
 ): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
   const { config, next, log } = input;
+  // #15: user mappings, subscriptions and cron rows are never restored; event triggers last.
+  const outbound = outboundEntries(input.listing, input.entries, config.neutralize.keep);
+  neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
+  await mkdir(config.workDir, { recursive: true });
+  const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     log.info({ section: name, database: next.database }, `restoring ${name}`);
@@ -108,24 +129,50 @@ async function restoreWithPgRestore(
     sections.push({ name, durationMs: Math.round(performance.now() - started) });
     return result;
   };
-  await timed('pre-data', () => runPgRestore(input, 'pre-data', undefined, input.signal));
+  await timed('pre-data', () => runPgRestore(input, 'pre-data', baseList, input.signal));
+  neutralized.push(...(await neutralize(input, ['servers', 'functions'])));
   const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
-  await mkdir(config.workDir, { recursive: true });
   const data = await timed('data', () =>
     restoreAnonymizedData({
       config,
       archive: input.archive,
-      listing: input.listing,
+      listing: outbound.listing,
       entries: input.entries,
       columns,
       next,
       workDir: config.workDir,
       signal: input.signal,
-      restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile, signal),
+      restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
     }),
   );
-  await timed('post-data', () => runPgRestore(input, 'post-data', undefined, input.signal));
+  await timed('post-data', () => runPgRestore(input, 'post-data', baseList, input.signal));
+  if (outbound.deferred.length > 0) {
+    const events = await writeList(
+      input,
+      'restore-events.list',
+      onlyEntries(input.listing, outbound.deferred),
+    );
+    await runPgRestore(input, 'post-data', events, input.signal);
+  }
+  neutralized.push(...(await neutralize(input, ['event-triggers', 'subscriptions', 'cron'])));
   return data;
+}
+
+/** The SQL pass of #15 on `__next` (src/neutralize). */
+async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promise<NeutralizedRecord[]> {
+  return withClient(input.next, 'staging-refresh:neutralize', (client) =>
+    neutralizeDatabase(client, input.config.neutralize.keep, kinds, input.config.production.hosts),
+  );
+}
+
+/** Writes a `-L` list into the work dir; undefined when the listing is the whole archive. */
+async function writeList(input: RestoreInput, name: string, listing: string): Promise<string | undefined> {
+  if (listing === input.listing) return undefined;
+  const file = join(input.config.workDir, name);
+  await writeFile(file, listing).catch((error: unknown) => {
+    throw workDirError(error, input.config.workDir);
+  });
+  return file;
 }
 
 async function runPgRestore(

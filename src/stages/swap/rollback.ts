@@ -28,7 +28,12 @@ export async function rollbackSwap(
     let ended = 0;
     if (liveExists) {
       await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`);
-      ended = await endSessions(client, live, graceMs, log);
+      try {
+        ended = await endSessions(client, live, graceMs, log);
+      } catch (error) {
+        await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS true`).catch(() => undefined);
+        throw error;
+      }
     }
     await client.query('BEGIN');
     try {

@@ -3,6 +3,7 @@
 // (ALTER DATABASE … RENAME fails while anyone is connected). Until the renames commit, the old
 // live database is untouched; if they fail, it takes connections again.
 import type pg from 'pg';
+import { AbortedError } from '../../errors.js';
 import { ident, type PgTarget } from '../../infra/pg/connection.js';
 import { databaseNames } from '../../infra/pg/database-names.js';
 import { databaseExists, dropDatabaseForce, sessionCount } from '../../infra/pg/databases.js';
@@ -19,6 +20,8 @@ export interface SwapInput {
   grants: readonly { role: string; access: 'read' | 'write' }[];
   /** Connection to the new live database, for grants (after the rename). */
   connectLive: (fn: (client: pg.Client) => Promise<void>) => Promise<void>;
+  /** Aborts the swap while it waits for sessions; live takes connections again. */
+  signal?: AbortSignal;
 }
 
 export interface SwapResult {
@@ -27,6 +30,8 @@ export interface SwapResult {
   dropped: string[];
   terminatedSessions: number;
   durationMs: number;
+  /** Set when the renames committed but the grants failed: staging was replaced all the same. */
+  grantsError?: string;
 }
 
 /** Renames `__next` → live and live → `__prev` (rotating older ones), dropping beyond keepPrevious. */
@@ -37,19 +42,23 @@ export async function swapDatabases(input: SwapInput): Promise<SwapResult> {
   const result = await withClient(input.maintenance, 'staging-refresh:swap', async (client) => {
     const dropped: string[] = [];
     const liveExists = await databaseExists(client, live);
-    // Make room in the chain of previous generations: the oldest one kept goes first.
+    // The oldest generation kept is parked under __drop in the renames' transaction and dropped
+    // only once they committed: a swap that fails or is killed leaves every generation in place.
     const oldest = databaseNames.previous(live, Math.max(input.keepPrevious, 1));
-    if (await dropDatabaseForce(client, oldest)) dropped.push(oldest);
+    const parked = dropName(live);
+    if (await dropDatabaseForce(client, parked))
+      log.warn({ database: parked }, 'dropped a leftover database');
     let terminatedSessions = 0;
     if (liveExists) {
       await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`);
       try {
-        terminatedSessions = await endSessions(client, live, input.graceMs, log);
-        await renameAll(client, live, next, input.keepPrevious);
+        terminatedSessions = await endSessions(client, live, input.graceMs, log, input.signal);
+        await renameAll(client, live, next, input.keepPrevious, oldest, parked);
       } catch (error) {
         await client.query(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS true`).catch(() => undefined);
         throw error;
       }
+      if (await dropDatabaseForce(client, parked)) dropped.push(oldest);
     } else {
       await client.query(`ALTER DATABASE ${ident(next)} RENAME TO ${ident(live)}`);
     }
@@ -63,15 +72,39 @@ export async function swapDatabases(input: SwapInput): Promise<SwapResult> {
       previous: liveExists && input.keepPrevious > 0 ? databaseNames.previous(live) : null,
     };
   });
+  let grantsError: string | undefined;
   if (input.grants.length > 0) {
-    await input.connectLive((client) => applyGrants(client, live, input.grants));
+    await input
+      .connectLive((client) => applyGrants(client, live, input.grants))
+      .catch((error: unknown) => {
+        grantsError = (error as Error).message;
+      });
   }
-  return { live, ...result, durationMs: Math.round(performance.now() - started) };
+  return {
+    live,
+    ...result,
+    durationMs: Math.round(performance.now() - started),
+    ...(grantsError !== undefined && { grantsError }),
+  };
 }
 
-async function renameAll(client: pg.Client, live: string, next: string, keepPrevious: number): Promise<void> {
+/** `<db>__drop`: the oldest generation between the renames and its DROP. */
+export function dropName(live: string): string {
+  return `${live}__drop`;
+}
+
+async function renameAll(
+  client: pg.Client,
+  live: string,
+  next: string,
+  keepPrevious: number,
+  oldest: string,
+  parked: string,
+): Promise<void> {
   await client.query('BEGIN');
   try {
+    if (await databaseExists(client, oldest))
+      await client.query(`ALTER DATABASE ${ident(oldest)} RENAME TO ${ident(parked)}`);
     for (let generation = Math.max(keepPrevious, 1) - 1; generation >= 1; generation--) {
       const from = databaseNames.previous(live, generation);
       if (await databaseExists(client, from)) {
@@ -95,12 +128,14 @@ export async function endSessions(
   database: string,
   graceMs: number,
   log: Logger,
+  signal?: AbortSignal,
 ): Promise<number> {
   const deadline = Date.now() + graceMs;
   let count = await sessionCount(client, database);
   if (count > 0)
     log.info({ database, sessions: count, graceMs }, 'waiting for sessions on the live database to end');
   while (count > 0 && Date.now() < deadline) {
+    if (signal?.aborted) throw new AbortedError(`the swap was stopped while ${database} had sessions`);
     await sleep(250);
     count = await sessionCount(client, database);
   }

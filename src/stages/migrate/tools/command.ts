@@ -17,7 +17,14 @@ export const commandTool: SelfRunningTool<'command'> = {
     const { config } = input;
     const cwd =
       config.dir || config.git ? await migrationsDir(config, input.workDir, input.signal) : undefined;
-    const record = await runCommandMigration(config, input.target, cwd, input.log, input.signal);
+    const record = await runCommandMigration(
+      config,
+      input.target,
+      cwd,
+      input.log,
+      input.signal,
+      input.pgOptions, // #22
+    );
     return {
       migrations: [record],
       notes: [],

@@ -4,11 +4,11 @@
 // while it is observed). The registry (registry.ts) lists them; config, CLI, plan, lint and
 // migrate are derived from it.
 import type pg from 'pg';
-import type { MigrationsConfig } from '../../../config/schema.js';
+import type { MigrationsConfig, ProductionConfig } from '../../../config/schema.js';
 import type { RefreshError } from '../../../errors.js';
 import type { PgTarget } from '../../../infra/pg/connection.js';
 import type { Logger } from '../../../log/logger.js';
-import type { MigrationRecord } from '../../../record/run-record.js';
+import type { MigrationRecord, RehearsalRecord } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import type { MigrationAdapter, MigrationPlan } from '../adapters/adapter.js';
 import type { ExecutionMode } from '../transaction-control.js';
@@ -20,6 +20,12 @@ export interface MigrateInput {
   workDir: string;
   log: Logger;
   signal: AbortSignal;
+  /** #22: production's hardware, for estimates. */
+  production?: ProductionConfig | undefined;
+  /** #22: the control database and this target's history key, for calibrated estimates. */
+  history?: { control: PgTarget; target: string } | undefined;
+  /** #22: production's session settings for a tool that opens its own connections (set by migrate). */
+  pgOptions?: string | undefined;
 }
 
 /** What the migrate step returns: a record per migration, notes, and the failure if one failed. */
@@ -27,6 +33,8 @@ export interface MigrateResult {
   migrations: MigrationRecord[];
   notes: string[];
   failure?: RefreshError;
+  /** #22: the staging server and the conditions of every timing. */
+  rehearsal?: RehearsalRecord;
 }
 
 /** One migration as `lint` sees it: its SQL and how the tool would send it. */

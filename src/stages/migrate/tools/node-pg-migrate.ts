@@ -22,7 +22,7 @@ export const nodePgMigrateTool: SelfRunningTool<'node-pg-migrate'> = {
 
   async run(input) {
     const dir = await migrationsDir(input.config, input.workDir, input.signal);
-    const result = await runNodePgMigrate(input.config, input.target, dir, input.log);
+    const result = await runNodePgMigrate(input.config, input.target, dir, input.log, input.pgOptions); // #22 pgOptions
     const failed = result.migrations.find((m) => m.status === 'failed');
     const reason =
       result.blocker ??

@@ -22,6 +22,7 @@ import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../in
 import { withClient } from '../../../infra/pg/with-client.js';
 import { ToolFailedError } from '../../../infra/process/run-tool.js';
 import type { Logger } from '../../../log/logger.js';
+import { plainOutboundStatement } from '../../../neutralize/plain-statement.js';
 import type { AnonymizeRecord } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import {
@@ -187,6 +188,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           for (const statement of event.statements) {
             const action = statementAction(statement);
             if (action === 'drop') continue;
+            const outbound = plainOutboundStatement(statement); // #15: event triggers disabled at once
+            if (outbound !== undefined) {
+              out += outbound;
+              continue;
+            }
             if (statement.kind === 'InsertStmt') {
               if (section === 'pre-data') {
                 await write(out);
