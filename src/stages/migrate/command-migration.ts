@@ -139,6 +139,7 @@ export function externalMigrationRecord(
     statements,
     createdHere: createdRelations(parsed),
     historyTables: config.historyTable ? [config.historyTable] : [],
+    ...(observed.transactional !== undefined && { transactional: observed.transactional }),
   });
   return {
     name,

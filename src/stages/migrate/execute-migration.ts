@@ -132,6 +132,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
 
     const records: StatementRecord[] = [];
     const timings: StatementTiming[] = [];
+    const heldOpen: StatementTiming[] = [];
     let error: MigrationErrorRecord | undefined;
     const mode = options.mode ?? (options.transactional ? 'transaction' : 'autocommit');
     const control = new TransactionControl(migration, mode, statements.length);
@@ -161,7 +162,11 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           inTransaction,
           ...(error && { error }),
         });
-        timings.push({ index, startMs: started - origin, heldMs: finished - started });
+        const timing = { index, startMs: started - origin, heldMs: finished - started };
+        timings.push(timing);
+        heldOpen.push(timing);
+        // Locks taken in a transaction are held until it ends.
+        if (!control.open) holdUntil(heldOpen, finished - origin);
         if (error) break;
         if (control.open) locks.observe(await snapshotLocks(migration, pid), finished, started, index);
         else locks.releaseAll(finished);
@@ -169,8 +174,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       if (!error && options.recordHistory && options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
       }
-      const closing = control.open;
-      if (closing && !error)
+      if (control.open && !error)
         locks.observe(
           await snapshotLocks(migration, pid),
           performance.now(),
@@ -178,12 +182,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
           state.statement,
         );
       await control.end(!error);
-      if (closing) {
-        // In a transaction every lock is held until it ends.
-        const ended = performance.now() - origin;
-        for (const timing of timings)
-          if (records[timing.index]?.inTransaction) timing.heldMs = ended - timing.startMs;
-      }
+      holdUntil(heldOpen, performance.now() - origin);
       locks.releaseAll(performance.now());
       if (!error && options.recordHistory && !options.adapter.historyInTransaction) {
         await options.adapter.recordSuccess(migration, options.file, performance.now() - origin);
@@ -239,6 +238,11 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     await migration.end().catch(() => undefined);
     await observer.end().catch(() => undefined);
   }
+}
+
+/** The statements whose transaction ended at `endMs` held their locks until then. */
+function holdUntil(open: StatementTiming[], endMs: number): void {
+  for (const timing of open.splice(0)) timing.heldMs = Math.max(timing.heldMs, endMs - timing.startMs);
 }
 
 /**

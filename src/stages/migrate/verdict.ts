@@ -203,29 +203,24 @@ export function decideVerdict(input: VerdictInput): Pick<MigrationRecord, 'verdi
   const errors = input.lint.filter((finding) => finding.severity === 'error');
   const warnings = input.lint.filter((finding) => finding.severity === 'warning');
 
-  if (worst && worst.ms >= input.dangerousMs) {
-    const others = otherBlocks(blocks, worst);
-    const cause = describeCause(worst, input);
-    const safer = saferFor(worst, cause.lines, input);
+  const cause = worst ? describeCause(worst, input) : undefined;
+  const safer = worst && cause ? saferFor(worst, cause.lines, input) : '';
+  if (worst && cause && worst.ms >= input.dangerousMs) {
     return {
       verdict: 'dangerous',
-      why: `${headline(worst)}${others}${cause.text}${safer}`,
+      why: `${headline(worst)}${otherBlocks(blocks, worst)}${cause.text}${safer}`,
     };
   }
   if (worst || errors.length > 0 || warnings.length > 0) {
     const findings = [...new Set([...errors, ...warnings].map((f) => f.rule))];
     const parts = [
-      ...(worst ? [`${headline(worst)}${describeCause(worst, input).text}`] : []),
+      ...(worst && cause ? [`${headline(worst)}${cause.text}`] : []),
       ...(findings.length > 0 ? [`lint: ${findings.join(', ')}`] : []),
     ];
-    const safer = worst
-      ? saferFor(worst, describeCause(worst, input).lines, input)
-      : errors[0]?.fix
-        ? `; safer: ${errors[0].fix}`
-        : '';
+    const fix = worst ? safer : errors[0]?.fix ? `; safer: ${errors[0].fix}` : '';
     return {
       verdict: 'review',
-      why: `${parts.join('; ')}; short here (${formatDuration(input.durationMs)}), but ${errors.length > 0 ? 'unsafe as written' : 'check it'} on a busier or bigger table${safer}`,
+      why: `${parts.join('; ')}; short here (${formatDuration(input.durationMs)}), but ${errors.length > 0 ? 'unsafe as written' : 'check it'} on a busier or bigger table${fix}`,
     };
   }
   return {
