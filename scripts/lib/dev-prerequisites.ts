@@ -1,6 +1,7 @@
 // What the tests and the demo need beyond Node, and where the harness finds each one. The test
 // harness and scripts/lib/browser.ts look things up through these, so "present" here means
 // "the tests will find it".
+import { existsSync } from 'node:fs';
 import {
   type Env,
   executable,
@@ -57,6 +58,14 @@ export function testPrerequisites(asRoot: boolean): Prerequisite[] {
     CHROMIUM,
     KUBECTL,
     executable('git', ['git'], 'the migrations.git tests'),
+    // A real migration tool run through `tool: command` (with its PostgreSQL driver).
+    executable('alembic', ['alembic'], 'the tool: command release test (a real alembic project)'),
+    {
+      name: 'python3-psycopg2',
+      neededFor: "alembic's PostgreSQL driver in the tool: command release test",
+      packages: ['python3-psycopg2'],
+      locate: () => (existsSync('/usr/lib/python3/dist-packages/psycopg2') ? 'psycopg2' : undefined),
+    },
   ];
 }
 
