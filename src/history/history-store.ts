@@ -2,6 +2,7 @@
 // with its record, step and migration timings and table sizes. The tool creates and migrates its
 // own schema, `staging_refresh`, with numbered steps recorded in `staging_refresh.schema_version`.
 import type pg from 'pg';
+import { withTransaction } from '../infra/pg/with-client.js';
 import type { RunRecord } from '../record/run-record.js';
 
 const SCHEMA_STEPS: string[] = [
@@ -23,8 +24,7 @@ const SCHEMA_STEPS: string[] = [
 
 /** Creates or migrates the history schema; safe to call concurrently. */
 export async function ensureHistorySchema(client: pg.Client): Promise<void> {
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('staging_refresh.schema'))");
     await client.query('CREATE SCHEMA IF NOT EXISTS staging_refresh');
     await client.query(
@@ -41,17 +41,12 @@ export async function ensureHistorySchema(client: pg.Client): Promise<void> {
       await client.query(SCHEMA_STEPS[version - 1] as string);
       await client.query('INSERT INTO staging_refresh.schema_version (version) VALUES ($1)', [version]);
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Stores (or replaces) a run. */
 export async function saveRun(client: pg.Client, target: string, record: RunRecord): Promise<void> {
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     await client.query('DELETE FROM staging_refresh.runs WHERE run_id = $1', [record.runId]);
     await client.query(
       `INSERT INTO staging_refresh.runs (run_id, target, started_at, finished_at, outcome, exit_code, duration_ms, record)
@@ -93,11 +88,7 @@ export async function saveRun(client: pg.Client, target: string, record: RunReco
         [record.runId, table.name, table.rows, table.bytes],
       );
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** The latest `limit` runs for a target before `before` (newest first), full records. */

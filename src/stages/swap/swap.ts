@@ -7,7 +7,7 @@ import { AbortedError } from '../../errors.js';
 import { ident, type PgTarget } from '../../infra/pg/connection.js';
 import { databaseNames } from '../../infra/pg/database-names.js';
 import { databaseExists, dropDatabaseForce, sessionCount } from '../../infra/pg/databases.js';
-import { withClient } from '../../infra/pg/with-client.js';
+import { withClient, withTransaction } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
 
 export interface SwapInput {
@@ -101,8 +101,7 @@ async function renameAll(
   oldest: string,
   parked: string,
 ): Promise<void> {
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     if (await databaseExists(client, oldest))
       await client.query(`ALTER DATABASE ${ident(oldest)} RENAME TO ${ident(parked)}`);
     for (let generation = Math.max(keepPrevious, 1) - 1; generation >= 1; generation--) {
@@ -115,11 +114,7 @@ async function renameAll(
     }
     await client.query(`ALTER DATABASE ${ident(live)} RENAME TO ${ident(databaseNames.previous(live))}`);
     await client.query(`ALTER DATABASE ${ident(next)} RENAME TO ${ident(live)}`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Waits up to graceMs for sessions to leave, then terminates the rest; returns how many were ended. */

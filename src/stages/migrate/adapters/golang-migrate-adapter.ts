@@ -7,6 +7,7 @@
 // and the next `migrate up` refuses until someone runs `migrate force`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withTransaction } from '../../../infra/pg/with-client.js';
 import type { MigrationAdapter, MigrationFile, MigrationPlan } from './adapter.js';
 import { listFiles } from './files.js';
 
@@ -82,13 +83,8 @@ export function golangMigrateAdapter(): MigrationAdapter {
 
 /** What golang-migrate's postgres driver does in SetVersion: truncate and insert, in one transaction. */
 async function setVersion(client: import('pg').Client, version: string, dirty: boolean): Promise<void> {
-  await client.query('BEGIN');
-  try {
+  await withTransaction(client, async () => {
     await client.query('TRUNCATE schema_migrations');
     await client.query('INSERT INTO schema_migrations (version, dirty) VALUES ($1, $2)', [version, dirty]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
