@@ -2,24 +2,10 @@
 // error, so a typo never silently turns a feature off), with defaults.
 import { z } from 'zod';
 import { columnRuleSchema } from '../anonymize/strategies/registry.js';
-import { parseDuration } from '../format/duration.js';
+import { durationSchema } from '../format/duration-schema.js';
 import { MIGRATION_TOOL_NAMES } from './migration-tool-names.js';
 
-/** A duration as written; the configuration reference (docs/configuration.md) types it "duration". */
-const durationText = z.string().meta({ format: 'duration' });
-
-/** "8d", "30s", "100ms" → milliseconds. */
-const duration = durationText.transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration like "250ms", "30s", "5m", "2h" or "8d", got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = durationSchema;
 
 const postgresUrl = z.string().refine((text) => /^postgres(ql)?:\/\//.test(text), {
   message: 'expected a postgres://user@host:port/db URL',

@@ -50,3 +50,18 @@ export interface BackupSource {
   /** doctor's checks: is the source reachable, does it hold a backup. Never throws. */
   doctor(): Promise<SourceCheck[]>;
 }
+
+/** doctor's check that a source holds a backup: the newest one where it looked, or why there is none. */
+export async function newestBackupCheck(
+  where: string,
+  locate: () => Promise<BackupCandidate>,
+  failCode: number,
+): Promise<SourceCheck[]> {
+  try {
+    const newest = await locate();
+    const detail = `${where}: newest backup ${newest.key} (${newest.bytes} bytes, ${newest.lastModified.toISOString()})`;
+    return [{ name: 'backup source', ok: true, detail, failCode }];
+  } catch (error) {
+    return [{ name: 'backup source', ok: false, detail: (error as Error).message, failCode }];
+  }
+}

@@ -2,24 +2,13 @@
 // as written. A result outside years 1–9999 goes the other way instead. On a text column the value
 // must start with a `YYYY-MM-DD` date: anything else is refused (an error naming the column), never
 // turned into NULL.
-import { z } from 'zod';
-import { parseDuration } from '../../format/duration.js';
+import { durationSchema } from '../../format/duration-schema.js';
 import { formatDay, isoDay } from './calendar-day.js';
 import { type Strategy, TEXT_TYPES } from './strategy.js';
 
 const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
 
-const range = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration like "250ms", "30s", "5m", "2h" or "8d", got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const range = durationSchema;
 
 /** Shifts dates by up to the configured range (milliseconds, whole days used). */
 export const shiftStrategy: Strategy<'shift', number, string> = {

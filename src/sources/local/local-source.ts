@@ -1,6 +1,6 @@
 // source.local: the newest file at a path, directory or glob; read where it lies, nothing fetched.
 import { ExitCode } from '../../errors.js';
-import type { BackupSource } from '../backup-source.js';
+import { type BackupSource, newestBackupCheck } from '../backup-source.js';
 import { locateLocal } from './locate-local.js';
 
 /** A BackupSource over a local (or mounted) path, directory or glob. */
@@ -12,22 +12,6 @@ export function localSource(settings: { path: string }): BackupSource {
     materialize: async (candidate) => ({ path: candidate.key }),
     readable: async (candidate) => candidate.key,
     label: (candidate) => candidate.key,
-    async doctor() {
-      try {
-        const newest = await locateLocal(settings.path);
-        return [
-          {
-            name: 'backup source',
-            ok: true,
-            detail: `${settings.path}: newest backup ${newest.key} (${newest.bytes} bytes, ${newest.lastModified.toISOString()})`,
-            failCode: ExitCode.badData,
-          },
-        ];
-      } catch (error) {
-        return [
-          { name: 'backup source', ok: false, detail: (error as Error).message, failCode: ExitCode.badData },
-        ];
-      }
-    },
+    doctor: () => newestBackupCheck(settings.path, () => locateLocal(settings.path), ExitCode.badData),
   };
 }

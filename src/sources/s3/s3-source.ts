@@ -3,7 +3,7 @@
 import type { Config } from '../../config/schema.js';
 import { ExitCode } from '../../errors.js';
 import { s3ObjectStore } from '../../infra/s3/object-store.js';
-import type { BackupSource } from '../backup-source.js';
+import { type BackupSource, newestBackupCheck } from '../backup-source.js';
 import { fetchBackup, verifiedDownload } from './download-object.js';
 import { locateS3 } from './locate-s3.js';
 
@@ -35,27 +35,11 @@ export function s3Source(settings: S3SourceConfig): BackupSource {
         ? verifiedDownload(workDir, { key: candidate.key, etag: candidate.etag, bytes: candidate.bytes })
         : Promise.resolve(undefined),
     label: (candidate) => `${store.description}/${candidate.key}`,
-    async doctor() {
-      try {
-        const newest = await locateS3(store, settings.prefix, settings.keyPattern);
-        return [
-          {
-            name: 'backup source',
-            ok: true,
-            detail: `${store.description}: newest backup ${newest.key} (${newest.bytes} bytes, ${newest.lastModified.toISOString()})`,
-            failCode: ExitCode.unavailable,
-          },
-        ];
-      } catch (error) {
-        return [
-          {
-            name: 'backup source',
-            ok: false,
-            detail: (error as Error).message,
-            failCode: ExitCode.unavailable,
-          },
-        ];
-      }
-    },
+    doctor: () =>
+      newestBackupCheck(
+        store.description,
+        () => locateS3(store, settings.prefix, settings.keyPattern),
+        ExitCode.unavailable,
+      ),
   };
 }

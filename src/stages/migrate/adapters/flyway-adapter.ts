@@ -117,6 +117,29 @@ interface FlywayFile extends MigrationFile {
   executeInTransaction?: boolean;
 }
 
+/** The flyway_schema_history row Flyway writes after a migration ran (success) or failed outside a transaction. */
+async function insertHistoryRow(
+  client: import('pg').Client,
+  file: MigrationFile,
+  meta: FlywayFile | undefined,
+  durationMs: number,
+  success: boolean,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO flyway_schema_history
+       (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+     SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4, current_user, $5, $6 FROM flyway_schema_history`,
+    [
+      file.kind === 'versioned' ? file.id : null,
+      meta?.description ?? file.name,
+      meta?.script ?? file.name,
+      meta?.checksum ?? null,
+      Math.round(durationMs),
+      success,
+    ],
+  );
+}
+
 /** `executeInTransaction=true|false` of a Flyway script config file's text, if set. */
 export function scriptExecuteInTransaction(conf: string | undefined): boolean | undefined {
   const match = conf && /^\s*executeInTransaction\s*=\s*(true|false)\s*$/im.exec(conf);
@@ -287,38 +310,14 @@ export function flywayAdapter(settings: Partial<FlywaySettings> = {}): Migration
     },
 
     async recordSuccess(client, file, durationMs) {
-      const meta = described.get(file.id);
-      await client.query(
-        `INSERT INTO flyway_schema_history
-           (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
-         SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4, current_user, $5, true FROM flyway_schema_history`,
-        [
-          file.kind === 'versioned' ? file.id : null,
-          meta?.description ?? file.name,
-          meta?.script ?? file.name,
-          meta?.checksum ?? null,
-          Math.round(durationMs),
-        ],
-      );
+      await insertHistoryRow(client, file, described.get(file.id), durationMs, true);
     },
 
     async recordFailure(client, file, failure) {
       // In a transaction the failure rolled everything back, history row included (PostgreSQL
       // has transactional DDL); without one Flyway writes a failed row.
       if (failure.mode === 'transaction') return;
-      const meta = described.get(file.id);
-      await client.query(
-        `INSERT INTO flyway_schema_history
-           (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
-         SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4, current_user, $5, false FROM flyway_schema_history`,
-        [
-          file.kind === 'versioned' ? file.id : null,
-          meta?.description ?? file.name,
-          meta?.script ?? file.name,
-          meta?.checksum ?? null,
-          Math.round(failure.durationMs),
-        ],
-      );
+      await insertHistoryRow(client, file, described.get(file.id), failure.durationMs, false);
     },
   };
 }
