@@ -45,6 +45,16 @@ export async function databasesLike(prefix: string): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
+/** Every row of `database` as `pg_dump --data-only` prints it: what a full scan for originals reads. */
+export async function allDataText(database: string): Promise<string> {
+  const info = cluster();
+  const { stdout } = await execa(join(info.binDir, 'pg_dump'), ['--data-only', database], {
+    env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return stdout;
+}
+
 /** Creates a production database from `setupSql`, dumps it to `file`, drops it. */
 export async function makeDump(
   file: string,

@@ -4,10 +4,10 @@
 // pg_dump) or refused before any row is written, with an error naming the column.
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
+  allDataText,
   cluster,
   databasesLike,
   makeDump,
@@ -118,11 +118,7 @@ describe('anonymization on real schema shapes', () => {
     const record = await runRefresh(config, quiet);
     expect(record.error).toBeUndefined();
     expect(record.outcome).toBe('succeeded');
-    const info = cluster();
-    const { stdout: everything } = await execa(join(info.binDir, 'pg_dump'), ['--data-only', live], {
-      env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const everything = await allDataText(live);
     for (const original of [
       'Real-Mail.example',
       'Realfirst',

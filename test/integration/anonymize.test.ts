@@ -3,10 +3,10 @@
 // build, and the masked tables saw no UPDATE (masking happened in the stream).
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
+  allDataText,
   cluster,
   databasesLike,
   makeDump,
@@ -64,11 +64,7 @@ describe('anonymization in the restore stream', () => {
     expect(record.error).toBeUndefined();
     expect(record.outcome).toBe('succeeded');
 
-    const info = cluster();
-    const { stdout: everything } = await execa(join(info.binDir, 'pg_dump'), ['--data-only', live], {
-      env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const everything = await allDataText(live);
     for (const original of [
       '@Real-Mail.example',
       'Real Name 17',
