@@ -89,12 +89,19 @@ export class StreamWorkerPool {
     worker.once('error', () => this.all.delete(worker));
   }
 
-  /** Ends every worker. */
+  /**
+   * Ends every worker without waiting for it: a worker still loading (tsx, faker) can take seconds
+   * to stop, and an abort must not wait for that (SIGTERM → exit within 10 s). Unreferenced, a
+   * stopping worker never keeps the process alive.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const workers = [...this.all];
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    for (const worker of workers) {
+      worker.unref();
+      void worker.terminate().catch(() => undefined);
+    }
   }
 }
