@@ -4,6 +4,7 @@ import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { markerPath } from '../../src/pipeline/crash-marker.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
@@ -89,6 +90,33 @@ describe('safety', () => {
     ]);
     const record = JSON.parse(await readFile(join(config.report.dir, 'latest.json'), 'utf8'));
     expect(record).toMatchObject({ outcome: 'aborted', exitCode: 143, error: { step: 'restore' } });
+  });
+
+  it('an abort that lands as the data section begins stops it: nothing after it runs', async () => {
+    const dir = await tempDir('abort-at-data');
+    const live = uniqueDb('abortdata');
+    await liveWithMarker(live);
+    const { config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
+    await copyFile(slowDump, join(dir, 'backups', 'slow.dump'));
+    // The abort fires while "restoring data" is logged: before the masked streams exist, the
+    // moment a listener added later would never hear of.
+    const controller = new AbortController();
+    const messages: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          const { msg } = JSON.parse(line) as { msg: string };
+          messages.push(msg);
+          if (msg === 'restoring data') controller.abort(new Error('SIGTERM'));
+        },
+      },
+    );
+    const record = await runRefresh(config, { log, signal: controller.signal });
+    expect(record).toMatchObject({ outcome: 'aborted', exitCode: 143, error: { step: 'restore' } });
+    expect(messages).toContain('restoring data');
+    expect(messages).not.toContain('restoring post-data');
+    expect(await databasesLike(live)).toEqual([live]);
   });
 
   it('SIGKILL during restore: the next run removes the leftovers, records the crash and succeeds', async () => {

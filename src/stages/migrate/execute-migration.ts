@@ -3,6 +3,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
 import { formatDuration } from '../../format/duration.js';
+import { whenAborted } from '../../infra/concurrency/when-aborted.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { connect } from '../../infra/pg/with-client.js';
 import type { Logger } from '../../log/logger.js';
@@ -126,9 +127,10 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
             blockingObservation.waits,
             blockingObservation.onLocks,
           );
-    const cancelOnAbort = () =>
-      void observer.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
-    options.signal.addEventListener('abort', cancelOnAbort, { once: true });
+    const stopFollowing = whenAborted(
+      options.signal,
+      () => void observer.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined),
+    );
 
     const records: StatementRecord[] = [];
     const timings: StatementTiming[] = [];
@@ -139,6 +141,15 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
     try {
       if (options.recordHistory) await options.adapter.before?.(migration, options.file);
       for (const [index, statement] of statements.entries()) {
+        if (options.signal.aborted) {
+          // Stopped between two statements: the cancel had nothing to cancel; the rest never starts.
+          error = {
+            message: 'cancelled: the run was stopped before this statement',
+            line: statement.line,
+            statement: statement.sql,
+          };
+          break;
+        }
         await control.beforeStatement();
         const inTransaction = control.open;
         await applyTimeout(migration, options);
@@ -196,7 +207,7 @@ export async function executeMigration(options: ExecuteOptions): Promise<Execute
       if (control.open) await migration.query('ROLLBACK').catch(() => undefined);
       locks.releaseAll(performance.now());
     } finally {
-      options.signal.removeEventListener('abort', cancelOnAbort);
+      stopFollowing();
     }
     const end = performance.now();
     const conditions = await rehearsalRun?.end(

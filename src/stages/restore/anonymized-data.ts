@@ -18,6 +18,7 @@ import type { TocEntry } from '../../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
+import { whenAborted } from '../../infra/concurrency/when-aborted.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
@@ -135,8 +136,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
   );
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  input.signal.addEventListener('abort', onAbort, { once: true });
+  const stopFollowing = whenAborted(input.signal, () => controller.abort());
   const tables: AnonymizeRecord['tables'] = [];
   const samples: LeakSamples = new Map();
   const pool = input.pool ?? new StreamWorkerPool();
@@ -198,7 +198,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     const real = failures.find((error) => !(error instanceof AbortedError)) ?? failures[0];
     if (real) throw real;
   } finally {
-    input.signal.removeEventListener('abort', onAbort);
+    stopFollowing();
     if (!input.pool) await pool.close();
   }
   for (const [table, value] of rules)

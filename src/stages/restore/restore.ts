@@ -8,6 +8,7 @@ import { onlyEntries, outboundEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import type { TocEntry } from '../../dump/toc.js';
+import { AbortedError } from '../../errors.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
 import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
@@ -124,6 +125,7 @@ async function restoreWithPgRestore(
   await mkdir(config.workDir, { recursive: true });
   const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    if (input.signal.aborted) throw new AbortedError(`restoring ${name} was stopped before it began`);
     const started = performance.now();
     log.info({ section: name, database: next.database }, `restoring ${name}`);
     const result = await work();

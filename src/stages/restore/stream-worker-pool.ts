@@ -5,6 +5,7 @@
 // small tables is done before the workers would have been; big ones use the workers once ready.
 // A worker that failed to answer is dropped, not reused.
 import type { Worker } from 'node:worker_threads';
+import { whenAborted } from '../../infra/concurrency/when-aborted.js';
 import { startWorker } from '../../infra/worker/start-worker.js';
 import {
   streamTableData,
@@ -28,8 +29,9 @@ export class StreamWorkerPool {
       this.inThread++;
       return streamTableData(data, signal);
     }
-    const onAbort = () => worker.postMessage({ abort: true } satisfies TableStreamRequest);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopFollowing = whenAborted(signal, () =>
+      worker.postMessage({ abort: true } satisfies TableStreamRequest),
+    );
     let healthy = true;
     try {
       return await new Promise<TableStreamReply>((resolve) => {
@@ -54,7 +56,7 @@ export class StreamWorkerPool {
         worker.postMessage({ job: data } satisfies TableStreamRequest);
       });
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      stopFollowing();
       if (healthy && !signal.aborted) this.idle.push(worker);
       else {
         this.all.delete(worker);
