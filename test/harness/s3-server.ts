@@ -79,23 +79,28 @@ export interface FaultyProxy {
 }
 
 /**
- * An HTTP proxy in front of `target` that answers every `every`-th GET with 500 and drops the
- * connection mid-body on every `every`-th+1 ranged GET (every = 0: no faults). Other requests
- * pass through, slowly with `delayMsPerChunk`.
+ * An HTTP proxy in front of `target`. Each byte range's first `faults` GETs fail, alternately
+ * with a 500 and with the connection dropped mid-body; its next GET passes (faults = 0: none).
+ * Per range, not by a shared count, so no part can be unlucky on every try whatever the order
+ * the parallel downloads arrive in. Other requests pass through, slowly with `delayMsPerChunk`.
  */
 export async function startFaultyProxy(
   target: string,
-  every = 3,
+  faults = 2,
   options: { delayMsPerChunk?: number } = {},
 ): Promise<FaultyProxy> {
   const upstream = new URL(target);
   const stats = { requests: 0, failed500: 0, dropped: 0 };
-  let gets = 0;
+  const tries = new Map<string, number>();
   const server: Server = createHttpServer((req, res) => {
     stats.requests++;
-    const isRangedGet = req.method === 'GET' && req.headers.range !== undefined && every > 0;
-    const n = isRangedGet ? ++gets : 0;
-    if (isRangedGet && n % every === 0) {
+    const range = req.method === 'GET' && faults > 0 ? req.headers.range : undefined;
+    const attempt = range === undefined ? 0 : (tries.get(range) ?? 0) + 1;
+    if (range !== undefined) tries.set(range, attempt);
+    const failing = attempt > 0 && attempt <= faults;
+    // Ranges alternate which fault comes first, so both kinds happen on the first tries.
+    const kind = failing ? ((attempt + tries.size) % 2 === 0 ? 'error' : 'drop') : 'none';
+    if (kind === 'error') {
       stats.failed500++;
       res.writeHead(500, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0"?><Error><Code>InternalError</Code><Message>injected</Message></Error>');
@@ -111,7 +116,7 @@ export async function startFaultyProxy(
       },
       (upstreamResponse) => {
         res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        if (isRangedGet && n % every === 1 && n > 1) {
+        if (kind === 'drop') {
           let sent = 0;
           upstreamResponse.on('data', (chunk: Buffer) => {
             sent += chunk.length;

@@ -91,7 +91,7 @@ describe('S3 backup source', () => {
   });
 
   it('completes correctly through a proxy that answers 500 and drops connections', async () => {
-    const proxy = await startFaultyProxy(s3.endpoint, 3);
+    const proxy = await startFaultyProxy(s3.endpoint, 2);
     try {
       const result = await fetchBackup({
         store: store(proxy.endpoint),
