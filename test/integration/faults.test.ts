@@ -235,6 +235,46 @@ describe('faults', () => {
     },
   );
 
+  it.skipIf(!isRoot)(
+    'the disk fills up during the S3 download: exit 74 naming the work dir, no partial file, live untouched',
+    async () => {
+      const proxy = await startFaultyProxy(s3.endpoint, 0, { delayMsPerChunk: 5 });
+      const dir = await tempDir('fills-up');
+      const work = join(dir, 'work');
+      await mkdir(work);
+      // Room for the 48 MiB backup with the preflight's margin: the preflight passes.
+      await execa('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'tmpfs', work]);
+      try {
+        const live = uniqueDb('fillsup');
+        await liveWithMarker(live);
+        const { config } = await writeTestConfig(dir, live, {
+          source: {
+            s3: { bucket: 'backups', prefix: 'big/', endpoint: proxy.endpoint, forcePathStyle: true },
+          },
+        });
+        const downloads = join(work, 'downloads');
+        const running = runRefresh(config, quiet);
+        await until('the download to start', async () =>
+          (await readdir(downloads).catch(() => [])).some((n) => n.includes('.part-')),
+        );
+        // Something else takes the rest of the volume while the download runs.
+        await writeFile(join(work, 'filler'), Buffer.alloc(128 * 1024 * 1024)).catch(() => undefined);
+        const record = await running;
+        expect({ exitCode: record.exitCode, step: record.error?.step }).toEqual({
+          exitCode: 74,
+          step: 'fetch',
+        });
+        expect(record.error?.message).toContain(`no space left in ${downloads}`);
+        expect((await readdir(downloads)).filter((n) => n.includes('.part-'))).toEqual([]);
+        expect(await databasesLike(live)).toEqual([live]);
+        expect(await markerRows(live)).toEqual([{ note: 'last week' }]);
+      } finally {
+        await proxy.close();
+        await execa('umount', [work]);
+      }
+    },
+  );
+
   it('re-applies grants on the new live database', async () => {
     const dir = await tempDir('grants');
     const live = uniqueDb('grants');

@@ -12,3 +12,9 @@ export function workDirError(error: unknown, workDir: string): Error {
   }
   return error as Error;
 }
+
+/** Did writing a local file fail (full disk, quota, read-only or failing volume)? */
+export function isLocalWriteError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EIO';
+}

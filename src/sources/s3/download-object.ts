@@ -18,6 +18,7 @@ import { AbortedError, BadBackupError, LocalIoError } from '../../errors.js';
 import { formatDuration } from '../../format/duration.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
 import { ensureFreeSpace } from '../../infra/fs/free-space.js';
+import { isLocalWriteError, workDirError } from '../../infra/fs/work-dir-error.js';
 import { isRetryable, type ObjectStore, s3Error } from '../../infra/s3/object-store.js';
 import type { Logger } from '../../log/logger.js';
 import { bar, progressLine } from '../../log/progress-line.js';
@@ -157,7 +158,7 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
     await handle.close().catch(() => undefined);
     await rm(temporary, { force: true });
     if (input.signal.aborted) throw new AbortedError('download stopped', { cause: error });
-    throw error;
+    throw workDirError(error, dir); // a full disk is the work dir's (74), not the bucket's
   }
 }
 
@@ -200,6 +201,7 @@ async function fetchPart(
     } catch (error) {
       progress(-written);
       if (input.signal.aborted) throw new AbortedError('download stopped', { cause: error });
+      if (isLocalWriteError(error)) throw error; // the disk, not the server: no retry, no S3 wording
       if (!isRetryable(error) || attempt >= attempts) {
         throw isRetryable(error)
           ? s3Error(
