@@ -2,6 +2,7 @@
 // no rows yet) says about each column a rule writes: its type, length, NOT NULL, CHECKs,
 // domain, whether it is generated; and which partitions each partitioned table has.
 import type pg from 'pg';
+import { tableKeySql } from '../sql/table-key.js';
 
 /** One column of one table, as the rule checks need it. */
 export interface ColumnFacts {
@@ -34,7 +35,7 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
     generated: boolean;
     checks: { name: string; expression: string }[];
   }>(`
-    SELECT n.nspname || '.' || c.relname AS table, a.attname::text AS column,
+    SELECT ${tableKeySql('n.nspname', 'c.relname')} AS table, a.attname::text AS column,
            coalesce(bt.typname, t.typname)::text AS type,
            format_type(a.atttypid, a.atttypmod) AS "sqlType",
            CASE WHEN t.typtype = 'd' THEN format_type(t.oid, NULL) END AS domain,
@@ -68,8 +69,8 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
 /** Partitioned table → its leaf partitions (through sub-partitions), all `schema.table`. */
 export async function loadPartitions(client: pg.Client): Promise<Map<string, string[]>> {
   const result = await client.query<{ parent: string; leaves: string[] }>(`
-    SELECT pn.nspname || '.' || p.relname AS parent,
-           array_agg(ln.nspname || '.' || l.relname ORDER BY l.relname) AS leaves
+    SELECT ${tableKeySql('pn.nspname', 'p.relname')} AS parent,
+           array_agg(${tableKeySql('ln.nspname', 'l.relname')} ORDER BY l.relname) AS leaves
       FROM pg_class p
       JOIN pg_namespace pn ON pn.oid = p.relnamespace
       CROSS JOIN LATERAL pg_partition_tree(p.oid) tree

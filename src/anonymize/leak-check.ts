@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { ident } from '../infra/pg/connection.js';
 import type { VerifyCheckRecord } from '../record/run-record.js';
+import { splitTableKey } from '../sql/table-key.js';
 import type { LeakSamples, TableLeakSample } from './leak-sampler.js';
 
 /** Types compared as values (cast from the dump's text); every other type is compared as text. */
@@ -51,8 +52,8 @@ async function checkTable(
   sample: TableLeakSample,
 ): Promise<VerifyCheckRecord[]> {
   const name = (column: string) => `no-leak:${table}.${column}`;
-  const dot = table.indexOf('.');
-  const relation = `${ident(table.slice(0, dot))}.${ident(table.slice(dot + 1))}`;
+  const split = splitTableKey(table);
+  const relation = `${ident(split.schema)}.${ident(split.table)}`;
   const attributes = await tableAttributes(client, relation);
   const checked = sample.checkedColumns.filter((column) => attributes.has(column));
   const gone = sample.checkedColumns.filter((column) => !attributes.has(column));

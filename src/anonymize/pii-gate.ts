@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import { ConfigError } from '../errors.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
+import { canonicalTableKey } from '../sql/table-key.js';
 
 interface PiiPattern {
   what: string;
@@ -106,7 +107,7 @@ export function piiPattern(column: string, table: string, type: string): PiiPatt
 
 /** `schema.table` for a config key (`users` means `public.users`). */
 export function qualify(table: string): string {
-  return table.includes('.') ? table : `public.${table}`;
+  return canonicalTableKey(table);
 }
 
 /** Checks rules against the schema (exit 78 naming the rule's path) and finds uncovered PII. */

@@ -7,6 +7,7 @@ import type { ColumnInfo } from '../dump/column-info.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
+import { splitTableKey } from '../sql/table-key.js';
 import { decodeField, parseCopyHeader } from './copy-text.js';
 import { qualify } from './pii-gate.js';
 import { classifyValues, sampledType } from './value-detect.js';
@@ -83,18 +84,14 @@ export async function sampleArchiveTable(
   rows: number,
   signal?: AbortSignal,
 ): Promise<Map<string, string[]>> {
-  const dot = table.indexOf('.');
-  const child = execa(
-    pgTool('pg_restore'),
-    tableDataArgs(archive, table.slice(0, dot), table.slice(dot + 1)),
-    {
-      buffer: false,
-      reject: false,
-      stdin: 'ignore',
-      stderr: 'ignore',
-      ...(signal && { cancelSignal: signal }),
-    },
-  );
+  const name = splitTableKey(table);
+  const child = execa(pgTool('pg_restore'), tableDataArgs(archive, name.schema, name.table), {
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    stderr: 'ignore',
+    ...(signal && { cancelSignal: signal }),
+  });
   let header: string[] | undefined;
   const lines: string[] = [];
   let pending = '';

@@ -1,4 +1,5 @@
 // `pg_restore --list` output parsed into what later steps need: header facts and entries.
+import { tableKey } from '../sql/table-key.js';
 
 /** One line of the archive's table of contents. */
 export interface TocEntry {
@@ -88,6 +89,28 @@ export function parseToc(listing: string): Toc {
     const schema = words.shift() ?? '';
     toc.entries.push({ dumpId: Number(entry[1]), type, schema, name: words.join(' '), owner, line });
   }
+  return withSpacedSchemas(toc);
+}
+
+/**
+ * The listing separates schema and name by a space and quotes neither: "Sales EU orders" is
+ * schema "Sales EU" when the archive has that schema (its SCHEMA entry names it whole).
+ */
+function withSpacedSchemas(toc: Toc): Toc {
+  const spaced = toc.entries
+    .filter((entry) => entry.type === 'SCHEMA' && entry.name.includes(' '))
+    .map((entry) => entry.name)
+    .sort((a, b) => b.length - a.length);
+  if (spaced.length === 0) return toc;
+  for (const entry of toc.entries) {
+    if (entry.type === 'SCHEMA' || entry.schema === '-') continue;
+    const words = `${entry.schema} ${entry.name}`;
+    const schema = spaced.find((name) => words.startsWith(`${name} `));
+    if (schema) {
+      entry.schema = schema;
+      entry.name = words.slice(schema.length + 1);
+    }
+  }
   return toc;
 }
 
@@ -95,7 +118,7 @@ export function parseToc(listing: string): Toc {
 export function tablesWithData(toc: Toc): string[] {
   return toc.entries
     .filter((entry) => entry.type === 'TABLE DATA')
-    .map((entry) => `${entry.schema}.${entry.name}`);
+    .map((entry) => tableKey(entry.schema, entry.name));
 }
 
 /** Major version from "15.18 (Debian 15.18-0+deb12u1)" or "9.6.24". */

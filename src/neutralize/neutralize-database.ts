@@ -9,6 +9,7 @@ import { GuardError } from '../errors.js';
 import { DEFAULT_PG_PORT, resolveEndpoint, sameHost } from '../infra/net/endpoint.js';
 import { ident, literal, qualifiedName } from '../infra/pg/connection.js';
 import type { NeutralizedRecord } from '../record/run-record.js';
+import { tableKey, tableKeySql } from '../sql/table-key.js';
 
 /** The host a neutralized postgres_fdw/dblink_fdw server points at: `.invalid` never resolves (RFC 2606). */
 export const NEUTRALIZED_HOST = 'neutralized-by-staging-refresh.invalid';
@@ -111,7 +112,7 @@ async function servers(
     });
   }
   const tables = await client.query<{ name: string; server: string }>(
-    `SELECT n.nspname || '.' || c.relname AS name, s.srvname AS server
+    `SELECT ${tableKeySql('n.nspname', 'c.relname')} AS name, s.srvname AS server
        FROM pg_foreign_table t JOIN pg_class c ON c.oid = t.ftrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_foreign_server s ON s.oid = t.ftserver ORDER BY 1`,
   );
@@ -277,7 +278,7 @@ async function dblinkFunctions(client: pg.Client, kept: Kept): Promise<Neutraliz
       ORDER BY 1, 2, 6`,
   );
   for (const fn of rows) {
-    const qualified = `${fn.schema}.${fn.name}`;
+    const qualified = tableKey(fn.schema, fn.name);
     const label = `${qualified}(${fn.identity})`;
     const keepEntry = kept('function', qualified);
     if (keepEntry) {

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { LOCK_MODES } from '../sql/lock-conflicts.js';
 import type { ParsedStatement } from '../sql/parse-sql.js';
 import { documentedLocks } from '../sql/statement-locks.js';
+import { regclassText, tableKeySql } from '../sql/table-key.js';
 import type { TrackedLock } from './lock-tracker.js';
 
 /** A relation named in SQL, resolved to what it is. */
@@ -30,33 +31,21 @@ export async function resolveDocumentedRelations(
     kind: string;
     table: string | null;
   }>(
-    `SELECT wanted.name AS wanted, c.oid::bigint AS oid, n.nspname || '.' || c.relname AS relation,
+    `SELECT wanted.name AS wanted, c.oid::bigint AS oid, ${tableKeySql('n.nspname', 'c.relname')} AS relation,
             c.relkind::text AS kind,
-            CASE WHEN t.oid IS NULL THEN NULL ELSE tn.nspname || '.' || t.relname END AS "table"
+            CASE WHEN t.oid IS NULL THEN NULL ELSE ${tableKeySql('tn.nspname', 't.relname')} END AS "table"
        FROM unnest($1::text[]) AS wanted(name)
        JOIN pg_class c ON c.oid = to_regclass(wanted.name)
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_index i ON i.indexrelid = c.oid
        LEFT JOIN pg_class t ON t.oid = i.indrelid
        LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace`,
-    [
-      names.map((name) =>
-        name
-          .split('.')
-          .map((part) => `"${part.replace(/"/g, '""')}"`)
-          .join('.'),
-      ),
-    ],
+    [names.map(regclassText)],
   );
   const byQuoted = new Map(result.rows.map((row) => [row.wanted, row]));
   const resolved = new Map<string, ResolvedRelation>();
   for (const name of names) {
-    const row = byQuoted.get(
-      name
-        .split('.')
-        .map((part) => `"${part.replace(/"/g, '""')}"`)
-        .join('.'),
-    );
+    const row = byQuoted.get(regclassText(name));
     if (row)
       resolved.set(name, { oid: Number(row.oid), relation: row.relation, kind: row.kind, table: row.table });
   }

@@ -4,6 +4,7 @@
 // (not the tool's bookkeeping table) gets probes from that moment on.
 import type pg from 'pg';
 import { qualifiedName } from '../infra/pg/connection.js';
+import { splitTableKey } from '../sql/table-key.js';
 import type { BlockingProbes, ProbeTarget } from './blocking-probes.js';
 import { isBookkeepingTable } from './bookkeeping-tables.js';
 import type { ObservedLock } from './lock-tracker.js';
@@ -20,8 +21,8 @@ export async function existingRelations(client: pg.Client): Promise<Set<number>>
 
 /** `schema.name` as printed by the lock query, quoted for SQL. */
 function quoted(name: string): string {
-  const dot = name.indexOf('.');
-  return qualifiedName(name.slice(0, dot), name.slice(dot + 1));
+  const { schema, table } = splitTableKey(name);
+  return qualifiedName(schema, table);
 }
 
 /** What to probe for a locked relation: a table or matview itself, an index's table; else nothing. */

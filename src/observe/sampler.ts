@@ -1,15 +1,16 @@
 // The observer connection: while a migration runs it samples pg_locks (joined with pg_class /
 // pg_namespace) and the pg_stat_progress_* views for the migration's backend.
 import type pg from 'pg';
+import { tableKeySql } from '../sql/table-key.js';
 import type { LockTracker, ObservedLock } from './lock-tracker.js';
 import type { ProgressSample, ProgressTracker } from './progress-tracker.js';
 
 /** Relation locks of some backends ($1: pid[]) in the current database, system catalogs left out. */
 export const LOCKS_SQL = `
   SELECT l.relation::bigint AS oid, l.mode, l.granted,
-         CASE WHEN c.oid IS NULL THEN NULL ELSE n.nspname || '.' || c.relname END AS relation,
+         CASE WHEN c.oid IS NULL THEN NULL ELSE ${tableKeySql('n.nspname', 'c.relname')} END AS relation,
          c.relkind::text AS kind,
-         CASE WHEN tc.oid IS NULL THEN NULL ELSE tn.nspname || '.' || tc.relname END AS "table"
+         CASE WHEN tc.oid IS NULL THEN NULL ELSE ${tableKeySql('tn.nspname', 'tc.relname')} END AS "table"
     FROM pg_locks l
     LEFT JOIN pg_class c ON c.oid = l.relation
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace

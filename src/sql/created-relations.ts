@@ -1,6 +1,7 @@
 // Relations a migration creates itself (tables, materialized views, views, indexes): nobody else
 // uses them while it runs, so their locks block nothing that matters.
 import type { ParsedStatement } from './parse-sql.js';
+import { relationName } from './table-key.js';
 
 interface RangeVar {
   schemaname?: string;
@@ -12,8 +13,8 @@ export function createdRelations(statements: readonly ParsedStatement[]): string
   const names = new Set<string>();
   const add = (rangeVar: RangeVar | undefined) => {
     if (!rangeVar?.relname) return;
-    names.add(rangeVar.relname);
-    if (rangeVar.schemaname) names.add(`${rangeVar.schemaname}.${rangeVar.relname}`);
+    names.add(relationName(undefined, rangeVar.relname));
+    if (rangeVar.schemaname) names.add(relationName(rangeVar.schemaname, rangeVar.relname));
   };
   for (const statement of statements) {
     const node = statement.node as {

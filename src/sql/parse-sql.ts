@@ -1,6 +1,7 @@
 // Splits migration SQL into statements with the real PostgreSQL parser (libpg-query): each
 // statement's exact text, its line in the file, and its parse tree for lint and analysis.
 import { loadModule, parseSync } from 'libpg-query';
+import { relationName } from './table-key.js';
 
 /** A parse tree node: { NodeType: { …fields } }. The parser's JSON has no static shape. */
 export type PgNode = Record<string, unknown>;
@@ -125,7 +126,7 @@ export function relationsIn(node: unknown, found: string[] = []): string[] {
     for (const [key, value] of Object.entries(node)) {
       if (key === 'RangeVar' || ((key === 'relation' || key === 'pktable') && isRangeVar(value))) {
         const rangeVar = value as { schemaname?: string; relname: string };
-        const name = rangeVar.schemaname ? `${rangeVar.schemaname}.${rangeVar.relname}` : rangeVar.relname;
+        const name = relationName(rangeVar.schemaname, rangeVar.relname);
         if (!found.includes(name)) found.push(name);
       } else {
         relationsIn(value, found);

@@ -3,6 +3,7 @@
 // less than one sampling interval) and by lint to tell strong locks from SHARE UPDATE EXCLUSIVE.
 import { type LockMode, strongest } from './lock-conflicts.js';
 import type { ParsedStatement } from './parse-sql.js';
+import { relationName } from './table-key.js';
 
 /** A lock the statement takes on a relation named as in the SQL (bare or schema-qualified). */
 export interface DocumentedLock {
@@ -17,8 +18,7 @@ interface RangeVar {
   relname: string;
 }
 
-const nameOf = (rangeVar: RangeVar): string =>
-  rangeVar.schemaname ? `${rangeVar.schemaname}.${rangeVar.relname}` : rangeVar.relname;
+const nameOf = (rangeVar: RangeVar): string => relationName(rangeVar.schemaname, rangeVar.relname);
 
 /** Lock mode of one ALTER TABLE subcommand (ALTER TABLE reference page, per form). */
 function alterCommandMode(cmd: { subtype?: string; def?: unknown }): LockMode {

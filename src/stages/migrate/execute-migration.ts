@@ -20,6 +20,7 @@ import type {
   TransactionWaitRecord,
 } from '../../record/run-record.js';
 import type { ParsedStatement } from '../../sql/parse-sql.js';
+import { tableKeySql } from '../../sql/table-key.js';
 import type { MigrationAdapter, MigrationFile } from './adapters/adapter.js';
 import { startBlockingObservation } from './blocking-observation.js';
 import type { Rehearsal, RehearsalOutcome, RehearsalRun } from './rehearsal/rehearsal.js';
@@ -328,7 +329,7 @@ async function nameUnseenRelations(client: pg.Client, locks: LockTracker): Promi
   const oids = locks.unnamedOids();
   if (oids.length === 0) return;
   const result = await client.query<{ oid: string; relation: string; kind: string }>(
-    `SELECT c.oid::bigint AS oid, n.nspname || '.' || c.relname AS relation, c.relkind::text AS kind
+    `SELECT c.oid::bigint AS oid, ${tableKeySql('n.nspname', 'c.relname')} AS relation, c.relkind::text AS kind
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])`,
     [oids],
   );

@@ -6,6 +6,7 @@ import { isBookkeepingTable } from '../../observe/bookkeeping-tables.js';
 import type { RelationSizeRecord } from '../../record/run-record.js';
 import { type ParsedStatement, relationsIn } from '../../sql/parse-sql.js';
 import { documentedLocks } from '../../sql/statement-locks.js';
+import { regclassText, tableKey } from '../../sql/table-key.js';
 
 /**
  * Existing relations the statements touch, resolved with the search_path, as probe targets:
@@ -41,7 +42,7 @@ export async function tablesToProbe(
   );
   return result.rows
     .map((row) => ({
-      name: `${row.schema}.${row.name}`,
+      name: tableKey(row.schema, row.name),
       quoted: qualifiedName(row.schema, row.name),
       kind: row.kind as ProbeTarget['kind'],
     }))
@@ -50,12 +51,7 @@ export async function tablesToProbe(
 }
 
 /** Parser names are unquoted identifiers: quote each part so to_regclass keeps their case. */
-function quoteForRegclass(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replace(/"/g, '""')}"`)
-    .join('.');
-}
+const quoteForRegclass = regclassText;
 
 /** Rows (estimate) and bytes of each relation; with `before`, a before/after record. */
 export async function relationSizes(

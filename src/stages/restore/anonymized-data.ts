@@ -23,6 +23,7 @@ import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
+import { splitTableKey, tableKey, tableKeySql } from '../../sql/table-key.js';
 import { streamTable } from './stream-table.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
 
@@ -32,7 +33,7 @@ export type { LeakSamples } from '../../anonymize/leak-sampler.js';
 /** Columns of every user table of the (pre-data) database. */
 export async function loadColumns(client: pg.Client): Promise<ColumnInfo[]> {
   const result = await client.query<{ table: string; column: string; type: string; generated: boolean }>(`
-    SELECT c.table_schema || '.' || c.table_name AS table, c.column_name AS column, c.udt_name AS type,
+    SELECT ${tableKeySql('c.table_schema', 'c.table_name')} AS table, c.column_name AS column, c.udt_name AS type,
            c.is_generated = 'ALWAYS' AS generated
       FROM information_schema.columns c
       JOIN information_schema.tables t USING (table_schema, table_name)
@@ -144,17 +145,17 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const withData = new Set(
     input.entries
       .filter((entry) => entry.type === 'TABLE DATA')
-      .map((entry) => `${entry.schema}.${entry.name}`),
+      .map((entry) => tableKey(entry.schema, entry.name)),
   );
   try {
     /** One masked table, start to end, on a worker thread of its own. */
     const streamOne = async ([table, tableRules]: [string, Record<string, ColumnRule>]) => {
-      const dot = table.indexOf('.');
+      const name = splitTableKey(table);
       const result = await streamTable({
         archive: input.archive,
         target: input.next,
-        schema: table.slice(0, dot),
-        table: table.slice(dot + 1),
+        schema: name.schema,
+        table: name.table,
         hasData: withData.has(table),
         rules: tableRules,
         types: types.get(table) ?? new Map(),
@@ -229,7 +230,7 @@ async function enforceRuleFit(
   const withData = new Set(
     input.entries
       .filter((entry) => entry.type === 'TABLE DATA')
-      .map((entry) => `${entry.schema}.${entry.name}`),
+      .map((entry) => tableKey(entry.schema, entry.name)),
   );
   const uniqueKeys = await archiveUniqueKeys(input.archive, input.signal);
   const facts = await withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts);
@@ -278,7 +279,7 @@ export function dataListing(
 ): string {
   const skip = new Set(
     entries
-      .filter((entry) => entry.type === 'TABLE DATA' && excluded.has(`${entry.schema}.${entry.name}`))
+      .filter((entry) => entry.type === 'TABLE DATA' && excluded.has(tableKey(entry.schema, entry.name)))
       .map((entry) => entry.line),
   );
   return listing

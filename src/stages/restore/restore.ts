@@ -23,6 +23,7 @@ import type {
   RestoredTable,
   RestoreRecord,
 } from '../../record/run-record.js';
+import { tableKeySql } from '../../sql/table-key.js';
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
@@ -227,7 +228,7 @@ async function runPgRestore(
 async function tableStats(target: PgTarget): Promise<RestoredTable[]> {
   return withClient(target, 'staging-refresh:restore-stats', async (client) => {
     const result = await client.query<{ name: string; rows: string; bytes: string }>(`
-      SELECT n.nspname || '.' || c.relname AS name,
+      SELECT ${tableKeySql('n.nspname', 'c.relname')} AS name,
              greatest(c.reltuples, 0)::bigint AS rows,
              pg_total_relation_size(c.oid) AS bytes
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

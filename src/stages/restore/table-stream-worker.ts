@@ -21,6 +21,7 @@ import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/co
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { tail } from '../../infra/process/run-tool.js';
+import { tableKey } from '../../sql/table-key.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -111,7 +112,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   try {
     const lines = new CopyLines((columns) =>
       compileTableTransform(
-        `${data.schema}.${data.table}`,
+        tableKey(data.schema, data.table),
         columns,
         data.rules,
         new Map(data.types),

@@ -5,6 +5,7 @@
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { VerifyCheckRecord } from '../../record/run-record.js';
+import { tableKeySql } from '../../sql/table-key.js';
 
 /** `archive-tables-present`: passed when every `schema.table` in `expected` exists in `next`. */
 export async function checkArchiveTables(
@@ -13,7 +14,7 @@ export async function checkArchiveTables(
 ): Promise<VerifyCheckRecord> {
   const present = await withClient(next, 'staging-refresh:verify', async (client) => {
     const result = await client.query<{ name: string }>(`
-      SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      SELECT ${tableKeySql('n.nspname', 'c.relname')} AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE c.relkind IN ('r', 'p', 'm')`);
     return new Set(result.rows.map((row) => row.name));
   });

@@ -1,6 +1,7 @@
 // Reading migration files from a directory.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { splitTableKey } from '../../../sql/table-key.js';
 
 /** Names in `dir` (files only), sorted by byte order like the tools sort them. */
 export async function listFiles(dir: string): Promise<string[]> {
@@ -33,10 +34,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Splits `schema.table` (default schema public). */
+/** Splits `schema.table` (default schema public; quoted parts as in sql/table-key). */
 export function splitQualified(name: string): { schema: string; table: string } {
-  const dot = name.indexOf('.');
-  return dot === -1
-    ? { schema: 'public', table: name }
-    : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+  return splitTableKey(name);
 }

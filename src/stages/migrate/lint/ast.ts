@@ -1,5 +1,6 @@
 // Small readers for the parser's JSON, so rules read like the SQL they look for.
 import type { PgNode } from '../../../sql/parse-sql.js';
+import { relationName } from '../../../sql/table-key.js';
 
 export interface RangeVarNode {
   schemaname?: string;
@@ -9,7 +10,7 @@ export interface RangeVarNode {
 /** `schema.table` or `table`. */
 export function rangeVarName(rangeVar: RangeVarNode | undefined): string {
   if (!rangeVar) return '?';
-  return rangeVar.schemaname ? `${rangeVar.schemaname}.${rangeVar.relname}` : rangeVar.relname;
+  return relationName(rangeVar.schemaname, rangeVar.relname);
 }
 
 /** The AlterTableCmd nodes of an AlterTableStmt. */

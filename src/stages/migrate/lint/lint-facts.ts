@@ -3,14 +3,11 @@
 // partition being attached already has a validated CHECK, which table an index belongs to.
 import type pg from 'pg';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
+import { regclassText, tableKeySql } from '../../../sql/table-key.js';
 import { alterCommands, type RangeVarNode, rangeVarName } from './ast.js';
 import type { LintFacts } from './lint-types.js';
 
-const quoteParts = (name: string) =>
-  name
-    .split('.')
-    .map((part) => `"${part.replace(/"/g, '""')}"`)
-    .join('.');
+const quoteParts = regclassText;
 
 /** Reads the facts the rules need for these statements from the database `client` is on. */
 export async function lintFacts(
@@ -61,7 +58,7 @@ export async function lintFacts(
   const indexTables = new Map<string, string>();
   if (indexes.length > 0) {
     const result = await client.query<{ index: string; table: string }>(
-      `SELECT w.idx AS index, n.nspname || '.' || t.relname AS table
+      `SELECT w.idx AS index, ${tableKeySql('n.nspname', 't.relname')} AS table
          FROM unnest($1::text[], $2::text[]) AS w(idx, quoted)
          JOIN pg_index i ON i.indexrelid = to_regclass(w.quoted)
          JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace`,

@@ -25,6 +25,7 @@ import type { Logger } from '../../../log/logger.js';
 import { plainOutboundStatement } from '../../../neutralize/plain-statement.js';
 import type { AnonymizeRecord } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
+import { tableKey } from '../../../sql/table-key.js';
 import {
   columnTypes,
   enforceCoverage,
@@ -218,7 +219,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           break;
         case 'copy-start': {
           if (section === 'pre-data') await startData();
-          const table = `${event.schema}.${event.table}`;
+          const table = tableKey(event.schema, event.table);
           seen.add(table);
           const rule = rules.get(table);
           current = {

@@ -1,0 +1,108 @@
+// Names real schemas have and naive code splits wrongly: a schema with a space, a schema with a
+// dot, a table with quotes, a table with a dot, columns with a hyphen and a space. The whole
+// run (restore, masking, migrations with their locks, verify and the leak check, the swap)
+// works on them, from a custom and from a plain dump, and no original value is left anywhere.
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import {
+  allDataText,
+  cluster,
+  databasesLike,
+  makeDumps,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
+
+const PRODUCTION = `
+  CREATE SCHEMA "Sales EU";
+  CREATE SCHEMA "ops.v2";
+  CREATE TABLE "Sales EU"."order ""items""" (id bigint PRIMARY KEY, "e-mail" text NOT NULL, "Full Name" text, qty int);
+  INSERT INTO "Sales EU"."order ""items"""
+    SELECT g, 'buyer' || g || '@real-mail.example', 'Realname Buyer' || g, g % 7 FROM generate_series(1, 3000) g;
+  CREATE TABLE "ops.v2".users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, phone text);
+  INSERT INTO "ops.v2".users SELECT g, 'opsuser' || g || '@real-mail.example', '+31 6 ' || lpad(g::text, 8, '0')
+    FROM generate_series(1, 1000) g;
+  CREATE TABLE public."users.archive" (id bigint PRIMARY KEY, email text);
+  INSERT INTO public."users.archive" SELECT g, 'archived' || g || '@real-mail.example' FROM generate_series(1, 500) g;
+  CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`;
+
+const RULES = {
+  secret: 'odd-names',
+  tables: {
+    '"Sales EU"."order ""items"""': { 'e-mail': 'email', 'Full Name': { fake: 'person.fullName' } },
+    '"ops.v2".users': { email: 'email', phone: 'hash' },
+    'public.users.archive': { email: 'hash' },
+  },
+};
+
+const MIGRATION = `
+CREATE INDEX order_items_email ON "Sales EU"."order ""items""" ("e-mail");
+ALTER TABLE "ops.v2".users ADD COLUMN note text;
+UPDATE public."users.archive" SET email = lower(email) WHERE id < 10;
+`;
+
+describe('odd identifiers', () => {
+  let dumps: string;
+  beforeAll(async () => {
+    cluster();
+    dumps = await tempDir('odd-dumps');
+    await makeDumps(dumps, PRODUCTION, { 'odd.dump': 'c', 'odd.sql': 'p' });
+  });
+
+  for (const file of ['odd.dump', 'odd.sql']) {
+    it(`${file}: every step works on them and no original is left`, async () => {
+      const dir = await tempDir('odd');
+      const live = uniqueDb('odd');
+      await mkdir(join(dir, 'migrations'));
+      await writeFile(join(dir, 'migrations', '001_odd.sql'), MIGRATION);
+      const { config } = await writeTestConfig(dir, live, {
+        source: { local: { path: join(dir, 'backups', file.endsWith('.sql') ? '*.sql' : '*.dump') } },
+        anonymize: RULES,
+        migrations: { dir: join(dir, 'migrations') },
+      });
+      await mkdir(join(dir, 'backups'), { recursive: true });
+      await copyFile(join(dumps, file), join(dir, 'backups', file));
+
+      const record = await runRefresh(config, quiet);
+      expect({ outcome: record.outcome, error: record.error?.message }).toEqual({
+        outcome: 'succeeded',
+        error: undefined,
+      });
+      expect(await databasesLike(live)).toContain(live);
+
+      // Masked, every table, by its rule: no original e-mail, name or phone anywhere.
+      const data = await allDataText(live);
+      expect(data).not.toMatch(/real-mail\.example|Realname Buyer|\+31 6 /);
+      expect(record.anonymize?.tables.map((table) => [table.name, table.rows])).toEqual([
+        ['"ops.v2".users', 1000],
+        ['public.users.archive', 500],
+        ['Sales EU.order "items"', 3000],
+      ]);
+
+      // The migration ran, and its locks name the relations as they are.
+      const [migration] = record.migrations;
+      expect(migration?.error).toBeUndefined();
+      const relations = migration?.locks.map((lock) => lock.relation) ?? [];
+      expect(relations).toContain('Sales EU.order "items"');
+      expect(relations).toContain('"ops.v2".users');
+      expect(
+        await sql(live, `SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'order_items_email'`),
+      ).toEqual([{ n: 1 }]);
+
+      // Verify, the leak check included, ran on each masked table and passed.
+      const checks = record.verify?.checks ?? [];
+      expect(checks.filter((check) => check.status === 'failed')).toEqual([]);
+      for (const name of [
+        'no-leak:"ops.v2".users.email',
+        'no-leak:Sales EU.order "items".e-mail',
+        'no-leak:public.users.archive.email',
+      ])
+        expect(checks.map((check) => check.name)).toContain(name);
+    });
+  }
+});
