@@ -1,7 +1,7 @@
 // The steps of a refresh as the pipeline calls them: each takes the run context and what earlier
 // steps produced, calls its stage, and returns its part of the run record.
 import { type PreparedArchive, prepareArchive } from '../dump/prepare-archive.js';
-import { RunFailedError } from '../errors.js';
+import { AbortedError, RunFailedError } from '../errors.js';
 import { withClient } from '../infra/pg/with-client.js';
 import type { BackupRecord, RunRecord, VerifyCheckRecord } from '../record/run-record.js';
 import type { BackupCandidate } from '../sources/backup-source.js';
@@ -83,8 +83,11 @@ export async function verifyNext(
     next: ctx.next,
     checks: ctx.config.verify.checks,
     leakSamples: restored.samples,
+    signal: ctx.signal,
   });
   record(checks);
+  // A check cancelled by SIGTERM failed because of the signal, not because of the database.
+  if (ctx.signal.aborted) throw new AbortedError('verify was stopped', { step: 'verify' });
   const failed = checks.filter((check) => check.status === 'failed');
   if (failed.length > 0) {
     throw new RunFailedError(

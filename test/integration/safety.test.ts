@@ -119,6 +119,28 @@ describe('safety', () => {
     expect(await databasesLike(live)).toEqual([live]);
   });
 
+  it('SIGTERM during a slow verify check: the query is cancelled, exit 143 at once, live untouched', async () => {
+    const dir = await tempDir('sigterm-verify');
+    const live = uniqueDb('sigtermverify');
+    await liveWithMarker(live);
+    const { file } = await writeTestConfig(dir, live, {
+      verify: { checks: [{ name: 'slow check', sql: 'SELECT pg_sleep(120) IS NOT NULL' }] },
+    });
+    await copyFile(smallA, join(dir, 'backups', 'a.dump'));
+    const child = runCli(['run', '--config', file]);
+    await until('the verify check to run', () => active('staging-refresh:verify', `${live}__next`));
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    // Not the 10 s forced exit: the check was cancelled, and the run cleaned up after itself.
+    expect(Date.now() - stopped).toBeLessThan(8_000);
+    expect(result.all).toContain('aborted');
+    expect(await active('staging-refresh:verify', `${live}__next`)).toBe(false);
+    expect(await databasesLike(live)).toEqual([live]);
+    expect(await sql(live, 'SELECT count(*)::int AS n FROM marker')).toEqual([{ n: 2 }]);
+  });
+
   it('SIGKILL during restore: the next run removes the leftovers, records the crash and succeeds', async () => {
     const dir = await tempDir('sigkill');
     const live = uniqueDb('sigkill');

@@ -16,16 +16,26 @@ export interface VerifyInput {
   checks: readonly { name: string; sql: string }[];
   /** Rows sampled while masking: the same rows may not hold their originals in the new database. */
   leakSamples?: LeakSamples;
+  /** SIGTERM: the running check is cancelled. */
+  signal?: AbortSignal;
 }
 
 /** Runs the checks; returns every result (the caller fails the run if any failed). */
 export async function verifyDatabase(input: VerifyInput): Promise<VerifyCheckRecord[]> {
-  return withClient(input.next, 'staging-refresh:verify', async (client) => {
-    const results: VerifyCheckRecord[] = [];
-    for (const check of input.checks) results.push(await customCheck(client, check));
-    if (input.leakSamples) results.push(...(await checkLeaks(client, input.leakSamples)));
-    return results;
-  });
+  return withClient(
+    input.next,
+    'staging-refresh:verify',
+    async (client) => {
+      const results: VerifyCheckRecord[] = [];
+      for (const check of input.checks) {
+        if (input.signal?.aborted) break;
+        results.push(await customCheck(client, check));
+      }
+      if (input.leakSamples) results.push(...(await checkLeaks(client, input.leakSamples)));
+      return results;
+    },
+    input.signal,
+  );
 }
 
 /** A check passes when its query runs and its first column of the first row is not false/0/null. */
