@@ -130,6 +130,39 @@ describe('run from a local dump', () => {
     expect(await sql(live, 'SELECT id, email FROM users ORDER BY id')).toEqual(before);
   });
 
+  it('a damaged data block inside a masked table: exit 65 "damaged", not a failed run, live untouched', async () => {
+    const live = uniqueDb('dmg');
+    const own = await tempDir('dmg');
+    const { config } = await writeTestConfig(own, live, {
+      anonymize: { secret: 's', unknownPii: 'warn', tables: { 'public.users': { email: 'hash' } } },
+    });
+    await copyFile(firstDump, join(own, 'backups', 'good.dump'));
+    expect((await runRefresh(config, quiet)).outcome).toBe('succeeded');
+    const before = await sql(live, 'SELECT id, email FROM users ORDER BY id');
+
+    // Same size, same header and table of contents: garbage near the end, in the last data block
+    // (public.users, streamed through the masking worker).
+    const bad = join(own, 'backups', 'bad.dump');
+    const bytes = await readFile(secondDump);
+    const from = Math.floor(bytes.length * 0.95);
+    for (let i = from; i < from + 64; i++) bytes[i] = (bytes[i] ?? 0) ^ 0x5a;
+    await writeFile(bad, bytes);
+    const later = new Date(Date.now() + 1000);
+    await utimes(bad, later, later);
+
+    const record = await runRefresh(config, quiet);
+    expect({ exitCode: record.exitCode, step: record.error?.step }).toEqual({
+      exitCode: 65,
+      step: 'restore',
+    });
+    expect(record.error?.message).toMatch(
+      /the backup is damaged: .*bad\.dump: could not read the rows of public\.users/,
+    );
+    expect(record.error?.hint ?? '').not.toMatch(/role|rule/);
+    expect(await databasesLike(live)).toEqual([live]);
+    expect(await sql(live, 'SELECT id, email FROM users ORDER BY id')).toEqual(before);
+  });
+
   it('exits 78 naming the key path of a bad config key', async () => {
     const own = await tempDir('badkey');
     const { file } = await writeTestConfig(own, uniqueDb('cfg'));

@@ -14,6 +14,7 @@ import {
 import { describeTarget, type PgTarget } from '../../infra/pg/connection.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { type PgErrorFields, wrapPgError } from '../../infra/pg/pg-errors.js';
+import { tableKey } from '../../sql/table-key.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
 import type { TableStreamData, TableStreamFailure } from './table-stream-worker.js';
 
@@ -78,7 +79,7 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
       return stopped(input);
     case 'archive':
       return new BadBackupError(
-        `${input.archive}: could not stream ${input.schema}.${input.table} (${failure.problem}):\n${failure.stderr}`,
+        `the backup is damaged: ${input.archive}: could not read the rows of ${tableKey(input.schema, input.table)} (${failure.problem}):\n${failure.stderr}`,
         { hint: 'the archive is corrupt or truncated; the live staging database was not touched' },
       );
     case 'collision':
