@@ -62,7 +62,7 @@ const PATTERNS: PiiPattern[] = [
   {
     what: 'an IP address',
     test: (c, _t) => /(^|_)ip(_?address|_?addr)?$|(^|_)(remote|client)_?addr(ess)?$/.test(c),
-    suggest: "'null'",
+    suggest: 'ip',
   },
   {
     what: 'a secret',

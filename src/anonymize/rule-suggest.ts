@@ -8,12 +8,14 @@ import { INTEGER_TYPES, TEXT_TYPES } from './strategies/strategy.js';
 
 const probe = new KeyedPrf('staging-refresh:rule-suggest');
 const PROBES = Array.from({ length: 200 }, (_, index) => `Probe Value ${index} probe${index}@example.com`);
+const IP_PROBES = Array.from({ length: 50 }, (_, index) => `192.0.2.${index}`);
 const DATE_PROBES = Array.from({ length: 50 }, (_, index) => `20${String(index).padStart(2, '0')}-06-15`);
 
 /** Candidates by meaning, from the column's name (lowercased, spaces as underscores). */
 function byMeaning(name: string): ColumnRuleInput[] {
   const n = name.toLowerCase().replace(/[\s-]+/g, '_');
   if (/e_?mail/.test(n)) return ['email'];
+  if (/(^|_)ip(_?addr(ess)?)?$|(^|_)(remote|client)_?addr(ess)?$/.test(n)) return ['ip'];
   if (/first_?name|given_?name|forename/.test(n)) return [{ fake: 'person.firstName' }];
   if (/last_?name|sur_?name|family_?name/.test(n)) return [{ fake: 'person.lastName' }];
   if (/user_?name|login/.test(n)) return [{ fake: 'internet.userName' }];
@@ -32,6 +34,7 @@ function byMeaning(name: string): ColumnRuleInput[] {
 function byType(shape: ColumnShape): ColumnRuleInput[] {
   const { type } = shape;
   const candidates: ColumnRuleInput[] = [];
+  if (type === 'inet' || type === 'cidr') candidates.push('ip');
   if (type === 'date' || type === 'timestamp' || type === 'timestamptz') candidates.push({ shift: '30d' });
   if (INTEGER_TYPES.has(type) || type === 'uuid') candidates.push('hash');
   if (TEXT_TYPES.has(type)) {
@@ -51,7 +54,7 @@ export function fits(rule: ColumnRuleInput, shape: ColumnShape, domain: string):
   const parsed = parseRule(rule);
   if (ruleMisfit(parsed, shape) !== undefined) return false;
   const mask = compileRule(parsed, { prf: probe, type: shape.type, domain });
-  const inputs = 'shift' in parsed ? DATE_PROBES : PROBES;
+  const inputs = probesFor(parsed, shape.type);
   try {
     for (const input of inputs) {
       const out = mask(input, () => null);
@@ -64,9 +67,21 @@ export function fits(rule: ColumnRuleInput, shape: ColumnShape, domain: string):
   return true;
 }
 
+/** Values like the column's to try a rule on: dates, addresses, or arrays of those. */
+function probesFor(rule: ReturnType<typeof parseRule>, type: string): string[] {
+  const element = type.startsWith('_') ? type.slice(1) : type;
+  const inner = 'array' in rule ? rule.array.each : rule;
+  const base = 'shift' in inner ? DATE_PROBES : element === 'inet' || element === 'cidr' ? IP_PROBES : PROBES;
+  return type.startsWith('_') ? base.map((value) => `{"${value}",NULL}`) : base;
+}
+
 /** Candidates (by meaning, then by type) that fit the column's type, length, nullability and uniqueness. */
 export function candidateRules(column: string, shape: ColumnShape, domain: string): ColumnRuleInput[] {
-  return [...byMeaning(column), ...byType(shape)].filter((rule) => fits(rule, shape, domain));
+  // An array column: what its name means, for each element.
+  const meaning = byMeaning(column).map(
+    (rule): ColumnRuleInput => (shape.type.startsWith('_') ? { array: { each: rule } } : rule),
+  );
+  return [...meaning, ...byType(shape)].filter((rule) => fits(rule, shape, domain));
 }
 
 /** The first candidate that fits the column; undefined when none does. */

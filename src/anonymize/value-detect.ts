@@ -1,8 +1,11 @@
 // PII by content: a sample of a column's values is checked against shapes that are hard to hit
 // by accident — e-mail addresses, phone numbers written as phone numbers, Luhn-valid card
 // numbers, mod-97-valid IBANs, IP addresses. A column is flagged when most of its sampled
-// values have the same shape, so one odd value does not stop a run.
+// values have the same shape, so one odd value does not stop a run. Values are looked into:
+// every string leaf of a JSON document, every element of an array, and free text (an e-mail
+// address or an international phone number inside a sentence).
 import { isIP } from 'node:net';
+import { arrayLeaves, parsePgArray } from './strategies/pg-array.js';
 
 export interface ValueKind {
   what: string;
@@ -35,32 +38,115 @@ export const VALUE_KINDS: ValueKind[] = [
       return /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact) && ibanValid(compact);
     },
   },
+  // Before phone numbers: 203.0.113.7 is digit groups too.
+  { what: 'IP addresses', suggest: 'ip', test: (v) => isIP(v.replace(/\/\d+$/, '')) !== 0 },
   {
     what: 'phone numbers',
     suggest: '{ mask: { keepLast: 2 } }',
     test: (v) => {
-      if (!PHONE.test(v) || DATE.test(v)) return false;
+      if (!PHONE.test(v) || DATE.test(v) || isIP(v) !== 0) return false;
       const digits = v.replace(/\D/g, '').length;
       return digits >= 7 && digits <= 15;
     },
   },
-  { what: 'IP addresses', suggest: "'null'", test: (v) => isIP(v.replace(/\/\d+$/, '')) !== 0 },
 ];
 
-/** Column types worth sampling: text-like ones (a number column does not hold an e-mail). */
+// Inside free text: an address, or a phone number written internationally (+31 6 1234 5678).
+const EMAIL_IN_TEXT = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[a-z]{2,}\b/i;
+const PHONE_IN_TEXT = /(?:^|[\s(:])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,5}){2,4}\b/;
+
+/** Column types worth sampling: text-like ones and their arrays, and JSON (not numbers, dates). */
 export function sampledType(type: string): boolean {
-  return /^(text|varchar|bpchar|char|citext|name|inet|cidr)$/.test(type);
+  return /^_?(text|varchar|bpchar|char|citext|name|inet|cidr)$|^jsonb?$/.test(type);
+}
+
+/** Where in the values the kind was found. */
+export type FoundIn = 'value' | 'json' | 'array' | 'text';
+
+export interface ValueClass {
+  kind: ValueKind;
+  matches: number;
+  in: FoundIn;
+  /** For JSON: the path of the first leaf that matched (`$.contact.email`, `$.phones[*]`). */
+  path?: string;
 }
 
 /** The kind most sampled values share, when at least half of them (and at least 3) do. */
-export function classifyValues(values: readonly string[]): { kind: ValueKind; matches: number } | undefined {
-  const present = values.filter((value) => value.trim() !== '');
+export function classifyValues(values: readonly string[]): ValueClass | undefined {
+  const present = values.filter((value) => value.trim() !== '').map(readValue);
   if (present.length < 3) return undefined;
   for (const kind of VALUE_KINDS) {
-    const matches = present.filter((value) => kind.test(value.trim())).length;
-    if (matches >= 3 && matches * 2 >= present.length) return { kind, matches };
+    let matches = 0;
+    let first: { in: FoundIn; path?: string } | undefined;
+    for (const value of present) {
+      const hit = value.leaves.find((leaf) => kind.test(leaf.text.trim()));
+      const inText = hit ? undefined : value.leaves.find((leaf) => inFreeText(kind, leaf.text));
+      const found = hit ?? inText;
+      if (!found) continue;
+      matches++;
+      first ??= {
+        in: inText ? 'text' : value.in,
+        ...(found.path !== undefined && { path: found.path }),
+      };
+    }
+    if (first && matches >= 3 && matches * 2 >= present.length) return { kind, matches, ...first };
   }
   return undefined;
+}
+
+/** The rule to suggest for a column where values of `found.kind` were found. */
+export function suggestionFor(found: ValueClass): string {
+  switch (found.in) {
+    case 'json':
+      return `{ json: { '${found.path ?? '$'}': ${found.kind.suggest} } }`;
+    case 'array':
+      return `{ array: { each: ${found.kind.suggest} } }`;
+    case 'text':
+      return "'null'";
+    default:
+      return found.kind.suggest;
+  }
+}
+
+interface Leaf {
+  text: string;
+  path?: string;
+}
+
+/** A value's strings: the leaves of a JSON document or an array, or the value itself. */
+function readValue(value: string): { in: FoundIn; leaves: Leaf[] } {
+  const trimmed = value.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      const leaves: Leaf[] = [];
+      jsonLeaves(JSON.parse(trimmed), '$', leaves);
+      return { in: 'json', leaves };
+    } catch {
+      // not JSON: perhaps an array
+    }
+    if (trimmed.startsWith('{') || /^\[[\d:-]+\]=/.test(trimmed)) {
+      try {
+        return { in: 'array', leaves: arrayLeaves(parsePgArray(trimmed).items).map((text) => ({ text })) };
+      } catch {
+        // neither: plain text
+      }
+    }
+  }
+  return { in: 'value', leaves: [{ text: value }] };
+}
+
+function jsonLeaves(node: unknown, path: string, into: Leaf[]): void {
+  if (typeof node === 'string') into.push({ text: node, path });
+  else if (Array.isArray(node)) for (const item of node) jsonLeaves(item, `${path}.*`, into);
+  else if (node !== null && typeof node === 'object')
+    for (const [key, value] of Object.entries(node)) jsonLeaves(value, `${path}.${key}`, into);
+}
+
+function inFreeText(kind: ValueKind, text: string): boolean {
+  if (!/\s/.test(text.trim())) return false; // one word: judged whole above
+  if (kind.what === 'e-mail addresses') return EMAIL_IN_TEXT.test(text);
+  if (kind.what === 'phone numbers') return PHONE_IN_TEXT.test(text);
+  return false;
 }
 
 export function luhn(digits: string): boolean {

@@ -10,7 +10,14 @@ import type { AnonymizeRecord } from '../record/run-record.js';
 import { splitTableKey } from '../sql/table-key.js';
 import { decodeField, parseCopyHeader } from './copy-text.js';
 import { qualify } from './pii-gate.js';
-import { classifyValues, sampledType } from './value-detect.js';
+import { classifyValues, type FoundIn, sampledType, suggestionFor } from './value-detect.js';
+
+const WHERE: Record<FoundIn, string> = {
+  value: '',
+  json: ' inside JSON',
+  array: ' in its array elements',
+  text: ' inside free text',
+};
 
 /** `schema.table` → the columns to sample there (text-like, no rule, no keep). */
 export function columnsToSample(
@@ -51,8 +58,8 @@ export function valueFindings(
       rule: 'unknown-pii-values',
       severity: anonymize.unknownPii === 'fail' ? 'error' : 'warning',
       column: `${table}.${column}`,
-      message: `${table}.${column} holds ${found.kind.what} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${found.kind.suggest}) or list it in anonymize.keep`,
-      suggest: found.kind.suggest,
+      message: `${table}.${column} holds ${found.kind.what}${WHERE[found.in]}${found.path ? ` (at ${found.path})` : ''} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${suggestionFor(found)}) or list it in anonymize.keep`,
+      suggest: suggestionFor(found),
     });
   }
   return findings;

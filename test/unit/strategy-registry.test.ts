@@ -33,6 +33,8 @@ describe('strategy registry', () => {
       shift: '3d',
       template: '{id}',
       json: { '$.a': 'hash' },
+      array: { each: 'hash' },
+      ip: {},
     };
     for (const [name, strategy] of Object.entries(STRATEGIES)) {
       expect(strategy.name).toBe(name);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyValues, luhn } from '../../src/anonymize/value-detect.js';
+import { classifyValues, luhn, suggestionFor } from '../../src/anonymize/value-detect.js';
 
 const kind = (values: string[]) => classifyValues(values)?.kind.what;
 
@@ -40,5 +40,58 @@ describe('PII by sampled values', () => {
   it('luhn', () => {
     expect(luhn('79927398713')).toBe(true);
     expect(luhn('79927398710')).toBe(false);
+  });
+});
+
+describe('PII inside values', () => {
+  it('finds e-mail addresses in JSON leaves (arrays included) and names the path and the rule', () => {
+    const found = classifyValues([
+      '{"id": 1, "contact": {"email": "ann@real.example", "tags": ["a"]}}',
+      '{"id": 2, "contact": {"email": "bob@real.example"}}',
+      '{"id": 3, "contact": {"email": "cy@real.example"}}',
+    ]);
+    expect(found).toMatchObject({ kind: { what: 'e-mail addresses' }, in: 'json', path: '$.contact.email' });
+    expect(suggestionFor(found!)).toBe("{ json: { '$.contact.email': email } }");
+    expect(
+      classifyValues([
+        '{"phones": ["+31 6 12345678"]}',
+        '{"phones": ["+44 20 7183 8750"]}',
+        '{"phones": ["+1 555 123 4567"]}',
+      ]),
+    ).toMatchObject({ kind: { what: 'phone numbers' }, path: '$.phones.*' });
+  });
+
+  it('finds them in array elements and suggests the element rule', () => {
+    const found = classifyValues([
+      '{ann@real.example,bob@real.example}',
+      '{cy@real.example}',
+      '{"d@real.example",NULL}',
+    ]);
+    expect(found).toMatchObject({ kind: { what: 'e-mail addresses' }, in: 'array' });
+    expect(suggestionFor(found!)).toBe('{ array: { each: email } }');
+  });
+
+  it('finds an address or an international number inside a sentence, not ordinary prose', () => {
+    expect(
+      classifyValues([
+        'Customer called, wrote to ann@real.example afterwards',
+        'Send the invoice to bob.smith@real.example please',
+        'asked to be reached at cy@real.example',
+      ]),
+    ).toMatchObject({ kind: { what: 'e-mail addresses' }, in: 'text' });
+    expect(
+      classifyValues([
+        'Call back on +31 6 1234 5678 after 5',
+        'mobile: +44 20 7183 8750',
+        'reached him at +1 555 123 4567',
+      ]),
+    ).toMatchObject({ kind: { what: 'phone numbers' }, in: 'text' });
+    expect(
+      classifyValues([
+        'Delivered on 2024-01-03 at 10:30',
+        'Order 12345 shipped in 2 boxes',
+        'see ticket #4411 (priority 2)',
+      ]),
+    ).toBeUndefined();
   });
 });

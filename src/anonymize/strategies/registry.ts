@@ -2,10 +2,12 @@
 // type and compile/leak-check/row-reading questions are all derived from this one table, so adding
 // a strategy is one new file in this folder and one line here.
 import { z } from 'zod';
+import { arrayStrategy } from './array.js';
 import { emailStrategy } from './email.js';
 import { fakeStrategy } from './fake.js';
 import { fixedStrategy } from './fixed.js';
 import { hashStrategy } from './hash.js';
+import { ipStrategy } from './ip.js';
 import { jsonStrategy } from './json.js';
 import { maskStrategy } from './mask.js';
 import { nullStrategy } from './null.js';
@@ -24,6 +26,8 @@ export const STRATEGIES = {
   shift: shiftStrategy,
   template: templateStrategy,
   json: jsonStrategy,
+  array: arrayStrategy,
+  ip: ipStrategy,
 };
 
 type Registry = typeof STRATEGIES;
@@ -105,6 +109,7 @@ export function ruleToInput(rule: ColumnRule): ColumnRuleInput {
         ]),
       ),
     };
+  if (name === 'array') return { array: { each: ruleToInput((options as { each: ColumnRule }).each) } };
   const bare = STRATEGIES[name].bare;
   if (bare !== undefined && JSON.stringify(options) === JSON.stringify(bare)) return name;
   return rule as ColumnRuleInput;

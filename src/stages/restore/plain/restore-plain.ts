@@ -11,6 +11,7 @@
 import { basename } from 'node:path';
 import { loadPartitions } from '../../../anonymize/column-facts.js';
 import { expandPartitionRules } from '../../../anonymize/partition-rules.js';
+import { checkCoverage } from '../../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
@@ -28,7 +29,6 @@ import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import { tableKey } from '../../../sql/table-key.js';
 import {
   columnTypes,
-  enforceCoverage,
   enforceFindings,
   type LeakSamples,
   loadColumns,
@@ -123,13 +123,22 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const prf = new KeyedPrf(anonymize.secret ?? '');
   let rules = rulesByTable(anonymize);
   let types = new Map<string, Map<string, string>>();
-  let findings: AnonymizeRecord['findings'] = [];
+  const findings: AnonymizeRecord['findings'] = [];
   let toSample = new Map<string, string[]>();
   let section: 'pre-data' | 'data and post-data' = 'pre-data';
   let sectionStarted = performance.now();
   let session = new PsqlSession(next, input.signal);
   let current: CurrentCopy | undefined;
   let connects = 0;
+  // #19: a blocking finding stops every write, but the dump is read on, so the error names every
+  // unruled column (a plain dump only shows a table's values when its rows come by).
+  let blocked = false;
+  const block = (found: AnonymizeRecord['findings']) => {
+    findings.push(...found);
+    if (blocked || !found.some((finding) => finding.severity === 'error')) return;
+    blocked = true;
+    session.kill();
+  };
 
   const finishSession = async () => {
     try {
@@ -140,6 +149,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     sections.push({ name: section, durationMs: Math.round(performance.now() - sectionStarted) });
   };
   const write = async (text: string) => {
+    if (blocked) return;
     await session.write(text);
     if (session.stopped) await finishSession(); // throws psql's error
   };
@@ -150,13 +160,14 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       anonymize = expandPartitionRules(anonymize, await loadPartitions(client));
       return loadColumns(client);
     });
-    findings = enforceCoverage(anonymize, columns);
+    block(checkCoverage(anonymize, columns));
     if (anonymize.sampleRows > 0)
       toSample = columnsToSample(anonymize, columns, new Set(findings.map((finding) => finding.column)));
     types = columnTypes(columns);
     rules = rulesByTable(anonymize);
     section = 'data and post-data';
     sectionStarted = performance.now();
+    if (blocked) return;
     log.info({ section, database: next.database }, `restoring ${section}`);
     session = new PsqlSession(next, input.signal);
     await write(prelude + replay.join(''));
@@ -171,7 +182,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       copy.columns,
       toSample.get(copy.table) ?? [],
     );
-    findings.push(...enforceFindings(valueFindings(anonymize, copy.table, samples)));
+    block(valueFindings(anonymize, copy.table, samples));
     const { transform } = copy;
     const lines = transform ? held.map((line) => transform.line(line)) : held;
     if (lines.length > 0) await write(`${lines.join('\n')}\n`);
@@ -279,6 +290,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       }
     }
     if (section === 'pre-data') await startData();
+    if (blocked) enforceFindings(findings); // throws: every finding of the whole dump
     await finishSession();
   } catch (error) {
     session.kill();
