@@ -206,7 +206,7 @@ const verify = z.strictObject({
 });
 
 const neutralizeKeep = z.strictObject({
-  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function']),
+  kind: z.enum(['foreign-server', 'event-trigger', 'subscription', 'cron-job', 'function', 'view']),
   name: z.string().min(1),
   reason: z.string().min(1, 'say why this object may reach outside staging'),
 });

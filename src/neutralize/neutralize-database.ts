@@ -1,8 +1,9 @@
 // Neutralizes, in the new database and before anything runs in it, every object that could reach
 // outside staging: foreign servers lose their connection options (postgres_fdw and dblink_fdw
 // servers point at a name that never resolves), user mappings are dropped, event triggers
-// disabled, subscriptions dropped, pg_cron jobs deleted, and functions that call dblink get a
-// body that raises. Objects named in `neutralize.keep` are left as they are and listed as kept.
+// disabled, subscriptions dropped, pg_cron jobs deleted, functions that call dblink get a body
+// that raises, and so do views that call it; a materialized view that calls it is never
+// refreshed. Objects named in `neutralize.keep` are left as they are and listed as kept.
 import type pg from 'pg';
 import type { NeutralizeKeep } from '../config/schema.js';
 import { GuardError } from '../errors.js';
@@ -15,9 +16,16 @@ import { tableKey, tableKeySql } from '../sql/table-key.js';
 export const NEUTRALIZED_HOST = 'neutralized-by-staging-refresh.invalid';
 
 /** Which classes of object a pass looks at. */
-export type NeutralizeKind = 'servers' | 'event-triggers' | 'subscriptions' | 'cron' | 'functions';
+export type NeutralizeKind = 'servers' | 'event-triggers' | 'subscriptions' | 'cron' | 'functions' | 'views';
 
-const ALL: readonly NeutralizeKind[] = ['servers', 'event-triggers', 'subscriptions', 'cron', 'functions'];
+const ALL: readonly NeutralizeKind[] = [
+  'servers',
+  'event-triggers',
+  'subscriptions',
+  'cron',
+  'functions',
+  'views',
+];
 const LIBPQ_FDWS = new Set(['postgres_fdw', 'dblink_fdw']);
 const EVENT_STATE: Record<string, string> = { O: 'enabled', R: 'enabled replica', A: 'enabled always' };
 
@@ -37,6 +45,80 @@ export async function neutralizeDatabase(
   if (kinds.includes('subscriptions')) done.push(...(await subscriptions(client, kept)));
   if (kinds.includes('cron')) done.push(...(await cronJobs(client, kept)));
   if (kinds.includes('functions')) done.push(...(await dblinkFunctions(client, kept)));
+  if (kinds.includes('views')) done.push(...(await dblinkViews(client, kept)));
+  return done;
+}
+
+/**
+ * Views and materialized views that call the dblink extension's functions directly (a literal
+ * connection string in the view). A view gets a definition with the same columns that raises
+ * when read; a materialized view is reported `not-refreshed`: its data entry must not be
+ * restored (`REFRESH` would connect), which the caller arranges from the returned names.
+ */
+async function dblinkViews(client: pg.Client, kept: Kept): Promise<NeutralizedRecord[]> {
+  const done: NeutralizedRecord[] = [];
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    columns: { name: string; type: string }[];
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+            (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod))
+                             ORDER BY a.attnum)
+               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('v', 'm')
+        AND EXISTS (
+          SELECT 1 FROM pg_rewrite r
+            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                            AND d.refclassid = 'pg_proc'::regclass
+            JOIN pg_proc p ON p.oid = d.refobjid AND p.proname ~ '^dblink'
+            JOIN pg_depend e ON e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e'
+            JOIN pg_extension x ON x.oid = e.refobjid AND x.extname = 'dblink'
+           WHERE r.ev_class = c.oid)
+      ORDER BY 1, 2`,
+  );
+  for (const view of rows) {
+    const qualified = tableKey(view.schema, view.name);
+    const keepEntry = kept('view', qualified);
+    const kind = view.kind === 'm' ? 'materialized-view' : 'view';
+    if (keepEntry) {
+      done.push(keptRecord(kind, qualified, 'calls dblink', keepEntry));
+      continue;
+    }
+    if (view.kind === 'm') {
+      done.push({
+        kind,
+        name: qualified,
+        action: 'not-refreshed',
+        detail: 'calls dblink: left unpopulated (a REFRESH would connect out of staging)',
+      });
+      continue;
+    }
+    // Same columns, same types; reading it raises (the cast runs when a query is planned).
+    const message = literal(`${qualified} was neutralized by staging-refresh: it calls dblink`);
+    const list = view.columns.map((column) => `NULL::${column.type} AS ${ident(column.name)}`).join(', ');
+    try {
+      await client.query(
+        `CREATE OR REPLACE VIEW ${qualifiedName(view.schema, view.name)} AS SELECT ${list} WHERE (${message} || '')::int IS NULL`,
+      );
+      done.push({
+        kind,
+        name: qualified,
+        action: 'definition-replaced',
+        detail: 'called dblink; reading it now raises an error',
+      });
+    } catch (error) {
+      done.push({
+        kind,
+        name: qualified,
+        action: 'reported',
+        detail: `calls dblink and could not be replaced: ${(error as Error).message}`,
+      });
+    }
+  }
   return done;
 }
 

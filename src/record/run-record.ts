@@ -317,12 +317,16 @@ export interface NeutralizedRecord {
     | 'subscription'
     | 'publication'
     | 'cron-job'
-    | 'function';
+    | 'function'
+    | 'view'
+    | 'materialized-view';
   /** The object's name (schema-qualified where it has a schema; `user@server` for a user mapping). */
   name: string;
   /**
    * not-restored: left out of the restore; options-removed: kept without its connection options;
    * disabled / dropped / unscheduled; body-replaced: a function whose new body raises;
+   * definition-replaced: a view that now raises when read; not-refreshed: a materialized view
+   * left unpopulated (its REFRESH would have connected out);
    * unreachable: reaches out only through a neutralized server; kept: deliberately left as it was
    * (`neutralize.keep`); reported: found but could not be changed (see detail).
    */
@@ -333,6 +337,8 @@ export interface NeutralizedRecord {
     | 'dropped'
     | 'unscheduled'
     | 'body-replaced'
+    | 'definition-replaced'
+    | 'not-refreshed'
     | 'unreachable'
     | 'kept'
     | 'reported';

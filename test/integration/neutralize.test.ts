@@ -47,7 +47,10 @@ function productionSql(): string {
     BEGIN
       PERFORM dblink_exec('${connstr}', format('INSERT INTO writes VALUES (%L)', tg_tag));
     END $f$;
-    CREATE EVENT TRIGGER report_ddl ON ddl_command_end EXECUTE FUNCTION on_ddl();`;
+    CREATE EVENT TRIGGER report_ddl ON ddl_command_end EXECUTE FUNCTION on_ddl();
+    CREATE VIEW prod_secrets_view AS SELECT v FROM dblink('${connstr}', 'SELECT v FROM secrets') AS t(v text);
+    CREATE MATERIALIZED VIEW prod_secrets_cache AS
+      SELECT v FROM dblink('${connstr}', 'SELECT v FROM secrets') AS t(v text);`;
 }
 
 /** Rows written into the stand-in since it was created. */
@@ -61,7 +64,12 @@ describe('neutralize', () => {
     await sql('postgres', `CREATE DATABASE ${standIn}`);
     await sql(
       standIn,
-      "CREATE TABLE secrets (v text); INSERT INTO secrets VALUES ('production secret'); CREATE TABLE writes (note text)",
+      // Reading the secrets writes a row too: a read that reaches the stand-in is seen as well.
+      `CREATE TABLE writes (note text);
+       CREATE TABLE secret_rows (v text); INSERT INTO secret_rows VALUES ('production secret');
+       CREATE FUNCTION read_secrets() RETURNS SETOF text LANGUAGE plpgsql SET search_path = public AS $f$
+       BEGIN INSERT INTO writes VALUES ('read'); RETURN QUERY SELECT v FROM secret_rows; END $f$;
+       CREATE VIEW secrets AS SELECT v FROM read_secrets() AS t(v);`,
     );
     dumps = await tempDir('neutralize-dumps');
     await makeDumps(dumps, productionSql(), { 'prod.dump': 'c', 'prod.sql': 'p' }, async (database) => {
@@ -102,6 +110,10 @@ describe('neutralize', () => {
         /user mapping not found|could not translate host name|could not connect/,
       );
       await expect(sql(live, 'SELECT read_prod()')).rejects.toThrow(/neutralized by staging-refresh/);
+      await expect(sql(live, 'SELECT v FROM prod_secrets_view')).rejects.toThrow(
+        /public.prod_secrets_view was neutralized by staging-refresh/,
+      );
+      await expect(sql(live, 'SELECT v FROM prod_secrets_cache')).rejects.toThrow(/has not been populated/);
       await expect(sql(live, `SELECT "odd schema"."push to prod"('x')`)).rejects.toThrow(
         /neutralized by staging-refresh/,
       );
@@ -138,6 +150,8 @@ describe('neutralize', () => {
           'function public.read_prod(): body-replaced',
           'function public.on_ddl(): body-replaced',
           'event-trigger report_ddl: disabled',
+          'view public.prod_secrets_view: definition-replaced',
+          'materialized-view public.prod_secrets_cache: not-refreshed',
         ].sort(),
       );
       const kept = record.neutralized?.find((object) => object.action === 'kept');

@@ -23,7 +23,7 @@ import type {
   RestoredTable,
   RestoreRecord,
 } from '../../record/run-record.js';
-import { tableKeySql } from '../../sql/table-key.js';
+import { tableKey, tableKeySql } from '../../sql/table-key.js';
 import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
@@ -141,8 +141,28 @@ async function restoreWithPgRestore(
   pool.warm(Math.min(2 * Math.max(1, config.target.jobs), masked));
   try {
     await timed('pre-data', () => runPgRestore(input, 'pre-data', baseList, input.signal));
-    neutralized.push(...(await neutralize(input, ['servers', 'functions'])));
-    return await restoreDataAndPostData(input, timed, pool, outbound, baseList, neutralized);
+    const early = await neutralize(input, ['servers', 'functions', 'views']);
+    neutralized.push(...early);
+    // A materialized view that calls dblink stays unpopulated: its REFRESH would connect out.
+    const unrefreshed = new Set(
+      early.filter((object) => object.action === 'not-refreshed').map((object) => object.name),
+    );
+    const postList =
+      unrefreshed.size === 0
+        ? baseList
+        : await writeList(
+            input,
+            'restore-post.list',
+            withoutEntries(
+              outbound.listing,
+              input.entries.filter(
+                (entry) =>
+                  entry.type === 'MATERIALIZED VIEW DATA' &&
+                  unrefreshed.has(tableKey(entry.schema, entry.name)),
+              ),
+            ),
+          );
+    return await restoreDataAndPostData(input, timed, pool, outbound, baseList, postList, neutralized);
   } finally {
     await pool.close();
   }
@@ -155,6 +175,7 @@ async function restoreDataAndPostData(
   pool: StreamWorkerPool,
   outbound: ReturnType<typeof outboundEntries>,
   baseList: string | undefined,
+  postList: string | undefined,
   neutralized: NeutralizedRecord[],
 ): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
   const { config, next } = input;
@@ -173,7 +194,7 @@ async function restoreDataAndPostData(
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
     }),
   );
-  await timed('post-data', () => runPgRestore(input, 'post-data', baseList, input.signal));
+  await timed('post-data', () => runPgRestore(input, 'post-data', postList, input.signal));
   if (outbound.deferred.length > 0) {
     const events = await writeList(
       input,
@@ -191,6 +212,15 @@ async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promis
   return withClient(input.next, 'staging-refresh:neutralize', (client) =>
     neutralizeDatabase(client, input.config.neutralize.keep, kinds, input.config.production.hosts),
   );
+}
+
+/** The listing with these entries commented out. */
+function withoutEntries(listing: string, entries: readonly TocEntry[]): string {
+  const skip = new Set(entries.map((entry) => entry.line));
+  return listing
+    .split('\n')
+    .map((line) => (skip.has(line.trimEnd()) ? `;${line}` : line))
+    .join('\n');
 }
 
 /** Writes a `-L` list into the work dir; undefined when the listing is the whole archive. */

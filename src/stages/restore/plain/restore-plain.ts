@@ -23,7 +23,11 @@ import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../in
 import { withClient } from '../../../infra/pg/with-client.js';
 import { ToolFailedError } from '../../../infra/process/run-tool.js';
 import type { Logger } from '../../../log/logger.js';
-import { plainOutboundStatement } from '../../../neutralize/plain-statement.js';
+import {
+  dblinkMatview,
+  plainOutboundStatement,
+  refreshedMatview,
+} from '../../../neutralize/plain-statement.js';
 import type { AnonymizeRecord } from '../../../record/run-record.js';
 import type { ParsedStatement } from '../../../sql/parse-sql.js';
 import { tableKey } from '../../../sql/table-key.js';
@@ -133,6 +137,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   // #19: a blocking finding stops every write, but the dump is read on, so the error names every
   // unruled column (a plain dump only shows a table's values when its rows come by).
   let blocked = false;
+  const unrefreshed = new Set<string>();
   const block = (found: AnonymizeRecord['findings']) => {
     findings.push(...found);
     if (blocked || !found.some((finding) => finding.severity === 'error')) return;
@@ -200,6 +205,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           for (const statement of event.statements) {
             const action = statementAction(statement);
             if (action === 'drop') continue;
+            // #15: a materialized view over dblink is never populated (its REFRESH connects out).
+            const overDblink = dblinkMatview(statement);
+            if (overDblink) unrefreshed.add(overDblink);
+            const refreshed = refreshedMatview(statement);
+            if (refreshed && unrefreshed.has(refreshed)) continue;
             const outbound = plainOutboundStatement(statement); // #15: event triggers disabled at once
             if (outbound !== undefined) {
               out += outbound;
