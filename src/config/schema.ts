@@ -85,6 +85,8 @@ const anonymize = z.strictObject({
   sampleRows: z.number().int().min(0).max(100000).default(100),
   keep: z.array(z.string()).default([]),
   domain: z.string().default('example.invalid'),
+  /** Large objects (their contents cannot be masked): drop them, or keep them deliberately. */
+  largeObjects: z.enum(['drop', 'keep']).optional(),
   tables: z
     .record(z.string(), z.union([z.literal('truncate'), z.record(z.string(), columnRuleSchema)]))
     .default({}),

@@ -60,7 +60,9 @@ const TYPES = [
   'RULE',
   'AGGREGATE',
   'LARGE OBJECT',
+  'BLOB METADATA',
   'BLOBS',
+  'BLOB',
   'STATISTICS',
 ];
 

@@ -78,6 +78,8 @@ export interface AnonymizeRecord {
     /** A starter rule for the column, as YAML (what `plan --write-rules` writes). */
     suggest?: string;
   }[];
+  /** Large objects in the backup and what became of them (anonymize.largeObjects). */
+  largeObjects?: { count: number; action: 'dropped' | 'kept' };
 }
 
 export interface StatementRecord {

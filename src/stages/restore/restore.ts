@@ -3,6 +3,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isLargeObjectEntry, largeObjectCount, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
 import { onlyEntries, outboundEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
@@ -24,7 +25,7 @@ import type {
   RestoreRecord,
 } from '../../record/run-record.js';
 import { tableKey, tableKeySql } from '../../sql/table-key.js';
-import { type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
+import { enforceFindings, type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
@@ -121,7 +122,15 @@ async function restoreWithPgRestore(
 ): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
   const { config, next, log } = input;
   // #15: user mappings, subscriptions and cron rows are never restored; event triggers last.
-  const outbound = outboundEntries(input.listing, input.entries, config.neutralize.keep);
+  const found = outboundEntries(input.listing, input.entries, config.neutralize.keep);
+  // #19: large objects hold bytes no rule masks: refused (exit 78), dropped or kept, before pre-data.
+  const largeObjects = largeObjectCount(input.entries);
+  const largeObjectNote = largeObjectFinding(config.anonymize, largeObjects);
+  if (largeObjectNote) enforceFindings([largeObjectNote]);
+  const dropObjects = largeObjects > 0 && config.anonymize.largeObjects === 'drop';
+  const outbound = dropObjects
+    ? { ...found, listing: withoutEntries(found.listing, input.entries.filter(isLargeObjectEntry)) }
+    : found;
   neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
   await mkdir(config.workDir, { recursive: true });
   const baseList = await writeList(input, 'restore.list', outbound.listing);
@@ -162,7 +171,11 @@ async function restoreWithPgRestore(
               ),
             ),
           );
-    return await restoreDataAndPostData(input, timed, pool, outbound, baseList, postList, neutralized);
+    const data = await restoreDataAndPostData(input, timed, pool, outbound, baseList, postList, neutralized);
+    if (largeObjectNote) data.record.findings.push(largeObjectNote);
+    if (largeObjects > 0)
+      data.record.largeObjects = { count: largeObjects, action: dropObjects ? 'dropped' : 'kept' };
+    return data;
   } finally {
     await pool.close();
   }

@@ -10,6 +10,7 @@
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
 import { basename } from 'node:path';
 import { loadPartitions } from '../../../anonymize/column-facts.js';
+import { isLargeObjectStatement, largeObjectFinding } from '../../../anonymize/large-objects.js';
 import { expandPartitionRules } from '../../../anonymize/partition-rules.js';
 import { checkCoverage } from '../../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
@@ -138,11 +139,15 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   // unruled column (a plain dump only shows a table's values when its rows come by).
   let blocked = false;
   const unrefreshed = new Set<string>();
+  // #19: large objects (lo_create, lowrite…): refused at first sight, dropped, or kept.
+  let largeObjects = 0;
+  let largeObjectNote: AnonymizeRecord['findings'][number] | undefined;
   const block = (found: AnonymizeRecord['findings']) => {
     findings.push(...found);
     if (blocked || !found.some((finding) => finding.severity === 'error')) return;
     blocked = true;
-    session.kill();
+    // The schema still loads (the coverage check reads it); no row is written from now on.
+    if (section !== 'pre-data') session.kill();
   };
 
   const finishSession = async () => {
@@ -154,7 +159,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     sections.push({ name: section, durationMs: Math.round(performance.now() - sectionStarted) });
   };
   const write = async (text: string) => {
-    if (blocked) return;
+    if (blocked && section !== 'pre-data') return;
     await session.write(text);
     if (session.stopped) await finishSession(); // throws psql's error
   };
@@ -205,6 +210,14 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           for (const statement of event.statements) {
             const action = statementAction(statement);
             if (action === 'drop') continue;
+            if (isLargeObjectStatement(statement.sql)) {
+              if (/\blo_create\s*\(/i.test(statement.sql)) largeObjects++;
+              if (anonymize.largeObjects === 'drop') continue;
+              if (!largeObjectNote && largeObjects > 0) {
+                largeObjectNote = largeObjectFinding(anonymize, largeObjects);
+                if (largeObjectNote) block([largeObjectNote]);
+              }
+            }
             // #15: a materialized view over dblink is never populated (its REFRESH connects out).
             const overDblink = dblinkMatview(statement);
             if (overDblink) unrefreshed.add(overDblink);
@@ -300,6 +313,8 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       }
     }
     if (section === 'pre-data') await startData();
+    // The count is known at the end: the finding says how many.
+    if (largeObjectNote) Object.assign(largeObjectNote, largeObjectFinding(anonymize, largeObjects));
     if (blocked) enforceFindings(findings); // throws: every finding of the whole dump
     await finishSession();
   } catch (error) {
@@ -321,7 +336,13 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   for (const [table, rule] of rules)
     if (rule === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
   return {
-    anonymize: { tables: tables.sort((a, b) => a.name.localeCompare(b.name)), findings },
+    anonymize: {
+      tables: tables.sort((a, b) => a.name.localeCompare(b.name)),
+      findings,
+      ...(largeObjects > 0 && {
+        largeObjects: { count: largeObjects, action: anonymize.largeObjects === 'drop' ? 'dropped' : 'kept' },
+      }),
+    },
     samples,
     tables: [...seen].sort(),
     sections,

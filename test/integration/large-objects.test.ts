@@ -1,0 +1,76 @@
+// Large objects hold bytes no column rule can mask (a scanned passport, say). A backup that has
+// them stops the run before any row is written unless the config decides: dropped, staging has
+// none; kept, they are restored as they are and the record says so. Custom and plain dumps.
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import {
+  cluster,
+  databasesLike,
+  makeDumps,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
+
+const PRODUCTION = `
+  CREATE TABLE documents (id bigint PRIMARY KEY, scan oid);
+  INSERT INTO documents SELECT g, lo_from_bytea(0, convert_to('passport of Realperson ' || g, 'UTF8'))
+    FROM generate_series(1, 3) g;`;
+
+describe('large objects', () => {
+  let dumps: string;
+  beforeAll(async () => {
+    cluster();
+    dumps = await tempDir('large-objects');
+    await makeDumps(dumps, PRODUCTION, { 'prod.dump': 'c', 'prod.sql': 'p' });
+  });
+
+  const run = async (file: string, largeObjects?: 'drop' | 'keep') => {
+    const dir = await tempDir('lo-run');
+    const live = uniqueDb('lo');
+    const { config } = await writeTestConfig(dir, live, {
+      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
+      anonymize: { secret: 's', unknownPii: 'fail', ...(largeObjects && { largeObjects }) },
+    });
+    await copyFile(join(dumps, file), join(dir, 'backups', file));
+    return { live, record: await runRefresh(config, quiet) };
+  };
+  const objects = (live: string) =>
+    sql<{ text: string }>(
+      live,
+      "SELECT convert_from(lo_get(oid), 'UTF8') AS text FROM pg_largeobject_metadata ORDER BY 1",
+    );
+
+  for (const file of ['prod.dump', 'prod.sql']) {
+    it(`${file}: undecided → exit 78 before any row, naming the setting`, async () => {
+      const { live, record } = await run(file);
+      expect(record.exitCode).toBe(78);
+      expect(record.error?.message).toContain('the backup holds 3 large object(s)');
+      expect(record.error?.message).toContain('anonymize.largeObjects: drop');
+      expect(await databasesLike(live)).toEqual([]);
+    });
+
+    it(`${file}: drop → staging has none; keep → restored as they are, and recorded`, async () => {
+      const dropped = await run(file, 'drop');
+      expect(dropped.record.error).toBeUndefined();
+      expect(dropped.record.anonymize?.largeObjects).toEqual({ count: 3, action: 'dropped' });
+      expect(await objects(dropped.live)).toEqual([]);
+
+      const kept = await run(file, 'keep');
+      expect(kept.record.error).toBeUndefined();
+      expect(kept.record.anonymize?.largeObjects).toEqual({ count: 3, action: 'kept' });
+      expect((await objects(kept.live)).map((row) => row.text)).toEqual([
+        'passport of Realperson 1',
+        'passport of Realperson 2',
+        'passport of Realperson 3',
+      ]);
+      expect(kept.record.anonymize?.findings.map((finding) => finding.message)).toContain(
+        '3 large object(s) restored unmasked (anonymize.largeObjects: keep)',
+      );
+    });
+  }
+});
