@@ -177,6 +177,17 @@ export function uncoveredPii(
       kept.has(`${column.table}.${column.column}`)
     )
       continue;
+    // A stored tsvector beside masked columns keeps their words ('jane':1 'doe':2) unless ruled.
+    if (column.type === 'tsvector' && rules && Object.keys(rules).length > 0) {
+      findings.push({
+        rule: 'derived-pii',
+        severity: config.unknownPii === 'fail' ? 'error' : 'warning',
+        column: `${column.table}.${column.column}`,
+        message: `${column.table}.${column.column} is a stored tsvector beside masked columns (${Object.keys(rules).join(', ')}): it keeps their original words; rule it (e.g. ${column.column}: { fixed: '' }, or 'null') or list it in anonymize.keep`,
+        suggest: "{ fixed: '' }",
+      });
+      continue;
+    }
     const pattern = piiPattern(column.column, column.table, column.type);
     if (!pattern) continue;
     findings.push({

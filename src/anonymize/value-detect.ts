@@ -57,7 +57,7 @@ const PHONE_IN_TEXT = /(?:^|[\s(:])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,5
 
 /** Column types worth sampling: text-like ones and their arrays, and JSON (not numbers, dates). */
 export function sampledType(type: string): boolean {
-  return /^_?(text|varchar|bpchar|char|citext|name|inet|cidr)$|^jsonb?$/.test(type);
+  return /^_?(text|varchar|bpchar|char|citext|name|inet|cidr)$|^jsonb?$|^tsvector$/.test(type);
 }
 
 /** Where in the values the kind was found. */

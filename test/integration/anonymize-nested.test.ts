@@ -35,7 +35,14 @@ const PRODUCTION = `
            'Called back, wrote to member' || g || '@real-mail.example with the details',
            ('203.0.' || (g % 250) || '.' || (1 + g % 200))::inet,
            ('198.51.' || (g % 250) || '.0/24')::cidr
-      FROM generate_series(1, 1500) g;`;
+      FROM generate_series(1, 1500) g;
+  CREATE TABLE articles (
+    id bigint PRIMARY KEY,
+    author_email text NOT NULL,
+    search tsvector,
+    author_words tsvector GENERATED ALWAYS AS (to_tsvector('simple', author_email)) STORED);
+  INSERT INTO articles (id, author_email) SELECT g, 'writer' || g || '@real-mail.example' FROM generate_series(1, 500) g;
+  UPDATE articles SET search = to_tsvector('simple', author_email || ' wrote this');`;
 
 const RULES = {
   'public.profiles': {
@@ -45,6 +52,8 @@ const RULES = {
     last_seen_from: 'ip',
     home_net: 'ip',
   },
+  // search keeps the words it was computed from; author_words is generated: recomputed from the mask.
+  'public.articles': { author_email: 'email', search: { fixed: '' } },
 };
 
 describe('PII inside jsonb, arrays, free text and addresses', () => {
@@ -53,6 +62,27 @@ describe('PII inside jsonb, arrays, free text and addresses', () => {
     cluster();
     dumps = await tempDir('nested-pii');
     await makeDumps(dumps, PRODUCTION, { 'prod.dump': 'c', 'prod.sql': 'p' });
+  });
+
+  it('a stored tsvector beside masked columns is named before any row is written', async () => {
+    const dir = await tempDir('nested-tsvector');
+    const live = uniqueDb('nested_tsv');
+    const { config } = await writeTestConfig(dir, live, {
+      source: { local: { path: join(dir, 'backups', 'prod.dump') }, maxAge: '8d' },
+      anonymize: {
+        secret: 's',
+        unknownPii: 'fail',
+        tables: { ...RULES, 'public.articles': { author_email: 'email' } },
+      },
+    });
+    await copyFile(join(dumps, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.exitCode).toBe(78);
+    expect(record.error?.message).toContain(
+      'public.articles.search is a stored tsvector beside masked columns (author_email)',
+    );
+    expect(record.error?.message).not.toContain('author_words');
+    expect(await databasesLike(live)).toEqual([]);
   });
 
   for (const file of ['prod.dump', 'prod.sql']) {
