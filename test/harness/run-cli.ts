@@ -15,6 +15,8 @@ export function runCli(
   return execa(process.execPath, [CLI, ...args], {
     reject: false,
     all: true,
+    // A CLI that never exits is ended (and reported as timed out) before the test's own limit.
+    timeout: 100_000,
     env: { LOG_LEVEL: 'info', ...env },
   });
 }
