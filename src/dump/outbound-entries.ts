@@ -87,6 +87,11 @@ export function onlyEntries(listing: string, entries: readonly TocEntry[]): stri
     .join('\n');
 }
 
+/** The listing with these entries commented out (a `-L` list restoring everything else). */
+export function withoutEntries(listing: string, entries: readonly TocEntry[]): string {
+  return commentOut(listing, new Set(entries.map((entry) => entry.line)));
+}
+
 function commentOut(listing: string, lines: ReadonlySet<string>): string {
   if (lines.size === 0) return listing;
   return listing

@@ -14,6 +14,7 @@ import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
+import { withoutEntries } from '../../dump/outbound-entries.js';
 import type { TocEntry } from '../../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
@@ -60,14 +61,6 @@ export interface AnonymizedDataInput {
 export interface AnonymizedDataResult {
   record: AnonymizeRecord;
   samples: LeakSamples;
-}
-
-/** The PII gate: rules checked against the schema, uncovered PII found; blocking findings throw (exit 78). */
-export function enforceCoverage(
-  anonymize: Config['anonymize'],
-  columns: readonly ColumnInfo[],
-): AnonymizeRecord['findings'] {
-  return enforceFindings(checkCoverage(anonymize, columns));
 }
 
 /** Throws ConfigError (exit 78) when a finding is an error; returns them all otherwise. */
@@ -277,13 +270,10 @@ export function dataListing(
   entries: readonly TocEntry[],
   excluded: ReadonlySet<string>,
 ): string {
-  const skip = new Set(
-    entries
-      .filter((entry) => entry.type === 'TABLE DATA' && excluded.has(tableKey(entry.schema, entry.name)))
-      .map((entry) => entry.line),
+  return withoutEntries(
+    listing,
+    entries.filter(
+      (entry) => entry.type === 'TABLE DATA' && excluded.has(tableKey(entry.schema, entry.name)),
+    ),
   );
-  return listing
-    .split('\n')
-    .map((line) => (skip.has(line.trimEnd()) ? `;${line}` : line))
-    .join('\n');
 }

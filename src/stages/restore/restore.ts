@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLargeObjectEntry, largeObjectCount, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
-import { onlyEntries, outboundEntries } from '../../dump/outbound-entries.js';
+import { onlyEntries, outboundEntries, withoutEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import type { TocEntry } from '../../dump/toc.js';
@@ -225,15 +225,6 @@ async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promis
   return withClient(input.next, 'staging-refresh:neutralize', (client) =>
     neutralizeDatabase(client, input.config.neutralize.keep, kinds, input.config.production.hosts),
   );
-}
-
-/** The listing with these entries commented out. */
-function withoutEntries(listing: string, entries: readonly TocEntry[]): string {
-  const skip = new Set(entries.map((entry) => entry.line));
-  return listing
-    .split('\n')
-    .map((line) => (skip.has(line.trimEnd()) ? `;${line}` : line))
-    .join('\n');
 }
 
 /** Writes a `-L` list into the work dir; undefined when the listing is the whole archive. */
