@@ -138,7 +138,7 @@ program
   .action(
     wrapHandler(async (options: { config: string; json?: boolean; writeRules?: string }) => {
       const config = await loadConfig(options.config);
-      const plan = await buildPlan(config);
+      const plan = await buildPlan(config, new Date(), { unpack: options.writeRules !== undefined });
       process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
       if (options.writeRules) {
         if (

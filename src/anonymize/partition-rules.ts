@@ -2,6 +2,7 @@
 // table's rows under its leaf partitions, so a rule left on the parent alone would mask nothing.
 // Keep entries follow the same way. A partition's own rule (or keep) wins over its parent's.
 import type { Config } from '../config/schema.js';
+import { columnKey, splitColumnKey } from '../sql/table-key.js';
 import { qualify } from './pii-gate.js';
 
 type Anonymize = Config['anonymize'];
@@ -26,9 +27,8 @@ export function expandPartitionRules(
   }
   const keep = [...anonymize.keep];
   for (const entry of anonymize.keep) {
-    const dot = entry.lastIndexOf('.');
-    const leaves = partitions.get(qualify(entry.slice(0, dot)));
-    for (const leaf of leaves ?? []) keep.push(`${leaf}.${entry.slice(dot + 1)}`);
+    const { table, column } = splitColumnKey(entry);
+    for (const leaf of partitions.get(qualify(table)) ?? []) keep.push(columnKey(leaf, column));
   }
   return { ...anonymize, tables, keep };
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import { ConfigError } from '../errors.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
-import { canonicalTableKey } from '../sql/table-key.js';
+import { canonicalTableKey, columnKey, splitColumnKey } from '../sql/table-key.js';
 
 interface PiiPattern {
   what: string;
@@ -19,7 +19,7 @@ const PATTERNS: PiiPattern[] = [
   {
     what: 'a phone number',
     test: (c) => /phone|mobile|fax|msisdn/.test(c),
-    suggest: '{ mask: { keepLast: 2 } }',
+    suggest: 'scramble',
   },
   {
     what: 'a name',
@@ -37,10 +37,14 @@ const PATTERNS: PiiPattern[] = [
     suggest: '{ fake: internet.userName }',
   },
   {
+    what: 'a postal code',
+    test: (c) => /zip|postal|post_?code/.test(c),
+    suggest: 'scramble',
+  },
+  {
     what: 'an address',
     // word-bounded exclusions: "ship_address" holds "ip_addr" but is a postal address
-    test: (c) =>
-      /address|street|zip|postal|postcode/.test(c) && !/(^|_)(ip|mac|remote|local|client)_?addr/.test(c),
+    test: (c) => /address|street/.test(c) && !/(^|_)(ip|mac|remote|local|client)_?addr/.test(c),
     suggest: '{ fake: location.streetAddress }',
   },
   { what: 'a birth date', test: (c) => /birth|^dob$/.test(c), suggest: '{ shift: 30d }' },
@@ -110,6 +114,16 @@ export function qualify(table: string): string {
   return canonicalTableKey(table);
 }
 
+/** The keep entries, each in the one spelling of its column (`schema.table.column`, see columnKey). */
+export function keptColumns(config: Config['anonymize']): Set<string> {
+  return new Set(
+    config.keep.map((entry) => {
+      const { table, column } = splitColumnKey(entry);
+      return columnKey(qualify(table), column);
+    }),
+  );
+}
+
 /** Checks rules against the schema (exit 78 naming the rule's path) and finds uncovered PII. */
 export function checkCoverage(
   config: Config['anonymize'],
@@ -146,8 +160,8 @@ export function ruleProblems(config: Config['anonymize'], columns: readonly Colu
     }
   }
   for (const kept of config.keep) {
-    const dot = kept.lastIndexOf('.');
-    if (!byTable.get(qualify(kept.slice(0, dot)))?.has(kept.slice(dot + 1)))
+    const { table, column } = splitColumnKey(kept);
+    if (!byTable.get(qualify(table))?.has(column))
       problems.push(`anonymize.keep: ${kept} is not a column of the backup`);
   }
   if (Object.keys(config.tables).length > 0 && !config.secret)
@@ -161,12 +175,7 @@ export function uncoveredPii(
   columns: readonly ColumnInfo[],
 ): AnonymizeRecord['findings'] {
   const ruled = new Map(Object.entries(config.tables).map(([key, rules]) => [qualify(key), rules]));
-  const kept = new Set(
-    config.keep.map((entry) => {
-      const dot = entry.lastIndexOf('.');
-      return `${qualify(entry.slice(0, dot))}.${entry.slice(dot + 1)}`;
-    }),
-  );
+  const kept = keptColumns(config);
   const findings: AnonymizeRecord['findings'] = [];
   for (const column of columns) {
     const rules = ruled.get(column.table);
@@ -174,7 +183,7 @@ export function uncoveredPii(
       column.generated ||
       rules === 'truncate' ||
       (rules && column.column in rules) ||
-      kept.has(`${column.table}.${column.column}`)
+      kept.has(columnKey(column.table, column.column))
     )
       continue;
     // A stored tsvector beside masked columns keeps their words ('jane':1 'doe':2) unless ruled.
@@ -182,7 +191,7 @@ export function uncoveredPii(
       findings.push({
         rule: 'derived-pii',
         severity: config.unknownPii === 'fail' ? 'error' : 'warning',
-        column: `${column.table}.${column.column}`,
+        column: columnKey(column.table, column.column),
         message: `${column.table}.${column.column} is a stored tsvector beside masked columns (${Object.keys(rules).join(', ')}): it keeps their original words; rule it (e.g. ${column.column}: { fixed: '' }, or 'null') or list it in anonymize.keep`,
         suggest: "{ fixed: '' }",
       });
@@ -193,7 +202,7 @@ export function uncoveredPii(
     findings.push({
       rule: 'unknown-pii',
       severity: config.unknownPii === 'fail' ? 'error' : 'warning',
-      column: `${column.table}.${column.column}`,
+      column: columnKey(column.table, column.column),
       message: `${column.table}.${column.column} looks like ${pattern.what} and has no rule: add one (e.g. ${column.column}: ${pattern.suggest}) or list it in anonymize.keep`,
       suggest: pattern.suggest,
     });

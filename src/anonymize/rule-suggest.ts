@@ -22,8 +22,8 @@ function byMeaning(name: string): ColumnRuleInput[] {
   if (/company|organi[sz]ation/.test(n)) return [{ fake: 'company.name' }];
   if (/name/.test(n)) return [{ fake: 'person.fullName' }];
   if (/city|town/.test(n)) return [{ fake: 'location.city' }];
-  if (/zip|postal|post_?code/.test(n)) return [{ mask: { char: '0' } }];
-  if (/phone|mobile|fax|msisdn/.test(n)) return [{ mask: { keepLast: 2, char: '0' } }];
+  if (/zip|postal|post_?code/.test(n)) return ['scramble', { mask: { char: '0' } }];
+  if (/phone|mobile|fax|msisdn/.test(n)) return ['scramble', { mask: { keepLast: 2, char: '0' } }];
   if (/card|^pan$|cc_?num|iban|account/.test(n)) return [{ mask: { keepLast: 4 } }];
   if (/address|street/.test(n)) return [{ fake: 'location.streetAddress' }];
   if (/birth|^dob$/.test(n)) return [{ shift: '30d' }];
@@ -54,7 +54,12 @@ export function fits(rule: ColumnRuleInput, shape: ColumnShape, domain: string):
   const parsed = parseRule(rule);
   if (ruleMisfit(parsed, shape) !== undefined) return false;
   const mask = compileRule(parsed, { prf: probe, type: shape.type, domain });
-  const inputs = probesFor(parsed, shape.type);
+  // The column's own values fit it: probes longer than its length would fail rules that keep it.
+  const inputs = probesFor(parsed, shape.type).map((input) =>
+    shape.maxLength === undefined || shape.type.startsWith('_')
+      ? input
+      : [...input].slice(0, shape.maxLength).join(''),
+  );
   try {
     for (const input of inputs) {
       const out = mask(input, () => null);
@@ -77,11 +82,16 @@ function probesFor(rule: ReturnType<typeof parseRule>, type: string): string[] {
 
 /** Candidates (by meaning, then by type) that fit the column's type, length, nullability and uniqueness. */
 export function candidateRules(column: string, shape: ColumnShape, domain: string): ColumnRuleInput[] {
-  // An array column: what its name means, for each element.
-  const meaning = byMeaning(column).map(
-    (rule): ColumnRuleInput => (shape.type.startsWith('_') ? { array: { each: rule } } : rule),
+  return [...meaningRules(column, shape, domain), ...byType(shape)].filter((rule) =>
+    fits(rule, shape, domain),
   );
-  return [...meaning, ...byType(shape)].filter((rule) => fits(rule, shape, domain));
+}
+
+/** The candidates its name gives a column (each element's, for an array column) that fit it. */
+export function meaningRules(column: string, shape: ColumnShape, domain: string): ColumnRuleInput[] {
+  return byMeaning(column)
+    .map((rule): ColumnRuleInput => (shape.type.startsWith('_') ? { array: { each: rule } } : rule))
+    .filter((rule) => fits(rule, shape, domain));
 }
 
 /** The first candidate that fits the column; undefined when none does. */

@@ -7,9 +7,9 @@ import type { ColumnInfo } from '../dump/column-info.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
-import { splitTableKey } from '../sql/table-key.js';
+import { columnKey, splitTableKey } from '../sql/table-key.js';
 import { decodeField, parseCopyHeader } from './copy-text.js';
-import { qualify } from './pii-gate.js';
+import { keptColumns, qualify } from './pii-gate.js';
 import { classifyValues, type FoundIn, sampledType, suggestionFor } from './value-detect.js';
 
 const WHERE: Record<FoundIn, string> = {
@@ -26,16 +26,11 @@ export function columnsToSample(
   alreadyFlagged: ReadonlySet<string>,
 ): Map<string, string[]> {
   const rules = new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
-  const kept = new Set(
-    anonymize.keep.map((entry) => {
-      const dot = entry.lastIndexOf('.');
-      return `${qualify(entry.slice(0, dot))}.${entry.slice(dot + 1)}`;
-    }),
-  );
+  const kept = keptColumns(anonymize);
   const wanted = new Map<string, string[]>();
   for (const column of columns) {
     const rule = rules.get(column.table);
-    const name = `${column.table}.${column.column}`;
+    const name = columnKey(column.table, column.column);
     if (rule === 'truncate' || (rule && column.column in rule) || kept.has(name) || alreadyFlagged.has(name))
       continue;
     if (!sampledType(column.type)) continue;
@@ -57,7 +52,7 @@ export function valueFindings(
     findings.push({
       rule: 'unknown-pii-values',
       severity: anonymize.unknownPii === 'fail' ? 'error' : 'warning',
-      column: `${table}.${column}`,
+      column: columnKey(table, column),
       message: `${table}.${column} holds ${found.kind.what}${WHERE[found.in]}${found.path ? ` (at ${found.path})` : ''} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${suggestionFor(found)}) or list it in anonymize.keep`,
       suggest: suggestionFor(found),
     });

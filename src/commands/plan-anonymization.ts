@@ -1,16 +1,19 @@
 // The anonymization part of `plan`: the backup's columns against the rules — rules that name
 // nothing, columns that look like PII by name or by sampled values — and a starter rules file.
 import { parse as parseYaml, stringify } from 'yaml';
+import { largeObjectCount, largeObjectFinding } from '../anonymize/large-objects.js';
 import { qualify, ruleProblems, uncoveredPii } from '../anonymize/pii-gate.js';
-import { fits, suggestRule } from '../anonymize/rule-suggest.js';
+import { fits, meaningRules, suggestRule } from '../anonymize/rule-suggest.js';
 import { type ColumnRuleInput, ruleToInput } from '../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive } from '../anonymize/value-sampling.js';
 import type { Config } from '../config/schema.js';
 import { archiveColumns } from '../dump/archive-columns.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import type { PreparedArchive } from '../dump/prepare-archive.js';
+import type { TocEntry } from '../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../dump/unique-keys.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
+import { columnKey, splitColumnKey } from '../sql/table-key.js';
 
 export interface AnonymizationPlan {
   /** Rules or keep entries that do not match the backup (a run stops on them with exit 78). */
@@ -29,6 +32,7 @@ export interface AnonymizationPlan {
 export async function planAnonymization(
   config: Config,
   archive: PreparedArchive | undefined,
+  entries: readonly TocEntry[] = [],
 ): Promise<AnonymizationPlan> {
   if (!archive) {
     return {
@@ -41,6 +45,8 @@ export async function planAnonymization(
   const anonymize = config.anonymize;
   const columns = await archiveColumns(archive);
   const findings = uncoveredPii(anonymize, columns);
+  const largeObjects = largeObjectFinding(anonymize, largeObjectCount(entries));
+  if (largeObjects) findings.push(largeObjects);
   const sample = archive.kind === 'pg_restore' && anonymize.sampleRows > 0;
   if (sample) {
     const flagged = new Set(findings.map((finding) => finding.column));
@@ -76,14 +82,19 @@ export function starterRules(config: Config, plan: AnonymizationPlan, backup: st
       rules === 'truncate'
         ? rules
         : Object.fromEntries(Object.entries(rules).map(([column, rule]) => [column, ruleToInput(rule)]));
+  let largeObjects = config.anonymize.largeObjects;
   for (const finding of plan.findings) {
-    const dot = finding.column.lastIndexOf('.');
-    const table = finding.column.slice(0, dot);
+    if (finding.rule === 'large-objects') {
+      // no column rule can mask them: the suggestion is to leave them out of staging
+      largeObjects ??= 'drop';
+      continue;
+    }
+    const { table, column } = splitColumnKey(finding.column);
     const existing = tables[table];
     if (existing === 'truncate') continue;
     tables[table] = {
       ...(existing as Record<string, unknown> | undefined),
-      [finding.column.slice(dot + 1)]: fittingSuggestion(config, plan, finding),
+      [column]: fittingSuggestion(config, plan, finding),
     };
   }
   const document = {
@@ -94,6 +105,7 @@ export function starterRules(config: Config, plan: AnonymizationPlan, backup: st
       sampleRows: config.anonymize.sampleRows,
       domain: config.anonymize.domain,
       keep: config.anonymize.keep,
+      ...(largeObjects && { largeObjects }),
       tables,
     },
   };
@@ -108,8 +120,10 @@ export function starterRules(config: Config, plan: AnonymizationPlan, backup: st
 }
 
 /**
- * The finding's suggestion when it fits the column (type, length, NOT NULL, unique key), else the
- * first rule that does: a starter file that loads as written.
+ * A rule that fits the column (type, length, NOT NULL, unique key) and what it holds: for a column
+ * found by its name, what the name means (`last_name` → a last name, `postal_code` → a postal code
+ * of its length); for one found by its values, the values' suggestion; else the first rule of its
+ * type that fits. A starter file loads as written.
  */
 function fittingSuggestion(
   config: Config,
@@ -117,13 +131,17 @@ function fittingSuggestion(
   finding: AnonymizeRecord['findings'][number],
 ): ColumnRuleInput {
   const suggested = parseYaml(finding.suggest ?? "'null'") as ColumnRuleInput;
-  const info = plan.columns?.find((column) => `${column.table}.${column.column}` === finding.column);
+  const info = plan.columns?.find((column) => columnKey(column.table, column.column) === finding.column);
   if (!info) return suggested;
   const unique = (plan.uniqueKeys ?? []).some(
     (key) => key.table === info.table && key.columns.length === 1 && key.columns[0] === info.column,
   );
   const shape = { type: info.type, maxLength: info.maxLength, notNull: info.notNull, unique };
   const domain = config.anonymize.domain;
+  if (finding.rule === 'unknown-pii') {
+    const [meaning] = meaningRules(info.column, shape, domain);
+    if (meaning !== undefined) return meaning;
+  }
   try {
     if (fits(suggested, shape, domain)) return suggested;
   } catch {

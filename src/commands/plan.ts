@@ -1,12 +1,15 @@
 // plan: what a run would do now — which backup, its age and format, its tables, and the
 // migrations live staging has not applied, with their times from earlier runs — changing nothing.
 
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { peekArchive } from '../dump/prepare-archive.js';
+import { peekArchive, prepareArchive } from '../dump/prepare-archive.js';
 import { formatDuration } from '../format/duration.js';
 import { ensureHistorySchema } from '../history/history-store.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
+import { silentLogger } from '../log/logger.js';
 import { checkBackupAge } from '../sources/check-age.js';
 import { createSource } from '../sources/create-source.js';
 import { loadParser } from '../sql/parse-sql.js';
@@ -33,8 +36,17 @@ export interface Plan {
   migrations?: { tool: string; pending: PendingMigration[]; notes: string[]; blockers: string[] };
 }
 
-/** Builds the plan; throws the same errors a run would (guard, missing or stale backup). */
-export async function buildPlan(config: Config, now = new Date()): Promise<Plan> {
+/**
+ * Builds the plan; throws the same errors a run would (guard, missing or stale backup). With
+ * `unpack`, a local backup pg_restore cannot read in place (a directory dump packed as tar, a
+ * gzipped archive) is unpacked into a scratch directory under the work dir, removed afterwards,
+ * so its columns can be read (`plan --write-rules`).
+ */
+export async function buildPlan(
+  config: Config,
+  now = new Date(),
+  options: { unpack?: boolean } = {},
+): Promise<Plan> {
   const target = await guardTarget(config, parsePgUrl(config.target.url));
   const source = createSource(config.source);
   const backup = await source.locate();
@@ -42,12 +54,32 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
   // Nothing is fetched for a plan: a local backup is read where it lies, an S3 one only when an
   // earlier run's verified download of this very object is in the work dir.
   const readable = await source.readable(backup, config.workDir);
-  const peeked = readable ? await peekArchive(readable) : undefined;
+  let peeked = readable ? await peekArchive(readable) : undefined;
+  let scratch: string | undefined;
+  try {
+    if (readable && peeked && !peeked.readable && options.unpack) {
+      await mkdir(config.workDir, { recursive: true });
+      scratch = await mkdtemp(join(config.workDir, 'plan-'));
+      peeked = { ...peeked, readable: await prepareArchive(readable, scratch, silentLogger()) };
+    }
+    return await planFor(config, target, { ...backup, label: source.label(backup) }, ageMs, peeked);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function planFor(
+  config: Config,
+  target: string,
+  backup: { key: string; label: string; bytes: number },
+  ageMs: number,
+  peeked: Awaited<ReturnType<typeof peekArchive>> | undefined,
+): Promise<Plan> {
   const inspected = peeked?.readable ? await inspectArchive(peeked.readable) : undefined;
   const plan: Plan = {
     target,
     backup: {
-      key: source.label(backup),
+      key: backup.label,
       bytes: backup.bytes,
       age: formatDuration(ageMs),
       format: peeked?.description ?? formatFromKey(backup.key),
@@ -55,7 +87,7 @@ export async function buildPlan(config: Config, now = new Date()): Promise<Plan>
     },
     tables: inspected?.tables ?? [],
     anonymization: peeked
-      ? await planAnonymization(config, peeked.readable)
+      ? await planAnonymization(config, peeked.readable, inspected?.toc.entries)
       : {
           problems: [],
           findings: [],
@@ -139,7 +171,9 @@ export function formatPlan(plan: Plan): string {
       );
       for (const f of anon.findings)
         lines.push(
-          `         ${f.column}  ${f.rule === 'unknown-pii-values' ? 'by values' : 'by name'} → ${f.suggest ?? "'null'"}`,
+          f.rule === 'large-objects'
+            ? `         ${f.message}`
+            : `         ${f.column}  ${f.rule === 'unknown-pii-values' ? 'by values' : 'by name'} → ${f.suggest ?? "'null'"}`,
         );
       for (const problem of anon.problems) lines.push(`         PROBLEM: ${problem}`);
     }

@@ -72,6 +72,30 @@ export function tableKeySql(schema: string, table: string): string {
   return `(CASE WHEN strpos(${schema}, '.') > 0 OR left(${schema}, 1) = '"' THEN '"' || replace(${schema}, '"', '""') || '"' ELSE ${schema}::text END || '.' || ${table})`;
 }
 
+/**
+ * One spelling of "this column" (keep entries, findings): `schema.table.column`, the column
+ * quoted when it holds a dot or a quote (`public.t."a.b"`).
+ */
+export function columnKey(table: string, column: string): string {
+  return `${table}.${/[."]/.test(column) ? quoted(column) : column}`;
+}
+
+/**
+ * The table key and column a column key names: the column is the quoted identifier at the end,
+ * or what follows the last dot. The table part is a table key (see splitTableKey).
+ */
+export function splitColumnKey(key: string): { table: string; column: string } {
+  if (key.endsWith('"')) {
+    // the last quoted identifier: scan for its opening quote from the start, quote pairs aside
+    for (let start = key.lastIndexOf('."'); start !== -1; start = key.lastIndexOf('."', start - 1)) {
+      if (closingQuote(key, start + 1) === key.length - 1)
+        return { table: key.slice(0, start), column: unquote(key.slice(start + 1)) };
+    }
+  }
+  const dot = key.lastIndexOf('.');
+  return { table: key.slice(0, dot), column: key.slice(dot + 1) };
+}
+
 function needsQuotes(schema: string): boolean {
   return schema.includes('.') || schema.startsWith('"');
 }
@@ -80,11 +104,11 @@ function quoted(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
-/** Index of the quote that closes the quoted identifier opening at `start` ("" is an escaped quote). */
 function unquote(text: string): string {
   return text.slice(1, -1).replaceAll('""', '"');
 }
 
+/** Index of the quote that closes the quoted identifier opening at `start` ("" is an escaped quote). */
 function closingQuote(text: string, start: number): number {
   for (let i = start + 1; i < text.length; i++) {
     if (text[i] !== '"') continue;

@@ -1,9 +1,10 @@
 // Large objects hold bytes no column rule can mask (a scanned passport, say). A backup that has
 // them stops the run before any row is written unless the config decides: dropped, staging has
 // none; kept, they are restored as they are and the record says so. Custom and plain dumps.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
@@ -15,6 +16,7 @@ import {
   uniqueDb,
   writeTestConfig,
 } from '../harness/pg-test-env.js';
+import { runCli } from '../harness/run-cli.js';
 
 const PRODUCTION = `
   CREATE TABLE documents (id bigint PRIMARY KEY, scan oid);
@@ -44,6 +46,22 @@ describe('large objects', () => {
       live,
       "SELECT convert_from(lo_get(oid), 'UTF8') AS text FROM pg_largeobject_metadata ORDER BY 1",
     );
+
+  it('plan reports them, and --write-rules suggests leaving them out', async () => {
+    const dir = await tempDir('lo-plan');
+    const { file } = await writeTestConfig(dir, uniqueDb('lo_plan'), {
+      source: { local: { path: join(dir, 'backups', 'prod.dump') }, maxAge: '8d' },
+      anonymize: { unknownPii: 'fail' },
+    });
+    await copyFile(join(dumps, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const rules = join(dir, 'rules.yaml');
+    const plan = await runCli(['plan', '--config', file, '--write-rules', rules]);
+    expect(plan.exitCode, plan.all).toBe(0);
+    expect(plan.stdout).toContain('the backup holds 3 large object(s)');
+    const starter = parse(await readFile(rules, 'utf8')) as { anonymize: Record<string, unknown> };
+    expect(starter.anonymize.largeObjects).toBe('drop');
+    expect(starter.anonymize.tables).toEqual({});
+  });
 
   for (const file of ['prod.dump', 'prod.sql']) {
     it(`${file}: undecided → exit 78 before any row, naming the setting`, async () => {

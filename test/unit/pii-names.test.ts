@@ -17,16 +17,10 @@ describe('PII by column name', () => {
       'LastName',
     ])
       expect(what(column), column).toBe('a name');
-    for (const column of [
-      'ship_address',
-      'ShipAddress',
-      'Ship Address',
-      'address',
-      'address2',
-      'postal_code',
-      'ShipPostalCode',
-    ])
+    for (const column of ['ship_address', 'ShipAddress', 'Ship Address', 'address', 'address2'])
       expect(what(column), column).toBe('an address');
+    for (const column of ['postal_code', 'ShipPostalCode', 'zip', 'postcode'])
+      expect(what(column), column).toBe('a postal code');
     for (const column of ['username', 'login', 'UserName']) expect(what(column), column).toBe('a user name');
     expect(what('notes')).toMatch(/free text/);
     expect(what('Comment')).toMatch(/free text/);

@@ -26,6 +26,32 @@ describe('strategies', () => {
     );
   });
 
+  it('scramble: same shape (digits, letters by case, the rest kept), never the original, deterministic', () => {
+    const scramble = mask('scramble');
+    const shape = (value: string) =>
+      value.replace(/[0-9]/g, '9').replace(/[a-z]/g, 'a').replace(/[A-Z]/g, 'A');
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 30 }), (value) => {
+        const out = scramble(value, noRow)!;
+        expect(shape(out)).toBe(shape(value));
+        expect(out.length).toBe(value.length);
+        if (/[0-9A-Za-z]/.test(value)) expect(out).not.toBe(value);
+        expect(scramble(value, noRow)).toBe(out);
+      }),
+      { numRuns: 2000 },
+    );
+    // every one-digit value moves (a plain keyed draw would keep one in ten)
+    for (let digit = 0; digit <= 9; digit++) expect(scramble(String(digit), noRow)).not.toBe(String(digit));
+    expect(scramble('WX3 6FW', noRow)).toMatch(/^[A-Z]{2}[0-9] [0-9][A-Z]{2}$/);
+    expect(scramble('(206) 555-9857', noRow)).toMatch(/^\([0-9]{3}\) [0-9]{3}-[0-9]{4}$/);
+    expect(scramble(null, noRow)).toBeNull();
+    // outputs spread: 2,000 five-digit codes give well over 1,900 distinct outputs
+    const outputs = new Set(
+      Array.from({ length: 2000 }, (_, index) => scramble(String(10000 + index), noRow)),
+    );
+    expect(outputs.size).toBeGreaterThan(1900);
+  });
+
   it('email: valid, unique over 50k distinct inputs, case-insensitive like e-mail', () => {
     const email = mask('email');
     const out = new Set<string | null>();

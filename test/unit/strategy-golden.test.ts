@@ -30,6 +30,9 @@ const CASES: [string, ColumnRuleInput, string][] = [
   ['template', { template: 'user_{id}@example.invalid' }, 'text'],
   ['json', { json: { '$.a': 'hash', '$.b.*': 'email' } }, 'jsonb'],
   ['fixed', { fixed: 'x' }, 'text'],
+  ['scramble', 'scramble', 'text'],
+  ['ip', 'ip', 'inet'],
+  ['array', { array: { each: 'email' } }, '_text'],
   ['null', 'null', 'text'],
 ];
 
@@ -38,6 +41,9 @@ function input(rule: string, index: number): string {
   if (rule === 'json')
     return JSON.stringify({ a: `v${index}`, b: [`p${index}@x.example`, `q${index}@y.example`] });
   if (rule.startsWith('hash-int')) return String(index * 7919);
+  if (rule === 'ip')
+    return index % 2 === 0 ? `192.168.${index % 256}.${index % 251}/24` : `2001:db8::${index.toString(16)}`;
+  if (rule === 'array') return `{person${index}@corp.example,NULL,"a, ${index}@b.example"}`;
   return `Person ${index} <person${index}@corp.example> ☃ ${index % 3 === 0 ? 'ÄÖ' : ''}`;
 }
 
@@ -78,4 +84,7 @@ const GOLDEN: Record<string, string> = {
   json: 'b0856d5281d494c5',
   fixed: '7a08be5b06146093',
   null: '266aec5847ac2c87',
+  scramble: 'fea37f2210364279',
+  ip: '6fd0fe256aef220a',
+  array: 'd2d58c3ee178bae8',
 };

@@ -35,6 +35,7 @@ describe('strategy registry', () => {
       json: { '$.a': 'hash' },
       array: { each: 'hash' },
       ip: {},
+      scramble: {},
     };
     for (const [name, strategy] of Object.entries(STRATEGIES)) {
       expect(strategy.name).toBe(name);

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { parseToc } from '../../src/dump/toc.js';
 import {
   canonicalTableKey,
+  columnKey,
   parseRelationName,
   regclassText,
   relationName,
+  splitColumnKey,
   splitTableKey,
   tableKey,
 } from '../../src/sql/table-key.js';
@@ -23,6 +25,30 @@ describe('table keys', () => {
         expect(parseRelationName(relationName(undefined, table))).toEqual({ table });
       }),
     );
+  });
+
+  it('column keys split back into the table key and column, a column with dots or quotes quoted', () => {
+    const identifier = fc.string({
+      minLength: 1,
+      maxLength: 12,
+      unit: fc.constantFrom('a', 'B', '.', '"', ' ', 'é', '_'),
+    });
+    fc.assert(
+      fc.property(identifier, identifier, identifier, (schema, table, column) => {
+        const key = tableKey(schema, table);
+        expect(splitColumnKey(columnKey(key, column))).toEqual({ table: key, column });
+      }),
+      { numRuns: 2000 },
+    );
+    expect(columnKey('public.t', 'a.b')).toBe('public.t."a.b"');
+    expect(splitColumnKey('public.users.archive.email')).toEqual({
+      table: 'public.users.archive',
+      column: 'email',
+    });
+    expect(splitColumnKey('"sales.eu".orders."ship.to"')).toEqual({
+      table: '"sales.eu".orders',
+      column: 'ship.to',
+    });
   });
 
   it('read config spellings: bare, dotted table, quoted schema and table', () => {

@@ -11,6 +11,7 @@ import { ipStrategy } from './ip.js';
 import { jsonStrategy } from './json.js';
 import { maskStrategy } from './mask.js';
 import { nullStrategy } from './null.js';
+import { scrambleStrategy } from './scramble.js';
 import { shiftStrategy } from './shift.js';
 import type { ColumnShape, Masker, Strategy, StrategyContext } from './strategy.js';
 import { templateStrategy } from './template.js';
@@ -28,6 +29,7 @@ export const STRATEGIES = {
   json: jsonStrategy,
   array: arrayStrategy,
   ip: ipStrategy,
+  scramble: scrambleStrategy,
 };
 
 type Registry = typeof STRATEGIES;
