@@ -144,7 +144,7 @@ const migrations = z
       .strictObject({
         interval: duration.prefault('100ms'),
         probes: z.boolean().default(true),
-        probeInterval: duration.prefault('25ms'),
+        probeInterval: duration.prefault('50ms'),
         probeLockTimeout: duration.prefault('50ms'),
         maxProbedTables: z.number().int().min(0).default(8),
         /** Rows per table the row probe locks (rolled back), spread over the table; 0: no row probe. */

@@ -2,7 +2,7 @@
 // than ours) is sampled — what it is running (pg_stat_activity) and which locks it holds.
 import type pg from 'pg';
 import type { LockTracker, ObservedLock } from './lock-tracker.js';
-import { pollEvery, snapshotLocks } from './sampler.js';
+import { observerQuery, pollEvery, snapshotLocks } from './sampler.js';
 
 /** A statement seen running, from its first to its last sample. */
 export interface SeenStatement {
@@ -28,7 +28,9 @@ export function startActivitySampler(
   const seen: SeenStatement[] = [];
   const open = new Map<string, SeenStatement>();
   const poll = pollEvery(intervalMs, async (started) => {
-    const activity = await client.query<{ pid: number; query: string; state: string }>(ACTIVITY_SQL);
+    const activity = await client.query<{ pid: number; query: string; state: string }>(
+      observerQuery('activity', ACTIVITY_SQL, [], true),
+    );
     const active = activity.rows.filter((row) => row.state === 'active');
     const keys = new Set(active.map((row) => `${row.pid}\u0000${row.query}`));
     for (const row of active) {
@@ -43,7 +45,7 @@ export function startActivitySampler(
     }
     for (const key of open.keys()) if (!keys.has(key)) open.delete(key);
     const pids = activity.rows.map((row) => row.pid);
-    const observed = pids.length ? await snapshotLocks(client, pids) : [];
+    const observed = pids.length ? await snapshotLocks(client, pids, true) : [];
     locks.observe(observed, started, started - intervalMs, 0);
     onLocks?.(observed, started);
   });

@@ -129,7 +129,9 @@ async function observeClient(
   const watcher = watch && watchOptions ? await connect(target, 'staging-refresh:observer') : undefined;
   const lockPoll =
     watch && watcher && watchOptions
-      ? pollEvery(watchOptions.intervalMs, async (at) => watch.onLocks(await snapshotLocks(watcher, pid), at))
+      ? pollEvery(watchOptions.intervalMs, async (at) =>
+          watch.onLocks(await snapshotLocks(watcher, pid, true), at),
+        )
       : undefined;
   const origin = performance.now();
   const tracker = new LockTracker(origin);
@@ -162,7 +164,12 @@ async function observeClient(
       inTransaction = false;
       tracker.releaseAll(finished);
     } else if (inTransaction) {
-      tracker.observe(await snapshotLocks(observer, pid), finished, started, Math.max(0, seen.length - 1));
+      tracker.observe(
+        await snapshotLocks(observer, pid, true),
+        finished,
+        started,
+        Math.max(0, seen.length - 1),
+      );
     } else {
       tracker.releaseAll(finished);
     }
