@@ -20,18 +20,15 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load-config.js';
-import { parsePgUrl } from '../src/infra/pg/connection.js';
 import { s3ObjectStore } from '../src/infra/s3/object-store.js';
 import { silentLogger } from '../src/log/logger.js';
 import type { RunRecord } from '../src/record/run-record.js';
 import { fetchBackup } from '../src/sources/s3/download-object.js';
-import { loadParser, parseStatements } from '../src/sql/parse-sql.js';
-import { sqlAdapter } from '../src/stages/migrate/adapters/sql-adapter.js';
-import { executeMigration } from '../src/stages/migrate/execute-migration.js';
 import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { Cleanup } from './lib/cleanup.js';
 import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
+import { measureObserver } from './lib/observer-bench.js';
 import { productionRules, productionSql } from './lib/production-db.js';
 import { startThrottleProxy } from './lib/throttle-proxy.js';
 
@@ -318,33 +315,6 @@ async function measureShape(name: ShapeName, datasets: { big: string; skewed: st
   return { cpu, main, skewed, rates, skewedRates };
 }
 
-async function observerRun(enabled: boolean): Promise<number> {
-  await loadParser();
-  const target = parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/observe`);
-  const statements = parseStatements('CREATE INDEX bench_reference_idx ON orders (reference)');
-  const result = await executeMigration({
-    target,
-    adapter: sqlAdapter(),
-    file: { id: 'bench', name: 'bench', file: 'bench.sql', sql: '', kind: 'versioned' },
-    statements,
-    transactional: true,
-    recordHistory: false,
-    observer: {
-      enabled,
-      intervalMs: 100,
-      probes: true,
-      probeIntervalMs: 25,
-      probeLockTimeoutMs: 50,
-      maxProbedTables: 8,
-    },
-    log: silentLogger(),
-    signal: new AbortController().signal,
-  });
-  await admin('observe', 'DROP INDEX bench_reference_idx');
-  if (!result.ok) throw new Error(result.error?.message);
-  return result.durationMs;
-}
-
 try {
   process.env.PGPASSWORD = info.password;
   Object.assign(process.env, S3_CREDENTIALS);
@@ -387,13 +357,14 @@ try {
     [`--jobs=${jobs}`, '--no-owner', '--dbname=observe', big.dump],
     { env },
   );
-  const withObserver: number[] = [];
-  const without: number[] = [];
-  await observerRun(true);
-  for (let i = 0; i < reps; i++) {
-    without.push(await observerRun(false));
-    withObserver.push(await observerRun(true));
-  }
+  // The observer in the deployment's shape when it was measured (split), else shared.
+  const observer = await measureObserver(
+    info,
+    'observe',
+    reps,
+    await applyShape(shapes.includes('split') ? 'split' : 'shared', info.dir),
+  );
+  await applyShape('shared', info.dir);
   const smallRecord = await fullRun('small/');
   const reference = byShape.get('shared') ?? byShape.get('split');
   if (!reference) throw new Error('no shape measured: --shapes takes split, shared or both');
@@ -442,9 +413,7 @@ try {
     downloadRangedThrottledMBps: Number((big.bytes / 1e6 / (rangedThrottled / 1000)).toFixed(1)),
     downloadSingleThrottledMBps: Number((big.bytes / 1e6 / (singleThrottled / 1000)).toFixed(1)),
     s3RangedToSingleThrottled: ratio(singleThrottled, rangedThrottled),
-    createIndexWithoutObserverMs: Math.round(median(without)),
-    createIndexWithObserverMs: Math.round(median(withObserver)),
-    observerOverheadPct: Number(((median(withObserver) / median(without) - 1) * 100).toFixed(1)),
+    ...observer,
     peakRssBytesLarge: last.resources?.peakRssBytes,
     peakRssBytesSmall: smallRecord.resources?.peakRssBytes,
     dumpBytesSmall: small.bytes,
@@ -497,8 +466,12 @@ try {
     `${figures.downloadRangedThrottledMBps} / ${figures.downloadSingleThrottledMBps} MB/s (${figures.s3RangedToSingleThrottled}×)`,
   );
   row(
-    'CREATE INDEX without / with observer',
-    `${figures.createIndexWithoutObserverMs} / ${figures.createIndexWithObserverMs} ms (${figures.observerOverheadPct}%)`,
+    `CREATE INDEX without / with observer (${observer.shape})`,
+    `${observer.createIndexWithoutObserverMs} / ${observer.createIndexWithObserverMs} ms (${observer.observerOverheadPct}%)`,
+  );
+  row(
+    'observer: server CPU off / on, SHARE lock held',
+    `${observer.observerServerCpuOffMsPerS} / ${observer.observerServerCpuOnMsPerS} ms/s (${observer.observerServerCorePct} % of one core)`,
   );
   row(
     'tool peak RSS: small / large dataset',
