@@ -192,7 +192,7 @@ export function uncoveredPii(
         rule: 'derived-pii',
         severity: config.unknownPii === 'fail' ? 'error' : 'warning',
         column: columnKey(column.table, column.column),
-        message: `${column.table}.${column.column} is a stored tsvector beside masked columns (${Object.keys(rules).join(', ')}): it keeps their original words; rule it (e.g. ${column.column}: { fixed: '' }, or 'null') or list it in anonymize.keep`,
+        message: `${columnKey(column.table, column.column)} is a stored tsvector beside masked columns (${Object.keys(rules).join(', ')}): it keeps their original words; rule it (e.g. ${column.column}: { fixed: '' }, or 'null') or list it in anonymize.keep`,
         suggest: "{ fixed: '' }",
       });
       continue;
@@ -203,7 +203,7 @@ export function uncoveredPii(
       rule: 'unknown-pii',
       severity: config.unknownPii === 'fail' ? 'error' : 'warning',
       column: columnKey(column.table, column.column),
-      message: `${column.table}.${column.column} looks like ${pattern.what} and has no rule: add one (e.g. ${column.column}: ${pattern.suggest}) or list it in anonymize.keep`,
+      message: `${columnKey(column.table, column.column)} looks like ${pattern.what} and has no rule: add one (e.g. ${column.column}: ${pattern.suggest}) or list it in anonymize.keep`,
       suggest: pattern.suggest,
     });
   }

@@ -82,9 +82,11 @@ function probesFor(rule: ReturnType<typeof parseRule>, type: string): string[] {
 
 /** Candidates (by meaning, then by type) that fit the column's type, length, nullability and uniqueness. */
 export function candidateRules(column: string, shape: ColumnShape, domain: string): ColumnRuleInput[] {
-  return [...meaningRules(column, shape, domain), ...byType(shape)].filter((rule) =>
-    fits(rule, shape, domain),
-  );
+  // meaningRules are checked already
+  return [
+    ...meaningRules(column, shape, domain),
+    ...byType(shape).filter((rule) => fits(rule, shape, domain)),
+  ];
 }
 
 /** The candidates its name gives a column (each element's, for an array column) that fit it. */

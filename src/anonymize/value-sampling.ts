@@ -53,7 +53,7 @@ export function valueFindings(
       rule: 'unknown-pii-values',
       severity: anonymize.unknownPii === 'fail' ? 'error' : 'warning',
       column: columnKey(table, column),
-      message: `${table}.${column} holds ${found.kind.what}${WHERE[found.in]}${found.path ? ` (at ${found.path})` : ''} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${suggestionFor(found)}) or list it in anonymize.keep`,
+      message: `${columnKey(table, column)} holds ${found.kind.what}${WHERE[found.in]}${found.path ? ` (at ${found.path})` : ''} (${found.matches} of ${values.length} sampled values) and has no rule: add one (e.g. ${column}: ${suggestionFor(found)}) or list it in anonymize.keep`,
       suggest: suggestionFor(found),
     });
   }

@@ -1,12 +1,13 @@
 // plan: what a run would do now — which backup, its age and format, its tables, and the
 // migrations live staging has not applied, with their times from earlier runs — changing nothing.
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { peekArchive, prepareArchive } from '../dump/prepare-archive.js';
 import { formatDuration } from '../format/duration.js';
 import { ensureHistorySchema } from '../history/history-store.js';
+import { workDirError } from '../infra/fs/work-dir-error.js';
 import { parsePgUrl } from '../infra/pg/connection.js';
 import { withClient } from '../infra/pg/with-client.js';
 import { silentLogger } from '../log/logger.js';
@@ -58,13 +59,34 @@ export async function buildPlan(
   let scratch: string | undefined;
   try {
     if (readable && peeked && !peeked.readable && options.unpack) {
-      await mkdir(config.workDir, { recursive: true });
-      scratch = await mkdtemp(join(config.workDir, 'plan-'));
-      peeked = { ...peeked, readable: await prepareArchive(readable, scratch, silentLogger()) };
+      scratch = await planScratchDir(config.workDir);
+      peeked = {
+        description: peeked.description.replace('a run unpacks it', 'unpacked by plan to read it'),
+        readable: await prepareArchive(readable, scratch, silentLogger()),
+      };
     }
     return await planFor(config, target, { ...backup, label: source.label(backup) }, ageMs, peeked);
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A fresh scratch directory for plan under the work dir; those of plans that were killed (older
+ * than an hour: a plan that unpacks takes minutes) are removed first.
+ */
+async function planScratchDir(workDir: string): Promise<string> {
+  try {
+    await mkdir(workDir, { recursive: true });
+    for (const entry of await readdir(workDir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !entry.name.startsWith('plan-')) continue;
+      const path = join(workDir, entry.name);
+      if (Date.now() - (await stat(path)).mtimeMs > 3_600_000)
+        await rm(path, { recursive: true, force: true });
+    }
+    return await mkdtemp(join(workDir, 'plan-'));
+  } catch (error) {
+    throw workDirError(error, workDir);
   }
 }
 

@@ -7,7 +7,7 @@
 //          pages; by primary key, or ctid when there is none) in a rolled-back transaction: the
 //          row lock an application UPDATE of those rows needs, so a migration holding row locks
 //          (a long UPDATE, a backfill in one transaction) shows as "row updates blocked". It runs
-//          at most every 200 ms (or the sampling interval, if longer): row locks of a migration last long, and
+//          at most every 200 ms (or the probe interval, if longer): row locks of a migration last long, and
 //          each attempt takes a transaction id.
 // An attempt that times out on a lock was blocked; back-to-back blocked attempts form one
 // continuous block. While blocked, the read and write probes wait longer per attempt (up to
@@ -268,8 +268,11 @@ export class BlockingProbes {
           probe.log.blocked(from, performance.now());
           continue; // blocked: try again at once, so a block is measured without gaps
         }
+        // The relation went away or cannot be probed: stop this probe. An attempt that waited
+        // in the queue until then (a DROP TABLE granted it "does not exist") ends the block.
+        probe.log.succeeded(started, performance.now(), slowMs);
         probe.error = (error as Error).message;
-        return; // the relation went away or cannot be probed: stop this probe
+        return;
       }
       const pause =
         probe.kind === 'row'

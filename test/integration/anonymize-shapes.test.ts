@@ -98,7 +98,7 @@ describe('anonymization on real schema shapes', () => {
       /anonymize\.tables\.public\.events_2023\.email \(.*null.*\): the column is NOT NULL/,
     );
     expect(message).toMatch(
-      /public\.customers\.phone .*unique index.*\(unique customers_phone_key\) — a rule that fits: phone: scramble/,
+      /public\.customers\.phone .*unique index.*\(unique customers_phone_key\) — a rule that fits: phone: hash/,
     );
     expect(message).toMatch(
       /public\.customers\.code .*violate CHECK constraint customers_code_check.* — a rule that fits: code: \{ mask/,

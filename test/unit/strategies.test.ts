@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkCoverage } from '../../src/anonymize/pii-gate.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
-import { type ColumnRuleInput, compileRule, parseRule } from '../../src/anonymize/strategies/registry.js';
+import {
+  type ColumnRuleInput,
+  compileRule,
+  parseRule,
+  ruleMisfit,
+} from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { parseConfig } from '../../src/config/load-config.js';
 
@@ -45,6 +50,9 @@ describe('strategies', () => {
     expect(scramble('WX3 6FW', noRow)).toMatch(/^[A-Z]{2}[0-9] [0-9][A-Z]{2}$/);
     expect(scramble('(206) 555-9857', noRow)).toMatch(/^\([0-9]{3}\) [0-9]{3}-[0-9]{4}$/);
     expect(scramble(null, noRow)).toBeNull();
+    // a keyed draw, not a one-to-one map: refused where a unique index needs distinct outputs
+    expect(ruleMisfit(parseRule('scramble'), { type: 'varchar', unique: true })).toMatch(/unique index/);
+    expect(ruleMisfit(parseRule('scramble'), { type: 'varchar', maxLength: 10 })).toBeUndefined();
     // outputs spread: 2,000 five-digit codes give well over 1,900 distinct outputs
     const outputs = new Set(
       Array.from({ length: 2000 }, (_, index) => scramble(String(10000 + index), noRow)),

@@ -47,6 +47,12 @@ export const scrambleStrategy: Strategy<'scramble', Record<string, never>> = {
   accepts: (type) => TEXT_TYPES.has(type),
   leakCheckable: true,
   readsRow: () => false,
+  // A keyed draw per value, not a one-to-one map: two values can meet (and few shapes have few
+  // outputs: five digits are 100,000), so a column with a unique index gets `hash`.
+  misfit: (_options, column) =>
+    column.unique
+      ? 'the column has a unique index and scramble can give two values the same output'
+      : undefined,
   compile: (_options, ctx) => {
     const scramble = (value: string, key: string): string => {
       const stream = new Stream(ctx.prf.wide(key));
