@@ -237,8 +237,10 @@ describe('the lock queue under synthetic traffic', () => {
     expect(traffic.longTransactionMs).toBeGreaterThanOrEqual(2900);
     expect(traffic.lockWaitMs).toBeGreaterThanOrEqual(1500);
     expect(traffic.lockWaitMs).toBeLessThanOrEqual(m.durationMs);
-    // Independently: the migration's own statement took at least that long.
-    expect(m.statements[0]!.durationMs).toBeGreaterThanOrEqual(traffic.lockWaitMs);
+    // Independently: the migration's own statement took at least that long — up to the wait's
+    // resolution: it is sampled (a wait seen once counts 1 ms) and rounded to whole ms, where the
+    // statement is timed to 0.1 ms (CI saw 2997.9 against 2998).
+    expect(m.statements[0]!.durationMs).toBeGreaterThanOrEqual(traffic.lockWaitMs - 2);
     expect(traffic.queued.writes).toBeGreaterThan(0);
     expect(traffic.queued.reads).toBeGreaterThan(0);
     // 40 operations a second for ~3 s against a pool of 10: the pool runs dry (the cliff).
