@@ -28,6 +28,7 @@ import { clusterQuery, startCluster } from '../test/harness/pg-cluster.js';
 import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { Cleanup } from './lib/cleanup.js';
 import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
+import { median } from './lib/median.js';
 import { measureObserver } from './lib/observer-bench.js';
 import { productionRules, productionSql } from './lib/production-db.js';
 import { startThrottleProxy } from './lib/throttle-proxy.js';
@@ -47,7 +48,6 @@ const rows = Number(values.rows);
 const reps = Math.max(1, Number(values.reps));
 const jobs = Number(values.jobs);
 const log = (text: string) => process.stderr.write(`${text}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 // Stopped at the end, and on Ctrl-C / SIGTERM too (lib/cleanup.ts).
 const cleanup = new Cleanup();

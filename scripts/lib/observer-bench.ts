@@ -10,13 +10,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
+import { configSchema } from '../../src/config/schema.js';
 import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { loadParser, parseStatements } from '../../src/sql/parse-sql.js';
 import { sqlAdapter } from '../../src/stages/migrate/adapters/sql-adapter.js';
+import { probeOptionsOf } from '../../src/stages/migrate/command-migration.js';
 import { executeMigration } from '../../src/stages/migrate/execute-migration.js';
 import type { ClusterInfo } from '../../test/harness/pg-cluster.js';
 import type { CpuShape } from './cpu-shape.js';
+import { median } from './median.js';
 
 export interface ObserverFigures {
   shape: string;
@@ -30,7 +33,7 @@ export interface ObserverFigures {
   observerServerCorePct: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const MIGRATIONS = configSchema.shape.migrations.unwrap().parse({ dir: '.' });
 
 /** CPU time (ms) of every postgres process so far, reaped children included. */
 async function serverCpuMs(): Promise<number> {
@@ -69,16 +72,8 @@ export async function measureObserver(
       statements: parseStatements(sql),
       transactional: true,
       recordHistory: false,
-      // the defaults of migrations.observer
-      observer: {
-        enabled,
-        intervalMs: 100,
-        probes: true,
-        probeIntervalMs: 50,
-        probeLockTimeoutMs: 50,
-        maxProbedTables: 8,
-        probeRows: 5,
-      },
+      // the defaults of migrations.observer, as a run maps them
+      observer: { enabled, intervalMs: MIGRATIONS.observer.interval, ...probeOptionsOf(MIGRATIONS) },
       log: silentLogger(),
       signal: new AbortController().signal,
     });

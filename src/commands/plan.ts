@@ -60,9 +60,10 @@ export async function buildPlan(
   try {
     if (readable && peeked && !peeked.readable && options.unpack) {
       scratch = await planScratchDir(config.workDir);
+      const prepared = await prepareArchive(readable, scratch, silentLogger());
       peeked = {
-        description: peeked.description.replace('a run unpacks it', 'unpacked by plan to read it'),
-        readable: await prepareArchive(readable, scratch, silentLogger()),
+        description: `${prepared.format}${prepared.compression ? ', gzipped' : ''} (unpacked by plan to read it)`,
+        readable: prepared,
       };
     }
     return await planFor(config, target, { ...backup, label: source.label(backup) }, ageMs, peeked);
