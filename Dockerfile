@@ -10,6 +10,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# The WebAssembly kernels are compiled from their .wat sources by the build (scripts/build-wasm.ts).
+COPY scripts/build-wasm.ts ./scripts/build-wasm.ts
+COPY scripts/lib/wat.ts ./scripts/lib/wat.ts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

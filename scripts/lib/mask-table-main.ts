@@ -34,11 +34,11 @@ const lines = new CopyLines((columns) =>
   ),
 );
 let bytes = 0;
-let outChars = 0;
+let outBytes = 0;
 for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
   bytes += chunk.length;
-  outChars += lines.push(chunk).out.length;
+  outBytes += lines.push(chunk).out.length;
 }
 await child;
 const ms = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ rows: lines.rows, bytes, outChars, ms })}\n`);
+process.stdout.write(`${JSON.stringify({ rows: lines.rows, bytes, outBytes, ms })}\n`);

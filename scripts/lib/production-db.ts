@@ -47,11 +47,23 @@ CREATE TABLE sessions (
 CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
 INSERT INTO schema_migrations (version) VALUES ('20261101_init'), ('20261105_orders_status');
 
+SELECT setseed(0.42);
+-- Values repeat the way real ones do: e-mail addresses and order references never, birth dates
+-- over ~55 years of days, names drawn with a skew (common first names and surnames far more often
+-- than rare ones) with a middle initial: half of 500k users share a full name), and a customer's address, card and IBAN on each
+-- of their orders and payments — repeated, but far apart in the table.
 INSERT INTO users
 SELECT g,
        'user' || g || '@' || (ARRAY['gmail.com','outlook.com','corp.example','yahoo.com'])[1 + g % 4],
-       (ARRAY['Anna','Bram','Chloé','Daan','Emma','Finn','Giulia','Hugo'])[1 + g % 8] || ' ' ||
-       (ARRAY['de Vries','Jansen','Müller','Rossi','Smith','Nguyen','García','Kowalski'])[1 + (g / 8) % 8],
+       (ARRAY['Anna','Bram','Chloé','Daan','Emma','Finn','Giulia','Hugo','Ines','Jan','Katarzyna','Lars',
+              'Marta','Noah','Olga','Pieter','Quinten','Rosa','Sanne','Tomasz','Ugo','Vera','Willem',
+              'Xenia','Yara','Zoë','Ahmed','Fatima','Mohammed','Sofia'])[1 + floor(30 * random() ^ 2)::int] || ' ' ||
+       chr(65 + floor(26 * random())::int) || '. ' ||
+       (ARRAY['de ','van ','','','','','',''])[1 + floor(8 * random())::int] ||
+       (ARRAY['Jan','Bak','Mul','Ros','Smi','Ngu','Gar','Kow','Vis','Dek','Bos','Mey','Hen','Peter','Brou','Wil',
+              'Lam'])[1 + floor(17 * random() ^ 1.5)::int] ||
+       (ARRAY['sen','ker','ler','si','th','yen','cía','alski','ser','kers','ma','er','dricks','s','wer','lems',
+              'bert'])[1 + floor(17 * random() ^ 1.5)::int],
        '+31 6 ' || lpad((g::bigint * 7919 % 100000000)::text, 8, '0'),
        date '1950-01-01' + (g::bigint * 37 % 20000)::int,
        (ARRAY['NL','DE','FR','IT','ES','PL'])[1 + g % 6],
@@ -59,10 +71,15 @@ SELECT g,
   FROM generate_series(1, ${users}) g;
 INSERT INTO orders
 SELECT g, 1 + g % ${users}, md5(g::text), (ARRAY['new','paid','shipped','delivered'])[1 + g % 4],
-       (g % 99991) / 100.0, g || ' Keizersgracht, Amsterdam', now() - g * interval '30 seconds'
+       (g % 99991) / 100.0,
+       'Apt ' || (1 + g % ${users}) / 1000 || ', ' || (1 + (1 + g % ${users}) % 997) || ' ' ||
+       (ARRAY['Keizersgracht','Herengracht','Hauptstraße','Rue de Rivoli','Via Roma','Calle Mayor'])[1 + g % ${users} % 6] ||
+       ', ' || (ARRAY['Amsterdam','Utrecht','Berlin','Paris','Roma','Madrid','Kraków'])[1 + g % ${users} % 7],
+       now() - g * interval '30 seconds'
   FROM generate_series(1, ${rows}) g;
 INSERT INTO payments
-SELECT g, g * 2 - 1, '4111 1111 1111 ' || lpad((g % 10000)::text, 4, '0'), 'NL91ABNA0417164300',
+SELECT g, g * 2 - 1, '4111 1111 ' || lpad(((g * 2 - 1) % ${users} % 100000000)::text, 8, '0'),
+       'NL' || lpad(((g * 2 - 1) % ${users} % 100)::text, 2, '0') || 'ABNA' || lpad(((g * 2 - 1) % ${users})::text, 10, '0'),
        (g % 99991) / 100.0, now() - g * interval '60 seconds'
   FROM generate_series(1, ${share(2)}) g;
 INSERT INTO sessions

@@ -1,46 +1,54 @@
 // The `pg_restore --data-only -t … -f -` output of one table, chunk by chunk: the lines before
 // the COPY header are dropped, the header gives the columns (and so the transform), the data
-// lines up to `\.` come back masked, in whole lines.
-import { StringDecoder } from 'node:string_decoder';
+// lines up to `\.` come back masked, in whole lines — as bytes, never decoded as a whole.
 import { parseCopyHeader } from './copy-text.js';
 import type { TableTransform } from './table-transform.js';
+
+const END_OF_DATA = Buffer.from('\\.\n');
 
 export class CopyLines {
   transform: TableTransform | undefined;
   /** Between the header and `\.`. */
   inData = false;
   rows = 0;
-  private pending = '';
-  private readonly decoder = new StringDecoder('utf8');
+  /** Bytes of a line not yet whole (kept as pieces: one long value must not be copied per chunk). */
+  private pending: Buffer[] = [];
 
   constructor(private readonly compile: (columns: string[]) => TableTransform) {}
 
   /** The masked data lines of `chunk` (each ending in a newline), and the columns when the header was in it. */
-  push(chunk: Buffer): { out: string; header?: string[] } {
-    const text = this.pending + this.decoder.write(chunk);
-    const last = text.lastIndexOf('\n');
-    let out = '';
+  push(chunk: Buffer): { out: Buffer; header?: string[] } {
+    if (chunk.lastIndexOf(10) === -1) {
+      this.pending.push(chunk);
+      return { out: EMPTY };
+    }
+    const bytes = this.pending.length > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
+    this.pending = [];
+    const last = bytes.lastIndexOf(10);
+    const out: Buffer[] = [];
     let header: string[] | undefined;
     let position = 0;
     while (position <= last) {
       if (this.inData) {
         // The data runs to the end-of-data line `\.` or to the last whole line of the chunk.
         // A `\.` is only that line at the start of one: inside data a backslash is escaped.
-        let marker = text.indexOf('\\.\n', position);
-        while (marker !== -1 && marker !== position && text.charCodeAt(marker - 1) !== 10)
-          marker = text.indexOf('\\.\n', marker + 1);
+        let marker = bytes.indexOf(END_OF_DATA, position);
+        while (marker !== -1 && marker !== position && bytes[marker - 1] !== 10)
+          marker = bytes.indexOf(END_OF_DATA, marker + 1);
         const stop = marker !== -1 && marker <= last ? marker : last + 1;
-        const masked = (this.transform as TableTransform).rows(text, position, stop);
-        out += masked.out;
-        this.rows += masked.rows;
+        if (stop > position) {
+          const masked = (this.transform as TableTransform).bytes(bytes, position, stop);
+          out.push(masked.out);
+          this.rows += masked.rows;
+        }
         if (stop === marker) {
           this.inData = false;
           position = marker + 3;
         } else position = stop;
         continue;
       }
-      const end = text.indexOf('\n', position);
-      const line = text.slice(position, end);
+      const end = bytes.indexOf(10, position);
+      const line = bytes.utf8Slice(position, end);
       position = end + 1;
       const parsed = line.startsWith('COPY ') ? parseCopyHeader(line) : undefined;
       if (parsed) {
@@ -49,7 +57,10 @@ export class CopyLines {
         this.inData = true;
       }
     }
-    this.pending = text.slice(last + 1);
-    return header ? { out, header } : { out };
+    if (last + 1 < bytes.length) this.pending.push(bytes.subarray(last + 1));
+    const masked = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+    return header ? { out: masked, header } : { out: masked };
   }
 }
+
+const EMPTY = Buffer.alloc(0);

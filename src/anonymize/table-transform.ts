@@ -1,13 +1,16 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
 // of rows (their unmasked fields and masked originals) for the row-aligned leak check after the restore.
+import { ByteSink, fieldValue } from './copy-bytes.js';
 import { decodeField, encodeField } from './copy-text.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
+import { memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type ColumnRule,
   compileRule,
   leakCheckable,
   type Masker,
+  memoizable,
   type RowAccess,
   usesRow,
 } from './strategies/registry.js';
@@ -23,6 +26,11 @@ export interface TableTransform {
    * slice, and no row becomes a string of its own.
    */
   rows(text: string, start: number, end: number): { out: string; rows: number };
+  /**
+   * The same on bytes: masks the COPY data lines in source[start, end) (UTF-8, ending just after a
+   * newline) into a new Buffer. Byte for byte what `rows` gives for the same text.
+   */
+  bytes(source: Buffer, start: number, end: number): { out: Buffer; rows: number };
   /** The rows sampled so far for the leak check. */
   leakSample(): TableLeakSample;
 }
@@ -49,7 +57,12 @@ export function compileTableTransform(
       index,
       column,
       checkable: leakCheckable(rule),
-      mask: unique.has(column) ? uniqueMasker(mask, table, column) : mask,
+      // A unique column has no repeats to cache; it needs its outputs kept apart instead.
+      mask: unique.has(column)
+        ? uniqueMasker(mask, table, column)
+        : memoizable(rule)
+          ? memoMasker(mask)
+          : mask,
     });
   }
   const ruled = new Set(maskers.map((m) => m.index));
@@ -133,6 +146,47 @@ export function compileTableTransform(
         row = rowEnd + 1;
       }
       return { out: out + text.slice(copied, to), rows };
+    },
+    bytes(source, from, to) {
+      if (!fast) {
+        const text = source.utf8Slice(from, to);
+        const { out, rows } = this.rows(text, 0, text.length);
+        return { out: Buffer.from(out, 'utf8'), rows };
+      }
+      // Masked values are short; room for the input and some growth saves most regrowing.
+      const sink = new ByteSink(to - from + ((to - from) >> 3) + 1024);
+      let copied = from;
+      let rows = 0;
+      for (let row = from; row < to; rows++) {
+        // Native searches for the row's newline and its tabs: cheaper than a loop over every byte.
+        const newline = source.indexOf(10, row);
+        let field = 0;
+        let position = row;
+        const slot = sampler.slot();
+        const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
+        for (let at = 0; at < ordered.length; at++) {
+          const { index, column, checkable, mask } = ordered[at] as (typeof ordered)[number];
+          for (; field < index; field++) {
+            const tab = source.indexOf(9, position);
+            if (tab === -1 || tab > newline)
+              throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
+            position = tab + 1;
+          }
+          let end = source.indexOf(9, position);
+          if (end === -1 || end > newline) end = newline;
+          const value = fieldValue(source, position, end, decodeField);
+          const masked = mask(value, noRow);
+          if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
+          sink.copy(source, copied, position);
+          sink.field(masked);
+          copied = end;
+          position = end;
+        }
+        if (originals) sampler.put(slot, keyOf(source.utf8Slice(row, newline).split('\t')), originals);
+        row = newline + 1;
+      }
+      sink.copy(source, copied, to);
+      return { out: sink.bytes(), rows };
     },
   };
 }

@@ -30,6 +30,7 @@ export const arrayStrategy: Strategy<'array', ArrayRule, ArrayRuleInput> = {
   writes: 'array columns (the element rule must fit the element type)',
   accepts: (type) => type.startsWith('_'),
   leakCheckable: true,
+  memoize: true,
   readsRow: ({ each }) => usesRow(each),
   // Elements have no length or NOT NULL of their own: the element type is what must fit.
   misfit: ({ each }, column) => {

@@ -19,6 +19,7 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
   writes: 'text-like columns',
   accepts: (type) => TEXT_TYPES.has(type),
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   misfit: (options, column) => {
     // The domain may come from anonymize.domain; the default is checked by the caller.

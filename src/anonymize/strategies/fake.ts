@@ -12,6 +12,7 @@ export const fakeStrategy: Strategy<'fake', string> = {
   writes: 'text-like columns',
   accepts: (type) => TEXT_TYPES.has(type),
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   misfit: (kind, column) =>
     column.unique

@@ -15,6 +15,7 @@ export const hashStrategy: Strategy<'hash', HashOptions> = {
   writes: 'text, integer and uuid columns',
   accepts: (type) => TEXT_TYPES.has(type) || INTEGER_TYPES.has(type) || type === 'uuid',
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   misfit: (options, column) => {
     if (!TEXT_TYPES.has(column.type) || column.maxLength === undefined) return undefined;

@@ -14,6 +14,7 @@ export const ipStrategy: Strategy<'ip', Record<string, never>> = {
   writes: 'inet and cidr columns (and text holding addresses)',
   accepts: (type) => type === 'inet' || type === 'cidr' || TEXT_TYPES.has(type),
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   compile: (_options, ctx) => {
     const network = ctx.type === 'cidr';

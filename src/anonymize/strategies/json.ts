@@ -24,6 +24,7 @@ export const jsonStrategy: Strategy<'json', JsonRules, JsonRulesInput> = {
   writes: 'json and jsonb columns (and text holding JSON)',
   accepts: (type) => type === 'json' || type === 'jsonb' || type === 'text',
   leakCheckable: true,
+  memoize: true,
   readsRow: (rules) => Object.values(rules).some(usesRow),
   compile: (rules, ctx) => {
     const compiled = Object.entries(rules).map(([path, rule]) => ({

@@ -77,6 +77,12 @@ export function leakCheckable(rule: ColumnRule): boolean {
   return ruleParts(rule).strategy.leakCheckable;
 }
 
+/** Whether repeated values of the column are worth caching (see memo-masker.ts). */
+export function memoizable(rule: ColumnRule): boolean {
+  const { options, strategy } = ruleParts(rule);
+  return strategy.memoize === true && !strategy.readsRow(options);
+}
+
 /** Whether a rule reads other columns of the row (template, directly or inside json). */
 export function usesRow(rule: ColumnRule): boolean {
   const { options, strategy } = ruleParts(rule);

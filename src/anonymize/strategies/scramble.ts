@@ -46,6 +46,7 @@ export const scrambleStrategy: Strategy<'scramble', Record<string, never>> = {
   writes: 'text-like columns',
   accepts: (type) => TEXT_TYPES.has(type),
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   // A keyed draw per value, not a one-to-one map: two values can meet (and few shapes have few
   // outputs: five digits are 100,000), so a column with a unique index gets `hash`.

@@ -17,6 +17,7 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
   writes: 'date, timestamp and timestamptz columns (and text holding ISO dates)',
   accepts: (type) => DATE_TYPES.has(type) || TEXT_TYPES.has(type),
   leakCheckable: true,
+  memoize: true,
   readsRow: () => false,
   misfit: (_options, column) =>
     column.unique

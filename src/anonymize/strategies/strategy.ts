@@ -44,6 +44,11 @@ export interface Strategy<Name extends string, Options, Input = Options> {
    * false for strategies that never carry the input (null, fixed).
    */
   leakCheckable: boolean;
+  /**
+   * Worth a cache of repeated values: deterministic in the value alone and dearer than a lookup
+   * (a keyed hash, a fake, a shift). Cheap ones (mask, fixed, null) are not.
+   */
+  memoize?: boolean;
   /** Whether it reads other columns of the row (template; json when a nested rule does). */
   readsRow: (options: Options) => boolean;
   /** Why the rule cannot fit the column (length, NOT NULL, unique index), or undefined when it fits. */

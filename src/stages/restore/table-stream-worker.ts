@@ -139,7 +139,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         });
       }
       if (copyError) throw copyError;
-      if (out && copy && !copy.write(out)) {
+      if (out.length > 0 && copy && !copy.write(out)) {
         await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
           throw copyError ?? error;
         });

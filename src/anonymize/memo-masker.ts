@@ -1,0 +1,44 @@
+// Repeated values are looked up, not masked again: birth dates, names, cities, statuses and the
+// card or IBAN a customer pays with again repeat across a table, and a keyed hash, a fake or a
+// calendar shift costs several times a Map lookup. The cache is bounded in entries and in the
+// length of the values it keeps, and it switches itself off on a column whose values barely
+// repeat (an e-mail address, an order reference), where it would only add the lookup.
+import type { Masker } from './strategies/strategy.js';
+
+/** How many values the cache holds before it starts over. */
+export const MEMO_ENTRIES = 65_536;
+/** Longer values are masked every time (they rarely repeat, and would make the cache big). */
+export const MEMO_MAX_LENGTH = 128;
+/**
+ * Lookups after which the hit rate decides whether the cache stays: as many as it holds, so a
+ * column whose values come round again only after thousands of rows (a customer's address on
+ * each order) has had the chance to show it.
+ */
+const TRIAL = MEMO_ENTRIES;
+/** The hit rate below which it goes (a miss costs ~0.1 µs, a hit saves 0.3–1 µs). */
+const KEEP_ABOVE = 0.05;
+
+/** Wraps a deterministic masker (its output depends on the value alone) with a bounded cache. */
+export function memoMasker(mask: Masker): Masker {
+  let cache = new Map<string, string | null>();
+  let lookups = 0;
+  let hits = 0;
+  let on = true;
+  return (value, row) => {
+    if (!on || value === null || value.length > MEMO_MAX_LENGTH) return mask(value, row);
+    const known = cache.get(value);
+    if (known !== undefined) {
+      hits++;
+      return known;
+    }
+    const out = mask(value, row);
+    if (++lookups === TRIAL && hits < TRIAL * KEEP_ABOVE) {
+      on = false;
+      cache = new Map();
+      return out;
+    }
+    if (cache.size >= MEMO_ENTRIES) cache = new Map();
+    cache.set(value, out);
+    return out;
+  };
+}

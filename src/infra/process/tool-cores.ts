@@ -1,0 +1,28 @@
+// How many cores this process may use: the CPUs it is allowed to run on (affinity, as taskset or
+// a cpuset sets it) and, in a container, its CPU quota (cgroup v2 `cpu.max`, what a pod's CPU
+// limit becomes). Threads beyond it only cost their start-up and switching.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** Cores the tool may use (at least 1). */
+export function toolCores(cpuMax = readCpuMax()): number {
+  const quota = parseCpuMax(cpuMax);
+  return Math.max(1, Math.min(availableParallelism(), quota ?? Number.POSITIVE_INFINITY));
+}
+
+/** `max period` → cores (rounded up); undefined for "max" (no quota) or an unreadable file. */
+export function parseCpuMax(text: string | undefined): number | undefined {
+  const [max, period] = (text ?? '').trim().split(/\s+/);
+  const quota = Number(max);
+  const length = Number(period ?? 100_000);
+  if (!max || max === 'max' || !Number.isFinite(quota) || quota <= 0 || !(length > 0)) return undefined;
+  return Math.ceil(quota / length);
+}
+
+function readCpuMax(): string | undefined {
+  try {
+    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
+  } catch {
+    return undefined;
+  }
+}

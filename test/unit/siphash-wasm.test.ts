@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileWat, watModuleSource } from '../../scripts/lib/wat.js';
+import { SipHash24 } from '../../src/anonymize/prf/siphash.js';
+import { WasmSipHash24 } from '../../src/anonymize/prf/siphash-wasm.js';
+
+const WAT = 'src/anonymize/prf/wasm/siphash.wat';
+
+describe('SipHash-2-4 in WebAssembly', () => {
+  it('gives the JavaScript reference’s bits for any key and any message, as bytes or as a string', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.string({ unit: 'grapheme', maxLength: 80 }),
+        (key, bytes, text) => {
+          const js = new SipHash24(key);
+          const wasm = new WasmSipHash24(key);
+          expect(wasm.hash(bytes, bytes.length).hex()).toBe(js.hash(bytes, bytes.length).hex());
+          expect(wasm.hashString(text).hex()).toBe(js.hashString(text).hex());
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('matches the paper’s vector and grows its memory for a long value', () => {
+    const key = Uint8Array.from({ length: 16 }, (_, i) => i);
+    const wasm = new WasmSipHash24(key);
+    expect(
+      wasm
+        .hash(
+          Uint8Array.from({ length: 15 }, (_, i) => i),
+          15,
+        )
+        .hex(),
+    ).toBe('a129ca6149be45e5');
+    const long = 'é'.repeat(100_000); // 200 kB: past the module's first 64 KiB page
+    expect(wasm.hashString(long).hex()).toBe(new SipHash24(key).hashString(long).hex());
+    expect(wasm.hashString('short again').hex()).toBe(new SipHash24(key).hashString('short again').hex());
+  });
+
+  it('is built from its source: the committed binary is what siphash.wat compiles to', async () => {
+    const generated = watModuleSource(WAT, await compileWat(WAT, await readFile(WAT, 'utf8')));
+    expect(await readFile(`${WAT}.ts`, 'utf8')).toBe(generated);
+  });
+});
