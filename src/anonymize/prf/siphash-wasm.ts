@@ -4,18 +4,7 @@
 // The string's UTF-8 bytes are written straight into the module's memory.
 import { utf8Into } from './utf8-into.js';
 import { WASM_BASE64 } from './wasm/siphash.wat.js';
-
-// The few WebAssembly declarations used here (the project's TypeScript libs have no DOM types).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-/** WebAssembly, where the runtime has it. */
-export const webAssembly = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+import { instantiate, reserveMemory, type WasmMemory } from './wasm-runtime.js';
 
 interface SipHashExports {
   memory: WasmMemory;
@@ -25,9 +14,6 @@ interface SipHashExports {
 
 /** Where the message starts in the module's memory (the result is in the bytes before it). */
 const MESSAGE = 16;
-const PAGE = 65_536;
-
-let compiled: object | undefined;
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
@@ -41,9 +27,7 @@ export class WasmSipHash24 {
 
   constructor(key: Uint8Array) {
     if (key.length < 16) throw new Error('SipHash needs a 16-byte key');
-    if (!webAssembly) throw new Error('this runtime has no WebAssembly');
-    compiled ??= new webAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    this.exports = new webAssembly.Instance(compiled, {}).exports as SipHashExports;
+    this.exports = instantiate<SipHashExports>(WASM_BASE64);
     const words = new DataView(key.buffer, key.byteOffset, 16);
     this.exports.key(
       words.getInt32(0, true),
@@ -77,7 +61,7 @@ export class WasmSipHash24 {
 
   private reserve(bytes: number): void {
     const memory = this.exports.memory;
-    memory.grow(Math.ceil((MESSAGE + bytes - memory.buffer.byteLength) / PAGE));
+    reserveMemory(memory, MESSAGE + bytes);
     this.message = new Uint8Array(memory.buffer, MESSAGE);
     this.result = new Uint32Array(memory.buffer, 0, 2);
   }
