@@ -31,7 +31,7 @@ import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
 import { median } from './lib/median.js';
 import { measureObserver } from './lib/observer-bench.js';
 import { productionRules, productionSql } from './lib/production-db.js';
-import { startThrottleProxy } from './lib/throttle-proxy.js';
+import { startThrottleProxyProcess } from './lib/throttle-proxy.js';
 
 const { values } = parseArgs({
   options: {
@@ -343,7 +343,7 @@ try {
     download('big/prod.dump', 'single-sha256'),
   );
   // An object store across a network: 40 MB/s and 30 ms to the first byte, per connection.
-  const network = await startThrottleProxy(s3.endpoint, { bytesPerSecond: 40e6, latencyMs: 30 });
+  const network = await startThrottleProxyProcess(s3.endpoint, { bytesPerSecond: 40e6, latencyMs: 30 });
   const rangedThrottled = await measure('S3 ranged download, throttled (40 MB/s, 30 ms a connection)', () =>
     download('big/prod.dump', 'ranged', network.endpoint),
   );

@@ -1,7 +1,11 @@
 // A proxy that makes a loopback S3 server behave like an object store across a network: every
 // response waits `latencyMs` before its first byte and then flows at most `bytesPerSecond` per
-// connection, as object stores cap a single stream. The bench measures downloads through it.
+// connection, as object stores cap a single stream. The bench measures downloads through it. It
+// runs in a process of its own (`startThrottleProxyProcess`): in the bench's own thread, relaying
+// four capped streams competed for one core with the download it measures (and its SHA-256).
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { freePort } from '../../test/harness/pg-cluster.js';
 
 export interface ThrottleProxy {
@@ -57,5 +61,32 @@ export async function startThrottleProxy(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The same proxy in a child process (scripts/lib/throttle-proxy-main.ts). */
+export async function startThrottleProxyProcess(
+  target: string,
+  limits: { bytesPerSecond: number; latencyMs: number },
+): Promise<ThrottleProxy> {
+  const main = fileURLToPath(new URL('./throttle-proxy-main.ts', import.meta.url));
+  const child = execa(
+    process.execPath,
+    ['--import', 'tsx', main, target, String(limits.bytesPerSecond), String(limits.latencyMs)],
+    { reject: false },
+  );
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const line = /^listening (\S+)$/m.exec(chunk.toString())?.[1];
+      if (line) resolve(line);
+    });
+    void child.then((result) => reject(new Error(`the throttling proxy exited: ${result.stderr}`)));
+  });
+  return {
+    endpoint,
+    close: async () => {
+      child.kill();
+      await child;
+    },
   };
 }

@@ -124,8 +124,9 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
   try {
     await handle.truncate(head.bytes);
     const parts: { start: number; end: number }[] = [];
-    for (let start = 0; start < head.bytes; start += input.partSize)
-      parts.push({ start, end: Math.min(head.bytes, start + input.partSize) - 1 });
+    const partSize = effectivePartSize(head.bytes, input.partSize, input.concurrency);
+    for (let start = 0; start < head.bytes; start += partSize)
+      parts.push({ start, end: Math.min(head.bytes, start + partSize) - 1 });
     const expected = expectedDigest(head);
     const digest = new InOrderDigest(handle, parts, expected?.algorithm);
     const progress = progressReporter(input.log, head.bytes);
@@ -361,4 +362,18 @@ function progressReporter(log: Logger, total: number): { add: (bytes: number) =>
 
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** Parts no smaller than this (S3's own minimum for multipart uploads; requests cost latency). */
+const MIN_PART = 5 * 1024 * 1024;
+
+/**
+ * The part size for an object: `partSize` at most, and small enough that each of the
+ * `concurrency` connections gets four parts or more — with a few big parts the last round runs on
+ * fewer connections than there are (measured through a 40 MB/s-per-connection proxy: a 106 MB
+ * dump in seven 16 MiB parts downloaded 2.5× faster than one GET; in sixteen, ~3.5×).
+ */
+export function effectivePartSize(bytes: number, partSize: number, concurrency: number): number {
+  const even = Math.ceil(bytes / (concurrency * 4));
+  return Math.max(Math.min(partSize, MIN_PART), Math.min(partSize, even));
 }
