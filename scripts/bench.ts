@@ -216,39 +216,12 @@ async function tableRates(dump: string, cpu: CpuShape) {
   await execa(join(info.binDir, 'pg_restore'), ['--section=pre-data', '--no-owner', `--dbname=${db}`, dump], {
     env,
   });
-  const parsed = parseConfig(stringify({ ...minimalConfig(), anonymize: ANONYMIZE }), {}, work, 'bench');
   const oneCore = cpu.toolCpus.split('-')[0] as string;
   const rates = [];
   for (const [name] of MASKED) {
     const [schema, table] = name.split('.') as [string, string];
-    const columns = await admin(
-      db,
-      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-        WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
-      [name],
-    );
-    const types = Object.fromEntries(columns.map((row) => [row.name as string, row.type as string]));
-    const rules = parsed.anonymize.tables[name];
-    const masked = await execa(
-      'taskset',
-      [
-        '-c',
-        oneCore,
-        process.execPath,
-        '--import',
-        'tsx',
-        resolve('scripts/lib/mask-table-main.ts'),
-        dump,
-        schema,
-        table,
-        JSON.stringify(rules),
-        JSON.stringify(types),
-        ANONYMIZE.secret,
-        parsed.anonymize.domain,
-      ],
-      { env },
-    );
-    const mask = JSON.parse(masked.stdout) as { rows: number; bytes: number; ms: number };
+    const types = await columnTypesOf(db, name);
+    const mask = await maskTable(dump, name, types, oneCore, 1);
     const ingestMs = await timed(() =>
       execa(
         ...cpu.command(join(info.binDir, 'pg_restore'), [
@@ -274,6 +247,86 @@ async function tableRates(dump: string, cpu: CpuShape) {
   }
   await admin('postgres', `DROP DATABASE ${db}`);
   return rates;
+}
+
+/** The parsed rules of ANONYMIZE, as a run reads them. */
+function parsedRules() {
+  return parseConfig(stringify({ ...minimalConfig(), anonymize: ANONYMIZE }), {}, work, 'bench').anonymize;
+}
+
+/** The client side of masking one table (scripts/lib/mask-table-main.ts) on `cpus`, with `threads` threads. */
+async function maskTable(
+  dump: string,
+  name: string,
+  types: Record<string, string>,
+  cpus: string,
+  threads: number,
+): Promise<{ rows: number; bytes: number; ms: number; threads: number }> {
+  const [schema, table] = name.split('.') as [string, string];
+  const anonymize = parsedRules();
+  const masked = await execa(
+    'taskset',
+    [
+      '-c',
+      cpus,
+      process.execPath,
+      '--import',
+      'tsx',
+      resolve('scripts/lib/mask-table-main.ts'),
+      dump,
+      schema,
+      table,
+      JSON.stringify(anonymize.tables[name]),
+      JSON.stringify(types),
+      ANONYMIZE.secret,
+      anonymize.domain,
+      String(threads),
+    ],
+    { env },
+  );
+  return JSON.parse(masked.stdout) as { rows: number; bytes: number; ms: number; threads: number };
+}
+
+/** Column name → type of a table in `db`. */
+async function columnTypesOf(db: string, name: string): Promise<Record<string, string>> {
+  const columns = await admin(
+    db,
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+    [name],
+  );
+  return Object.fromEntries(columns.map((row) => [row.name as string, row.type as string]));
+}
+
+/**
+ * One big masked table (the skewed dataset's) masked by one thread on one core, then split across
+ * helper threads on every core (nothing else running): whether a big table is bound to one core.
+ */
+async function splitScaling(dump: string) {
+  const db = `scaling_${seq++}`;
+  await admin('postgres', `CREATE DATABASE ${db}`);
+  await execa(join(info.binDir, 'pg_restore'), ['--section=pre-data', '--no-owner', `--dbname=${db}`, dump], {
+    env,
+  });
+  const types = await columnTypesOf(db, 'public.orders');
+  await admin('postgres', `DROP DATABASE ${db}`);
+  const cores = availableParallelism();
+  const runs = async (cpus: string, threads: number) => {
+    const all = [];
+    for (let i = 0; i < reps; i++) all.push(await maskTable(dump, 'public.orders', types, cpus, threads));
+    const ms = median(all.map((r) => r.ms));
+    return { rowsPerSecond: Math.round((all[0]?.rows ?? 0) / (ms / 1000)), threads: all[0]?.threads ?? 1 };
+  };
+  log('• one big table masked on one core, then on every core');
+  const one = await runs('0', 1);
+  const every = await runs(`0-${cores - 1}`, cores);
+  return {
+    table: 'public.orders',
+    oneCoreRowsPerSecond: one.rowsPerSecond,
+    everyCoreRowsPerSecond: every.rowsPerSecond,
+    threads: every.threads,
+    speedup: Number((every.rowsPerSecond / one.rowsPerSecond).toFixed(2)),
+  };
 }
 
 /** The keys a config needs besides anonymize, for parsing the rules the way a run does. */
@@ -332,6 +385,7 @@ try {
   for (const name of shapes)
     byShape.set(name, await measureShape(name, { big: big.dump, skewed: skewedSet.dump }));
   await applyShape('shared', info.dir);
+  const scaling = await splitScaling(skewedSet.dump);
   const update = await measure('[shared] restore + in-place UPDATE masking + VACUUM', () =>
     restoreThenUpdate(big.dump),
   );
@@ -400,6 +454,7 @@ try {
       ratioRestoreStepToBareShared: ratio(shared.main.step, shared.main.bare),
       ratioSkewedShared: ratio(shared.skewed.step, shared.skewed.bare),
     }),
+    splitTable: scaling,
     maskedRows: transformRows,
     maskedRowsPerSecond: last.anonymize?.tables.map((t) => ({
       table: t.name,
@@ -448,6 +503,10 @@ try {
       );
     }
   }
+  row(
+    `${scaling.table} (skewed): masking on 1 core / ${scaling.threads} threads`,
+    `${scaling.oneCoreRowsPerSecond.toLocaleString('en')} / ${scaling.everyCoreRowsPerSecond.toLocaleString('en')} rows/s (${scaling.speedup}×)`,
+  );
   row(
     'restore + in-place UPDATE masking + VACUUM',
     `${seconds(update)}  (${figures.ratioUpdateToBare}× bare)`,

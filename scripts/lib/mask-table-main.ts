@@ -1,8 +1,10 @@
 // Masks one table's data from an archive and throws the result away: the whole client side of a
 // masked table (pg_restore's decompression, the pipe, cutting fields, the PRFs and fakes,
 // re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
-// second here are rows per second per tool core. Prints one JSON line.
-// argv: archive schema table rules-json types-json secret domain
+// second there are rows per second per tool core; with `threads` above 1 the table is split
+// across helper threads as a restore splits a big table (block-masker.ts), from the first block.
+// Prints one JSON line.
+// argv: archive schema table rules-json types-json secret domain [threads]
 import { execa } from 'execa';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
@@ -10,10 +12,38 @@ import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import type { ColumnRule } from '../../src/config/schema.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
+import { BlockMasker, threadBudget } from '../../src/stages/restore/block-masker.js';
 
-const [archive, schema, table, rulesJson, typesJson, secret, domain] = process.argv.slice(2) as string[];
+const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
+  2,
+) as string[];
 const rules = JSON.parse(rulesJson as string) as Record<string, ColumnRule>;
-const types = new Map(Object.entries(JSON.parse(typesJson as string) as Record<string, string>));
+const typesList = Object.entries(JSON.parse(typesJson as string) as Record<string, string>);
+const threads = Math.max(1, Number(threadsArg ?? 1));
+const name = `${schema}.${table}`;
+const lines = new CopyLines((columns) =>
+  compileTableTransform(
+    name,
+    columns,
+    rules,
+    new Map(typesList),
+    new KeyedPrf(secret as string),
+    domain as string,
+  ),
+);
+const masker = new BlockMasker(lines, {
+  splittable: true,
+  budget: threads > 1 ? threadBudget(threads) : undefined,
+  helpersAfterBytes: 0,
+  setup: (columns) => ({
+    table: name,
+    columns,
+    rules,
+    types: typesList,
+    secret: secret as string,
+    domain: domain as string,
+  }),
+});
 const started = performance.now();
 const child = execa(
   pgTool('pg_restore'),
@@ -23,22 +53,22 @@ const child = execa(
     stdin: 'ignore',
   },
 );
-const lines = new CopyLines((columns) =>
-  compileTableTransform(
-    `${schema}.${table}`,
-    columns,
-    rules,
-    types,
-    new KeyedPrf(secret as string),
-    domain as string,
-  ),
-);
 let bytes = 0;
 let outBytes = 0;
+let columns: string[] = [];
+const queue: (Buffer | Promise<Buffer>)[] = [];
 for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
   bytes += chunk.length;
-  outBytes += lines.push(chunk).out.length;
+  const { spans, header } = lines.cut(chunk);
+  if (header) columns = header;
+  for (const span of spans) queue.push(masker.submit(span, columns));
+  while (queue.length > 4 + 2 * masker.helperCount) outBytes += (await queue.shift())?.length ?? 0;
 }
+for (const block of queue) outBytes += (await block).length;
 await child;
 const ms = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ rows: lines.rows, bytes, outBytes, ms })}\n`);
+const helpers = masker.helperCount;
+await masker.close();
+process.stdout.write(
+  `${JSON.stringify({ rows: lines.rows + masker.helperRows, bytes, outBytes, ms, threads: 1 + helpers })}\n`,
+);

@@ -12,12 +12,13 @@ export class ByteSink {
   private length = 0;
 
   constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(256, capacity));
+    // Never from the shared pool: a helper thread transfers the buffer (tiny ones would come from it).
+    this.buffer = Buffer.allocUnsafeSlow(Math.max(256, capacity));
   }
 
   private reserve(bytes: number): Buffer {
     if (this.length + bytes > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + bytes));
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;
     }

@@ -18,14 +18,30 @@ export class CopyLines {
 
   /** The masked data lines of `chunk` (each ending in a newline), and the columns when the header was in it. */
   push(chunk: Buffer): { out: Buffer; header?: string[] } {
+    const { spans, header } = this.cut(chunk);
+    const out: Buffer[] = [];
+    for (const span of spans) {
+      const masked = (this.transform as TableTransform).bytes(span, 0, span.length);
+      out.push(masked.out);
+      this.rows += masked.rows;
+    }
+    const masked = out.length === 0 ? EMPTY : out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+    return header ? { out: masked, header } : { out: masked };
+  }
+
+  /**
+   * The data lines of `chunk` not yet masked: spans of whole lines, each to be masked by the
+   * transform (here, or by a helper thread holding the same transform); `rows` is not counted.
+   */
+  cut(chunk: Buffer): { spans: Buffer[]; header?: string[] } {
     if (chunk.lastIndexOf(10) === -1) {
       this.pending.push(chunk);
-      return { out: EMPTY };
+      return { spans: [] };
     }
     const bytes = this.pending.length > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
     this.pending = [];
     const last = bytes.lastIndexOf(10);
-    const out: Buffer[] = [];
+    const spans: Buffer[] = [];
     let header: string[] | undefined;
     let position = 0;
     while (position <= last) {
@@ -36,11 +52,7 @@ export class CopyLines {
         while (marker !== -1 && marker !== position && bytes[marker - 1] !== 10)
           marker = bytes.indexOf(END_OF_DATA, marker + 1);
         const stop = marker !== -1 && marker <= last ? marker : last + 1;
-        if (stop > position) {
-          const masked = (this.transform as TableTransform).bytes(bytes, position, stop);
-          out.push(masked.out);
-          this.rows += masked.rows;
-        }
+        if (stop > position) spans.push(bytes.subarray(position, stop));
         if (stop === marker) {
           this.inData = false;
           position = marker + 3;
@@ -58,8 +70,7 @@ export class CopyLines {
       }
     }
     if (last + 1 < bytes.length) this.pending.push(bytes.subarray(last + 1));
-    const masked = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
-    return header ? { out: masked, header } : { out: masked };
+    return header ? { spans, header } : { spans };
   }
 }
 

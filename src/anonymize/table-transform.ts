@@ -28,7 +28,8 @@ export interface TableTransform {
   rows(text: string, start: number, end: number): { out: string; rows: number };
   /**
    * The same on bytes: masks the COPY data lines in source[start, end) (UTF-8, ending just after a
-   * newline) into a new Buffer. Byte for byte what `rows` gives for the same text.
+   * newline) into a new Buffer of its own (never from the shared pool: it may be transferred to
+   * another thread). Byte for byte what `rows` gives for the same text.
    */
   bytes(source: Buffer, start: number, end: number): { out: Buffer; rows: number };
   /** The rows sampled so far for the leak check. */
@@ -151,7 +152,9 @@ export function compileTableTransform(
       if (!fast) {
         const text = source.utf8Slice(from, to);
         const { out, rows } = this.rows(text, 0, text.length);
-        return { out: Buffer.from(out, 'utf8'), rows };
+        const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(out, 'utf8'));
+        bytes.write(out, 'utf8');
+        return { out: bytes, rows };
       }
       // Masked values are short; room for the input and some growth saves most regrowing.
       const sink = new ByteSink(to - from + ((to - from) >> 3) + 1024);

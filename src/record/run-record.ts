@@ -69,7 +69,13 @@ export interface RestoreRecord {
 }
 
 export interface AnonymizeRecord {
-  tables: { name: string; rows: number; rowsPerSecond: number }[];
+  tables: {
+    name: string;
+    rows: number;
+    rowsPerSecond: number;
+    /** Helper threads that masked part of the table besides its stream's own (a big table on several cores). */
+    helpers?: number;
+  }[];
   findings: {
     rule: string;
     severity: 'error' | 'warning';

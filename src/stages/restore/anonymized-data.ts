@@ -160,6 +160,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           .filter((column) => column in tableRules),
         signal: controller.signal,
         pool,
+        threads: pool.threads,
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;
@@ -168,6 +169,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         name: table,
         rows: result.rows,
         rowsPerSecond: Math.round(result.rows / Math.max(result.durationMs / 1000, 0.001)),
+        ...(result.helpers > 0 && { helpers: result.helpers }),
       });
       samples.set(table, result.samples);
     };

@@ -35,12 +35,18 @@ export interface StreamTableInput {
   signal: AbortSignal;
   /** Workers to stream on (reused across tables); a one-off worker when absent. */
   pool?: StreamWorkerPool | undefined;
+  /** The restore's thread budget (block-masker.ts); no helpers without one. */
+  threads?: SharedArrayBuffer | undefined;
+  /** Input after which a table counts as big enough for helpers. */
+  helpersAfterBytes?: number | undefined;
 }
 
 export interface StreamTableResult {
   rows: number;
   durationMs: number;
   samples: TableLeakSample;
+  /** Helper threads that masked part of it. */
+  helpers: number;
 }
 
 /** Restores one table's data through its transform. */
@@ -58,12 +64,20 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     secret: input.secret,
     domain: input.domain,
     unique: input.unique,
+    threads: input.threads,
+    helpersAfterBytes: input.helpersAfterBytes,
   };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);
   try {
     const reply = await pool.run(data, input.signal);
-    if (reply.ok) return { rows: reply.rows, durationMs: reply.durationMs, samples: reply.samples };
+    if (reply.ok)
+      return {
+        rows: reply.rows,
+        durationMs: reply.durationMs,
+        samples: reply.samples,
+        helpers: reply.helpers,
+      };
     throw toError(input, reply.failure);
   } finally {
     if (!input.pool) await pool.close();

@@ -6,7 +6,9 @@
 // A worker that failed to answer is dropped, not reused.
 import type { Worker } from 'node:worker_threads';
 import { whenAborted } from '../../infra/concurrency/when-aborted.js';
+import { toolCores } from '../../infra/process/tool-cores.js';
 import { startWorker } from '../../infra/worker/start-worker.js';
+import { threadBudget } from './block-masker.js';
 import {
   streamTableData,
   type TableStreamData,
@@ -16,6 +18,16 @@ import {
 
 /** A pool of table-stream workers; `close` ends them all. */
 export class StreamWorkerPool {
+  /**
+   * The budget of masking threads (streams and their helpers, block-masker.ts) on the tool's
+   * cores, shared with every worker of the pool.
+   */
+  readonly threads: SharedArrayBuffer;
+
+  constructor(cores = toolCores()) {
+    this.threads = threadBudget(cores);
+  }
+
   /** Started, ready and not streaming. */
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();

@@ -22,6 +22,7 @@ import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
 import { tail } from '../../infra/process/run-tool.js';
 import { tableKey } from '../../sql/table-key.js';
+import { BlockMasker } from './block-masker.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -39,6 +40,10 @@ export interface TableStreamData {
   domain: string;
   /** Ruled columns with a unique key of their own. */
   unique: string[];
+  /** The restore's shared thread budget (block-masker.ts): helpers may share a big table. */
+  threads?: SharedArrayBuffer | undefined;
+  /** Input after which a table counts as big (tests set it low). */
+  helpersAfterBytes?: number | undefined;
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -55,7 +60,7 @@ export type TableStreamFailure =
 
 /** The worker's one answer. */
 export type TableStreamReply =
-  | { ok: true; rows: number; durationMs: number; samples: TableLeakSample }
+  | { ok: true; rows: number; durationMs: number; samples: TableLeakSample; helpers: number }
   | { ok: false; failure: TableStreamFailure };
 
 const pgFields = (error: unknown): PgErrorFields => {
@@ -109,6 +114,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   let copyError: Error | undefined;
   const copyFailed = new AbortController();
   const stopWaiting = AbortSignal.any([signal, copyFailed.signal]);
+  let masker: BlockMasker | undefined;
   try {
     const lines = new CopyLines((columns) =>
       compileTableTransform(
@@ -121,9 +127,43 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         new Set(data.unique),
       ),
     );
+    masker = new BlockMasker(lines, {
+      splittable: data.unique.length === 0,
+      budget: data.threads,
+      helpersAfterBytes: data.helpersAfterBytes,
+      setup: (columns) => ({
+        table: tableKey(data.schema, data.table),
+        columns,
+        rules: data.rules,
+        types: data.types,
+        secret: data.secret,
+        domain: data.domain,
+      }),
+    });
+    // Masked blocks in row order; a block at a helper is a promise until it comes back.
+    const queue: Pending[] = [];
+    const write = async (out: Buffer) => {
+      if (copyError) throw copyError;
+      if (out.length > 0 && copy && !copy.write(out)) {
+        await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
+          throw copyError ?? error;
+        });
+      }
+    };
+    const flush = async (all: boolean) => {
+      // Written as soon as they are done; waited for when too many are out.
+      for (let head = queue[0]; head; head = queue[0]) {
+        if (head.out === undefined && !all && queue.length <= 4 + 2 * (masker as BlockMasker).helperCount)
+          return;
+        queue.shift();
+        await write(head.out ?? ((await head.promise) as Buffer));
+      }
+    };
+    let columns: string[] = [];
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const { out, header } = lines.push(chunk);
+      const { spans, header } = lines.cut(chunk);
       if (header) {
+        columns = header;
         if (freeze) {
           await client.query('BEGIN');
           await client.query(`TRUNCATE ONLY ${table}`);
@@ -139,12 +179,10 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         });
       }
       if (copyError) throw copyError;
-      if (out.length > 0 && copy && !copy.write(out)) {
-        await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
-          throw copyError ?? error;
-        });
-      }
+      for (const span of spans) queue.push(pending(masker.submit(span, columns)));
+      await flush(false);
     }
+    await flush(true);
     const result = await child;
     if (signal.aborted) return fail({ kind: 'aborted' });
     const problem = result.failed
@@ -162,11 +200,13 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       await finished;
       if (freeze) await client.query('COMMIT');
     }
+    const own = lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] };
     return {
       ok: true,
-      rows: lines.rows,
+      rows: lines.rows + masker.helperRows,
       durationMs: performance.now() - started,
-      samples: lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] },
+      samples: await masker.finish(own),
+      helpers: masker.helperCount,
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
@@ -174,9 +214,28 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
     child.kill();
+    await masker?.close();
     copy?.destroy();
     await client.end().catch(() => undefined);
   }
+}
+
+/** A masked block: done, or still at a helper (its failure is kept for when it is awaited). */
+interface Pending {
+  out?: Buffer;
+  promise?: Promise<Buffer>;
+}
+
+function pending(result: Buffer | Promise<Buffer>): Pending {
+  if (!(result instanceof Promise)) return { out: result };
+  const entry: Pending = { promise: result };
+  result.then(
+    (out) => {
+      entry.out = out;
+    },
+    () => undefined,
+  );
+  return entry;
 }
 
 /** What the pool sends a worker: a table to stream, or a stop for the one it is streaming. */

@@ -1,0 +1,207 @@
+// Masks one table's COPY lines block by block in the thread streaming it and, once the table has
+// shown it is big, on helper threads too (mask-helper.ts): one big table is not bound to one
+// core. Blocks keep their order (each one's promise is written to COPY in turn), so the rows
+// arrive as they would from one thread. A shared budget of the tool's cores bounds the threads
+// of all streams together: each stream holds one slot, a helper takes a free one when there is
+// one, so a table still streaming when the others are done gets their cores. A table with a
+// masked unique column is never split: keeping its outputs apart needs one table of them.
+import type { CopyLines } from '../../anonymize/copy-lines.js';
+import { LEAK_SAMPLE_ROWS, type TableLeakSample } from '../../anonymize/leak-sampler.js';
+import type { TableTransform } from '../../anonymize/table-transform.js';
+import { startWorker } from '../../infra/worker/start-worker.js';
+import type { MaskHelperReply, MaskHelperRequest, MaskHelperSetup } from './mask-helper.js';
+
+/** Input seen before a table counts as big enough for helpers (their start-up costs ~1 s of CPU). */
+export const HELPERS_AFTER_BYTES = 32 * 1024 * 1024;
+/** Blocks waiting at one helper: enough that it never idles between two. */
+const QUEUED_PER_HELPER = 2;
+const MAX_HELPERS = 15;
+
+/** A budget of threads shared by every stream of a restore (an Int32Array over a SharedArrayBuffer). */
+export function threadBudget(cores: number): SharedArrayBuffer {
+  const budget = new SharedArrayBuffer(4);
+  new Int32Array(budget)[0] = cores;
+  return budget;
+}
+
+class Helper {
+  ready = false;
+  queued = 0;
+  private next = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (out: Buffer) => void; reject: (error: Error) => void }
+  >();
+  private samplesWanted: ((samples: TableLeakSample) => void) | undefined;
+  failure: Error | undefined;
+
+  constructor(
+    private readonly worker: ReturnType<typeof startWorker>,
+    setup: MaskHelperSetup,
+    private readonly counted: (rows: number) => void,
+    /** Called once, when it is ready or has failed. */
+    private readonly settled: () => void,
+  ) {
+    worker.on('message', (reply: MaskHelperReply) => this.answer(reply));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', () => this.fail(new Error('a masking helper stopped')));
+    this.send({ setup });
+  }
+
+  private send(request: MaskHelperRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(request, transfer);
+  }
+
+  private answer(reply: MaskHelperReply): void {
+    if ('ready' in reply) {
+      this.ready = true;
+      this.settled();
+    } else if ('samples' in reply) this.samplesWanted?.(reply.samples);
+    else {
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      this.queued--;
+      if ('error' in reply) waiter?.reject(new Error(reply.error));
+      else {
+        this.counted(reply.rows);
+        waiter?.resolve(Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength));
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (!this.ready && !this.failure) this.settled();
+    this.failure ??= error;
+    this.ready = false;
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+
+  mask(span: Buffer): Promise<Buffer> {
+    // A copy of its own to transfer: the span is a view into pg_restore's read buffer.
+    const bytes = new Uint8Array(span);
+    const id = this.next++;
+    this.queued++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.send({ block: { id, bytes } }, [bytes.buffer as ArrayBuffer]);
+    });
+  }
+
+  samples(): Promise<TableLeakSample> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.samplesWanted = resolve;
+      this.send({ finish: true });
+    });
+  }
+
+  stop(): Promise<number> {
+    this.worker.removeAllListeners('exit');
+    return this.worker.terminate();
+  }
+}
+
+export interface BlockMaskerOptions {
+  /** Whether helpers may share the table (false with a masked unique column). */
+  splittable: boolean;
+  /** The restore's shared thread budget; no helpers without one. */
+  budget?: SharedArrayBuffer | undefined;
+  /** What helpers compile the transform from, given the COPY columns. */
+  setup: (columns: string[]) => MaskHelperSetup;
+  helpersAfterBytes?: number;
+}
+
+export class BlockMasker {
+  /** Rows masked by helpers (the stream counts its own). */
+  helperRows = 0;
+  private readonly helpers: Helper[] = [];
+  private starting = false;
+  private seen = 0;
+  private readonly budget: Int32Array | undefined;
+  private readonly after: number;
+
+  constructor(
+    private readonly lines: CopyLines,
+    private readonly options: BlockMaskerOptions,
+  ) {
+    this.budget = options.budget ? new Int32Array(options.budget) : undefined;
+    this.after = options.helpersAfterBytes ?? HELPERS_AFTER_BYTES;
+    // The stream's own thread holds a slot while it runs.
+    if (this.budget) Atomics.sub(this.budget, 0, 1);
+  }
+
+  /** How many helpers share the table. */
+  get helperCount(): number {
+    return this.helpers.length;
+  }
+
+  /** How many of them are ready for blocks. */
+  get helpersReady(): number {
+    return this.helpers.filter((helper) => helper.ready).length;
+  }
+
+  /** Masks a span of whole COPY lines: here, or on a helper with room in its queue. */
+  submit(span: Buffer, columns: string[]): Buffer | Promise<Buffer> {
+    this.seen += span.length;
+    this.grow(columns);
+    let helper: Helper | undefined;
+    for (const candidate of this.helpers)
+      if (
+        candidate.ready &&
+        candidate.queued < QUEUED_PER_HELPER &&
+        (!helper || candidate.queued < helper.queued)
+      )
+        helper = candidate;
+    if (helper) return helper.mask(span);
+    const masked = (this.lines.transform as TableTransform).bytes(span, 0, span.length);
+    this.lines.rows += masked.rows;
+    return masked.out;
+  }
+
+  private grow(columns: string[]): void {
+    if (!this.budget || !this.options.splittable || this.starting || this.seen < this.after) return;
+    if (this.helpers.length >= MAX_HELPERS || !this.claim()) return;
+    // One start at a time: a start is CPU-heavy, and the table may be done before the next.
+    this.starting = true;
+    const helper = new Helper(
+      startWorker(import.meta.url, 'mask-helper', undefined),
+      this.options.setup(columns),
+      (rows) => {
+        this.helperRows += rows;
+      },
+      () => {
+        this.starting = false;
+      },
+    );
+    this.helpers.push(helper);
+  }
+
+  private claim(): boolean {
+    const budget = this.budget as Int32Array;
+    for (;;) {
+      const free = Atomics.load(budget, 0);
+      if (free <= 0) return false;
+      if (Atomics.compareExchange(budget, 0, free, free - 1) === free) return true;
+    }
+  }
+
+  /** The leak sample of every thread's share, merged; then the helpers stop. */
+  async finish(own: TableLeakSample): Promise<TableLeakSample> {
+    const shares = [own, ...(await Promise.all(this.helpers.map((helper) => helper.samples())))];
+    const rows = [];
+    for (let index = 0; rows.length < LEAK_SAMPLE_ROWS; index++) {
+      const taken = shares.map((share) => share.rows[index]).filter((row) => row !== undefined);
+      if (taken.length === 0) break;
+      rows.push(...taken);
+    }
+    return { ...own, rows: rows.slice(0, LEAK_SAMPLE_ROWS) };
+  }
+
+  /** Stops the helpers and gives back every slot. */
+  async close(): Promise<void> {
+    const helpers = this.helpers.splice(0);
+    if (this.budget) Atomics.add(this.budget, 0, 1 + helpers.length);
+    await Promise.all(helpers.map((helper) => helper.stop().catch(() => 0)));
+  }
+}
