@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { parseCpuMax, toolCores } from '../../src/infra/process/tool-cores.js';
+import { maskingCores, parseCpuMax, toolCores } from '../../src/infra/process/tool-cores.js';
 
 describe('tool cores', () => {
   it('reads a cgroup CPU quota as whole cores, rounded up, and "max" as none', () => {
@@ -16,5 +16,13 @@ describe('tool cores', () => {
     expect(toolCores('max 100000')).toBe(availableParallelism());
     expect(toolCores('100000 100000')).toBe(1);
     expect(toolCores(`${(availableParallelism() + 4) * 100000} 100000`)).toBe(availableParallelism());
+  });
+
+  it('leaves half the cores to a database server on the same machine', () => {
+    expect(maskingCores('db.internal', 8)).toBe(8);
+    expect(maskingCores('10.0.0.5', 8)).toBe(8);
+    expect(maskingCores('127.0.0.1', 8)).toBe(4);
+    expect(maskingCores('localhost', 2)).toBe(1);
+    expect(maskingCores('/var/run/postgresql', 1)).toBe(1);
   });
 });

@@ -16,7 +16,7 @@ import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool } from '../../infra/process/run-tool.js';
-import { toolCores } from '../../infra/process/tool-cores.js';
+import { maskingCores, toolCores } from '../../infra/process/tool-cores.js';
 import type { Logger } from '../../log/logger.js';
 import { type NeutralizeKind, neutralizeDatabase } from '../../neutralize/neutralize-database.js';
 import type {
@@ -148,7 +148,7 @@ async function restoreWithPgRestore(
   // up to the number of concurrent streams — and no more than the cores the tool has besides
   // this thread: on one core a worker only costs its start-up (~1 s of CPU, measured), and this
   // thread streams the tables itself, interleaved.
-  const pool = new StreamWorkerPool();
+  const pool = new StreamWorkerPool(maskingCores(next.host));
   const masked = Object.values(config.anonymize.tables).filter((rules) => rules !== 'truncate').length;
   pool.warm(Math.min(2 * Math.max(1, config.target.jobs), masked, toolCores() - 1));
   try {

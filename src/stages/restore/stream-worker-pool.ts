@@ -19,8 +19,8 @@ import {
 /** A pool of table-stream workers; `close` ends them all. */
 export class StreamWorkerPool {
   /**
-   * The budget of masking threads (streams and their helpers, block-masker.ts) on the tool's
-   * cores, shared with every worker of the pool.
+   * The budget of masking threads (streams and their helpers, block-masker.ts): `cores`, shared
+   * with every worker of the pool.
    */
   readonly threads: SharedArrayBuffer;
 
