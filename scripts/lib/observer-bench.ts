@@ -61,6 +61,9 @@ export async function measureObserver(
   holdSeconds = 10,
 ): Promise<ObserverFigures> {
   await loadParser();
+  // Every CPU this process may use now, to give them back after (read before pinning: pinned,
+  // availableParallelism() says 1 and the rest of the bench ran on one core).
+  const all = `0-${availableParallelism() - 1}`;
   // the in-process migration and observer on the tool's cores
   await execa('taskset', ['-a', '-p', '-c', cpu.toolCpus, String(process.pid)], { reject: false });
   const target = parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`);
@@ -114,8 +117,6 @@ export async function measureObserver(
       observerServerCorePct: Number(((median(on) - median(off)) / 10).toFixed(1)),
     };
   } finally {
-    await execa('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)], {
-      reject: false,
-    });
+    await execa('taskset', ['-a', '-p', '-c', all, String(process.pid)], { reject: false });
   }
 }
