@@ -61,7 +61,12 @@ for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
   bytes += chunk.length;
   const { spans, header } = lines.cut(chunk);
   if (header) columns = header;
-  for (const span of spans) queue.push(masker.submit(span, columns));
+  for (const span of spans) {
+    const block = masker.submit(span, columns);
+    // A failed block fails the measurement when its turn comes, not as an unhandled rejection.
+    if (block instanceof Promise) block.catch(() => undefined);
+    queue.push(block);
+  }
   while (queue.length > 4 + 2 * masker.helperCount) outBytes += (await queue.shift())?.length ?? 0;
 }
 for (const block of queue) outBytes += (await block).length;

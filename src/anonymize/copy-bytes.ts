@@ -46,7 +46,8 @@ export class ByteSink {
       return;
     }
     // ASCII without characters COPY escapes: code units are bytes. Anything else: the encoder.
-    const target = this.reserve(value.length * 6);
+    // At most 3 bytes a UTF-16 code unit (an escape is 2).
+    const target = this.reserve(value.length * 3);
     let at = this.length;
     for (let index = 0; index < value.length; index++) {
       const code = value.charCodeAt(index);

@@ -26,17 +26,17 @@ export function memoMasker(mask: Masker): Masker {
   let on = true;
   return (value, row) => {
     if (!on || value === null || value.length > MEMO_MAX_LENGTH) return mask(value, row);
+    if (++lookups === TRIAL && hits < TRIAL * KEEP_ABOVE) {
+      on = false;
+      cache = new Map();
+      return mask(value, row);
+    }
     const known = cache.get(value);
     if (known !== undefined) {
       hits++;
       return known;
     }
     const out = mask(value, row);
-    if (++lookups === TRIAL && hits < TRIAL * KEEP_ABOVE) {
-      on = false;
-      cache = new Map();
-      return out;
-    }
     if (cache.size >= MEMO_ENTRIES) cache = new Map();
     cache.set(value, out);
     return out;

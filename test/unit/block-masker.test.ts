@@ -123,3 +123,40 @@ describe('one table masked on several threads', () => {
     );
   }, 60_000);
 });
+
+describe('a helper that fails', () => {
+  it('leaves the table to its stream, which finishes it alone and gives back the slot', async () => {
+    const bytes = archive(20_000);
+    const expected = new CopyLines(compile()).push(bytes).out;
+    const lines = new CopyLines(compile());
+    const budget = threadBudget(3);
+    const masker = new BlockMasker(lines, {
+      splittable: true,
+      budget,
+      helpersAfterBytes: 0,
+      // a rule on a column the table does not have: the helper's transform cannot compile
+      setup: (columns) => ({
+        table: 'public.t',
+        columns,
+        rules: { ...RULES, nope: parseRule('hash') },
+        types: TYPES,
+        secret: 'split',
+        domain: 'x.invalid',
+      }),
+    });
+    const out: Buffer[] = [];
+    let columns: string[] = [];
+    for (let at = 0; at < bytes.length; at += 65_536) {
+      const { spans, header } = lines.cut(bytes.subarray(at, at + 65_536));
+      if (header) columns = header;
+      for (const span of spans) out.push(await masker.submit(span, columns));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await masker.finish(lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] });
+    expect(masker.helperRows).toBe(0);
+    expect(masker.helperCount).toBe(0); // dropped, and no second one started
+    expect(Buffer.concat(out).equals(expected)).toBe(true);
+    await masker.close();
+    expect(new Int32Array(budget)[0]).toBe(3);
+  }, 60_000);
+});

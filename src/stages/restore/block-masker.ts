@@ -27,20 +27,27 @@ export function threadBudget(cores: number): SharedArrayBuffer {
 class Helper {
   ready = false;
   queued = 0;
+  failure: Error | undefined;
   private next = 0;
   private readonly waiting = new Map<
     number,
     { resolve: (out: Buffer) => void; reject: (error: Error) => void }
   >();
-  private samplesWanted: ((samples: TableLeakSample) => void) | undefined;
-  failure: Error | undefined;
+  private samplesWanted:
+    | { resolve: (samples: TableLeakSample) => void; reject: (error: Error) => void }
+    | undefined;
 
   constructor(
     private readonly worker: ReturnType<typeof startWorker>,
     setup: MaskHelperSetup,
-    private readonly counted: (rows: number) => void,
-    /** Called once, when it is ready or has failed. */
-    private readonly settled: () => void,
+    private readonly events: {
+      /** Rows it masked, per block. */
+      counted: (rows: number) => void;
+      /** Once: it is ready, or failed before that. */
+      settled: () => void;
+      /** Once: it failed (it takes no more blocks; the blocks it held have failed). */
+      lost: (helper: Helper) => void;
+    },
   ) {
     worker.on('message', (reply: MaskHelperReply) => this.answer(reply));
     worker.on('error', (error) => this.fail(error));
@@ -55,26 +62,29 @@ class Helper {
   private answer(reply: MaskHelperReply): void {
     if ('ready' in reply) {
       this.ready = true;
-      this.settled();
-    } else if ('samples' in reply) this.samplesWanted?.(reply.samples);
+      this.events.settled();
+    } else if ('samples' in reply) this.samplesWanted?.resolve(reply.samples);
     else {
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       this.queued--;
       if ('error' in reply) waiter?.reject(new Error(reply.error));
       else {
-        this.counted(reply.rows);
+        this.events.counted(reply.rows);
         waiter?.resolve(Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength));
       }
     }
   }
 
   private fail(error: Error): void {
-    if (!this.ready && !this.failure) this.settled();
-    this.failure ??= error;
+    if (this.failure) return;
+    if (!this.ready) this.events.settled();
+    this.failure = error;
     this.ready = false;
     for (const waiter of this.waiting.values()) waiter.reject(error);
     this.waiting.clear();
+    this.samplesWanted?.reject(error);
+    this.events.lost(this);
   }
 
   mask(span: Buffer): Promise<Buffer> {
@@ -91,13 +101,15 @@ class Helper {
   samples(): Promise<TableLeakSample> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      this.samplesWanted = resolve;
+      this.samplesWanted = { resolve, reject };
       this.send({ finish: true });
     });
   }
 
   stop(): Promise<number> {
     this.worker.removeAllListeners('exit');
+    this.worker.removeAllListeners('error');
+    this.worker.on('error', () => undefined);
     return this.worker.terminate();
   }
 }
@@ -117,6 +129,9 @@ export class BlockMasker {
   helperRows = 0;
   private readonly helpers: Helper[] = [];
   private starting = false;
+  /** A helper failed: the table goes on without more (a start that failed once fails again). */
+  private noMore = false;
+  private closed = false;
   private seen = 0;
   private readonly budget: Int32Array | undefined;
   private readonly after: number;
@@ -160,21 +175,45 @@ export class BlockMasker {
   }
 
   private grow(columns: string[]): void {
-    if (!this.budget || !this.options.splittable || this.starting || this.seen < this.after) return;
+    if (!this.budget || !this.options.splittable || this.noMore || this.starting || this.seen < this.after)
+      return;
     if (this.helpers.length >= MAX_HELPERS || !this.claim()) return;
     // One start at a time: a start is CPU-heavy, and the table may be done before the next.
     this.starting = true;
-    const helper = new Helper(
-      startWorker(import.meta.url, 'mask-helper', undefined),
-      this.options.setup(columns),
-      (rows) => {
-        this.helperRows += rows;
-      },
-      () => {
-        this.starting = false;
-      },
-    );
-    this.helpers.push(helper);
+    try {
+      const helper = new Helper(
+        startWorker(import.meta.url, 'mask-helper', undefined),
+        this.options.setup(columns),
+        {
+          counted: (rows) => {
+            this.helperRows += rows;
+          },
+          settled: () => {
+            this.starting = false;
+          },
+          lost: (failed) => this.drop(failed),
+        },
+      );
+      this.helpers.push(helper);
+    } catch {
+      this.release(1);
+      this.starting = false;
+      this.noMore = true;
+    }
+  }
+
+  /** A failed helper leaves and gives back its slot; the table goes on without it. */
+  private drop(helper: Helper): void {
+    const index = this.helpers.indexOf(helper);
+    if (index === -1) return;
+    this.helpers.splice(index, 1);
+    this.noMore = true;
+    this.release(1);
+    void helper.stop().catch(() => 0);
+  }
+
+  private release(slots: number): void {
+    if (this.budget && slots > 0) Atomics.add(this.budget, 0, slots);
   }
 
   private claim(): boolean {
@@ -186,9 +225,13 @@ export class BlockMasker {
     }
   }
 
-  /** The leak sample of every thread's share, merged; then the helpers stop. */
+  /**
+   * The leak sample of every thread's share, merged (a helper that failed once its blocks were
+   * written took its share with it; the others' stay).
+   */
   async finish(own: TableLeakSample): Promise<TableLeakSample> {
-    const shares = [own, ...(await Promise.all(this.helpers.map((helper) => helper.samples())))];
+    const helped = await Promise.all(this.helpers.map((helper) => helper.samples().catch(() => undefined)));
+    const shares = [own, ...helped.filter((share): share is TableLeakSample => share !== undefined)];
     const rows = [];
     for (let index = 0; rows.length < LEAK_SAMPLE_ROWS; index++) {
       const taken = shares.map((share) => share.rows[index]).filter((row) => row !== undefined);
@@ -198,10 +241,11 @@ export class BlockMasker {
     return { ...own, rows: rows.slice(0, LEAK_SAMPLE_ROWS) };
   }
 
-  /** Stops the helpers and gives back every slot. */
+  /** Stops the helpers and gives back every slot (once). */
   async close(): Promise<void> {
     const helpers = this.helpers.splice(0);
-    if (this.budget) Atomics.add(this.budget, 0, 1 + helpers.length);
+    this.release(this.closed ? helpers.length : 1 + helpers.length);
+    this.closed = true;
     await Promise.all(helpers.map((helper) => helper.stop().catch(() => 0)));
   }
 }

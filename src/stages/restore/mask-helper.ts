@@ -33,8 +33,10 @@ if (parentPort) {
   let transform: TableTransform | undefined;
   port.on('message', (message: MaskHelperRequest) => {
     if ('setup' in message) {
+      // Ready only once the transform compiled: no block is sent to a helper that cannot mask it.
       const { table, columns, rules, types, secret, domain } = message.setup;
       transform = compileTableTransform(table, columns, rules, new Map(types), new KeyedPrf(secret), domain);
+      port.postMessage({ ready: true } satisfies MaskHelperReply);
     } else if ('block' in message) {
       const { id, bytes } = message.block;
       try {
@@ -56,5 +58,4 @@ if (parentPort) {
       } satisfies MaskHelperReply);
     }
   });
-  port.postMessage({ ready: true } satisfies MaskHelperReply);
 }
