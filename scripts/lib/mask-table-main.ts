@@ -12,6 +12,7 @@ import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import type { ColumnRule } from '../../src/config/schema.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
+import { batched } from '../../src/infra/process/batched.js';
 import { BlockMasker, threadBudget } from '../../src/stages/restore/block-masker.js';
 
 const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
@@ -57,7 +58,7 @@ let bytes = 0;
 let outBytes = 0;
 let columns: string[] = [];
 const queue: (Buffer | Promise<Buffer>)[] = [];
-for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
   bytes += chunk.length;
   const { spans, header } = lines.cut(chunk);
   if (header) columns = header;

@@ -20,6 +20,7 @@ import { RefreshError } from '../../errors.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
+import { batched } from '../../infra/process/batched.js';
 import { tail } from '../../infra/process/run-tool.js';
 import { tableKey } from '../../sql/table-key.js';
 import { BlockMasker } from './block-masker.js';
@@ -160,7 +161,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       }
     };
     let columns: string[] = [];
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
       const { spans, header } = lines.cut(chunk);
       if (header) {
         columns = header;
