@@ -4,6 +4,8 @@
 // and encoding it back for the COPY cost more than a third of a users table's masking (profiled:
 // StringDecoder, the concatenated output flattened and re-encoded by the COPY stream).
 
+import { encodeField } from './copy-text.js';
+
 const BACKSLASH = 92;
 
 /** Where masked rows are written: one Buffer that grows, handed on as a whole at the end. */
@@ -52,7 +54,7 @@ export class ByteSink {
     for (let index = 0; index < value.length; index++) {
       const code = value.charCodeAt(index);
       if (code > 0x7f) {
-        this.length += target.write(escapeField(value), this.length, 'utf8');
+        this.length += target.write(encodeField(value), this.length, 'utf8');
         return;
       }
       if (code === BACKSLASH || (code >= 8 && code <= 13)) {
@@ -71,13 +73,6 @@ export class ByteSink {
 
 /** The letter after the backslash for each character COPY escapes (index: the character code). */
 const ESCAPE_LETTER: Record<number, number> = { 8: 98, 9: 116, 10: 110, 11: 118, 12: 102, 13: 114, 92: 92 };
-
-function escapeField(value: string): string {
-  return value.replace(
-    /[\\\t\n\r\b\f\v]/g,
-    (char) => `\\${String.fromCharCode(ESCAPE_LETTER[char.charCodeAt(0)] as number)}`,
-  );
-}
 
 /** A field's raw bytes [start, end) as its value: null for `\N`; escapes decoded by `decode`. */
 export function fieldValue(

@@ -3,6 +3,7 @@
 // `ann@x` meet; a short hash can collide). The second original is re-keyed — masked again with a
 // counter appended — until its output is free. Which of the two keeps the plain mapping (and so
 // joins with other tables) is the first one the stream meets.
+import { fmix32 } from './prf/keyed-prf.js';
 import type { Masker } from './strategies/strategy.js';
 
 /** A collision re-keying could not resolve: the column cannot be kept unique by its rule. */
@@ -112,14 +113,4 @@ function digest(text: string): number {
   }
   digestHi = fmix32(b ^ a);
   return fmix32(a ^ Math.imul(b, 0x85ebca6b));
-}
-
-function fmix32(h: number): number {
-  let x = h;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
 }

@@ -2,6 +2,7 @@
 // ~3× faster per short value than the JavaScript SipHash24 (siphash.ts), which stays the
 // reference: both give the same bits for every key and message (test/unit/siphash-wasm.test.ts).
 // The string's UTF-8 bytes are written straight into the module's memory.
+import { hex64 } from './siphash.js';
 import { utf8Into } from './utf8-into.js';
 import { WASM_BASE64 } from './wasm/siphash.wat.js';
 import { instantiate, reserveMemory, type WasmMemory } from './wasm-runtime.js';
@@ -14,8 +15,6 @@ interface SipHashExports {
 
 /** Where the message starts in the module's memory (the result is in the bytes before it). */
 const MESSAGE = 16;
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 /** The same interface as SipHash24, for KeyedPrf. */
 export class WasmSipHash24 {
@@ -68,16 +67,6 @@ export class WasmSipHash24 {
 
   /** The result as 16 lower-case hex digits (big-endian u64). */
   hex(): string {
-    const { hi, lo } = this;
-    return (
-      (HEX[hi >>> 24] as string) +
-      HEX[(hi >>> 16) & 0xff] +
-      HEX[(hi >>> 8) & 0xff] +
-      HEX[hi & 0xff] +
-      HEX[lo >>> 24] +
-      HEX[(lo >>> 16) & 0xff] +
-      HEX[(lo >>> 8) & 0xff] +
-      HEX[lo & 0xff]
-    );
+    return hex64(this.hi, this.lo);
   }
 }

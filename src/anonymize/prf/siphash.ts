@@ -128,16 +128,20 @@ export class SipHash24 {
 
   /** The result as 16 lower-case hex digits (big-endian u64). */
   hex(): string {
-    const { hi, lo } = this;
-    return (
-      (HEX[hi >>> 24] as string) +
-      HEX[(hi >>> 16) & 0xff] +
-      HEX[(hi >>> 8) & 0xff] +
-      HEX[hi & 0xff] +
-      HEX[lo >>> 24] +
-      HEX[(lo >>> 16) & 0xff] +
-      HEX[(lo >>> 8) & 0xff] +
-      HEX[lo & 0xff]
-    );
+    return hex64(this.hi, this.lo);
   }
+}
+
+/** A 64-bit value given as two 32-bit halves, as 16 lower-case hex digits (big-endian). */
+export function hex64(hi: number, lo: number): string {
+  return (
+    (HEX[hi >>> 24] as string) +
+    HEX[(hi >>> 16) & 0xff] +
+    HEX[(hi >>> 8) & 0xff] +
+    HEX[hi & 0xff] +
+    HEX[lo >>> 24] +
+    HEX[(lo >>> 16) & 0xff] +
+    HEX[(lo >>> 8) & 0xff] +
+    HEX[lo & 0xff]
+  );
 }

@@ -37,8 +37,6 @@ export interface StreamTableInput {
   pool?: StreamWorkerPool | undefined;
   /** The restore's thread budget (block-masker.ts); no helpers without one. */
   threads?: SharedArrayBuffer | undefined;
-  /** Input after which a table counts as big enough for helpers. */
-  helpersAfterBytes?: number | undefined;
 }
 
 export interface StreamTableResult {
@@ -65,7 +63,6 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     domain: input.domain,
     unique: input.unique,
     threads: input.threads,
-    helpersAfterBytes: input.helpersAfterBytes,
   };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);

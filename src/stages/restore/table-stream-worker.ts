@@ -43,8 +43,6 @@ export interface TableStreamData {
   unique: string[];
   /** The restore's shared thread budget (block-masker.ts): helpers may share a big table. */
   threads?: SharedArrayBuffer | undefined;
-  /** Input after which a table counts as big (tests set it low). */
-  helpersAfterBytes?: number | undefined;
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -131,7 +129,6 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     masker = new BlockMasker(lines, {
       splittable: data.unique.length === 0,
       budget: data.threads,
-      helpersAfterBytes: data.helpersAfterBytes,
       setup: (columns) => ({
         table: tableKey(data.schema, data.table),
         columns,
