@@ -42,7 +42,9 @@ const TYPES = [
   'DEFAULT ACL',
   'CHECK CONSTRAINT',
   'CONSTRAINT',
+  'TABLE ATTACH',
   'TABLE',
+  'INDEX ATTACH',
   'INDEX',
   'SEQUENCE',
   'VIEW',
@@ -63,6 +65,7 @@ const TYPES = [
   'BLOB METADATA',
   'BLOBS',
   'BLOB',
+  'STATISTICS DATA',
   'STATISTICS',
 ];
 

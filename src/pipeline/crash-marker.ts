@@ -16,7 +16,14 @@ export interface CrashedRun {
 }
 
 /** Files a run leaves in the work dir while it works; removed after a crash. */
-const TEMPORARY = ['restore-data.list', 'restore.list', 'restore-events.list', 'migrations-checkout'];
+const TEMPORARY = [
+  'restore-data.list',
+  'restore.list',
+  'restore-post.list',
+  'restore-events.list',
+  'restore-indexes',
+  'migrations-checkout',
+];
 
 /** Writes the marker; returns the earlier run's marker if it was still there (it crashed). */
 export async function markRunning(

@@ -66,6 +66,11 @@ export interface RestoreRecord {
   bytes: number;
   /** Rows are pg_class.reltuples after ANALYZE: exact for small tables, a close estimate for big ones. */
   rowsSource: 'analyze';
+  /**
+   * Indexes and keys built while other tables were still loading (each table's as soon as its rows
+   * were in): inside the data section's time. The post-data section builds the rest.
+   */
+  earlyIndexes?: { tables: number; entries: number; durationMs: number };
 }
 
 export interface AnonymizeRecord {

@@ -3,6 +3,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadPartitions } from '../../anonymize/column-facts.js';
 import { isLargeObjectEntry, largeObjectCount, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
 import { onlyEntries, outboundEntries, withoutEntries } from '../../dump/outbound-entries.js';
@@ -27,6 +28,7 @@ import type {
 } from '../../record/run-record.js';
 import { tableKey, tableKeySql } from '../../sql/table-key.js';
 import { enforceFindings, type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
+import { EarlyIndexes, type EarlyIndexesRecord } from './early-indexes.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
@@ -71,7 +73,12 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
   input.onCreated?.();
 
   const sections: RestoreRecord['sections'] = [];
-  let data: { record: AnonymizeRecord; samples: LeakSamples; tables?: string[] };
+  let data: {
+    record: AnonymizeRecord;
+    samples: LeakSamples;
+    tables?: string[];
+    earlyIndexes?: EarlyIndexesRecord;
+  };
   const neutralized: NeutralizedRecord[] = [];
   if (input.format === 'plain') {
     const plain = await restorePlain({
@@ -107,6 +114,7 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
       sections,
       bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
       rowsSource: 'analyze',
+      ...(data.earlyIndexes && { earlyIndexes: data.earlyIndexes }),
     },
     anonymize: data.record,
     samples: data.samples,
@@ -120,7 +128,7 @@ async function restoreWithPgRestore(
   input: RestoreInput,
   sections: RestoreRecord['sections'],
   neutralized: NeutralizedRecord[],
-): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
+): Promise<{ record: AnonymizeRecord; samples: LeakSamples; earlyIndexes?: EarlyIndexesRecord }> {
   const { config, next, log } = input;
   // #15: user mappings, subscriptions and cron rows are never restored; event triggers last.
   const found = outboundEntries(input.listing, input.entries, config.neutralize.keep);
@@ -159,22 +167,26 @@ async function restoreWithPgRestore(
     const unrefreshed = new Set(
       early.filter((object) => object.action === 'not-refreshed').map((object) => object.name),
     );
-    const postList =
+    const postListing =
       unrefreshed.size === 0
-        ? baseList
-        : await writeList(
-            input,
-            'restore-post.list',
-            withoutEntries(
-              outbound.listing,
-              input.entries.filter(
-                (entry) =>
-                  entry.type === 'MATERIALIZED VIEW DATA' &&
-                  unrefreshed.has(tableKey(entry.schema, entry.name)),
-              ),
+        ? outbound.listing
+        : withoutEntries(
+            outbound.listing,
+            input.entries.filter(
+              (entry) =>
+                entry.type === 'MATERIALIZED VIEW DATA' &&
+                unrefreshed.has(tableKey(entry.schema, entry.name)),
             ),
           );
-    const data = await restoreDataAndPostData(input, timed, pool, outbound, baseList, postList, neutralized);
+    const data = await restoreDataAndPostData(
+      input,
+      timed,
+      pool,
+      outbound,
+      baseList,
+      postListing,
+      neutralized,
+    );
     if (largeObjectNote) data.record.findings.push(largeObjectNote);
     if (largeObjects > 0)
       data.record.largeObjects = { count: largeObjects, action: dropObjects ? 'dropped' : 'kept' };
@@ -191,11 +203,29 @@ async function restoreDataAndPostData(
   pool: StreamWorkerPool,
   outbound: ReturnType<typeof outboundEntries>,
   baseList: string | undefined,
-  postList: string | undefined,
+  postListing: string,
   neutralized: NeutralizedRecord[],
-): Promise<{ record: AnonymizeRecord; samples: LeakSamples }> {
+): Promise<{ record: AnonymizeRecord; samples: LeakSamples; earlyIndexes?: EarlyIndexesRecord }> {
   const { config, next } = input;
-  const columns = await withClient(next, 'staging-refresh:restore', loadColumns);
+  const { columns, partitions } = await withClient(next, 'staging-refresh:restore', async (client) => ({
+    columns: await loadColumns(client),
+    partitions: await loadPartitions(client),
+  }));
+  const partitioned = new Set([...partitions.keys(), ...[...partitions.values()].flat()]);
+  const early = await EarlyIndexes.plan({
+    archive: input.archive,
+    listing: postListing,
+    entries: input.entries,
+    tables: new Set(
+      input.entries
+        .filter((entry) => entry.type === 'TABLE')
+        .map((entry) => tableKey(entry.schema, entry.name))
+        .filter((table) => !partitioned.has(table)),
+    ),
+    workDir: config.workDir,
+    signal: input.signal,
+    restore: (listFile, signal) => runPgRestore(input, 'post-data', listFile, signal),
+  });
   const data = await timed('data', () =>
     restoreAnonymizedData({
       config,
@@ -208,8 +238,10 @@ async function restoreDataAndPostData(
       signal: input.signal,
       pool,
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
+      loaded: (tables, signal) => early.build(tables, postListing, signal),
     }),
   );
+  const postList = await writeList(input, 'restore-post.list', early.rest(postListing));
   await timed('post-data', () => runPgRestore(input, 'post-data', postList, input.signal));
   if (outbound.deferred.length > 0) {
     const events = await writeList(
@@ -220,7 +252,8 @@ async function restoreDataAndPostData(
     await runPgRestore(input, 'post-data', events, input.signal);
   }
   neutralized.push(...(await neutralize(input, ['event-triggers', 'subscriptions', 'cron'])));
-  return data;
+  const earlyIndexes = early.record();
+  return { ...data, ...(earlyIndexes && { earlyIndexes }) };
 }
 
 /** The SQL pass of #15 on `__next` (src/neutralize). */

@@ -1,0 +1,105 @@
+// A table's indexes and keys are built as soon as its rows are in: a bare `pg_restore -j` builds
+// an index of a loaded table while other tables still load, and a masked restore that waited for
+// its last masked row left the server idle while the tool masked, then made it build every index
+// after. Foreign keys and everything else stay in the one post-data pass at the end.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { onlyEntries, withoutEntries } from '../../dump/outbound-entries.js';
+import { indexEntries, type TableIndexes, tableIndexes } from '../../dump/table-indexes.js';
+import type { TocEntry } from '../../dump/toc.js';
+import { workDirError } from '../../infra/fs/work-dir-error.js';
+import type { RestoreRecord } from '../../record/run-record.js';
+import type { LoadedTables } from './anonymized-data.js';
+
+/** What was built early, for the run record. */
+export type EarlyIndexesRecord = NonNullable<RestoreRecord['earlyIndexes']>;
+
+export class EarlyIndexes {
+  private readonly started = new Set<TocEntry>();
+  private runs = 0;
+  private tables = 0;
+  private durationMs = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly byTable: TableIndexes,
+    private readonly workDir: string,
+    private readonly restore: (listFile: string, signal: AbortSignal) => Promise<void>,
+  ) {}
+
+  /**
+   * Finds the index entries of `tables` (plain tables: a partitioned table's indexes are attached
+   * to its partitions' and wait for all of them) in the archive.
+   */
+  static async plan(options: {
+    archive: string;
+    listing: string;
+    entries: readonly TocEntry[];
+    tables: ReadonlySet<string>;
+    workDir: string;
+    signal: AbortSignal;
+    restore: (listFile: string, signal: AbortSignal) => Promise<void>;
+  }): Promise<EarlyIndexes> {
+    const candidates = indexEntries(options.listing, options.entries);
+    let byTable: TableIndexes = new Map();
+    if (candidates.length > 0 && options.tables.size > 0) {
+      const listFile = await writeListFile(
+        options.workDir,
+        'entries.list',
+        onlyEntries(options.listing, candidates),
+      );
+      byTable = await tableIndexes(options.archive, listFile, candidates, options.tables, options.signal);
+    }
+    return new EarlyIndexes(byTable, options.workDir, options.restore);
+  }
+
+  /**
+   * Builds the indexes of tables whose rows are all in (each entry once). One build at a time,
+   * each with `jobs` connections: beside the streams still loading, more would only take their
+   * server time and connections.
+   */
+  build(loaded: LoadedTables, listing: string, signal: AbortSignal): Promise<void> {
+    const tables =
+      'table' in loaded
+        ? [loaded.table]
+        : [...this.byTable.keys()].filter((table) => !loaded.allBut.has(table));
+    const entries = tables
+      .flatMap((table) => this.byTable.get(table) ?? [])
+      .filter((entry) => !this.started.has(entry));
+    if (entries.length === 0) return Promise.resolve();
+    for (const entry of entries) this.started.add(entry);
+    this.tables += tables.filter((table) => this.byTable.has(table)).length;
+    const name = `build-${++this.runs}.list`;
+    const run = this.queue.then(async () => {
+      const listFile = await writeListFile(this.workDir, name, onlyEntries(listing, entries));
+      const began = performance.now();
+      await this.restore(listFile, signal);
+      this.durationMs += performance.now() - began;
+    });
+    // The next build waits for this one, not for its success: a failure stops the restore anyway.
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `listing` without the entries built early: what the post-data pass still has to do. */
+  rest(listing: string): string {
+    return withoutEntries(listing, [...this.started]);
+  }
+
+  record(): EarlyIndexesRecord | undefined {
+    if (this.started.size === 0) return undefined;
+    return { tables: this.tables, entries: this.started.size, durationMs: Math.round(this.durationMs) };
+  }
+}
+
+/** Writes a `-L` list into `<workDir>/restore-indexes/` (removed with the run's other lists). */
+async function writeListFile(workDir: string, name: string, listing: string): Promise<string> {
+  const dir = join(workDir, 'restore-indexes');
+  const file = join(dir, name);
+  await mkdir(dir, { recursive: true })
+    .then(() => writeFile(file, listing))
+    .catch((error: unknown) => {
+      throw workDirError(error, workDir);
+    });
+  return file;
+}
