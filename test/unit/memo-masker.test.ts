@@ -61,6 +61,24 @@ describe('memoized maskers', () => {
     expect(calls).toBe(2); // no cache any more
   });
 
+  it('stays where most lookups hit and goes where under ~40 % do (a lookup costs about what it saves)', () => {
+    /** One memo fed a column where `repeatShare` of the values are one of 100 seen before. */
+    const callsAfter = (repeatShare: number) => {
+      let calls = 0;
+      const memo = memoMasker((value) => {
+        calls++;
+        return value;
+      });
+      for (let index = 0; index < MEMO_ENTRIES + 100; index++)
+        memo(index % 100 < repeatShare * 100 ? `common-${index % 7}` : `rare-${index}`, noRow);
+      calls = 0;
+      memo('common-1', noRow);
+      return calls;
+    };
+    expect(callsAfter(0.3)).toBe(1); // 30 % hits: off
+    expect(callsAfter(0.6)).toBe(0); // 60 % hits: still on
+  });
+
   it('applies to keyed strategies that read only the value, not to cheap ones or row readers', () => {
     expect(memoizable(parseRule('hash'))).toBe(true);
     expect(memoizable(parseRule({ shift: '30d' }))).toBe(true);
