@@ -13,7 +13,7 @@ import type { ColumnRule } from '../../src/config/schema.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
 import { batched } from '../../src/infra/process/batched.js';
-import { BlockMasker, threadBudget } from '../../src/stages/restore/block-masker.js';
+import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
 
 const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
   2,
@@ -57,20 +57,17 @@ const child = execa(
 let bytes = 0;
 let outBytes = 0;
 let columns: string[] = [];
-const queue: (Buffer | Promise<Buffer>)[] = [];
+const blocks = new InOrderBlocks(masker, (out) => {
+  outBytes += out.length;
+});
 for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
   bytes += chunk.length;
   const { spans, header } = lines.cut(chunk);
   if (header) columns = header;
-  for (const span of spans) {
-    const block = masker.submit(span, columns);
-    // A failed block fails the measurement when its turn comes, not as an unhandled rejection.
-    if (block instanceof Promise) block.catch(() => undefined);
-    queue.push(block);
-  }
-  while (queue.length > 4 + 2 * masker.helperCount) outBytes += (await queue.shift())?.length ?? 0;
+  for (const span of spans) blocks.push(masker.submit(span, columns));
+  await blocks.flush(false);
 }
-for (const block of queue) outBytes += (await block).length;
+await blocks.flush(true);
 await child;
 const ms = performance.now() - started;
 const helpers = masker.helperCount;

@@ -4,7 +4,7 @@ import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
-import { BlockMasker, threadBudget } from '../../src/stages/restore/block-masker.js';
+import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
 
 // Real helper threads: one table's blocks masked on several, against one thread doing it all.
 const COLUMNS = ['id', 'email', 'name', 'born', 'note'];
@@ -159,4 +159,56 @@ describe('a helper that fails', () => {
     await masker.close();
     expect(new Int32Array(budget)[0]).toBe(3);
   }, 60_000);
+});
+
+describe('blocks handed on in row order', () => {
+  /** A masker as InOrderBlocks sees it: only its helper count matters. */
+  const masker = { helperCount: 0 } as BlockMasker;
+  const later = () => {
+    let resolve: (out: Buffer) => void = () => undefined;
+    let reject: (error: Error) => void = () => undefined;
+    const promise = new Promise<Buffer>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    return { promise, resolve, reject };
+  };
+
+  it('writes each block once every block before it is done, whatever order they finish in', async () => {
+    const written: string[] = [];
+    const blocks = new InOrderBlocks(masker, (out) => {
+      written.push(out.toString());
+    });
+    const [first, second] = [later(), later()];
+    blocks.push(Buffer.from('a'));
+    blocks.push(first.promise);
+    blocks.push(Buffer.from('c'));
+    blocks.push(second.promise);
+    await blocks.flush(false);
+    expect(written).toEqual(['a']); // the second block is out, and few are: no waiting
+    second.resolve(Buffer.from('d'));
+    first.resolve(Buffer.from('b'));
+    await new Promise((resolve) => setImmediate(resolve));
+    blocks.push(Buffer.from('e'));
+    await blocks.flush(false);
+    expect(written).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('waits for a block out when too many are queued, and fails where a block failed', async () => {
+    const written: string[] = [];
+    const blocks = new InOrderBlocks(masker, (out) => {
+      written.push(out.toString());
+    });
+    const slow = later();
+    blocks.push(slow.promise);
+    for (const letter of 'bcdef') blocks.push(Buffer.from(letter));
+    const flushed = blocks.flush(false);
+    setImmediate(() => slow.resolve(Buffer.from('a')));
+    await flushed;
+    expect(written.join('')).toBe('abcdef');
+    const failing = later();
+    blocks.push(failing.promise);
+    failing.reject(new Error('row 7 of public.t: not a date'));
+    await expect(blocks.flush(true)).rejects.toThrow('not a date');
+  });
 });

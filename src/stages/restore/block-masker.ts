@@ -249,3 +249,41 @@ export class BlockMasker {
     await Promise.all(helpers.map((helper) => helper.stop().catch(() => 0)));
   }
 }
+
+/**
+ * A masker's blocks handed on in row order: each as soon as it and every block before it are
+ * done, a block out at a helper waited for only when too many are out (4, and 2 more a helper).
+ */
+export class InOrderBlocks {
+  private readonly queue: { out?: Buffer; promise?: Promise<Buffer> }[] = [];
+
+  constructor(
+    private readonly masker: BlockMasker,
+    private readonly write: (out: Buffer) => Promise<void> | void,
+  ) {}
+
+  /** Queues what `masker.submit` gave; a failed block fails the flush that reaches it. */
+  push(block: Buffer | Promise<Buffer>): void {
+    if (!(block instanceof Promise)) {
+      this.queue.push({ out: block });
+      return;
+    }
+    const entry: { out?: Buffer; promise?: Promise<Buffer> } = { promise: block };
+    block.then(
+      (out) => {
+        entry.out = out;
+      },
+      () => undefined, // reported by the flush that reaches it, not as an unhandled rejection
+    );
+    this.queue.push(entry);
+  }
+
+  /** Writes what is done in order; with `all`, waits for every block. */
+  async flush(all: boolean): Promise<void> {
+    for (let head = this.queue[0]; head; head = this.queue[0]) {
+      if (head.out === undefined && !all && this.queue.length <= 4 + 2 * this.masker.helperCount) return;
+      this.queue.shift();
+      await this.write(head.out ?? ((await head.promise) as Buffer));
+    }
+  }
+}

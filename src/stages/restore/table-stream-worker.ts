@@ -23,7 +23,7 @@ import { connect } from '../../infra/pg/with-client.js';
 import { batched } from '../../infra/process/batched.js';
 import { tail } from '../../infra/process/run-tool.js';
 import { tableKey } from '../../sql/table-key.js';
-import { BlockMasker } from './block-masker.js';
+import { BlockMasker, InOrderBlocks } from './block-masker.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -139,24 +139,14 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       }),
     });
     // Masked blocks in row order; a block at a helper is a promise until it comes back.
-    const queue: Pending[] = [];
-    const write = async (out: Buffer) => {
+    const blocks = new InOrderBlocks(masker, async (out) => {
       if (copyError) throw copyError;
       if (out.length > 0 && copy && !copy.write(out)) {
         await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
           throw copyError ?? error;
         });
       }
-    };
-    const flush = async (all: boolean) => {
-      // Written as soon as they are done; waited for when too many are out.
-      for (let head = queue[0]; head; head = queue[0]) {
-        if (head.out === undefined && !all && queue.length <= 4 + 2 * (masker as BlockMasker).helperCount)
-          return;
-        queue.shift();
-        await write(head.out ?? ((await head.promise) as Buffer));
-      }
-    };
+    });
     let columns: string[] = [];
     for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
       const { spans, header } = lines.cut(chunk);
@@ -177,10 +167,10 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         });
       }
       if (copyError) throw copyError;
-      for (const span of spans) queue.push(pending(masker.submit(span, columns)));
-      await flush(false);
+      for (const span of spans) blocks.push(masker.submit(span, columns));
+      await blocks.flush(false);
     }
-    await flush(true);
+    await blocks.flush(true);
     const result = await child;
     if (signal.aborted) return fail({ kind: 'aborted' });
     const problem = result.failed
@@ -216,24 +206,6 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     copy?.destroy();
     await client.end().catch(() => undefined);
   }
-}
-
-/** A masked block: done, or still at a helper (its failure is kept for when it is awaited). */
-interface Pending {
-  out?: Buffer;
-  promise?: Promise<Buffer>;
-}
-
-function pending(result: Buffer | Promise<Buffer>): Pending {
-  if (!(result instanceof Promise)) return { out: result };
-  const entry: Pending = { promise: result };
-  result.then(
-    (out) => {
-      entry.out = out;
-    },
-    () => undefined,
-  );
-  return entry;
 }
 
 /** What the pool sends a worker: a table to stream, or a stop for the one it is streaming. */
