@@ -54,7 +54,9 @@ export async function tableIndexes(
 
 /**
  * Pairs each entry with its statement in pg_restore's text (entries come out in list order, each
- * under a `-- Name: …; Type: …; Schema: …` header) and keeps those on `tables`.
+ * under a `-- Name: …; Type: …; Schema: …` header) and keeps those on `tables`. Each entry's text
+ * is parsed on its own: one the parser cannot read (a newer server's syntax) is left to the
+ * post-data pass, the others are still built early.
  */
 export function indexesOf(
   text: string,
@@ -62,36 +64,63 @@ export function indexesOf(
   tables: ReadonlySet<string>,
 ): TableIndexes {
   const lines = text.split('\n');
-  const headers: { line: number; type: string; schema: string }[] = [];
+  const headers: { line: number; name: string; type: string; schema: string }[] = [];
   lines.forEach((line, index) => {
-    const header = /^-- Name: .*; Type: (.*); Schema: (.*); Owner: .*$/.exec(line);
-    if (header) headers.push({ line: index + 1, type: header[1] as string, schema: header[2] as string });
+    const header = /^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$/.exec(line);
+    if (header)
+      headers.push({
+        line: index,
+        name: header[1] as string,
+        type: header[2] as string,
+        schema: header[3] as string,
+      });
   });
+  // Out of step with the entries: nothing is built early rather than the wrong thing.
   if (headers.length !== candidates.length) return new Map();
   for (const [index, header] of headers.entries()) {
     const entry = candidates[index] as TocEntry;
     if (header.type !== entry.type || header.schema !== entry.schema) return new Map();
   }
-  let statements: ParsedStatement[];
-  try {
-    // psql meta-commands (`\restrict …` in recent pg_dump output) are not SQL.
-    statements = parseStatements(text.replace(/^\\.*$/gm, ''));
-  } catch {
-    return new Map();
-  }
   const result: TableIndexes = new Map();
-  let at = 0;
   for (const [index, header] of headers.entries()) {
-    const end = headers[index + 1]?.line ?? Number.POSITIVE_INFINITY;
-    while (at < statements.length && (statements[at] as ParsedStatement).line < header.line) at++;
-    const first = statements[at];
-    if (!first || first.line >= end) continue;
-    const table = indexedTable(first);
-    if (table === undefined || !tables.has(table)) continue;
     const entry = candidates[index] as TocEntry;
+    if (header.name !== entry.name) continue;
+    // psql meta-commands (`\restrict …` in recent pg_dump output) are not SQL.
+    const sql = lines
+      .slice(header.line + 1, headers[index + 1]?.line ?? lines.length)
+      .filter((line) => !line.startsWith('\\'))
+      .join('\n');
+    let statements: ParsedStatement[];
+    try {
+      statements = parseStatements(sql);
+    } catch {
+      continue;
+    }
+    const first = statements[0];
+    const table = first && !callsUserFunction(statements) ? indexedTable(first) : undefined;
+    if (table === undefined || !tables.has(table)) continue;
     result.set(table, [...(result.get(table) ?? []), entry]);
   }
   return result;
+}
+
+/**
+ * Whether a statement calls a function outside pg_catalog (pg_dump qualifies every other one): an
+ * index expression or predicate whose function reads another table must wait until that one is
+ * loaded too, so such an entry stays in the post-data pass.
+ */
+function callsUserFunction(statements: readonly ParsedStatement[]): boolean {
+  const visit = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(visit);
+    if (node === null || typeof node !== 'object') return false;
+    const call = (node as { FuncCall?: { funcname?: { String?: { sval?: string } }[] } }).FuncCall;
+    if (call) {
+      const name = call.funcname ?? [];
+      if (name.length > 1 && name[0]?.String?.sval !== 'pg_catalog') return true;
+    }
+    return Object.values(node).some(visit);
+  };
+  return statements.some((statement) => visit(statement.node));
 }
 
 interface Relation {

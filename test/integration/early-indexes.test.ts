@@ -6,7 +6,15 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
-import { makeDumps, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import {
+  databasesLike,
+  makeDumps,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
 
 const PRODUCTION = `
   CREATE SCHEMA "odd.schema";
@@ -90,5 +98,38 @@ describe('indexes built as tables finish loading', () => {
     expect((await sql(live, 'SELECT count(*)::int AS n FROM account_ids'))[0]?.n).toBe(2000);
     // the -L lists of the early builds went with the run
     expect(await readdir(config.workDir)).not.toContain('restore-indexes');
+  });
+
+  it('stops the run cleanly when an early build fails while other tables still stream', async () => {
+    const failing = await tempDir('early-indexes-failing');
+    await mkdir(join(failing, 'backups'));
+    // Masking phone keeps its last two digits: (phone, region) repeats after 100 rows, and the
+    // unique constraint over both is built as soon as contacts is in — while big_log streams.
+    await makeDumps(
+      join(failing, 'backups'),
+      `CREATE TABLE contacts (id int PRIMARY KEY, phone text NOT NULL, region int NOT NULL, UNIQUE (phone, region));
+       INSERT INTO contacts SELECT g, '+31 6 ' || lpad(g::text, 8, '0'), 1 FROM generate_series(1, 3000) g;
+       CREATE TABLE big_log (id bigint PRIMARY KEY, email text);
+       INSERT INTO big_log SELECT g, 'someone' || g || '@real-mail.example' FROM generate_series(1, 300000) g;`,
+      { 'prod.dump': 'c' },
+    );
+    const live = uniqueDb('early_failing');
+    const { config } = await writeTestConfig(failing, live, {
+      anonymize: {
+        secret: 'early-secret',
+        unknownPii: 'warn',
+        tables: {
+          'public.contacts': { phone: { mask: { keepLast: 2 } } },
+          'public.big_log': { email: 'email' },
+        },
+      },
+    });
+    const record = await runRefresh(config, quiet);
+    expect(record.outcome).toBe('failed');
+    expect(record.exitCode).not.toBe(0);
+    expect(record.error?.step).toBe('restore');
+    expect(JSON.stringify(record.error)).toContain('contacts_phone_region_key');
+    // nothing half-built stays behind, and the live database was never touched
+    expect(await databasesLike(live)).toEqual([]);
   });
 });

@@ -95,6 +95,36 @@ describe('index entries of a table', () => {
     ]);
   });
 
+  it('leaves to the post-data pass an entry it cannot parse, one calling a function of the schema, one whose name differs', () => {
+    const tables = new Set(['public.accounts', '"odd.schema".Odd Table', 'public.events']);
+    const found = (text: string) =>
+      [...indexesOf(text, candidates, tables)].map(([table, list]) => [
+        table,
+        list.map((entry) => entry.dumpId),
+      ]);
+    // a newer server's syntax: this entry waits, the others are still built early
+    expect(
+      found(TEXT.replace('PRIMARY KEY (id, at)', 'PRIMARY KEY (id, at WITHOUT OVERLAPS) FROBNICATE')),
+    ).toEqual([
+      ['public.accounts', [3236, 3237]],
+      ['"odd.schema".Odd Table', [3240]],
+    ]);
+    // public.norm() might read another table, loaded or not yet; pg_catalog.lower() reads none
+    expect(found(TEXT.replace('(lower(email))', '(public.norm(email))'))).toEqual([
+      ['public.accounts', [3236]],
+      ['"odd.schema".Odd Table', [3240]],
+      ['public.events', [3242]],
+    ]);
+    expect(found(TEXT.replace('(lower(email))', '(pg_catalog.lower(email))'))[0]).toEqual([
+      'public.accounts',
+      [3236, 3237],
+    ]);
+    expect(found(TEXT.replace('-- Name: accounts_lower_email;', '-- Name: accounts_other;'))[0]).toEqual([
+      'public.accounts',
+      [3236],
+    ]);
+  });
+
   it('finds nothing when the text does not line up with the entries (the one post-data pass builds all)', () => {
     expect(indexesOf(TEXT, candidates.slice(1), new Set(['public.accounts'])).size).toBe(0);
     const reordered = [candidates[3], candidates[0], ...candidates.slice(1, 3), candidates[4]].filter(

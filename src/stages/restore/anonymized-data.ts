@@ -149,14 +149,19 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       .filter((entry) => entry.type === 'TABLE DATA')
       .map((entry) => tableKey(entry.schema, entry.name)),
   );
-  const followUps: Promise<void>[] = [];
+  // Settled as they end, never rejected: a build that fails while streams still run must not be
+  // an unhandled rejection (it would end the process before the run is recorded).
+  const followUps: Promise<PromiseSettledResult<void>>[] = [];
   const loaded = (tables: LoadedTables) => {
     if (!input.loaded || controller.signal.aborted) return;
     followUps.push(
-      input.loaded(tables, controller.signal).catch((error: unknown) => {
-        controller.abort();
-        throw error;
-      }),
+      input.loaded(tables, controller.signal).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => {
+          controller.abort(); // the streams and pg_restore stop now
+          return { status: 'rejected', reason } as const;
+        },
+      ),
     );
   };
   const streamedTables = new Set(streamed.map(([table]) => table));
@@ -209,7 +214,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         }),
       ),
     );
-    settled.push(...(await Promise.allSettled(followUps)));
+    settled.push(...(await Promise.all(followUps)));
     const failures = settled
       .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
       .map((s) => s.reason as Error);

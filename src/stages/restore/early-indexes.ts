@@ -24,8 +24,13 @@ export class EarlyIndexes {
   private constructor(
     private readonly byTable: TableIndexes,
     private readonly workDir: string,
-    private readonly restore: (listFile: string, signal: AbortSignal) => Promise<void>,
+    private readonly restore: (listFile: string, signal: AbortSignal, single: boolean) => Promise<void>,
   ) {}
+
+  /** Nothing built early: every index in the post-data pass. */
+  static none(): EarlyIndexes {
+    return new EarlyIndexes(new Map(), '', () => Promise.resolve());
+  }
 
   /**
    * Finds the index entries of `tables` (plain tables: a partitioned table's indexes are attached
@@ -38,7 +43,8 @@ export class EarlyIndexes {
     tables: ReadonlySet<string>;
     workDir: string;
     signal: AbortSignal;
-    restore: (listFile: string, signal: AbortSignal) => Promise<void>;
+    /** Runs pg_restore's post-data with a list; `single`: one table's, beside streams still loading. */
+    restore: (listFile: string, signal: AbortSignal, single: boolean) => Promise<void>;
   }): Promise<EarlyIndexes> {
     const candidates = indexEntries(options.listing, options.entries);
     let byTable: TableIndexes = new Map();
@@ -54,9 +60,9 @@ export class EarlyIndexes {
   }
 
   /**
-   * Builds the indexes of tables whose rows are all in (each entry once). One build at a time,
-   * each with `jobs` connections: beside the streams still loading, more would only take their
-   * server time and connections.
+   * Builds the indexes of tables whose rows are all in (each entry once). One build at a time
+   * (beside the streams still loading, more would only take their server time and connections):
+   * one masked table's on one connection, the other tables' on `jobs`.
    */
   build(loaded: LoadedTables, listing: string, signal: AbortSignal): Promise<void> {
     const tables =
@@ -73,7 +79,7 @@ export class EarlyIndexes {
     const run = this.queue.then(async () => {
       const listFile = await writeListFile(this.workDir, name, onlyEntries(listing, entries));
       const began = performance.now();
-      await this.restore(listFile, signal);
+      await this.restore(listFile, signal, 'table' in loaded);
       this.durationMs += performance.now() - began;
     });
     // The next build waits for this one, not for its success: a failure stops the restore anyway.

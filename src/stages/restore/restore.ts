@@ -206,25 +206,38 @@ async function restoreDataAndPostData(
   postListing: string,
   neutralized: NeutralizedRecord[],
 ): Promise<{ record: AnonymizeRecord; samples: LeakSamples; earlyIndexes?: EarlyIndexesRecord }> {
-  const { config, next } = input;
+  const { config, next, log } = input;
   const { columns, partitions } = await withClient(next, 'staging-refresh:restore', async (client) => ({
     columns: await loadColumns(client),
     partitions: await loadPartitions(client),
   }));
   const partitioned = new Set([...partitions.keys(), ...[...partitions.values()].flat()]);
+  // Only where masked tables stream is there anything to overlap; finding the entries is an
+  // optimisation, and a failure there leaves every index to the post-data pass, as before.
+  const streams = Object.values(config.anonymize.tables).some((rules) => rules !== 'truncate');
   const early = await EarlyIndexes.plan({
     archive: input.archive,
     listing: postListing,
     entries: input.entries,
     tables: new Set(
       input.entries
-        .filter((entry) => entry.type === 'TABLE')
+        .filter((entry) => streams && entry.type === 'TABLE')
         .map((entry) => tableKey(entry.schema, entry.name))
         .filter((table) => !partitioned.has(table)),
     ),
     workDir: config.workDir,
     signal: input.signal,
-    restore: (listFile, signal) => runPgRestore(input, 'post-data', listFile, signal),
+    // One table's indexes beside streams still loading: one connection. The other tables' after
+    // pg_restore's data pass: its connections are free again.
+    restore: (listFile, signal, single) =>
+      runPgRestore(input, 'post-data', listFile, signal, single ? 1 : config.target.jobs),
+  }).catch((error: unknown) => {
+    if (input.signal.aborted) throw error;
+    log.warn(
+      { err: error },
+      'could not tell which indexes belong to which table: all are built after the data',
+    );
+    return EarlyIndexes.none();
   });
   const data = await timed('data', () =>
     restoreAnonymizedData({
@@ -278,13 +291,14 @@ async function runPgRestore(
   section: RestoreSection,
   listFile: string | undefined,
   signal: AbortSignal,
+  jobs = input.config.target.jobs,
 ): Promise<void> {
   const args = pgRestoreArgs({
     archive: input.archive,
     database: input.next.database,
     section,
     ...(input.format !== 'plain' && { format: input.format }),
-    jobs: input.config.target.jobs,
+    jobs,
     role: input.config.target.owner,
     listFile,
   });
