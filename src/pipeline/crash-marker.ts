@@ -1,7 +1,7 @@
 // Crash detection: a marker in the work dir says a run is in progress. A run that finds one while
 // it holds the single-flight lock knows the earlier run died (SIGKILL, OOM, node crash) and
 // cleans up after it; the marker is removed when a run ends in any orderly way.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { workDirError } from '../infra/fs/work-dir-error.js';
@@ -15,13 +15,22 @@ export interface CrashedRun {
   phase?: string;
 }
 
-/** Files a run leaves in the work dir while it works; removed after a crash. */
+/**
+ * The run's own directory in the work dir: the unpacked archive, pg_restore's `-L` lists, the
+ * migrations checkout. Two targets may share a work dir and run at once: each run's files are its
+ * own (a run that read another's data list would restore the rows of tables it masks unmasked).
+ */
+export function runScratchDir(workDir: string, runId: string): string {
+  // No dots: a run id of `..` must not name the work dir itself.
+  return join(workDir, 'runs', runId.replace(/[^A-Za-z0-9_-]+/g, '_'));
+}
+
+/** Files earlier versions left in the work dir itself while they worked; removed after a crash. */
 const TEMPORARY = [
   'restore-data.list',
   'restore.list',
   'restore-post.list',
   'restore-events.list',
-  'restore-indexes',
   'migrations-checkout',
 ];
 
@@ -42,6 +51,7 @@ export async function markRunning(
   }
   if (crashed) {
     for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
+    await rm(runScratchDir(workDir, crashed.runId), { recursive: true, force: true });
   }
   const marker: CrashedRun = {
     runId,
@@ -64,9 +74,13 @@ export async function markPhase(workDir: string, phase: string, identity?: strin
   });
 }
 
-/** Removes the marker and the run's temporary files. */
-export async function clearRunning(workDir: string, identity?: string): Promise<void> {
-  for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
+/** Removes the marker and the run's temporary files (its scratch dir when `runId` is given). */
+export async function clearRunning(workDir: string, identity?: string, runId?: string): Promise<void> {
+  if (runId !== undefined) {
+    await rm(runScratchDir(workDir, runId), { recursive: true, force: true });
+    // `runs` itself once no other run has its directory there (ENOTEMPTY otherwise: left).
+    await rmdir(join(workDir, 'runs')).catch(() => undefined);
+  } else for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
   await rm(markerPath(workDir, identity), { force: true });
 }
 
@@ -94,6 +108,6 @@ export async function withCrashMarker<T>(
   try {
     return await fn();
   } finally {
-    await clearRunning(workDir, run.identity).catch(() => undefined);
+    await clearRunning(workDir, run.identity, run.runId).catch(() => undefined);
   }
 }

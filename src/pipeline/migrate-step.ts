@@ -27,7 +27,7 @@ export async function migrateStep(ctx: RunContext, steps: StepRunner): Promise<M
     migrate({
       config,
       target: ctx.next,
-      workDir: ctx.config.workDir,
+      workDir: ctx.scratch,
       log: ctx.log,
       signal: ctx.signal,
       // #22: production's hardware and the calibration history, for estimates.

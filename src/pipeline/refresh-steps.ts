@@ -36,7 +36,7 @@ export interface InspectedBackup {
 
 /** inspect: prepares and lists the archive. */
 export async function inspectBackup(ctx: RunContext, path: string): Promise<InspectedBackup> {
-  const ready = await prepareArchive(path, ctx.config.workDir, ctx.log, ctx.signal);
+  const ready = await prepareArchive(path, ctx.scratch, ctx.log, ctx.signal);
   return { ready, inspected: await inspectArchive(ready, ctx.signal) };
 }
 
@@ -65,6 +65,7 @@ export function restoreBackup(
     config: ctx.config,
     next: ctx.next,
     maintenance: ctx.maintenance,
+    scratch: ctx.scratch,
     log: ctx.log,
     signal: ctx.signal,
     onCreated: created,

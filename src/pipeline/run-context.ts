@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { databaseNames } from '../infra/pg/database-names.js';
 import type { Logger } from '../log/logger.js';
+import { runScratchDir } from './crash-marker.js';
 
 /** The run context handed to each stage. */
 export interface RunContext {
@@ -18,6 +19,8 @@ export interface RunContext {
   /** Maintenance database on the same server, for CREATE/DROP/RENAME DATABASE. */
   maintenance: PgTarget;
   startedAt: Date;
+  /** This run's own directory in the work dir (crash-marker.ts runScratchDir). */
+  scratch: string;
 }
 
 /** The context of a run that starts at `startedAt`. */
@@ -36,6 +39,7 @@ export function createRunContext(
     next: withDatabase(live, databaseNames.next(live.database)),
     maintenance: withDatabase(live, config.target.maintenanceDb),
     startedAt: run.startedAt,
+    scratch: runScratchDir(config.workDir, runId),
   };
 }
 

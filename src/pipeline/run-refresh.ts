@@ -118,7 +118,7 @@ async function refresh(
   const file = source.fetches ? await steps.run('fetch', materialize) : await materialize();
   if (file.download) backup.download = file.download;
 
-  await withScratchDir(unpackDir(config.workDir), log, async (scratch) => {
+  await withScratchDir(unpackDir(ctx.scratch), log, async (scratch) => {
     const archive = await steps.run('inspect', () => inspectBackup(ctx, file.path));
     Object.assign(backup, archiveFacts(archive.inspected));
     await withNextDatabase(

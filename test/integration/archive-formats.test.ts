@@ -136,9 +136,10 @@ describe('backup formats', () => {
         expect.objectContaining({ name: 'public.users', rows: 2000 }),
       ]);
       expect(record.verify.checks.find((c) => c.name.startsWith('no-leak'))?.status).toBe('passed');
-      // what was unpacked for the restore is gone
+      // what was unpacked for the restore is gone, with the rest of the run's own directory
       const work = await readdir(join(dir, 'work'));
       expect(work).not.toContain('unpacked');
+      expect(work).not.toContain('runs');
       expect(await databasesLike(`${live}%`)).toEqual([live]);
     },
   );

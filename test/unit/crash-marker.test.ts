@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clearRunning, markPhase, markRunning } from '../../src/pipeline/crash-marker.js';
+import { clearRunning, markPhase, markRunning, runScratchDir } from '../../src/pipeline/crash-marker.js';
 
 describe('crash marker', () => {
   it('two targets sharing a work dir do not take each other’s runs for crashes', async () => {
@@ -27,5 +27,24 @@ describe('crash marker', () => {
     await expect(
       import('node:fs/promises').then((fs) => fs.stat(join(dir, 'restore.list'))),
     ).rejects.toThrow();
+  });
+
+  it('each run has its own scratch dir: removed when it ends or after its crash, another run’s left alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'marker-'));
+    expect(runScratchDir(dir, '../../etc/x')).toBe(join(dir, 'runs', '_etc_x'));
+    expect(runScratchDir(dir, '..')).toBe(join(dir, 'runs', '_'));
+    const now = new Date();
+    await markRunning(dir, 'run-a', now, 'h:5432/a');
+    await markRunning(dir, 'run-b', now, 'h:5432/b');
+    for (const run of ['run-a', 'run-b']) {
+      await mkdir(runScratchDir(dir, run), { recursive: true });
+      await writeFile(join(runScratchDir(dir, run), 'restore-data.list'), run);
+    }
+    // run-a crashed; the next run of target a removes its files, not b's (still running)
+    expect((await markRunning(dir, 'run-a2', now, 'h:5432/a'))?.runId).toBe('run-a');
+    expect(await readdir(join(dir, 'runs'))).toEqual(['run-b']);
+    expect(await readFile(join(runScratchDir(dir, 'run-b'), 'restore-data.list'), 'utf8')).toBe('run-b');
+    await clearRunning(dir, 'h:5432/b', 'run-b');
+    expect(await readdir(dir)).not.toContain('runs');
   });
 });

@@ -44,6 +44,8 @@ export interface RestoreInput {
   config: Config;
   next: PgTarget;
   maintenance: PgTarget;
+  /** The run's own directory in the work dir: the `-L` lists go there. */
+  scratch: string;
   log: Logger;
   signal: AbortSignal;
   /** Called once `__next` exists, so the runner knows it must be dropped on failure. */
@@ -141,7 +143,9 @@ async function restoreWithPgRestore(
     ? { ...found, listing: withoutEntries(found.listing, input.entries.filter(isLargeObjectEntry)) }
     : found;
   neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
-  await mkdir(config.workDir, { recursive: true });
+  await mkdir(input.scratch, { recursive: true }).catch((error: unknown) => {
+    throw workDirError(error, input.scratch);
+  });
   const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     if (input.signal.aborted) throw new AbortedError(`restoring ${name} was stopped before it began`);
@@ -225,7 +229,7 @@ async function restoreDataAndPostData(
         .map((entry) => tableKey(entry.schema, entry.name))
         .filter((table) => !partitioned.has(table)),
     ),
-    workDir: config.workDir,
+    workDir: input.scratch,
     signal: input.signal,
     // One table's indexes beside streams still loading: one connection. The other tables' after
     // pg_restore's data pass: its connections are free again.
@@ -247,7 +251,7 @@ async function restoreDataAndPostData(
       entries: input.entries,
       columns,
       next,
-      workDir: config.workDir,
+      workDir: input.scratch,
       signal: input.signal,
       pool,
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
@@ -279,9 +283,9 @@ async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promis
 /** Writes a `-L` list into the work dir; undefined when the listing is the whole archive. */
 async function writeList(input: RestoreInput, name: string, listing: string): Promise<string | undefined> {
   if (listing === input.listing) return undefined;
-  const file = join(input.config.workDir, name);
+  const file = join(input.scratch, name);
   await writeFile(file, listing).catch((error: unknown) => {
-    throw workDirError(error, input.config.workDir);
+    throw workDirError(error, input.scratch);
   });
   return file;
 }
