@@ -132,20 +132,27 @@ export async function pendingMigrations(config: Config): Promise<Plan['migration
   await loadParser();
   const tool = migrationTool(migrations.tool);
   const signal = new AbortController().signal;
-  const dir =
-    tool.kind === 'replayed' || migrations.dir || migrations.git
-      ? await migrationsDir(migrations, config.workDir, signal)
-      : undefined;
-  const files = tool.kind === 'replayed' && dir ? await tool.adapter(migrations).discover(dir) : [];
-  const plan = await withClient(parsePgUrl(config.target.url), 'staging-refresh:plan', async (client) => {
-    await client.query('BEGIN');
-    try {
-      return tool.kind === 'replayed'
-        ? await tool.adapter(migrations).plan(client, files)
-        : await tool.pending(client, dir, migrations);
-    } finally {
-      await client.query('ROLLBACK');
-    }
+  // A git checkout goes in a scratch directory of its own, removed when the plan has read it.
+  const scratch = migrations.git ? await planScratchDir(config.workDir) : undefined;
+  const readPending = async () => {
+    const dir =
+      tool.kind === 'replayed' || migrations.dir || migrations.git
+        ? await migrationsDir(migrations, scratch ?? config.workDir, signal)
+        : undefined;
+    const files = tool.kind === 'replayed' && dir ? await tool.adapter(migrations).discover(dir) : [];
+    return withClient(parsePgUrl(config.target.url), 'staging-refresh:plan', async (client) => {
+      await client.query('BEGIN');
+      try {
+        return tool.kind === 'replayed'
+          ? await tool.adapter(migrations).plan(client, files)
+          : await tool.pending(client, dir, migrations);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    });
+  };
+  const plan = await readPending().finally(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
   const estimates = new Map<string, { ms: number; verdict: string }>();
   if (config.control) {

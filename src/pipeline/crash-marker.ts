@@ -1,9 +1,11 @@
 // Crash detection: a marker in the work dir says a run is in progress. A run that finds one while
 // it holds the single-flight lock knows the earlier run died (SIGKILL, OOM, node crash) and
 // cleans up after it; the marker is removed when a run ends in any orderly way.
+
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { workDirError } from '../infra/fs/work-dir-error.js';
 
 export interface CrashedRun {
@@ -13,6 +15,8 @@ export interface CrashedRun {
   startedAt: string;
   /** The step it was in when it last said (`swap`: live staging may refuse connections). */
   phase?: string;
+  /** The name of its scratch dir under `runs/`. */
+  scratch?: string;
 }
 
 /**
@@ -20,9 +24,18 @@ export interface CrashedRun {
  * migrations checkout. Two targets may share a work dir and run at once: each run's files are its
  * own (a run that read another's data list would restore the rows of tables it masks unmasked).
  */
-export function runScratchDir(workDir: string, runId: string): string {
-  // No dots: a run id of `..` must not name the work dir itself.
-  return join(workDir, 'runs', runId.replace(/[^A-Za-z0-9_-]+/g, '_'));
+export function newRunScratchDir(workDir: string, runId: string): string {
+  // No dots (a run id of `..` must not name the work dir), and random bits of its own: two runs
+  // started in the same second may have drawn the same id.
+  const name = `${runId.replace(/[^A-Za-z0-9_-]+/g, '_')}-${randomBytes(4).toString('hex')}`;
+  return join(workDir, 'runs', name);
+}
+
+/** A crashed run's scratch dir, from the name its marker kept (only ever a child of `runs`). */
+function crashedScratchDir(workDir: string, crashed: CrashedRun): string | undefined {
+  return typeof crashed.scratch === 'string' && crashed.scratch !== ''
+    ? join(workDir, 'runs', basename(crashed.scratch))
+    : undefined;
 }
 
 /** Files earlier versions left in the work dir itself while they worked; removed after a crash. */
@@ -32,6 +45,7 @@ const TEMPORARY = [
   'restore-post.list',
   'restore-events.list',
   'migrations-checkout',
+  'unpacked',
 ];
 
 /** Writes the marker; returns the earlier run's marker if it was still there (it crashed). */
@@ -40,6 +54,8 @@ export async function markRunning(
   runId: string,
   startedAt: Date,
   identity?: string,
+  /** This run's scratch dir (newRunScratchDir): kept in the marker, removed after a crash. */
+  scratch?: string,
 ): Promise<CrashedRun | undefined> {
   await mkdir(workDir, { recursive: true });
   const file = markerPath(workDir, identity);
@@ -51,13 +67,15 @@ export async function markRunning(
   }
   if (crashed) {
     for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
-    await rm(runScratchDir(workDir, crashed.runId), { recursive: true, force: true });
+    const left = crashedScratchDir(workDir, crashed);
+    if (left) await rm(left, { recursive: true, force: true });
   }
   const marker: CrashedRun = {
     runId,
     host: hostname(),
     pid: process.pid,
     startedAt: startedAt.toISOString(),
+    ...(scratch && { scratch: basename(scratch) }),
   };
   await writeFile(file, JSON.stringify(marker)).catch((error: unknown) => {
     throw workDirError(error, workDir);
@@ -74,10 +92,10 @@ export async function markPhase(workDir: string, phase: string, identity?: strin
   });
 }
 
-/** Removes the marker and the run's temporary files (its scratch dir when `runId` is given). */
-export async function clearRunning(workDir: string, identity?: string, runId?: string): Promise<void> {
-  if (runId !== undefined) {
-    await rm(runScratchDir(workDir, runId), { recursive: true, force: true });
+/** Removes the marker and the run's temporary files (its scratch dir when given). */
+export async function clearRunning(workDir: string, identity?: string, scratch?: string): Promise<void> {
+  if (scratch !== undefined) {
+    await rm(scratch, { recursive: true, force: true });
     // `runs` itself once no other run has its directory there (ENOTEMPTY otherwise: left).
     await rmdir(join(workDir, 'runs')).catch(() => undefined);
   } else for (const name of TEMPORARY) await rm(join(workDir, name), { recursive: true, force: true });
@@ -99,15 +117,15 @@ export function markerPath(workDir: string, identity?: string): string {
  */
 export async function withCrashMarker<T>(
   workDir: string,
-  run: { runId: string; startedAt: Date; identity: string },
+  run: { runId: string; startedAt: Date; identity: string; scratch: string },
   onCrashed: (crashed: CrashedRun) => void,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const crashed = await markRunning(workDir, run.runId, run.startedAt, run.identity);
+  const crashed = await markRunning(workDir, run.runId, run.startedAt, run.identity, run.scratch);
   if (crashed) onCrashed(crashed);
   try {
     return await fn();
   } finally {
-    await clearRunning(workDir, run.identity, run.runId).catch(() => undefined);
+    await clearRunning(workDir, run.identity, run.scratch).catch(() => undefined);
   }
 }

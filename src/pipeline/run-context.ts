@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { type PgTarget, parsePgUrl, withDatabase } from '../infra/pg/connection.js';
 import { databaseNames } from '../infra/pg/database-names.js';
 import type { Logger } from '../log/logger.js';
-import { runScratchDir } from './crash-marker.js';
+import { newRunScratchDir } from './crash-marker.js';
 
 /** The run context handed to each stage. */
 export interface RunContext {
@@ -39,7 +39,7 @@ export function createRunContext(
     next: withDatabase(live, databaseNames.next(live.database)),
     maintenance: withDatabase(live, config.target.maintenanceDb),
     startedAt: run.startedAt,
-    scratch: runScratchDir(config.workDir, runId),
+    scratch: newRunScratchDir(config.workDir, runId),
   };
 }
 

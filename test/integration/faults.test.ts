@@ -122,12 +122,16 @@ describe('faults', () => {
       child.kill('SIGKILL');
       await child;
       expect(await markerRows(live)).toEqual([{ note: 'last week' }]);
+      // the killed run's own directory (its restore lists) is still there …
+      expect(await readdir(join(dir, 'work', 'runs')), where).toHaveLength(1);
       await writeFile(join(dir, 'migrations', '001.sql'), 'SELECT 1;\n');
       const { config } = await writeTestConfig(dir, live, { migrations: { dir: join(dir, 'migrations') } });
       const record = await runRefresh(config, quiet);
       expect(record.outcome, where).toBe('succeeded');
       expect(record.recovered, where).toBeDefined();
       expect(await databasesLike(live)).toEqual([live, `${live}__prev`]);
+      // … and gone with the next run's recovery (and that run's own when it ended)
+      expect(await readdir(join(dir, 'work')), where).not.toContain('runs');
     }
   });
 

@@ -1,8 +1,14 @@
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clearRunning, markPhase, markRunning, runScratchDir } from '../../src/pipeline/crash-marker.js';
+import {
+  clearRunning,
+  markerPath,
+  markPhase,
+  markRunning,
+  newRunScratchDir,
+} from '../../src/pipeline/crash-marker.js';
 
 describe('crash marker', () => {
   it('two targets sharing a work dir do not take each other’s runs for crashes', async () => {
@@ -31,20 +37,35 @@ describe('crash marker', () => {
 
   it('each run has its own scratch dir: removed when it ends or after its crash, another run’s left alone', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'marker-'));
-    expect(runScratchDir(dir, '../../etc/x')).toBe(join(dir, 'runs', '_etc_x'));
-    expect(runScratchDir(dir, '..')).toBe(join(dir, 'runs', '_'));
+    // never outside runs/, and two runs with one id (started in the same second) get two
+    expect(newRunScratchDir(dir, '..').startsWith(join(dir, 'runs', '_-'))).toBe(true);
+    expect(newRunScratchDir(dir, 'same')).not.toBe(newRunScratchDir(dir, 'same'));
     const now = new Date();
-    await markRunning(dir, 'run-a', now, 'h:5432/a');
-    await markRunning(dir, 'run-b', now, 'h:5432/b');
-    for (const run of ['run-a', 'run-b']) {
-      await mkdir(runScratchDir(dir, run), { recursive: true });
-      await writeFile(join(runScratchDir(dir, run), 'restore-data.list'), run);
+    const scratch = { a: newRunScratchDir(dir, 'run-a'), b: newRunScratchDir(dir, 'run-b') };
+    await markRunning(dir, 'run-a', now, 'h:5432/a', scratch.a);
+    await markRunning(dir, 'run-b', now, 'h:5432/b', scratch.b);
+    for (const [run, path] of Object.entries(scratch)) {
+      await mkdir(path, { recursive: true });
+      await writeFile(join(path, 'restore-data.list'), run);
     }
     // run-a crashed; the next run of target a removes its files, not b's (still running)
-    expect((await markRunning(dir, 'run-a2', now, 'h:5432/a'))?.runId).toBe('run-a');
-    expect(await readdir(join(dir, 'runs'))).toEqual(['run-b']);
-    expect(await readFile(join(runScratchDir(dir, 'run-b'), 'restore-data.list'), 'utf8')).toBe('run-b');
-    await clearRunning(dir, 'h:5432/b', 'run-b');
+    expect((await markRunning(dir, 'run-a2', now, 'h:5432/a', newRunScratchDir(dir, 'run-a2')))?.runId).toBe(
+      'run-a',
+    );
+    expect(await readdir(join(dir, 'runs'))).toEqual([basename(scratch.b)]);
+    expect(await readFile(join(scratch.b, 'restore-data.list'), 'utf8')).toBe('b');
+    await clearRunning(dir, 'h:5432/b', scratch.b);
     expect(await readdir(dir)).not.toContain('runs');
+  });
+
+  it('a marker an earlier version wrote (no scratch dir) is still recovered from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'marker-'));
+    await writeFile(
+      markerPath(dir, 'h:5432/a'),
+      JSON.stringify({ runId: 'old', host: 'h', pid: 1, startedAt: new Date().toISOString() }),
+    );
+    await mkdir(join(dir, 'unpacked'));
+    expect((await markRunning(dir, 'new', new Date(), 'h:5432/a'))?.runId).toBe('old');
+    expect(await readdir(dir)).not.toContain('unpacked');
   });
 });

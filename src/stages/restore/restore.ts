@@ -144,7 +144,7 @@ async function restoreWithPgRestore(
     : found;
   neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
   await mkdir(input.scratch, { recursive: true }).catch((error: unknown) => {
-    throw workDirError(error, input.scratch);
+    throw workDirError(error, config.workDir);
   });
   const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -280,12 +280,12 @@ async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promis
   );
 }
 
-/** Writes a `-L` list into the work dir; undefined when the listing is the whole archive. */
+/** Writes a `-L` list into the run's own directory; undefined when the listing is the whole archive. */
 async function writeList(input: RestoreInput, name: string, listing: string): Promise<string | undefined> {
   if (listing === input.listing) return undefined;
   const file = join(input.scratch, name);
   await writeFile(file, listing).catch((error: unknown) => {
-    throw workDirError(error, input.scratch);
+    throw workDirError(error, input.config.workDir);
   });
   return file;
 }
