@@ -24,7 +24,7 @@ export function indexEntries(listing: string, entries: readonly TocEntry[]): Toc
 
 /**
  * The index-building entries of `tables` (table keys) among `candidates`, whose `-L` list is in
- * `listFile` (indexEntries, written by the caller into its work dir). Empty when the archive's
+ * `listFile` (indexEntries, written by the caller). Empty when the archive's
  * text does not line up with its entries as expected: the restore then builds everything in its
  * one post-data pass, as before.
  */
@@ -35,7 +35,6 @@ export async function tableIndexes(
   tables: ReadonlySet<string>,
   signal?: AbortSignal,
 ): Promise<TableIndexes> {
-  if (candidates.length === 0 || tables.size === 0) return new Map();
   await loadParser();
   const { stdout } = await runTool({
     file: pgTool('pg_restore'),

@@ -19,7 +19,7 @@ export interface RunContext {
   /** Maintenance database on the same server, for CREATE/DROP/RENAME DATABASE. */
   maintenance: PgTarget;
   startedAt: Date;
-  /** This run's own directory in the work dir (crash-marker.ts runScratchDir). */
+  /** This run's own directory in the work dir (crash-marker.ts newRunScratchDir). */
   scratch: string;
 }
 

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { loadColumnFacts, loadPartitions } from '../../anonymize/column-facts.js';
+import { loadColumnFacts } from '../../anonymize/column-facts.js';
 import type { LeakSamples } from '../../anonymize/leak-sampler.js';
 import { expandPartitionRules, partitionParents } from '../../anonymize/partition-rules.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
@@ -49,6 +49,8 @@ export interface AnonymizedDataInput {
   listing: string;
   entries: readonly TocEntry[];
   columns: readonly ColumnInfo[];
+  /** Partitioned table → its leaf partitions, in the (pre-data) database (loadPartitions). */
+  partitions: ReadonlyMap<string, readonly string[]>;
   next: PgTarget;
   workDir: string;
   signal: AbortSignal;
@@ -107,7 +109,7 @@ export function columnTypes(columns: readonly ColumnInfo[]): Map<string, Map<str
 
 /** Runs the data section; returns per-table stats, gate findings and the originals sampled. */
 export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise<AnonymizedDataResult> {
-  const partitions = await withClient(input.next, 'staging-refresh:anonymize', loadPartitions);
+  const { partitions } = input;
   const anonymize = expandPartitionRules(input.config.anonymize, partitions);
   const byName = checkCoverage(anonymize, input.columns);
   const byValue =

@@ -2,12 +2,9 @@
 // an index of a loaded table while other tables still load, and a masked restore that waited for
 // its last masked row left the server idle while the tool masked, then made it build every index
 // after. Foreign keys and everything else stay in the one post-data pass at the end.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { onlyEntries, withoutEntries } from '../../dump/outbound-entries.js';
 import { indexEntries, type TableIndexes, tableIndexes } from '../../dump/table-indexes.js';
 import type { TocEntry } from '../../dump/toc.js';
-import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { RestoreRecord } from '../../record/run-record.js';
 import type { LoadedTables } from './anonymized-data.js';
 
@@ -23,13 +20,17 @@ export class EarlyIndexes {
 
   private constructor(
     private readonly byTable: TableIndexes,
-    private readonly workDir: string,
+    private readonly writeList: (name: string, listing: string) => Promise<string>,
     private readonly restore: (listFile: string, signal: AbortSignal, single: boolean) => Promise<void>,
   ) {}
 
   /** Nothing built early: every index in the post-data pass. */
   static none(): EarlyIndexes {
-    return new EarlyIndexes(new Map(), '', () => Promise.resolve());
+    return new EarlyIndexes(
+      new Map(),
+      () => Promise.resolve(''),
+      () => Promise.resolve(),
+    );
   }
 
   /**
@@ -41,7 +42,8 @@ export class EarlyIndexes {
     listing: string;
     entries: readonly TocEntry[];
     tables: ReadonlySet<string>;
-    workDir: string;
+    /** Writes a `-L` list in the run's own directory (the restore's writer) and returns its path. */
+    writeList: (name: string, listing: string) => Promise<string>;
     signal: AbortSignal;
     /** Runs pg_restore's post-data with a list; `single`: one table's, beside streams still loading. */
     restore: (listFile: string, signal: AbortSignal, single: boolean) => Promise<void>;
@@ -49,14 +51,13 @@ export class EarlyIndexes {
     const candidates = indexEntries(options.listing, options.entries);
     let byTable: TableIndexes = new Map();
     if (candidates.length > 0 && options.tables.size > 0) {
-      const listFile = await writeListFile(
-        options.workDir,
-        'entries.list',
+      const listFile = await options.writeList(
+        'restore-indexes.list',
         onlyEntries(options.listing, candidates),
       );
       byTable = await tableIndexes(options.archive, listFile, candidates, options.tables, options.signal);
     }
-    return new EarlyIndexes(byTable, options.workDir, options.restore);
+    return new EarlyIndexes(byTable, options.writeList, options.restore);
   }
 
   /**
@@ -75,9 +76,9 @@ export class EarlyIndexes {
     if (entries.length === 0) return Promise.resolve();
     for (const entry of entries) this.started.add(entry);
     this.tables += tables.filter((table) => this.byTable.has(table)).length;
-    const name = `build-${++this.runs}.list`;
+    const name = `restore-indexes-${++this.runs}.list`;
     const run = this.queue.then(async () => {
-      const listFile = await writeListFile(this.workDir, name, onlyEntries(listing, entries));
+      const listFile = await this.writeList(name, onlyEntries(listing, entries));
       const began = performance.now();
       await this.restore(listFile, signal, 'table' in loaded);
       this.durationMs += performance.now() - began;
@@ -96,16 +97,4 @@ export class EarlyIndexes {
     if (this.started.size === 0) return undefined;
     return { tables: this.tables, entries: this.started.size, durationMs: Math.round(this.durationMs) };
   }
-}
-
-/** Writes a `-L` list into `<workDir>/restore-indexes/` (removed with the run's other lists). */
-async function writeListFile(workDir: string, name: string, listing: string): Promise<string> {
-  const dir = join(workDir, 'restore-indexes');
-  const file = join(dir, name);
-  await mkdir(dir, { recursive: true })
-    .then(() => writeFile(file, listing))
-    .catch((error: unknown) => {
-      throw workDirError(error, workDir);
-    });
-  return file;
 }

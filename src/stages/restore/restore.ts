@@ -219,17 +219,16 @@ async function restoreDataAndPostData(
   // Only where masked tables stream is there anything to overlap; finding the entries is an
   // optimisation, and a failure there leaves every index to the post-data pass, as before.
   const streams = Object.values(config.anonymize.tables).some((rules) => rules !== 'truncate');
+  const plainTables = input.entries
+    .filter((entry) => entry.type === 'TABLE')
+    .map((entry) => tableKey(entry.schema, entry.name))
+    .filter((table) => !partitioned.has(table));
   const early = await EarlyIndexes.plan({
     archive: input.archive,
     listing: postListing,
     entries: input.entries,
-    tables: new Set(
-      input.entries
-        .filter((entry) => streams && entry.type === 'TABLE')
-        .map((entry) => tableKey(entry.schema, entry.name))
-        .filter((table) => !partitioned.has(table)),
-    ),
-    workDir: input.scratch,
+    tables: new Set(streams ? plainTables : []),
+    writeList: (name, listing) => writeListFile(input, name, listing),
     signal: input.signal,
     // One table's indexes beside streams still loading: one connection. The other tables' after
     // pg_restore's data pass: its connections are free again.
@@ -250,6 +249,7 @@ async function restoreDataAndPostData(
       listing: outbound.listing,
       entries: input.entries,
       columns,
+      partitions,
       next,
       workDir: input.scratch,
       signal: input.signal,
@@ -282,7 +282,11 @@ async function neutralize(input: RestoreInput, kinds?: NeutralizeKind[]): Promis
 
 /** Writes a `-L` list into the run's own directory; undefined when the listing is the whole archive. */
 async function writeList(input: RestoreInput, name: string, listing: string): Promise<string | undefined> {
-  if (listing === input.listing) return undefined;
+  return listing === input.listing ? undefined : writeListFile(input, name, listing);
+}
+
+/** Writes a `-L` list into the run's own directory and returns its path. */
+async function writeListFile(input: RestoreInput, name: string, listing: string): Promise<string> {
   const file = join(input.scratch, name);
   await writeFile(file, listing).catch((error: unknown) => {
     throw workDirError(error, input.config.workDir);
