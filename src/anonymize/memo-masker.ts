@@ -24,13 +24,19 @@ const TRIAL = MEMO_ENTRIES;
  */
 const KEEP_ABOVE = 0.4;
 
+/** A masker with a cache, which says whether the cache is still in use. */
+export type MemoMasker = Masker & {
+  /** False once the hit rate switched the cache off: then every value is masked anew. */
+  caching(): boolean;
+};
+
 /** Wraps a deterministic masker (its output depends on the value alone) with a bounded cache. */
-export function memoMasker(mask: Masker): Masker {
+export function memoMasker(mask: Masker): MemoMasker {
   let cache = new Map<string, string | null>();
   let lookups = 0;
   let hits = 0;
   let on = true;
-  return (value, row) => {
+  const memo: Masker = (value, row) => {
     if (!on || value === null || value.length > MEMO_MAX_LENGTH) return mask(value, row);
     if (++lookups === TRIAL && hits < TRIAL * KEEP_ABOVE) {
       on = false;
@@ -47,4 +53,5 @@ export function memoMasker(mask: Masker): Masker {
     cache.set(value, out);
     return out;
   };
+  return Object.assign(memo, { caching: () => on });
 }

@@ -1,13 +1,15 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
 // of rows (their unmasked fields and masked originals) for the row-aligned leak check after the restore.
-import { ByteSink, fieldValue } from './copy-bytes.js';
+import { ByteSink, fieldValue, plainField } from './copy-bytes.js';
 import { decodeField, encodeField } from './copy-text.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
-import { memoMasker } from './memo-masker.js';
+import { type MemoMasker, memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
+  type BytesMasker,
   type ColumnRule,
   compileRule,
+  compileRuleBytes,
   leakCheckable,
   type Masker,
   memoizable,
@@ -48,22 +50,31 @@ export function compileTableTransform(
   unique: ReadonlySet<string> = new Set(),
 ): TableTransform {
   const positions = new Map(columns.map((column, index) => [column, index]));
-  const maskers: { index: number; column: string; checkable: boolean; mask: Masker }[] = [];
+  const maskers: {
+    index: number;
+    column: string;
+    checkable: boolean;
+    mask: Masker;
+    /** The rule on plain bytes, when it has that path and no outputs need keeping apart. */
+    bytes: BytesMasker | undefined;
+    /** The cache, while in use the string path goes through it (a hit is cheaper than the bytes path). */
+    memo: MemoMasker | undefined;
+  }[] = [];
   for (const [column, rule] of Object.entries(rules)) {
     const index = positions.get(column);
     if (index === undefined)
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
-    const mask = compileRule(rule, { prf, type: types.get(column) ?? 'text', domain });
+    const ctx = { prf, type: types.get(column) ?? 'text', domain };
+    const mask = compileRule(rule, ctx);
+    // A unique column has no repeats to cache; it needs its outputs kept apart instead.
+    const memo = !unique.has(column) && memoizable(rule) ? memoMasker(mask) : undefined;
     maskers.push({
       index,
       column,
       checkable: leakCheckable(rule),
-      // A unique column has no repeats to cache; it needs its outputs kept apart instead.
-      mask: unique.has(column)
-        ? uniqueMasker(mask, table, column)
-        : memoizable(rule)
-          ? memoMasker(mask)
-          : mask,
+      mask: unique.has(column) ? uniqueMasker(mask, table, column) : (memo ?? mask),
+      bytes: unique.has(column) ? undefined : compileRuleBytes(rule, ctx),
+      memo,
     });
   }
   const ruled = new Set(maskers.map((m) => m.index));
@@ -168,7 +179,7 @@ export function compileTableTransform(
         const slot = sampler.slot();
         const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
         for (let at = 0; at < ordered.length; at++) {
-          const { index, column, checkable, mask } = ordered[at] as (typeof ordered)[number];
+          const { index, column, checkable, mask, bytes, memo } = ordered[at] as (typeof ordered)[number];
           for (; field < index; field++) {
             const tab = source.indexOf(9, position);
             if (tab === -1 || tab > newline)
@@ -177,11 +188,23 @@ export function compileTableTransform(
           }
           let end = source.indexOf(9, position);
           if (end === -1 || end > newline) end = newline;
-          const value = fieldValue(source, position, end, decodeField);
-          const masked = mask(value, noRow);
-          if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
+          const plain = plainField(source, position, end);
           sink.copy(source, copied, position);
-          sink.field(masked);
+          // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
+          // the strings; not while the cache is in use).
+          if (
+            bytes !== undefined &&
+            plain &&
+            originals === undefined &&
+            (memo === undefined || !memo.caching())
+          ) {
+            bytes(source, position, end, sink);
+          } else {
+            const value = fieldValue(source, position, end, plain, decodeField);
+            const masked = mask(value, noRow);
+            if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
+            sink.field(masked);
+          }
           copied = end;
           position = end;
         }

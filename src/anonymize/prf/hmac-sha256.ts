@@ -21,6 +21,8 @@ const IV = new Int32Array([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ]);
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+/** The ASCII codes of the 16 lower-case hex digits. */
+const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 const encoder = new TextEncoder();
 
 /** The message schedule, shared: JavaScript runs one compression at a time per thread. */
@@ -125,13 +127,46 @@ export class HmacSha256 {
     return out.length > hexDigits ? out.slice(0, hexDigits) : out;
   }
 
-  /** Leaves the MAC in `state`. */
+  /**
+   * The same MAC of the bytes source[start, end), written as `hexDigits` (≤ 64) lower-case hex
+   * digits (ASCII) into `target` at `at` — no string on the way in or out.
+   */
+  hexInto(
+    source: Uint8Array,
+    start: number,
+    end: number,
+    target: Uint8Array,
+    at: number,
+    hexDigits = 64,
+  ): void {
+    const length = end - start;
+    const message = this.room(length);
+    for (let index = 0; index < length; index++) message[index] = source[start + index] as number;
+    this.digestMessage(length);
+    const digits = Math.min(hexDigits, 64);
+    const state = this.state;
+    for (let digit = 0; digit < digits; digit++) {
+      const word = state[digit >>> 3] as number;
+      target[at + digit] = HEX_DIGIT[(word >>> (28 - 4 * (digit & 7))) & 15] as number;
+    }
+  }
+
+  /** The message buffer, with room for `bytes` and the padding. */
+  private room(bytes: number): Uint8Array {
+    if (this.message.length < bytes + 72) this.message = new Uint8Array((bytes + 72) * 2);
+    return this.message;
+  }
+
+  /** Leaves the MAC of the UTF-8 bytes of `text` in `state`. */
   private digest(text: string): void {
-    // The message, then 0x80, zeros and the bit length: room for the text as UTF-8 plus a block.
-    const room = text.length * 3 + 72;
-    if (this.message.length < room) this.message = new Uint8Array(room * 2);
+    // At most 3 bytes a UTF-16 code unit.
+    this.digestMessage(utf8Into(text, this.room(text.length * 3)));
+  }
+
+  /** Leaves the MAC of message[0, length) in `state` (message: the buffer `room` gave). */
+  private digestMessage(length: number): void {
+    // The message, then 0x80, zeros and the bit length.
     const message = this.message;
-    const length = utf8Into(text, message);
     const end = (length + 9 + 63) & ~63;
     message[length] = 0x80;
     message.fill(0, length + 1, end - 8);

@@ -31,6 +31,16 @@ export class KeyedPrf {
     return this.mac.hex(message, length);
   }
 
+  /** `hex` of the bytes source[start, end), as ASCII hex digits into `target` at `at`. */
+  hexInto(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number, length = 64): void {
+    this.mac.hexInto(source, start, end, target, at, length);
+  }
+
+  /** `uint32` of the bytes source[start, end). */
+  uint32Of(source: Uint8Array, start: number, end: number): number {
+    return this.sip.hashRange(source, start, end).lo;
+  }
+
   /** 64 keyed bits as 16 hex digits (unique in practice: collisions ~n²/2^65). */
   token(message: string): string {
     return this.sip.hashString(message).hex();

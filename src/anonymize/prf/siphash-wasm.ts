@@ -44,6 +44,15 @@ export class WasmSipHash24 {
     return this.hashMessage(utf8Into(text, this.message));
   }
 
+  /** Hashes the bytes source[start, end). */
+  hashRange(source: Uint8Array, start: number, end: number): this {
+    const length = end - start;
+    if (length > this.message.length) this.reserve(length);
+    const message = this.message;
+    for (let index = 0; index < length; index++) message[index] = source[start + index] as number;
+    return this.hashMessage(length);
+  }
+
   /** Hashes bytes [0, length) of `m`. */
   hash(m: Uint8Array, length: number): this {
     if (length > this.message.length) this.reserve(length);

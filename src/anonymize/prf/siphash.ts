@@ -35,6 +35,15 @@ export class SipHash24 {
     return this.hash(this.buffer, utf8Into(text, this.buffer));
   }
 
+  /** Hashes the bytes source[start, end). */
+  hashRange(source: Uint8Array, start: number, end: number): this {
+    const length = end - start;
+    if (length > this.buffer.length) this.buffer = new Uint8Array(length + 16);
+    const buffer = this.buffer;
+    for (let index = 0; index < length; index++) buffer[index] = source[start + index] as number;
+    return this.hash(buffer, length);
+  }
+
   /**
    * Hashes bytes [0, length) of `m`. The state is eight int32 locals (each 64-bit word in two
    * halves) and the SipRounds are written out in this one function: no fields, no closures, no

@@ -24,4 +24,8 @@ export const fixedStrategy: Strategy<'fixed', Fixed> = {
     const fixed = value === null ? null : String(value);
     return () => fixed;
   },
+  compileBytes: (value) => {
+    const fixed = value === null ? null : String(value);
+    return (_source, _start, _end, sink) => sink.field(fixed);
+  },
 };

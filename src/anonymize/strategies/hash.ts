@@ -1,7 +1,13 @@
 // `hash` — a keyed hash of the value, shaped to the column: digits for integer columns, a UUID for
 // uuid, hex (16 characters, or `length`) for text.
 import { z } from 'zod';
-import { INTEGER_TYPES, type Strategy, type StrategyContext, TEXT_TYPES } from './strategy.js';
+import {
+  type BytesMasker,
+  INTEGER_TYPES,
+  type Strategy,
+  type StrategyContext,
+  TEXT_TYPES,
+} from './strategy.js';
 
 interface HashOptions {
   length?: number | undefined;
@@ -24,11 +30,38 @@ export const hashStrategy: Strategy<'hash', HashOptions> = {
     return `hash writes ${length} characters and the column takes ${column.maxLength}`;
   },
   compile: (options, ctx) => hashMasker(ctx, options.length),
+  compileBytes: (options, ctx) => hashBytesMasker(ctx, options.length),
 };
+
+/** The integer ceiling of a hashed integer column (values 1..max). */
+function integerCeiling(type: string): number {
+  return type === 'smallint' || type === 'int2' ? 32_767 : 2_147_483_647;
+}
+
+/** hashMasker on a plain field's bytes: the MAC's hex digits, or the number, written as they come. */
+function hashBytesMasker(ctx: StrategyContext, length: number | undefined): BytesMasker | undefined {
+  const { prf } = ctx;
+  if (INTEGER_TYPES.has(ctx.type)) {
+    const max = integerCeiling(ctx.type);
+    return (source, start, end, sink) => {
+      const digits = String(1 + (prf.uint32Of(source, start, end) % max));
+      const target = sink.reserve(digits.length);
+      for (let index = 0; index < digits.length; index++)
+        target[sink.length + index] = digits.charCodeAt(index);
+      sink.length += digits.length;
+    };
+  }
+  if (!TEXT_TYPES.has(ctx.type)) return undefined;
+  const digits = Math.min(length ?? 16, 64);
+  return (source, start, end, sink) => {
+    prf.hexInto(source, start, end, sink.reserve(digits), sink.length, digits);
+    sink.length += digits;
+  };
+}
 
 function hashMasker(ctx: StrategyContext, length: number | undefined) {
   if (INTEGER_TYPES.has(ctx.type)) {
-    const max = ctx.type === 'smallint' || ctx.type === 'int2' ? 32_767 : 2_147_483_647;
+    const max = integerCeiling(ctx.type);
     return (value: string | null) => (value === null ? null : String(1 + (ctx.prf.uint32(value) % max)));
   }
   if (ctx.type === 'uuid') {

@@ -1,7 +1,7 @@
 // `mask` — keeps the first and last characters and replaces the rest (`keepLast: 4` on a card
 // number). A value no longer than what would be kept is masked whole.
 import { z } from 'zod';
-import { type Strategy, TEXT_TYPES } from './strategy.js';
+import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';
 
 const maskOptions = z.strictObject({
   keepFirst: z.number().int().min(0).default(0),
@@ -48,5 +48,20 @@ export const maskStrategy: Strategy<'mask', MaskOptions, z.input<typeof maskOpti
         chars.slice(chars.length - rule.keepLast).join('')
       );
     };
+  },
+  compileBytes: (rule) => {
+    // A plain field's bytes are its characters; a mask character that is ASCII and needs no
+    // escape is one byte written as it is. Any other takes the string path.
+    const char = rule.char.charCodeAt(0);
+    if (char > 0x7f || char === 0x5c || (char >= 0x08 && char <= 0x0d)) return undefined;
+    const keep = rule.keepFirst + rule.keepLast;
+    const masker: BytesMasker = (source, start, end, sink) => {
+      const length = end - start;
+      if (length <= keep) return sink.repeat(char, length);
+      sink.copy(source, start, start + rule.keepFirst);
+      sink.repeat(char, length - keep);
+      sink.copy(source, end - rule.keepLast, end);
+    };
+    return masker;
   },
 };

@@ -14,4 +14,5 @@ export const nullStrategy: Strategy<'null', true> = {
   misfit: (_options, column) =>
     column.notNull ? 'the column is NOT NULL and `null` writes NULL into every row' : undefined,
   compile: () => () => null,
+  compileBytes: () => (_source, _start, _end, sink) => sink.field(null),
 };

@@ -13,7 +13,7 @@ import { maskStrategy } from './mask.js';
 import { nullStrategy } from './null.js';
 import { scrambleStrategy } from './scramble.js';
 import { shiftStrategy } from './shift.js';
-import type { ColumnShape, Masker, Strategy, StrategyContext } from './strategy.js';
+import type { BytesMasker, ColumnShape, Masker, Strategy, StrategyContext } from './strategy.js';
 import { templateStrategy } from './template.js';
 
 /** Every strategy, by the name a rule uses. */
@@ -72,6 +72,12 @@ export function compileRule(rule: ColumnRule, ctx: StrategyContext): Masker {
   return strategy.compile(options, ctx);
 }
 
+/** The rule on plain fields' bytes (see BytesMasker), where its strategy has that path. */
+export function compileRuleBytes(rule: ColumnRule, ctx: StrategyContext): BytesMasker | undefined {
+  const { options, strategy } = ruleParts(rule);
+  return strategy.compileBytes?.(options, ctx);
+}
+
 /** Whether "the same row's masked value is not the original" is a meaningful check for the rule. */
 export function leakCheckable(rule: ColumnRule): boolean {
   return ruleParts(rule).strategy.leakCheckable;
@@ -97,7 +103,7 @@ export function ruleMisfit(rule: ColumnRule, column: ColumnShape): string | unde
   return strategy.misfit?.(options, column);
 }
 
-export type { ColumnShape, Masker, RowAccess, StrategyContext } from './strategy.js';
+export type { BytesMasker, ColumnShape, Masker, RowAccess, StrategyContext } from './strategy.js';
 
 /** A rule as written (`'email'`, `{ mask: { keepLast: 2 } }`) parsed into its ColumnRule. */
 export function parseRule(input: ColumnRuleInput): ColumnRule {

@@ -9,6 +9,28 @@ export type RowAccess = (column: string) => string | null;
 /** A compiled rule: the original value (and row) to the masked one; null stays null unless the rule says otherwise. */
 export type Masker = (value: string | null, row: RowAccess) => string | null;
 
+/**
+ * A compiled rule on bytes, for the masking loop's hot path: writes the masked value of the field
+ * source[start, end) into `sink` as a COPY text field. Called only for a plain field — ASCII
+ * without a backslash (so never `\N`): its bytes are its characters. Byte for byte what the
+ * rule's Masker gives, encoded by encodeField (test/unit/bytes-maskers.test.ts).
+ */
+export type BytesMasker = (source: Buffer, start: number, end: number, sink: FieldSink) => void;
+
+/** Where a BytesMasker writes (the masking loop's ByteSink, copy-bytes.ts). */
+export interface FieldSink {
+  /** How many bytes are written. */
+  length: number;
+  /** The buffer, with room for `bytes` more after `length` (write there, then add to `length`). */
+  reserve(bytes: number): Buffer;
+  /** Copies bytes [start, end) of `source`. */
+  copy(source: Buffer, start: number, end: number): void;
+  /** Writes `count` copies of `byte`. */
+  repeat(byte: number, count: number): void;
+  /** Writes a value as a COPY text field. */
+  field(value: string | null): void;
+}
+
 /** What `compile` knows about the column besides the rule. */
 export interface StrategyContext {
   prf: KeyedPrf;
@@ -55,6 +77,12 @@ export interface Strategy<Name extends string, Options, Input = Options> {
   misfit?: (options: Options, column: ColumnShape) => string | undefined;
   /** Compiles the rule for one column. Throws Error with a readable message for unusable options. */
   compile: (options: Options, ctx: StrategyContext) => Masker;
+  /**
+   * The same rule on plain fields' bytes, where that is cheaper than a string in and a string out
+   * (no string made, nothing encoded: a card number's mask, an IBAN's HMAC). Undefined where the
+   * options need the string path (a mask character outside ASCII).
+   */
+  compileBytes?: (options: Options, ctx: StrategyContext) => BytesMasker | undefined;
 }
 
 /** Text-like types any string fits (length aside). */
