@@ -16,7 +16,7 @@ import {
   type RowAccess,
   usesRow,
 } from './strategies/registry.js';
-import { uniqueMasker } from './unique-masker.js';
+import { uniqueMaskers } from './unique-masker.js';
 
 export interface TableTransform {
   /** Masks one COPY data line (without its newline). */
@@ -66,16 +66,20 @@ export function compileTableTransform(
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
     const ctx = { prf, type: types.get(column) ?? 'text', domain };
     const mask = compileRule(rule, ctx);
+    const bytes = compileRuleBytes(rule, ctx);
     // A unique column has no repeats to cache; it needs its outputs kept apart instead.
-    const memo = !unique.has(column) && memoizable(rule) ? memoMasker(mask) : undefined;
-    maskers.push({
-      index,
-      column,
-      checkable: leakCheckable(rule),
-      mask: unique.has(column) ? uniqueMasker(mask, table, column) : (memo ?? mask),
-      bytes: unique.has(column) ? undefined : compileRuleBytes(rule, ctx),
-      memo,
-    });
+    if (unique.has(column)) {
+      maskers.push({
+        index,
+        column,
+        checkable: leakCheckable(rule),
+        ...uniqueMaskers(mask, bytes, table, column),
+        memo: undefined,
+      });
+      continue;
+    }
+    const memo = memoizable(rule) ? memoMasker(mask) : undefined;
+    maskers.push({ index, column, checkable: leakCheckable(rule), mask: memo ?? mask, bytes, memo });
   }
   const ruled = new Set(maskers.map((m) => m.index));
   const keyIndexes = columns.map((_, index) => index).filter((index) => !ruled.has(index));

@@ -4,7 +4,7 @@
 // counter appended — until its output is free. Which of the two keeps the plain mapping (and so
 // joins with other tables) is the first one the stream meets.
 import { fmix32 } from './prf/keyed-prf.js';
-import type { Masker } from './strategies/strategy.js';
+import type { BytesMasker, Masker } from './strategies/strategy.js';
 
 /** A collision re-keying could not resolve: the column cannot be kept unique by its rule. */
 export class MaskCollisionError extends Error {
@@ -23,8 +23,22 @@ const ATTEMPTS = 16;
 
 /** Wraps `mask` so that distinct originals never share an output (within this stream). */
 export function uniqueMasker(mask: Masker, table: string, column: string): Masker {
+  return uniqueMaskers(mask, undefined, table, column).mask;
+}
+
+/**
+ * The same for both paths of a rule, sharing one table of outputs: the bytes path (when the rule
+ * has one) claims its output by the same digests — a plain field's bytes are its code units — and
+ * leaves a collision, or an output that is not plain ASCII, to the string path, which re-keys.
+ */
+export function uniqueMaskers(
+  mask: Masker,
+  bytes: BytesMasker | undefined,
+  table: string,
+  column: string,
+): { mask: Masker; bytes: BytesMasker | undefined } {
   const owners = new OwnerTable();
-  return (value, row) => {
+  const unique: Masker = (value, row) => {
     let out = mask(value, row);
     if (value === null || out === null) return out;
     const owner = digest(value);
@@ -37,12 +51,24 @@ export function uniqueMasker(mask: Masker, table: string, column: string): Maske
       if (out === null) return out;
     }
   };
+  const noRow = () => null;
+  const uniqueBytes: BytesMasker | undefined =
+    bytes &&
+    ((source, start, end, sink) => {
+      const at = sink.length;
+      bytes(source, start, end, sink);
+      const written = sink.reserve(0);
+      if (plainBytes(written, at, sink.length)) {
+        const owner = digestBytes(source, start, end);
+        const ownerHi = digestHi;
+        if (owners.claim(digestBytes(written, at, sink.length), digestHi, owner, ownerHi) !== OTHER) return;
+      }
+      // Another original's output (or one that is not plain ASCII): the string path, which re-keys.
+      sink.length = at;
+      sink.field(unique(source.latin1Slice(start, end), noRow));
+    });
+  return { mask: unique, bytes: uniqueBytes };
 }
-
-// Outputs and their owners as 64-bit digests in one typed array (16 bytes a slot, at most half
-// full), not a Map of strings: a map of a users table's e-mail addresses cost more than the rest
-// of its masking together (allocation and GC), and ~10× the memory. Two values are taken for the
-// same when both 64-bit digests agree: for originals that is odds of ~2^-64 a pair.
 
 const FREE = 0;
 const SAME = 1;
@@ -105,12 +131,46 @@ function digest(text: string): number {
   let b = 0x3c6ef372 ^ Math.imul(text.length, 0x85ebca6b);
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    a = Math.imul(a ^ code, 0xcc9e2d51);
-    a = (a << 15) | (a >>> 17);
-    b = Math.imul(b ^ code, 0x1b873593);
-    b = (b << 13) | (b >>> 19);
-    b = (Math.imul(b, 5) + 0xe6546b64) | 0;
+    a = laneA(a, code);
+    b = laneB(b, code);
   }
+  return finish(a, b);
+}
+
+/** digest() of bytes [start, end) read as code units: a plain ASCII field's digest as a string. */
+function digestBytes(bytes: Uint8Array, start: number, end: number): number {
+  let a = 0x9747b28c ^ (end - start);
+  let b = 0x3c6ef372 ^ Math.imul(end - start, 0x85ebca6b);
+  for (let index = start; index < end; index++) {
+    const code = bytes[index] as number;
+    a = laneA(a, code);
+    b = laneB(b, code);
+  }
+  return finish(a, b);
+}
+
+const laneA = (a: number, code: number): number => {
+  const x = Math.imul(a ^ code, 0xcc9e2d51);
+  return (x << 15) | (x >>> 17);
+};
+
+const laneB = (b: number, code: number): number => {
+  let x = Math.imul(b ^ code, 0x1b873593);
+  x = (x << 13) | (x >>> 19);
+  return (Math.imul(x, 5) + 0xe6546b64) | 0;
+};
+
+/** The low half of the digest; the high half into digestHi. */
+function finish(a: number, b: number): number {
   digestHi = fmix32(b ^ a);
   return fmix32(a ^ Math.imul(b, 0x85ebca6b));
+}
+
+/** Whether bytes [start, end) are ASCII without a backslash: a COPY field that is its own text. */
+function plainBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const code = bytes[index] as number;
+    if (code > 0x7f || code === 92) return false;
+  }
+  return true;
 }

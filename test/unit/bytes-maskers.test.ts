@@ -39,6 +39,11 @@ const CASES: [ColumnRule, string][] = [
   [parseRule({ fixed: 42 }), 'int4'],
   [parseRule({ fixed: null }), 'text'],
   [parseRule('null'), 'text'],
+  [parseRule('email'), 'text'],
+  [parseRule({ email: { domain: 'staging.example' } }), 'citext'],
+  [parseRule({ fake: 'person.fullName' }), 'text'],
+  [parseRule({ fake: 'location.streetAddress' }), 'text'],
+  [parseRule({ fake: 'internet.userName' }), 'text'],
 ];
 
 afterEach(() => {
@@ -77,8 +82,15 @@ describe('bytes maskers', () => {
       const rule = parseRule({ mask: { keepLast: 2, char } });
       expect(compileRuleBytes(rule, { prf, type: 'text', domain: 'x' })).toBeUndefined();
     }
-    // uuid keeps the string path too (its digits are reshaped).
+    // uuid keeps the string path too (its digits are reshaped), as do an e-mail domain outside
+    // ASCII and a fake faker itself makes.
     expect(compileRuleBytes(parseRule('hash'), { prf, type: 'uuid', domain: 'x' })).toBeUndefined();
+    expect(
+      compileRuleBytes(parseRule('email'), { prf, type: 'text', domain: 'exämple.invalid' }),
+    ).toBeUndefined();
+    expect(
+      compileRuleBytes(parseRule({ fake: 'color.human' }), { prf, type: 'text', domain: 'x' }),
+    ).toBeUndefined();
   });
 
   it('a table long enough for the bytes path (past the leak sample and the cache trial) masks as the string path', () => {
@@ -119,5 +131,46 @@ describe('bytes maskers', () => {
     }
     expect(rows).toBe(70_000);
     expect(Buffer.concat(parts).toString('utf8')).toBe(expected.out);
+  });
+
+  it('unique columns: both paths share the outputs taken, and collisions are re-keyed as on the string path', () => {
+    // E-mail addresses differing only by case or spaces mask to one output (so all but the first
+    // are re-keyed), and a 6-digit hash collides about a hundred times in 70,000 rows.
+    const columns = ['id', 'email', 'ref'];
+    const rules: Record<string, ColumnRule> = {
+      email: parseRule('email'),
+      ref: parseRule({ hash: { length: 6 } }),
+    };
+    let text = '';
+    for (let row = 0; row < 70_000; row++) {
+      const base = `user${row >> 1}@corp.example`;
+      const email = row % 2 === 0 ? base : row % 4 === 1 ? ` ${base.toUpperCase()}` : `${base}\\x`;
+      text += `${row}\t${row % 101 === 0 ? `Ünï${row}` : email}\t${row % 103 === 0 ? '\\N' : `R-${row}`}\n`;
+    }
+    const prf = new KeyedPrf('bytes-secret');
+    const compile = () =>
+      compileTableTransform(
+        'public.u',
+        columns,
+        rules,
+        new Map(),
+        prf,
+        'x.invalid',
+        new Set(['email', 'ref']),
+      );
+    const expected = compile().rows(text, 0, text.length);
+    const got = compile().bytes(Buffer.from(text, 'utf8'), 0, Buffer.byteLength(text));
+    expect(got.out.toString('utf8')).toBe(expected.out);
+    const emails = expected.out
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => line.split('\t')[1]);
+    expect(new Set(emails).size).toBe(70_000);
+    const refs = expected.out
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => line.split('\t')[2])
+      .filter((ref) => ref !== '\\N');
+    expect(new Set(refs).size).toBe(refs.length);
   });
 });

@@ -41,6 +41,21 @@ export class KeyedPrf {
     return this.sip.hashRange(source, start, end).lo;
   }
 
+  /** `token` of the bytes source[start, end), as 16 ASCII hex digits into `target` at `at`. */
+  tokenInto(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): void {
+    const { hi, lo } = this.sip.hashRange(source, start, end);
+    for (let digit = 0; digit < 8; digit++) {
+      target[at + digit] = HEX_DIGIT[(hi >>> (28 - 4 * digit)) & 15] as number;
+      target[at + 8 + digit] = HEX_DIGIT[(lo >>> (28 - 4 * digit)) & 15] as number;
+    }
+  }
+
+  /** `wide` of the bytes source[start, end). */
+  wideOf(source: Uint8Array, start: number, end: number): Uint32Array {
+    const { hi, lo } = this.sip.hashRange(source, start, end);
+    return this.spread(hi, lo);
+  }
+
   /** 64 keyed bits as 16 hex digits (unique in practice: collisions ~n²/2^65). */
   token(message: string): string {
     return this.sip.hashString(message).hex();
@@ -58,6 +73,10 @@ export class KeyedPrf {
    */
   wide(message: string): Uint32Array {
     const { hi, lo } = this.sip.hashString(message);
+    return this.spread(hi, lo);
+  }
+
+  private spread(hi: number, lo: number): Uint32Array {
     const words = this.wideWords;
     words[0] = hi;
     words[1] = lo;
@@ -66,6 +85,9 @@ export class KeyedPrf {
     return words;
   }
 }
+
+/** The ASCII codes of the 16 lower-case hex digits. */
+const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 
 /** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
 export function fmix32(h: number): number {

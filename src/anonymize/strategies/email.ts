@@ -2,7 +2,7 @@
 // ~n²/2^65). The token is of the trimmed, lowercased address, so the same mailbox joins however it
 // was capitalised — and two values differing only by case become the same address.
 import { z } from 'zod';
-import { type Strategy, TEXT_TYPES } from './strategy.js';
+import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';
 
 interface EmailOptions {
   domain?: string | undefined;
@@ -32,5 +32,33 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
   compile: (options, ctx) => {
     const domain = options.domain ?? ctx.domain;
     return (value) => (value === null ? null : `u_${ctx.prf.token(value.trim().toLowerCase())}@${domain}`);
+  },
+  compileBytes: (options, ctx) => {
+    const domain = options.domain ?? ctx.domain;
+    // The address is written as it comes when the domain is ASCII and needs no escape.
+    if (!/^[\x20-\x5b\x5d-\x7e]*$/.test(domain)) return undefined;
+    const tail = Buffer.from(`@${domain}`, 'latin1');
+    let folded = new Uint8Array(256);
+    const masker: BytesMasker = (source, start, end, sink) => {
+      // trim() and toLowerCase() on a plain field's bytes: spaces are the only whitespace a plain
+      // field can hold at its ends (tab and the other controls come escaped), A–Z the only capitals.
+      let from = start;
+      let to = end;
+      while (from < to && source[from] === 32) from++;
+      while (to > from && source[to - 1] === 32) to--;
+      if (to - from > folded.length) folded = new Uint8Array(2 * (to - from));
+      for (let index = from; index < to; index++) {
+        const code = source[index] as number;
+        folded[index - from] = code >= 65 && code <= 90 ? code + 32 : code;
+      }
+      const target = sink.reserve(18 + tail.length);
+      const at = sink.length;
+      target[at] = 117; // u
+      target[at + 1] = 95; // _
+      ctx.prf.tokenInto(folded, 0, to - from, target, at + 2);
+      sink.length = at + 18;
+      sink.copy(tail, 0, tail.length);
+    };
+    return masker;
   },
 };

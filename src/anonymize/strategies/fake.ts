@@ -18,6 +18,11 @@ export const fakeStrategy: Strategy<'fake', string> = {
     column.unique
       ? `the column has a unique index and fake ${kind} can give two rows the same value`
       : undefined,
+  compileBytes: (kind, ctx) => {
+    const fast = fastFake(kind);
+    if (!fast) return undefined;
+    return (source, start, end, sink) => sink.field(fast(ctx.prf.wideOf(source, start, end)));
+  },
   compile: (kind, ctx) => {
     const fast = fastFake(kind);
     if (fast) return (value) => (value === null ? null : fast(ctx.prf.wide(value)));
