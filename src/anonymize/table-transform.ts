@@ -66,7 +66,8 @@ export function compileTableTransform(
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
     const ctx = { prf, type: types.get(column) ?? 'text', domain };
     const mask = compileRule(rule, ctx);
-    const bytes = compileRuleBytes(rule, ctx);
+    // A unique column's output is claimed as soon as it is written: it cannot be owed.
+    const bytes = compileRuleBytes(rule, { ...ctx, deferred: !unique.has(column) });
     // A unique column has no repeats to cache; it needs its outputs kept apart instead.
     if (unique.has(column)) {
       maskers.push({
@@ -216,6 +217,7 @@ export function compileTableTransform(
         row = newline + 1;
       }
       sink.copy(source, copied, to);
+      for (const { bytes } of ordered) bytes?.flush?.(sink);
       return { out: sink.bytes(), rows };
     },
   };

@@ -92,8 +92,9 @@ function writeBitLength(block: Uint8Array, end: number, bytes: number): void {
 }
 
 export class HmacSha256 {
-  private readonly inner = new Int32Array(8);
-  private readonly outer = new Int32Array(8);
+  /** The key's inner and outer pads, compressed (the starting states of the two hashes). */
+  readonly inner = new Int32Array(8);
+  readonly outer = new Int32Array(8);
   private readonly state = new Int32Array(8);
   private readonly outerBlock = new Uint8Array(64);
   private message = new Uint8Array(256);

@@ -15,7 +15,14 @@ export type Masker = (value: string | null, row: RowAccess) => string | null;
  * without a backslash (so never `\N`): its bytes are its characters. Byte for byte what the
  * rule's Masker gives, encoded by encodeField (test/unit/bytes-maskers.test.ts).
  */
-export type BytesMasker = (source: Buffer, start: number, end: number, sink: FieldSink) => void;
+export type BytesMasker = ((source: Buffer, start: number, end: number, sink: FieldSink) => void) & {
+  /**
+   * Present on a masker that may reserve a field's bytes and write them later (four MACs at once):
+   * writes everything still owed into `sink`. The masking loop calls it before handing the
+   * sink's bytes on; until then the reserved bytes are not the field.
+   */
+  flush?: (sink: FieldSink) => void;
+};
 
 /** Where a BytesMasker writes (the masking loop's ByteSink, copy-bytes.ts). */
 export interface FieldSink {
@@ -38,6 +45,8 @@ export interface StrategyContext {
   type: string;
   /** anonymize.domain, for strategies that write e-mail addresses. */
   domain: string;
+  /** Whether a BytesMasker may owe its output until `flush` (not where it is read at once: unique columns). */
+  deferred?: boolean;
 }
 
 /** A column as the constraint checks see it (everything is optional: unknown means unchecked). */
