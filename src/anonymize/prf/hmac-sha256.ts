@@ -22,7 +22,7 @@ const IV = new Int32Array([
 ]);
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 /** The ASCII codes of the 16 lower-case hex digits. */
-const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
+export const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 const encoder = new TextEncoder();
 
 /** The message schedule, shared: JavaScript runs one compression at a time per thread. */

@@ -8,7 +8,7 @@
 // value; a SHA-256 block is ~1,000 cycles of scalar code either way); four at once in WebAssembly
 // SIMD (`macBatch`) measured 0.37 µs a value.
 import { createHash } from 'node:crypto';
-import { HmacSha256 } from './hmac-sha256.js';
+import { HEX_DIGIT, HmacSha256 } from './hmac-sha256.js';
 import { HmacSha256x4 } from './hmac-sha256-wasm.js';
 import { SipHash24 } from './siphash.js';
 import { WasmSipHash24 } from './siphash-wasm.js';
@@ -94,9 +94,6 @@ export class KeyedPrf {
     return words;
   }
 }
-
-/** The ASCII codes of the 16 lower-case hex digits. */
-const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 
 /** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
 export function fmix32(h: number): number {

@@ -1,6 +1,7 @@
 // `hash` — a keyed hash of the value, shaped to the column: digits for integer columns, a UUID for
 // uuid, hex (16 characters, or `length`) for text.
 import { z } from 'zod';
+import { HEX_DIGIT } from '../prf/hmac-sha256.js';
 import { LANE_BYTES } from '../prf/hmac-sha256-wasm.js';
 import {
   type BytesMasker,
@@ -90,9 +91,6 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
   };
   return four;
 }
-
-/** The ASCII codes of the 16 lower-case hex digits. */
-const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
 
 function hashMasker(ctx: StrategyContext, length: number | undefined) {
   if (INTEGER_TYPES.has(ctx.type)) {
