@@ -1,9 +1,10 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
 // of rows (their unmasked fields and masked originals) for the row-aligned leak check after the restore.
+import { BytesMemo } from './bytes-memo.js';
 import { ByteSink, fieldValue, plainField } from './copy-bytes.js';
 import { decodeField, encodeField } from './copy-text.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
-import { type MemoMasker, memoMasker } from './memo-masker.js';
+import { memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type BytesMasker,
@@ -54,11 +55,10 @@ export function compileTableTransform(
     index: number;
     column: string;
     checkable: boolean;
+    /** The rule on a value (any field; a sampled row's, whose strings the leak check keeps). */
     mask: Masker;
-    /** The rule on plain bytes, when it has that path and no outputs need keeping apart. */
-    bytes: BytesMasker | undefined;
-    /** The cache, while in use the string path goes through it (a hit is cheaper than the bytes path). */
-    memo: MemoMasker | undefined;
+    /** The rule on a plain field's bytes, where it has that path (through the cache, while in use). */
+    plain: BytesMasker | undefined;
   }[] = [];
   for (const [column, rule] of Object.entries(rules)) {
     const index = positions.get(column);
@@ -66,21 +66,23 @@ export function compileTableTransform(
       throw new Error(`anonymize.tables.${table}.${column}: the table has no column "${column}"`);
     const ctx = { prf, type: types.get(column) ?? 'text', domain };
     const mask = compileRule(rule, ctx);
-    // A unique column's output is claimed as soon as it is written: it cannot be owed.
-    const bytes = compileRuleBytes(rule, { ...ctx, deferred: !unique.has(column) });
-    // A unique column has no repeats to cache; it needs its outputs kept apart instead.
+    const checkable = leakCheckable(rule);
+    // A unique column has no repeats to cache; it needs its outputs kept apart instead, and
+    // claims each as soon as it is written: it cannot be owed.
     if (unique.has(column)) {
-      maskers.push({
-        index,
-        column,
-        checkable: leakCheckable(rule),
-        ...uniqueMaskers(mask, bytes, table, column),
-        memo: undefined,
-      });
+      const both = uniqueMaskers(mask, compileRuleBytes(rule, ctx), table, column);
+      maskers.push({ index, column, checkable, mask: both.mask, plain: both.bytes });
       continue;
     }
-    const memo = memoizable(rule) ? memoMasker(mask) : undefined;
-    maskers.push({ index, column, checkable: leakCheckable(rule), mask: memo ?? mask, bytes, memo });
+    const bytes = compileRuleBytes(rule, { ...ctx, deferred: true });
+    if (!memoizable(rule)) {
+      maskers.push({ index, column, checkable, mask, plain: bytes });
+      continue;
+    }
+    // Repeated values: a cache of strings for the fields that are not plain, one of bytes for
+    // those that are; a miss in the bytes cache masks at once (what is owed cannot be cached).
+    const now = bytes?.flush ? compileRuleBytes(rule, ctx) : bytes;
+    maskers.push({ index, column, checkable, mask: memoMasker(mask), plain: memoBytes(mask, bytes, now) });
   }
   const ruled = new Set(maskers.map((m) => m.index));
   const keyIndexes = columns.map((_, index) => index).filter((index) => !ruled.has(index));
@@ -184,7 +186,7 @@ export function compileTableTransform(
         const slot = sampler.slot();
         const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
         for (let at = 0; at < ordered.length; at++) {
-          const { index, column, checkable, mask, bytes, memo } = ordered[at] as (typeof ordered)[number];
+          const { index, column, checkable, mask, plain: onBytes } = ordered[at] as (typeof ordered)[number];
           for (; field < index; field++) {
             const tab = source.indexOf(9, position);
             if (tab === -1 || tab > newline)
@@ -196,14 +198,9 @@ export function compileTableTransform(
           const plain = plainField(source, position, end);
           sink.copy(source, copied, position);
           // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
-          // the strings; not while the cache is in use).
-          if (
-            bytes !== undefined &&
-            plain &&
-            originals === undefined &&
-            (memo === undefined || !memo.caching())
-          ) {
-            bytes(source, position, end, sink);
+          // the strings).
+          if (onBytes !== undefined && plain && originals === undefined) {
+            onBytes(source, position, end, sink);
           } else {
             const value = fieldValue(source, position, end, plain, decodeField);
             const masked = mask(value, noRow);
@@ -217,8 +214,32 @@ export function compileTableTransform(
         row = newline + 1;
       }
       sink.copy(source, copied, to);
-      for (const { bytes } of ordered) bytes?.flush?.(sink);
+      for (const { plain } of ordered) plain?.flush?.(sink);
       return { out: sink.bytes(), rows };
     },
   };
+}
+
+/**
+ * A memoizable rule on plain fields' bytes through a BytesMemo: a hit copies the cached field; a
+ * miss masks by `now` (the rule's bytes path that writes at once) or through the string, and is
+ * cached. Once the cache has switched itself off, `bytes` (which may owe its output) or the
+ * string. The flush is `bytes`'s.
+ */
+function memoBytes(mask: Masker, bytes: BytesMasker | undefined, now: BytesMasker | undefined): BytesMasker {
+  const memo = new BytesMemo();
+  const noRow: RowAccess = () => null;
+  const viaString: BytesMasker = (source, start, end, sink) =>
+    sink.field(mask(source.latin1Slice(start, end), noRow));
+  const miss = now ?? viaString;
+  const after = bytes ?? viaString;
+  const cached: BytesMasker = (source, start, end, sink) => {
+    if (!memo.caching()) return after(source, start, end, sink);
+    if (memo.hit(source, start, end, sink)) return;
+    const at = sink.length;
+    miss(source, start, end, sink);
+    memo.store(source, start, end, sink, at);
+  };
+  if (bytes?.flush) cached.flush = bytes.flush;
+  return cached;
 }

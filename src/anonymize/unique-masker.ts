@@ -3,7 +3,7 @@
 // `ann@x` meet; a short hash can collide). The second original is re-keyed — masked again with a
 // counter appended — until its output is free. Which of the two keeps the plain mapping (and so
 // joins with other tables) is the first one the stream meets.
-import { fmix32 } from './prf/keyed-prf.js';
+import { digest, digestBytes, digestHigh } from './digest.js';
 import type { BytesMasker, Masker } from './strategies/strategy.js';
 
 /** A collision re-keying could not resolve: the column cannot be kept unique by its rule. */
@@ -42,9 +42,9 @@ export function uniqueMaskers(
     let out = mask(value, row);
     if (value === null || out === null) return out;
     const owner = digest(value);
-    const ownerHi = digestHi;
+    const ownerHi = digestHigh();
     for (let attempt = 1; ; attempt++) {
-      const found = owners.claim(digest(out), digestHi, owner, ownerHi);
+      const found = owners.claim(digest(out), digestHigh(), owner, ownerHi);
       if (found !== OTHER) return out;
       if (attempt > ATTEMPTS) throw new MaskCollisionError(table, column);
       out = mask(`${value}\u0000${attempt}`, row);
@@ -60,8 +60,9 @@ export function uniqueMaskers(
       const written = sink.reserve(0);
       if (plainBytes(written, at, sink.length)) {
         const owner = digestBytes(source, start, end);
-        const ownerHi = digestHi;
-        if (owners.claim(digestBytes(written, at, sink.length), digestHi, owner, ownerHi) !== OTHER) return;
+        const ownerHi = digestHigh();
+        if (owners.claim(digestBytes(written, at, sink.length), digestHigh(), owner, ownerHi) !== OTHER)
+          return;
       }
       // Another original's output (or one that is not plain ASCII): the string path, which re-keys.
       sink.length = at;
@@ -117,53 +118,6 @@ class OwnerTable {
       this.slots.set(old.subarray(at, at + 4), slot * 4);
     }
   }
-}
-
-/** The high half of the last digest (the low half is returned). */
-let digestHi = 0;
-
-/**
- * A 64-bit digest of a string's UTF-16 code units: two murmur3-style 32-bit lanes with different
- * seeds, finalised with fmix32. Not keyed (the values never leave the process), just well mixed.
- */
-function digest(text: string): number {
-  let a = 0x9747b28c ^ text.length;
-  let b = 0x3c6ef372 ^ Math.imul(text.length, 0x85ebca6b);
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    a = laneA(a, code);
-    b = laneB(b, code);
-  }
-  return finish(a, b);
-}
-
-/** digest() of bytes [start, end) read as code units: a plain ASCII field's digest as a string. */
-function digestBytes(bytes: Uint8Array, start: number, end: number): number {
-  let a = 0x9747b28c ^ (end - start);
-  let b = 0x3c6ef372 ^ Math.imul(end - start, 0x85ebca6b);
-  for (let index = start; index < end; index++) {
-    const code = bytes[index] as number;
-    a = laneA(a, code);
-    b = laneB(b, code);
-  }
-  return finish(a, b);
-}
-
-const laneA = (a: number, code: number): number => {
-  const x = Math.imul(a ^ code, 0xcc9e2d51);
-  return (x << 15) | (x >>> 17);
-};
-
-const laneB = (b: number, code: number): number => {
-  let x = Math.imul(b ^ code, 0x1b873593);
-  x = (x << 13) | (x >>> 19);
-  return (Math.imul(x, 5) + 0xe6546b64) | 0;
-};
-
-/** The low half of the digest; the high half into digestHi. */
-function finish(a: number, b: number): number {
-  digestHi = fmix32(b ^ a);
-  return fmix32(a ^ Math.imul(b, 0x85ebca6b));
 }
 
 /** Whether bytes [start, end) are ASCII without a backslash: a COPY field that is its own text. */

@@ -131,22 +131,30 @@ describe('bytes maskers', () => {
     // 70,000 rows: the cache of hash switches itself off after 65,536 distinct values and the
     // leak sampler takes ever fewer rows, so most fields go through the bytes path; some values
     // are not plain (escapes, NULL, multi-byte) and take the string path in the same stream.
-    const columns = ['id', 'card', 'iban', 'note', 'code', 'n'];
+    // Birth dates and names repeat (their caches stay on), the rest barely do.
+    const columns = ['id', 'card', 'iban', 'note', 'code', 'n', 'born', 'name'];
     const rules: Record<string, ColumnRule> = {
       card: parseRule({ mask: { keepLast: 4 } }),
       iban: parseRule('hash'),
       note: parseRule('null'),
       code: parseRule({ fixed: 'x\ty' }),
       n: parseRule('hash'),
+      born: parseRule({ shift: '30d' }),
+      name: parseRule({ fake: 'person.fullName' }),
     };
-    const types = new Map([['n', 'int4']]);
+    const types = new Map([
+      ['n', 'int4'],
+      ['born', 'date'],
+    ]);
     const odd = ['\\N', 'ünï', 'a\\tb', '\\\\', '€uro', ''];
     let text = '';
     for (let row = 0; row < 70_000; row++) {
       const card =
         row % 97 === 0 ? (odd[row % odd.length] as string) : `4111 1111 ${String(row).padStart(8, '0')}`;
       const iban = row % 89 === 0 ? (odd[(row + 1) % odd.length] as string) : `NL${row}ABNA${row * 7}`;
-      text += `${row}\t${card}\t${iban}\tnote ${row}\tc\t${row % 83 === 0 ? '\\N' : row * 3}\n`;
+      const born = `19${50 + (row % 50)}-0${1 + (row % 9)}-1${row % 10}`;
+      const name = row % 61 === 0 ? 'Zoë' : `Name ${row % 3000}`;
+      text += `${row}\t${card}\t${iban}\tnote ${row}\tc\t${row % 83 === 0 ? '\\N' : row * 3}\t${born}\t${name}\n`;
     }
     const prf = new KeyedPrf('bytes-secret');
     const compile = () => compileTableTransform('public.p', columns, rules, types, prf, 'x.invalid');
