@@ -4,7 +4,7 @@
 // and encoding it back for the COPY cost more than a third of a users table's masking (profiled:
 // StringDecoder, the concatenated output flattened and re-encoded by the COPY stream).
 
-import { encodeField } from './copy-text.js';
+import { encodeField } from '../format/copy-text.js';
 import type { FieldSink } from './strategies/strategy.js';
 
 const BACKSLASH = 92;
@@ -68,7 +68,8 @@ export class ByteSink implements FieldSink {
     for (let index = 0; index < value.length; index++) {
       const code = value.charCodeAt(index);
       if (code > 0x7f) {
-        this.length += target.write(encodeField(value), this.length, 'utf8');
+        // Buffer's own UTF-8 writer (not write(): its argument checks cost more than the copy).
+        this.length += target.utf8Write(encodeField(value), this.length, target.length - this.length);
         return;
       }
       if (code === BACKSLASH || (code >= 8 && code <= 13)) {
@@ -88,13 +89,22 @@ export class ByteSink implements FieldSink {
 /** The letter after the backslash for each character COPY escapes (index: the character code). */
 const ESCAPE_LETTER: Record<number, number> = { 8: 98, 9: 116, 10: 110, 11: 118, 12: 102, 13: 114, 92: 92 };
 
-/** Whether the field's raw bytes [start, end) are plain: ASCII without a backslash (no escape, not `\N`). */
-export function plainField(source: Buffer, start: number, end: number): boolean {
+/** A field of ASCII without a backslash (no escape, not `\N`): its bytes are its characters. */
+export const PLAIN = 0;
+/** A field without a backslash, not all ASCII: its bytes are its value's UTF-8. */
+export const UTF8 = 1;
+/** A field with an escape (or `\N`): its bytes must be decoded. */
+export const ESCAPED = 2;
+
+/** Which of PLAIN, UTF8 and ESCAPED the field's raw bytes [start, end) are. */
+export function fieldKind(source: Buffer, start: number, end: number): number {
+  let kind = PLAIN;
   for (let index = start; index < end; index++) {
     const code = source[index] as number;
-    if (code > 0x7f || code === BACKSLASH) return false;
+    if (code === BACKSLASH) return ESCAPED;
+    if (code > 0x7f) kind = UTF8;
   }
-  return true;
+  return kind;
 }
 
 /** A field's raw bytes [start, end) as its value: null for `\N`; escapes decoded by `decode`. */
@@ -102,10 +112,10 @@ export function fieldValue(
   source: Buffer,
   start: number,
   end: number,
-  plain: boolean,
+  kind: number,
   decode: (raw: string) => string | null,
 ): string | null {
-  if (plain) return source.latin1Slice(start, end);
+  if (kind === PLAIN) return source.latin1Slice(start, end);
   return decode(source.utf8Slice(start, end));
 }
 
@@ -114,6 +124,7 @@ export function fieldValue(
 declare global {
   interface Buffer {
     latin1Slice(start: number, end: number): string;
+    utf8Write(text: string, offset: number, length: number): number;
     utf8Slice(start: number, end: number): string;
   }
 }

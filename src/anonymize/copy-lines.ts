@@ -1,7 +1,7 @@
 // The `pg_restore --data-only -t … -f -` output of one table, chunk by chunk: the lines before
 // the COPY header are dropped, the header gives the columns (and so the transform), the data
 // lines up to `\.` come back masked, in whole lines — as bytes, never decoded as a whole.
-import { parseCopyHeader } from './copy-text.js';
+import { parseCopyHeader } from '../format/copy-text.js';
 import type { TableTransform } from './table-transform.js';
 
 const END_OF_DATA = Buffer.from('\\.\n');

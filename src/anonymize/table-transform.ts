@@ -1,8 +1,9 @@
 // One table's transform: the COPY column order, a compiled masker per ruled column, and a sample
 // of rows (their unmasked fields and masked originals) for the row-aligned leak check after the restore.
+
+import { decodeField, encodeField } from '../format/copy-text.js';
 import { BytesMemo } from './bytes-memo.js';
-import { ByteSink, fieldValue, plainField } from './copy-bytes.js';
-import { decodeField, encodeField } from './copy-text.js';
+import { ByteSink, fieldKind, fieldValue, PLAIN, UTF8 } from './copy-bytes.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import { memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
@@ -195,14 +196,18 @@ export function compileTableTransform(
           }
           let end = source.indexOf(9, position);
           if (end === -1 || end > newline) end = newline;
-          const plain = plainField(source, position, end);
+          const kind = fieldKind(source, position, end);
           sink.copy(source, copied, position);
           // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
           // the strings).
-          if (onBytes !== undefined && plain && originals === undefined) {
+          if (
+            onBytes !== undefined &&
+            originals === undefined &&
+            (kind === PLAIN || (kind === UTF8 && onBytes.utf8 === true))
+          ) {
             onBytes(source, position, end, sink);
           } else {
-            const value = fieldValue(source, position, end, plain, decodeField);
+            const value = fieldValue(source, position, end, kind, decodeField);
             const masked = mask(value, noRow);
             if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
             sink.field(masked);
@@ -241,5 +246,7 @@ function memoBytes(mask: Masker, bytes: BytesMasker | undefined, now: BytesMaske
     memo.store(source, start, end, sink, at);
   };
   if (bytes?.flush) cached.flush = bytes.flush;
+  // Fields that are not ASCII only where every path it may take reads them as UTF-8 bytes.
+  cached.utf8 = bytes?.utf8 === true && now?.utf8 === true;
   return cached;
 }

@@ -5,10 +5,10 @@ import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
+import { decodeField, parseCopyHeader } from '../format/copy-text.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
 import { columnKey, splitTableKey } from '../sql/table-key.js';
-import { decodeField, parseCopyHeader } from './copy-text.js';
 import { keptColumns, qualify } from './pii-gate.js';
 import { classifyValues, type FoundIn, sampledType, suggestionFor } from './value-detect.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
-import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { encodeField } from '../../src/format/copy-text.js';
 import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
 
 // Real helper threads: one table's blocks masked on several, against one thread doing it all.

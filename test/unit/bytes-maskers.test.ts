@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ByteSink } from '../../src/anonymize/copy-bytes.js';
-import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import {
   type ColumnRule,
@@ -10,6 +9,7 @@ import {
   parseRule,
 } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { encodeField } from '../../src/format/copy-text.js';
 
 // The bytes path of a rule (a plain field's bytes in, the masked field's bytes out) against its
 // string path, the reference: byte for byte the same, for any plain value, with either SipHash.
@@ -45,6 +45,8 @@ const CASES: [ColumnRule, string][] = [
   [parseRule({ fake: 'location.streetAddress' }), 'text'],
   [parseRule({ fake: 'internet.userName' }), 'text'],
 ];
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -108,6 +110,45 @@ describe('bytes maskers', () => {
         { numRuns: 200 },
       );
     }
+  });
+
+  it('rules that read a value as UTF-8 take any field without an escape, and write what the string path gives', () => {
+    const prf = new KeyedPrf('bytes-secret');
+    // Any text but the characters COPY escapes (and lone surrogates, which UTF-8 cannot hold).
+    const utf8Text = fc
+      .string({ unit: 'grapheme', maxLength: 30 })
+      .map((text) =>
+        [...text.replace(LONE_SURROGATE, '')]
+          .filter((char) => char !== '\\' && char !== '\u0000' && (char < '\b' || char > '\r'))
+          .join(''),
+      );
+    let utf8Rules = 0;
+    for (const [rule, type] of CASES) {
+      const ctx = { prf, type, domain: 'x.invalid' };
+      const bytes = compileRuleBytes(rule, { ...ctx, deferred: true });
+      if (!bytes?.utf8) continue;
+      utf8Rules++;
+      const mask = compileRule(rule, ctx);
+      fc.assert(
+        fc.property(fc.array(utf8Text, { maxLength: 9 }), (values) => {
+          const source = Buffer.from(values.join('\t'), 'utf8');
+          const sink = new ByteSink(8);
+          let start = 0;
+          for (const value of values) {
+            const end = start + Buffer.byteLength(value);
+            bytes(source, start, end, sink);
+            sink.copy(Buffer.from(';'), 0, 1);
+            start = end + 1;
+          }
+          bytes.flush?.(sink);
+          const expected = values.map((value) => `${encodeField(mask(value, () => null))};`).join('');
+          expect(sink.bytes().toString('utf8')).toBe(expected);
+        }),
+        { numRuns: 100 },
+      );
+    }
+    // hash (text and integer), fake, fixed, null — not mask or email, which read characters.
+    expect(utf8Rules).toBe(15);
   });
 
   it('a mask character outside ASCII or one COPY escapes takes the string path', () => {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { encodeField } from '../../src/format/copy-text.js';
 
 // The byte path (Buffers from pg_restore to COPY) against the string path it replaced, which
 // stays as the reference: the same masked bytes for any rows, any values (escapes, NULLs,

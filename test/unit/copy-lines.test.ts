@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
-import { encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRuleInput, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { encodeField } from '../../src/format/copy-text.js';
 
 const prf = new KeyedPrf('copy-lines-secret');
 const COLUMNS = ['id', 'email', 'note', 'card'];

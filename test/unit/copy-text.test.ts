@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeField, encodeField, parseCopyHeader } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { decodeField, encodeField, parseCopyHeader } from '../../src/format/copy-text.js';
 
 describe('COPY text format', () => {
   it('round-trips arbitrary values, NULLs, escapes and unicode', () => {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeField, encodeField } from '../../src/anonymize/copy-text.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, compileRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { decodeField, encodeField } from '../../src/format/copy-text.js';
 
 const RULES: ColumnRule[] = (
   ['null', 'hash', 'email', { mask: { keepLast: 2 } }, { fake: 'location.streetAddress' }] as const

@@ -2,8 +2,8 @@
 // hash of the original: deterministic, but not unique (two people may get the same fake name).
 import { faker } from '@faker-js/faker';
 import { z } from 'zod';
-import { fastFake } from './fast-fake.js';
-import { type Strategy, TEXT_TYPES } from './strategy.js';
+import { fastFake, fastFakeBytes } from './fast-fake.js';
+import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';
 
 /** Writes a fake value of the given faker kind. */
 export const fakeStrategy: Strategy<'fake', string> = {
@@ -19,9 +19,12 @@ export const fakeStrategy: Strategy<'fake', string> = {
       ? `the column has a unique index and fake ${kind} can give two rows the same value`
       : undefined,
   compileBytes: (kind, ctx) => {
-    const fast = fastFake(kind);
+    const fast = fastFakeBytes(kind);
     if (!fast) return undefined;
-    return (source, start, end, sink) => sink.field(fast(ctx.prf.wideOf(source, start, end)));
+    // The value is only hashed, as UTF-8: any field without an escape is its own bytes.
+    const masker: BytesMasker = (source, start, end, sink) => fast(ctx.prf.wideOf(source, start, end), sink);
+    masker.utf8 = true;
+    return masker;
   },
   compile: (kind, ctx) => {
     const fast = fastFake(kind);

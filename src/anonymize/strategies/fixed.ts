@@ -1,6 +1,6 @@
 // `fixed` — one value for every row (NULL stays NULL only when the value is null).
 import { z } from 'zod';
-import type { Strategy } from './strategy.js';
+import type { BytesMasker, Strategy } from './strategy.js';
 
 type Fixed = string | number | boolean | null;
 
@@ -26,6 +26,8 @@ export const fixedStrategy: Strategy<'fixed', Fixed> = {
   },
   compileBytes: (value) => {
     const fixed = value === null ? null : String(value);
-    return (_source, _start, _end, sink) => sink.field(fixed);
+    const masker: BytesMasker = (_source, _start, _end, sink) => sink.field(fixed);
+    masker.utf8 = true; // the value is not read at all
+    return masker;
   },
 };

@@ -46,13 +46,15 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
   const { prf } = ctx;
   if (INTEGER_TYPES.has(ctx.type)) {
     const max = integerCeiling(ctx.type);
-    return (source, start, end, sink) => {
+    const number: BytesMasker = (source, start, end, sink) => {
       const digits = String(1 + (prf.uint32Of(source, start, end) % max));
       const target = sink.reserve(digits.length);
       for (let index = 0; index < digits.length; index++)
         target[sink.length + index] = digits.charCodeAt(index);
       sink.length += digits.length;
     };
+    number.utf8 = true;
+    return number;
   }
   if (!TEXT_TYPES.has(ctx.type)) return undefined;
   const digits = Math.min(length ?? 16, 64);
@@ -60,6 +62,8 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
     prf.hexInto(source, start, end, sink.reserve(digits), sink.length, digits);
     sink.length += digits;
   };
+  // The MAC is of the value's UTF-8 bytes: any field without an escape is those bytes.
+  one.utf8 = true;
   const batch = ctx.deferred ? prf.macBatch() : undefined;
   if (!batch) return one;
   // Four values at once: each short value's digits are reserved in the sink and written when
@@ -86,6 +90,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
     sink.length += digits;
     if (count === 4) pay(sink);
   };
+  four.utf8 = true;
   four.flush = (sink) => {
     if (count > 0) pay(sink);
   };

@@ -22,6 +22,11 @@ export type BytesMasker = ((source: Buffer, start: number, end: number, sink: Fi
    * sink's bytes on; until then the reserved bytes are not the field.
    */
   flush?: (sink: FieldSink) => void;
+  /**
+   * True on a masker that only reads the value as UTF-8 bytes (hashes it): it also takes a field
+   * that is not ASCII, as long as it holds no escape — its bytes are then the value's UTF-8.
+   */
+  utf8?: boolean;
 };
 
 /** Where a BytesMasker writes (the masking loop's ByteSink, copy-bytes.ts). */
