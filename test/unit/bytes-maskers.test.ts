@@ -44,6 +44,8 @@ const CASES: [ColumnRule, string][] = [
   [parseRule({ fake: 'person.fullName' }), 'text'],
   [parseRule({ fake: 'location.streetAddress' }), 'text'],
   [parseRule({ fake: 'internet.userName' }), 'text'],
+  [parseRule({ fake: 'phone.number' }), 'text'],
+  [parseRule({ fake: 'company.name' }), 'text'],
 ];
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -148,7 +150,7 @@ describe('bytes maskers', () => {
       );
     }
     // hash (text and integer), fake, fixed, null — not mask or email, which read characters.
-    expect(utf8Rules).toBe(15);
+    expect(utf8Rules).toBe(17);
   });
 
   it('a mask character outside ASCII or one COPY escapes takes the string path', () => {

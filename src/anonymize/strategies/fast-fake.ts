@@ -36,7 +36,10 @@ const LAST_ASCII = LAST.map(ascii);
  * them, or fixed text. A kind is its pieces in order; the string and the bytes are both made from
  * them, so the two cannot differ.
  */
-type Piece = { list: readonly string[]; word: number } | { number: (words: Uint32Array) => string } | string;
+type Piece =
+  | { list: readonly string[]; word: number }
+  | { number: (words: Uint32Array) => number; pad?: number }
+  | string;
 
 const pick = (list: readonly string[], word: number): Piece => ({ list, word });
 
@@ -45,7 +48,7 @@ const KINDS: Record<string, readonly Piece[]> = {
   'person.lastName': [pick(LAST, 1)],
   'person.fullName': [pick(FIRST, 0), ' ', pick(LAST, 1)],
   'location.streetAddress': [
-    { number: (d) => String(1 + (half(d, 2) % 9999)) },
+    { number: (d) => 1 + (half(d, 2) % 9999) },
     ' ',
     pick(LAST, 1),
     ' ',
@@ -53,19 +56,9 @@ const KINDS: Record<string, readonly Piece[]> = {
   ],
   'location.city': [pick(CITY, 2)],
   'company.name': [pick(LAST, 1), ' ', pick(LEGAL, 3)],
-  'internet.userName': [
-    pick(FIRST_ASCII, 0),
-    '.',
-    pick(LAST_ASCII, 1),
-    { number: (d) => String(half(d, 2) % 1000) },
-  ],
-  'internet.username': [
-    pick(FIRST_ASCII, 0),
-    '.',
-    pick(LAST_ASCII, 1),
-    { number: (d) => String(half(d, 2) % 1000) },
-  ],
-  'phone.number': ['+1 555 ', { number: (d) => String((d[3] as number) % 10_000_000).padStart(7, '0') }],
+  'internet.userName': [pick(FIRST_ASCII, 0), '.', pick(LAST_ASCII, 1), { number: (d) => half(d, 2) % 1000 }],
+  'internet.username': [pick(FIRST_ASCII, 0), '.', pick(LAST_ASCII, 1), { number: (d) => half(d, 2) % 1000 }],
+  'phone.number': ['+1 555 ', { number: (d) => (d[3] as number) % 10_000_000, pad: 7 }],
 };
 
 /** A fast generator for `kind` when all the data it needs is in the locale, else undefined. */
@@ -77,38 +70,67 @@ export function fastFake(kind: string): Pick | undefined {
     for (const piece of pieces) {
       if (typeof piece === 'string') out += piece;
       else if ('list' in piece) out += piece.list[(words[piece.word] as number) % piece.list.length];
-      else out += piece.number(words);
+      else out += String(piece.number(words)).padStart(piece.pad ?? 0, '0');
     }
     return out;
   };
 }
 
 /**
- * The same fake written as a COPY field into `sink`: each list entry and fixed text encoded once
- * (escapes and UTF-8) and copied, so no string is made (numbers aside).
+ * The same fake written as a COPY field into `sink`: every list entry and fixed text encoded once
+ * (escapes and UTF-8) into one arena and copied from there, numbers written as digits — no string
+ * is made.
  */
 export function fastFakeBytes(kind: string): ((words: Uint32Array, sink: FieldSink) => void) | undefined {
   const pieces = usable(kind);
   if (!pieces) return undefined;
-  const encode = (text: string) => Buffer.from(encodeField(text), 'utf8');
-  const writers = pieces.map((piece): ((words: Uint32Array, sink: FieldSink) => void) => {
-    if (typeof piece === 'string') {
-      const bytes = encode(piece);
-      return (_words, sink) => sink.copy(bytes, 0, bytes.length);
-    }
+  const texts: string[] = [];
+  // Per piece: its kind, then for text the index of its entry in `texts`, for a list the index
+  // of its first entry, its length and the word that picks; numbers keep their function.
+  const plan = pieces.map((piece) => {
+    if (typeof piece === 'string') return { kind: TEXT, first: texts.push(piece) - 1, count: 1, word: 0 };
     if ('list' in piece) {
-      const entries = piece.list.map(encode);
-      const { word } = piece;
-      return (words, sink) => {
-        const bytes = entries[(words[word] as number) % entries.length] as Buffer;
-        sink.copy(bytes, 0, bytes.length);
-      };
+      const first = texts.length;
+      texts.push(...piece.list);
+      return { kind: LIST, first, count: piece.list.length, word: piece.word };
     }
-    return (words, sink) => sink.field(piece.number(words));
+    return { kind: NUMBER, first: 0, count: piece.pad ?? 0, word: 0, number: piece.number };
   });
+  const encoded = texts.map((text) => Buffer.from(encodeField(text), 'utf8'));
+  const arena = Buffer.concat(encoded);
+  const starts = new Int32Array(encoded.length + 1);
+  for (let index = 0; index < encoded.length; index++)
+    starts[index + 1] = (starts[index] as number) + (encoded[index] as Buffer).length;
   return (words, sink) => {
-    for (const write of writers) write(words, sink);
+    for (const piece of plan) {
+      if (piece.number) {
+        writeNumber(piece.number(words), piece.count, sink);
+        continue;
+      }
+      const entry =
+        piece.kind === LIST ? piece.first + ((words[piece.word] as number) % piece.count) : piece.first;
+      sink.copy(arena, starts[entry] as number, starts[entry + 1] as number);
+    }
   };
+}
+
+const TEXT = 0;
+const LIST = 1;
+const NUMBER = 2;
+
+/** A non-negative integer's decimal digits, zero-padded to `pad`, into `sink` (String(n).padStart). */
+function writeNumber(value: number, pad: number, sink: FieldSink): void {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const width = Math.max(digits, pad);
+  const target = sink.reserve(width);
+  let at = sink.length + width;
+  let rest = value;
+  for (let index = 0; index < width; index++) {
+    target[--at] = 48 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  sink.length += width;
 }
 
 /** The kind's pieces when every list it picks from has entries in the locale. */
