@@ -4,6 +4,7 @@
 // and encoding it back for the COPY cost more than a third of a users table's masking (profiled:
 // StringDecoder, the concatenated output flattened and re-encoded by the COPY stream).
 
+import { isUtf8 } from 'node:buffer';
 import { encodeField } from '../format/copy-text.js';
 import type { FieldSink } from './strategies/strategy.js';
 
@@ -91,9 +92,13 @@ const ESCAPE_LETTER: Record<number, number> = { 8: 98, 9: 116, 10: 110, 11: 118,
 
 /** A field of ASCII without a backslash (no escape, not `\N`): its bytes are its characters. */
 export const PLAIN = 0;
-/** A field without a backslash, not all ASCII: its bytes are its value's UTF-8. */
+/** A field without a backslash, not all ASCII, valid UTF-8: its bytes are its value's UTF-8. */
 export const UTF8 = 1;
-/** A field with an escape (or `\N`): its bytes must be decoded. */
+/**
+ * Anything else, decoded on the string path: an escape (or `\N`); a raw control character COPY
+ * would have escaped (8–13: not what pg_dump writes, but a hand-made file may hold one); bytes
+ * that are not UTF-8 (a LATIN1 database's 'ü'), which decoding replaces with U+FFFD.
+ */
 export const ESCAPED = 2;
 
 /** Which of PLAIN, UTF8 and ESCAPED the field's raw bytes [start, end) are. */
@@ -101,10 +106,10 @@ export function fieldKind(source: Buffer, start: number, end: number): number {
   let kind = PLAIN;
   for (let index = start; index < end; index++) {
     const code = source[index] as number;
-    if (code === BACKSLASH) return ESCAPED;
+    if (code === BACKSLASH || (code >= 8 && code <= 13)) return ESCAPED;
     if (code > 0x7f) kind = UTF8;
   }
-  return kind;
+  return kind === UTF8 && !isUtf8(source.subarray(start, end)) ? ESCAPED : kind;
 }
 
 /** A field's raw bytes [start, end) as its value: null for `\N`; escapes decoded by `decode`. */

@@ -153,6 +153,69 @@ describe('bytes maskers', () => {
     expect(utf8Rules).toBe(17);
   });
 
+  it('bytes that are not UTF-8 and raw control characters take the string path: the same output as decoding first', () => {
+    // A LATIN1 database's 'Müller' (0xFC) and a stray CR: the string path decodes (U+FFFD for the
+    // bad byte) and escapes; the bytes path must not hash or copy the raw bytes instead.
+    const columns = ['id', 'name', 'ref', 'card', 'email'];
+    const rules: Record<string, ColumnRule> = {
+      name: parseRule({ fake: 'person.fullName' }),
+      ref: parseRule('hash'),
+      card: parseRule({ mask: { keepFirst: 1 } }),
+      email: parseRule('email'),
+    };
+    const rows: Buffer[] = [];
+    for (let row = 0; row < 200; row++) {
+      rows.push(
+        Buffer.concat([
+          Buffer.from(`${row}\tM`),
+          Buffer.from([0xfc]),
+          Buffer.from(`ller${row % 5}\tR`),
+          Buffer.from([row % 2 ? 0xe9 : 0xc3, 0x28]), // a lone Latin-1 byte; a broken two-byte sequence
+          Buffer.from(`\t`),
+          Buffer.from([0x0d]),
+          Buffer.from(`ab${row}\ta@b.c`),
+          Buffer.from([0x0b, 0x0d]),
+          Buffer.from('\n'),
+        ]),
+      );
+    }
+    const source = Buffer.concat(rows);
+    const prf = new KeyedPrf('bytes-secret');
+    const compile = () => compileTableTransform('public.l', columns, rules, new Map(), prf, 'x.invalid');
+    const text = source.toString('utf8');
+    const expected = compile().rows(text, 0, text.length);
+    expect(compile().bytes(source, 0, source.length).out.toString('utf8')).toBe(expected.out);
+  });
+
+  it('a transform used again after a block failed owes nothing from that block', () => {
+    // Hashes owed when a short row throws must not be written into the next block's buffer.
+    const rules: Record<string, ColumnRule> = { ref: parseRule('hash') };
+    const prf = new KeyedPrf('bytes-secret');
+    const compile = () =>
+      compileTableTransform('public.r', ['id', 'ref', 'x'], rules, new Map(), prf, 'x.invalid');
+    /** `rows` rows whose references never repeat (so the cache switches itself off and hashes are owed). */
+    const block = (first: number, rows: number) => {
+      let text = '';
+      for (let row = first; row < first + rows; row++) text += `${row}\tREF-${row}\tx\n`;
+      return Buffer.from(text);
+    };
+    const warm = (transform: ReturnType<typeof compile>) => {
+      for (let at = 0; at < 70_000; at += 500) transform.bytes(block(at, 500), 0, block(at, 500).length);
+    };
+    const transform = compile();
+    warm(transform);
+    // One hash owed when it throws, its digits reserved at the start of the failed block's buffer.
+    const broken = Buffer.from('9\tREF-odd\tx\n1\n');
+    expect(() => transform.bytes(broken, 0, broken.length)).toThrow(/has fewer than 2 fields/);
+    const reference = compile();
+    warm(reference);
+    // Longer rows: the place the failed block owed is mid-row in this one, and already written.
+    const next = block(1_000_000, 1000);
+    expect(transform.bytes(next, 0, next.length).out.toString('utf8')).toBe(
+      reference.bytes(next, 0, next.length).out.toString('utf8'),
+    );
+  });
+
   it('a mask character outside ASCII or one COPY escapes takes the string path', () => {
     const prf = new KeyedPrf('bytes-secret');
     for (const char of ['•', '\t', '\\']) {

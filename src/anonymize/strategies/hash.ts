@@ -82,8 +82,15 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
     }
     count = 0;
   };
+  // The sink the owed digits are in: a new one means the last block was abandoned (an error
+  // mid-block) and what it owed goes with it.
+  let owedTo: FieldSink | undefined;
   const four: BytesMasker = (source, start, end, sink) => {
     if (end - start > LANE_BYTES) return one(source, start, end, sink);
+    if (sink !== owedTo) {
+      count = 0;
+      owedTo = sink;
+    }
     batch.lane(count, source, start, end);
     sink.reserve(digits);
     owed[count++] = sink.length;
@@ -92,7 +99,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
   };
   four.utf8 = true;
   four.flush = (sink) => {
-    if (count > 0) pay(sink);
+    if (count > 0 && sink === owedTo) pay(sink);
   };
   return four;
 }
