@@ -4,7 +4,6 @@
 // and encoding it back for the COPY cost more than a third of a users table's masking (profiled:
 // StringDecoder, the concatenated output flattened and re-encoded by the COPY stream).
 
-import { isUtf8 } from 'node:buffer';
 import { encodeField } from '../format/copy-text.js';
 import type { FieldSink } from './strategies/strategy.js';
 
@@ -107,9 +106,45 @@ export function fieldKind(source: Buffer, start: number, end: number): number {
   for (let index = start; index < end; index++) {
     const code = source[index] as number;
     if (code === BACKSLASH || (code >= 8 && code <= 13)) return ESCAPED;
-    if (code > 0x7f) kind = UTF8;
+    if (code > 0x7f) {
+      // A whole UTF-8 sequence here (checked inline: a call per field cost more than the check).
+      const length = utf8Sequence(source, index, end);
+      if (length === 0) return ESCAPED;
+      index += length - 1;
+      kind = UTF8;
+    }
   }
-  return kind === UTF8 && !isUtf8(source.subarray(start, end)) ? ESCAPED : kind;
+  return kind;
+}
+
+/**
+ * The length of the well-formed UTF-8 sequence at source[at] (its lead byte ≥ 0x80), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629 — what a decoder takes
+ * without a replacement character).
+ */
+function utf8Sequence(source: Buffer, at: number, end: number): number {
+  const lead = source[at] as number;
+  let length: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead === 0xe0) low = 0xa0;
+    else if (lead === 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead === 0xf0) low = 0x90;
+    else if (lead === 0xf4) high = 0x8f;
+  } else return 0;
+  if (at + length > end) return 0;
+  const second = source[at + 1] as number;
+  if (second < low || second > high) return 0;
+  for (let next = at + 2; next < at + length; next++) {
+    const byte = source[next] as number;
+    if (byte < 0x80 || byte > 0xbf) return 0;
+  }
+  return length;
 }
 
 /** A field's raw bytes [start, end) as its value: null for `\N`; escapes decoded by `decode`. */

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ESCAPED, fieldKind, PLAIN, UTF8 } from '../../src/anonymize/copy-bytes.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
@@ -78,5 +80,31 @@ describe('COPY text on bytes', () => {
       'x',
     );
     expect(() => transform.bytes(Buffer.from('1\t2\n'), 0, 4)).toThrow(/public\.t has fewer than 3 fields/);
+  });
+
+  it("tells plain, UTF-8 and escaped fields apart as Node's own UTF-8 check does", () => {
+    // Random bytes, biased towards sequences that are almost UTF-8 (overlong, surrogate, cut short).
+    const byte = fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }),
+      fc.integer({ min: 0x80, max: 0xbf }),
+      fc.constantFrom(0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x5c, 0x0d),
+    );
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 12 }), (bytes) => {
+        const field = Buffer.from(bytes);
+        const source = Buffer.concat([Buffer.from('a\t'), field, Buffer.from('\tz')]);
+        const escaped = bytes.some((code) => code === 0x5c || (code >= 8 && code <= 13)) || !isUtf8(field);
+        const expected = escaped ? ESCAPED : bytes.some((code) => code > 0x7f) ? UTF8 : PLAIN;
+        expect(fieldKind(source, 2, 2 + field.length)).toBe(expected);
+      }),
+      { numRuns: 5000 },
+    );
+    // Every lead byte with every second byte: the edges of RFC 3629's table.
+    for (let lead = 0x80; lead <= 0xff; lead++)
+      for (let second = 0; second <= 0xff; second++) {
+        const field = Buffer.from([lead, second, 0x80, 0x80]);
+        if (second === 0x5c || (second >= 8 && second <= 13)) continue;
+        expect(fieldKind(field, 0, 4) === ESCAPED).toBe(!isUtf8(field));
+      }
   });
 });
