@@ -1,6 +1,6 @@
 // The S3 source against a real S3-compatible server (s3rver), with the real SDK client.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,53 @@ describe('S3 backup source', () => {
     });
     expect(await sha256Of(result.path)).toBe(bigSha);
   });
+
+  it('downloads what the listing named without waiting for HEAD, still checked against its SHA-256', async () => {
+    const candidate = await locateS3(store(s3.endpoint), 'blobs/big', '\\.bin$');
+    expect(candidate).toMatchObject({ bytes: 64 * 1024 * 1024 + 123, etag: expect.stringMatching(/\w/) });
+    const result = await fetchBackup({
+      store: store(s3.endpoint),
+      candidate,
+      workDir: await tempDir('s3-listed'),
+      partSize: 8 * 1024 * 1024,
+      concurrency: 4,
+      log: silentLogger(),
+      signal,
+    });
+    expect(result).toMatchObject({ reused: false, verifiedBy: 'sha256' });
+    expect(await sha256Of(result.path)).toBe(bigSha);
+  });
+
+  it.each([
+    ['the same size', 0],
+    ['a smaller one', -3 * 1024 * 1024],
+  ])(
+    'fails as a changed backup when the listed object is replaced by %s, leaving no file',
+    async (_, delta) => {
+      const dir = await tempDir('s3-changed');
+      const first = join(dir, 'first.bin');
+      await writeFile(first, randomBytes(12 * 1024 * 1024));
+      await s3.upload('prod-backups', 'moving/backup.bin', first);
+      const candidate = await locateS3(store(s3.endpoint), 'moving/', '\\.bin$');
+      const second = join(dir, 'second.bin');
+      await writeFile(second, randomBytes(12 * 1024 * 1024 + delta));
+      await s3.upload('prod-backups', 'moving/backup.bin', second);
+      const workDir = join(dir, 'work');
+      const failure = await fetchBackup({
+        store: store(s3.endpoint),
+        candidate,
+        workDir,
+        partSize: 8 * 1024 * 1024,
+        concurrency: 4,
+        log: silentLogger(),
+        signal,
+      }).catch((error: unknown) => error as Error & { hint?: string });
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/moving\/backup\.bin changed while it was being downloaded/);
+      expect((failure as { hint?: string }).hint).toMatch(/nothing was restored/);
+      expect(await readdir(join(workDir, 'downloads'))).toEqual([]);
+    },
+  );
 
   it('completes correctly through a proxy that answers 500 and drops connections', async () => {
     const proxy = await startFaultyProxy(s3.endpoint, 2);

@@ -30,10 +30,28 @@ export interface ObjectStore {
   readonly description: string;
   list(prefix: string): AsyncIterable<StoredObject>;
   head(key: string): Promise<ObjectHead>;
-  /** Bytes [start, end] inclusive. */
-  getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Bytes [start, end] inclusive; with `ifMatch`, only of the object version with that ETag (the
+   * store answers 412 PreconditionFailed once the key holds another object).
+   */
+  getRange(
+    key: string,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+    ifMatch?: string,
+  ): Promise<RangeBody>;
   /** The whole object in one GET (the benchmark's baseline). */
   get(key: string, signal?: AbortSignal): Promise<Readable>;
+}
+
+/** A ranged GET's body, and which object version it came from (as the response says). */
+export interface RangeBody {
+  body: Readable;
+  /** Without quotes; undefined when the store sent none. */
+  etag: string | undefined;
+  /** The whole object's size from Content-Range `bytes a-b/total`. */
+  totalBytes: number | undefined;
 }
 
 export interface S3Settings {
@@ -112,15 +130,26 @@ export function s3ObjectStore(settings: S3Settings): ObjectStore {
         ...(head.ChecksumSHA256 && { checksumSha256: head.ChecksumSHA256 }),
       };
     },
-    async getRange(key, start, end, signal) {
+    async getRange(key, start, end, signal, ifMatch) {
       const response = await client
-        .send(new GetObjectCommand({ Bucket: settings.bucket, Key: key, Range: `bytes=${start}-${end}` }), {
-          abortSignal: signal,
-        })
+        .send(
+          new GetObjectCommand({
+            Bucket: settings.bucket,
+            Key: key,
+            Range: `bytes=${start}-${end}`,
+            ...(ifMatch && { IfMatch: `"${ifMatch}"` }),
+          }),
+          { abortSignal: signal },
+        )
         .catch((error: unknown) => {
           throw error; // raw: fetch decides what to retry
         });
-      return response.Body as Readable;
+      const total = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
+      return {
+        body: response.Body as Readable,
+        etag: response.ETag?.replace(/"/g, ''),
+        totalBytes: total === undefined ? undefined : Number(total),
+      };
     },
     async get(key, signal) {
       const response = await client.send(new GetObjectCommand({ Bucket: settings.bucket, Key: key }), {
