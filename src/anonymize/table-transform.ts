@@ -3,7 +3,7 @@
 
 import { decodeField, encodeField } from '../format/copy-text.js';
 import { BytesMemo } from './bytes-memo.js';
-import { ByteSink, fieldKind, fieldValue, PLAIN, UTF8 } from './copy-bytes.js';
+import { ByteSink, fieldEnd, fieldValue, nextTab, PLAIN, scanned, UTF8 } from './copy-bytes.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import { memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
@@ -182,6 +182,7 @@ export function compileTableTransform(
       for (let row = from; row < to; rows++) {
         // Native searches for the row's newline and its tabs: cheaper than a loop over every byte.
         const newline = source.indexOf(10, row);
+        if (newline === -1 || newline >= to) throw new Error(`a COPY block of ${table} ends inside a row`);
         let field = 0;
         let position = row;
         const slot = sampler.slot();
@@ -189,14 +190,12 @@ export function compileTableTransform(
         for (let at = 0; at < ordered.length; at++) {
           const { index, column, checkable, mask, plain: onBytes } = ordered[at] as (typeof ordered)[number];
           for (; field < index; field++) {
-            const tab = source.indexOf(9, position);
-            if (tab === -1 || tab > newline)
-              throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
+            const tab = nextTab(source, position, newline);
+            if (tab === newline) throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
             position = tab + 1;
           }
-          let end = source.indexOf(9, position);
-          if (end === -1 || end > newline) end = newline;
-          const kind = fieldKind(source, position, end);
+          const end = fieldEnd(source, position, newline);
+          const kind = scanned.kind;
           sink.copy(source, copied, position);
           // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
           // the strings).

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ESCAPED, fieldKind, PLAIN, UTF8 } from '../../src/anonymize/copy-bytes.js';
+import { ESCAPED, fieldEnd, nextTab, PLAIN, scanned, UTF8 } from '../../src/anonymize/copy-bytes.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
@@ -80,9 +80,11 @@ describe('COPY text on bytes', () => {
       'x',
     );
     expect(() => transform.bytes(Buffer.from('1\t2\n'), 0, 4)).toThrow(/public\.t has fewer than 3 fields/);
+    // A block cut inside a row (no newline before its end) is refused, not read past its end.
+    expect(() => transform.bytes(Buffer.from('1\t2\t3\n4\t5\t6\n'), 0, 9)).toThrow(/public\.t ends inside a row/);
   });
 
-  it("tells plain, UTF-8 and escaped fields apart as Node's own UTF-8 check does", () => {
+  it("finds a field's end and tells plain, UTF-8 and escaped fields apart as Node's own UTF-8 check does", () => {
     // Random bytes, biased towards sequences that are almost UTF-8 (overlong, surrogate, cut short).
     const byte = fc.oneof(
       fc.integer({ min: 0x20, max: 0x7e }),
@@ -95,7 +97,12 @@ describe('COPY text on bytes', () => {
         const source = Buffer.concat([Buffer.from('a\t'), field, Buffer.from('\tz')]);
         const escaped = bytes.some((code) => code === 0x5c || (code >= 8 && code <= 13)) || !isUtf8(field);
         const expected = escaped ? ESCAPED : bytes.some((code) => code > 0x7f) ? UTF8 : PLAIN;
-        expect(fieldKind(source, 2, 2 + field.length)).toBe(expected);
+        expect(fieldEnd(source, 2, source.length)).toBe(2 + field.length);
+        expect(scanned.kind).toBe(expected);
+        // The last field of a row ends at the newline it is given.
+        expect(fieldEnd(source, 2 + field.length + 1, source.length)).toBe(source.length);
+        expect(scanned.kind).toBe(PLAIN);
+        expect(nextTab(source, 2, source.length)).toBe(2 + field.length);
       }),
       { numRuns: 5000 },
     );
@@ -104,7 +111,8 @@ describe('COPY text on bytes', () => {
       for (let second = 0; second <= 0xff; second++) {
         const field = Buffer.from([lead, second, 0x80, 0x80]);
         if (second === 0x5c || (second >= 8 && second <= 13)) continue;
-        expect(fieldKind(field, 0, 4) === ESCAPED).toBe(!isUtf8(field));
+        expect(fieldEnd(field, 0, 4)).toBe(4);
+        expect(scanned.kind === ESCAPED).toBe(!isUtf8(field));
       }
   });
 });

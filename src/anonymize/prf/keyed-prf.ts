@@ -50,9 +50,17 @@ export class KeyedPrf {
     return this.sip.hashRange(source, start, end).lo;
   }
 
-  /** `token` of the bytes source[start, end), as 16 ASCII hex digits into `target` at `at`. */
-  tokenInto(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): void {
-    const { hi, lo } = this.sip.hashRange(source, start, end);
+  /**
+   * Room for `length` bytes of a message written in place (no copy): then `tokenOfScratchInto`.
+   * The bytes are valid until the next call on this PRF.
+   */
+  scratch(length: number): Uint8Array {
+    return this.sip.scratch(length);
+  }
+
+  /** `token` of bytes [0, length) of the last `scratch`, as 16 ASCII hex digits into `target` at `at`. */
+  tokenOfScratchInto(length: number, target: Uint8Array, at: number): void {
+    const { hi, lo } = this.sip.hashScratch(length);
     for (let digit = 0; digit < 8; digit++) {
       target[at + digit] = HEX_DIGIT[(hi >>> (28 - 4 * digit)) & 15] as number;
       target[at + 8 + digit] = HEX_DIGIT[(lo >>> (28 - 4 * digit)) & 15] as number;

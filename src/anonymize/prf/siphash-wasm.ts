@@ -53,6 +53,17 @@ export class WasmSipHash24 {
     return this.hashMessage(length);
   }
 
+  /** Room for a message of `length` bytes, to be written there and hashed by `hashScratch`. */
+  scratch(length: number): Uint8Array {
+    if (length > this.message.length) this.reserve(length);
+    return this.message;
+  }
+
+  /** Hashes bytes [0, length) of the last `scratch`. */
+  hashScratch(length: number): this {
+    return this.hashMessage(length);
+  }
+
   /** Hashes bytes [0, length) of `m`. */
   hash(m: Uint8Array, length: number): this {
     if (length > this.message.length) this.reserve(length);

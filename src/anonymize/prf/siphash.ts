@@ -35,6 +35,17 @@ export class SipHash24 {
     return this.hash(this.buffer, utf8Into(text, this.buffer));
   }
 
+  /** Room for a message of `length` bytes, to be written there and hashed by `hashScratch`. */
+  scratch(length: number): Uint8Array {
+    if (length > this.buffer.length) this.buffer = new Uint8Array(length + 16);
+    return this.buffer;
+  }
+
+  /** Hashes bytes [0, length) of the last `scratch`. */
+  hashScratch(length: number): this {
+    return this.hash(this.buffer, length);
+  }
+
   /** Hashes the bytes source[start, end). */
   hashRange(source: Uint8Array, start: number, end: number): this {
     const length = end - start;

@@ -38,15 +38,15 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
     // The address is written as it comes when the domain is ASCII and needs no escape.
     if (!/^[\x20-\x5b\x5d-\x7e]*$/.test(domain)) return undefined;
     const tail = Buffer.from(`@${domain}`, 'latin1');
-    let folded = new Uint8Array(256);
     const masker: BytesMasker = (source, start, end, sink) => {
       // trim() and toLowerCase() on a plain field's bytes: spaces are the only whitespace a plain
       // field can hold at its ends (tab and the other controls come escaped), A–Z the only capitals.
+      // Folded straight into the PRF's message buffer.
       let from = start;
       let to = end;
       while (from < to && source[from] === 32) from++;
       while (to > from && source[to - 1] === 32) to--;
-      if (to - from > folded.length) folded = new Uint8Array(2 * (to - from));
+      const folded = ctx.prf.scratch(to - from);
       for (let index = from; index < to; index++) {
         const code = source[index] as number;
         folded[index - from] = code >= 65 && code <= 90 ? code + 32 : code;
@@ -55,7 +55,7 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
       const at = sink.length;
       target[at] = 117; // u
       target[at + 1] = 95; // _
-      ctx.prf.tokenInto(folded, 0, to - from, target, at + 2);
+      ctx.prf.tokenOfScratchInto(to - from, target, at + 2);
       sink.length = at + 18;
       sink.copy(tail, 0, tail.length);
     };
