@@ -1,19 +1,19 @@
 // Masks one table's data from an archive and throws the result away: the whole client side of a
-// masked table (pg_restore's decompression, the pipe, cutting fields, the PRFs and fakes,
-// re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
+// masked table (reading and inflating its data block, or pg_restore and its pipe where a run uses
+// it; cutting fields, the PRFs and fakes, re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
 // second there are rows per second per tool core; with `threads` above 1 the table is split
 // across helper threads as a restore splits a big table (block-masker.ts), from the first block.
 // Prints one JSON line.
 // argv: archive schema table rules-json types-json secret domain [threads]
-import { execa } from 'execa';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import type { ColumnRule } from '../../src/config/schema.js';
-import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
+import { directTableReads } from '../../src/dump/custom-archive.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
-import { batched } from '../../src/infra/process/batched.js';
+import { tableKey } from '../../src/sql/table-key.js';
 import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
+import { openTableData } from '../../src/stages/restore/table-data-source.js';
 
 const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
   2,
@@ -46,13 +46,17 @@ const masker = new BlockMasker(lines, {
   }),
 });
 const started = performance.now();
-const child = execa(
-  pgTool('pg_restore'),
-  tableDataArgs(archive as string, schema as string, table as string),
+// As a run reads it: from the archive's data block where the reader can, else pg_restore.
+const direct = await directTableReads(archive as string, tableKey);
+const source = openTableData(
   {
-    buffer: { stdout: false, stderr: true },
-    stdin: 'ignore',
+    archive: archive as string,
+    pgRestore: pgTool('pg_restore'),
+    schema: schema as string,
+    table: table as string,
+    direct: direct.reads.get(tableKey(schema as string, table as string)),
   },
+  new AbortController().signal,
 );
 let bytes = 0;
 let outBytes = 0;
@@ -60,7 +64,7 @@ let columns: string[] = [];
 const blocks = new InOrderBlocks(masker, (out) => {
   outBytes += out.length;
 });
-for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
+for await (const chunk of source.chunks) {
   bytes += chunk.length;
   const { spans, header } = lines.cut(chunk);
   if (header) columns = header;
@@ -68,7 +72,8 @@ for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
   await blocks.flush(false);
 }
 await blocks.flush(true);
-await child;
+const failed = await source.finish();
+if (failed) throw new Error(`${failed.problem}: ${failed.stderr}`);
 const ms = performance.now() - started;
 const helpers = masker.helperCount;
 await masker.close();

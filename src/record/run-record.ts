@@ -80,6 +80,12 @@ export interface AnonymizeRecord {
     rowsPerSecond: number;
     /** Helper threads that masked part of the table besides its stream's own (a big table on several cores). */
     helpers?: number;
+    /**
+     * Who read its rows from the backup: this process, straight from a custom-format archive's data
+     * block, or pg_restore (directory and tar archives, compressions other than gzip, an archive
+     * without data offsets, STAGING_REFRESH_ARCHIVE_READER=pg_restore).
+     */
+    readBy?: 'archive' | 'pg_restore';
   }[];
   findings: {
     rule: string;
@@ -91,6 +97,8 @@ export interface AnonymizeRecord {
   }[];
   /** Large objects in the backup and what became of them (anonymize.largeObjects). */
   largeObjects?: { count: number; action: 'dropped' | 'kept' };
+  /** Why pg_restore, not this process, read every masked table's rows (see `tables[].readBy`). */
+  pgRestoreReads?: string;
 }
 
 export interface StatementRecord {

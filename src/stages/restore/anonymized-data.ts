@@ -14,6 +14,7 @@ import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
+import { type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
 import { withoutEntries } from '../../dump/outbound-entries.js';
 import type { TocEntry } from '../../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
@@ -167,6 +168,12 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     );
   };
   const streamedTables = new Set(streamed.map(([table]) => table));
+  // Masked tables' rows straight from a custom-format archive's data blocks where the reader can
+  // (custom-archive.ts); the rest through pg_restore, as before.
+  const direct = await directTableReads(input.archive, tableKey).catch((error: unknown) => ({
+    reads: new Map<string, DirectTableRead>(),
+    refused: `its table of contents was not read: ${(error as Error).message}`,
+  }));
   try {
     /** One masked table, start to end, on a worker thread of its own. */
     const streamOne = async ([table, tableRules]: [string, Record<string, ColumnRule>]) => {
@@ -188,6 +195,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         signal: controller.signal,
         pool,
         threads: pool.threads,
+        direct: direct.reads.get(table),
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;
@@ -197,6 +205,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         rows: result.rows,
         rowsPerSecond: Math.round(result.rows / Math.max(result.durationMs / 1000, 0.001)),
         ...(result.helpers > 0 && { helpers: result.helpers }),
+        readBy: direct.reads.has(table) ? 'archive' : 'pg_restore',
       });
       samples.set(table, result.samples);
       loaded({ table });
@@ -228,7 +237,14 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   }
   for (const [table, value] of rules)
     if (value === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
-  return { record: { tables: tables.sort((a, b) => a.name.localeCompare(b.name)), findings }, samples };
+  return {
+    record: {
+      tables: tables.sort((a, b) => a.name.localeCompare(b.name)),
+      findings,
+      ...(direct.refused && streamed.length > 0 && { pgRestoreReads: direct.refused }),
+    },
+    samples,
+  };
 }
 
 /** Rows per table whose masked values the new database judges before any row is written. */

@@ -4,6 +4,7 @@
 
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
+import type { DirectTableRead } from '../../dump/custom-archive.js';
 import {
   AbortedError,
   BadBackupError,
@@ -37,6 +38,8 @@ export interface StreamTableInput {
   pool?: StreamWorkerPool | undefined;
   /** The restore's thread budget (block-masker.ts); no helpers without one. */
   threads?: SharedArrayBuffer | undefined;
+  /** The table's data block, read by the worker itself (custom-archive.ts); pg_restore when absent. */
+  direct?: DirectTableRead | undefined;
 }
 
 export interface StreamTableResult {
@@ -63,6 +66,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     domain: input.domain,
     unique: input.unique,
     threads: input.threads,
+    direct: input.direct,
   };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);

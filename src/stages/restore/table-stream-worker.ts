@@ -6,7 +6,6 @@
 // thread's memory, never on staging disk.
 import { once } from 'node:events';
 import { parentPort } from 'node:worker_threads';
-import { execa } from 'execa';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
@@ -15,15 +14,14 @@ import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
 import { MaskCollisionError } from '../../anonymize/unique-masker.js';
-import { tableDataArgs } from '../../dump/pg-restore-args.js';
+import type { DirectTableRead } from '../../dump/custom-archive.js';
 import { RefreshError } from '../../errors.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
-import { batched } from '../../infra/process/batched.js';
-import { tail } from '../../infra/process/run-tool.js';
 import { tableKey } from '../../sql/table-key.js';
 import { BlockMasker, InOrderBlocks } from './block-masker.js';
+import { ArchiveReadError, openTableData } from './table-data-source.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -43,6 +41,8 @@ export interface TableStreamData {
   unique: string[];
   /** The restore's shared thread budget (block-masker.ts): helpers may share a big table. */
   threads?: SharedArrayBuffer | undefined;
+  /** Where the table's data block is when this process reads it (custom-archive.ts); else pg_restore. */
+  direct?: DirectTableRead | undefined;
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -99,14 +99,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     await client.end().catch(() => undefined);
     return fail({ kind: 'load', error: pgFields(error) });
   }
-  // Read from the moment it is spawned: execa drains an output nobody reads.
-  const child = execa(data.pgRestore, tableDataArgs(data.archive, data.schema, data.table), {
-    env: libpqEnv(data.target),
-    cancelSignal: signal,
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    stdin: 'ignore',
-  });
+  const source = openTableData({ ...data, env: libpqEnv(data.target) }, signal);
   let copy: ReturnType<typeof copyFrom> | undefined;
   // A failed COPY stream emits 'error' once, possibly while nothing waits on it: keep it, and
   // stop any wait for 'drain' (as a stop does).
@@ -148,7 +141,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       }
     });
     let columns: string[] = [];
-    for await (const chunk of batched(child.stdout as AsyncIterable<Buffer>)) {
+    for await (const chunk of source.chunks) {
       const { spans, header } = lines.cut(chunk);
       if (header) {
         columns = header;
@@ -171,16 +164,16 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       await blocks.flush(false);
     }
     await blocks.flush(true);
-    const result = await child;
+    const failed = await source.finish();
     if (signal.aborted) return fail({ kind: 'aborted' });
-    const problem = result.failed
-      ? 'pg_restore failed'
-      : lines.inData
+    const problem =
+      failed?.problem ??
+      (lines.inData
         ? 'the data ended mid-table'
         : data.hasData && !lines.transform
-          ? 'pg_restore printed no COPY data for it'
-          : undefined;
-    if (problem) return fail({ kind: 'archive', problem, stderr: tail(String(result.stderr ?? ''), 10) });
+          ? `${data.direct ? 'the archive held' : 'pg_restore printed'} no COPY data for it`
+          : undefined);
+    if (problem) return fail({ kind: 'archive', problem, stderr: failed?.stderr ?? '' });
     if (copy) {
       if (copyError) throw copyError;
       const finished = once(copy, 'finish');
@@ -198,10 +191,12 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
+    if (error instanceof ArchiveReadError)
+      return fail({ kind: 'archive', problem: error.message, stderr: '' });
     if (error instanceof MaskCollisionError) return fail({ kind: 'collision', message: error.message });
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
-    child.kill();
+    source.stop();
     await masker?.close();
     copy?.destroy();
     await client.end().catch(() => undefined);

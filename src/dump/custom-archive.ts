@@ -1,0 +1,353 @@
+// A custom-format archive's table data read straight from the file: the header and TOC as
+// pg_restore reads them (pg_backup_archiver.c ReadHead/ReadToc, pg_backup_custom.c), then one
+// TABLE DATA entry's block — a length-prefixed run of chunks, one zlib stream — inflated by Node's
+// zlib in this process. pg_restore does the same work in a child process and hands the COPY text
+// over a pipe 4 KiB at a time: its inflate (the system zlib), its writes and the reads on this side
+// were about a fifth of masking a users table on one core. Only what this reader can check is
+// read this way — archive versions 1.12–1.16, no compression or gzip, an entry whose data offset
+// the archive records, a block whose header names that entry — everything else is pg_restore's
+// (`directTableReads` says which, and why not).
+import type { FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createInflate } from 'node:zlib';
+
+/** One TABLE DATA entry: where its block starts and the COPY statement pg_restore prints before it. */
+export interface ArchiveTableData {
+  dumpId: number;
+  schema: string;
+  table: string;
+  copyStmt: string;
+  /** Custom format: the block's offset in the file. */
+  offset?: number;
+  /** Directory format: the data file's name in the directory (without a compression suffix). */
+  file?: string;
+}
+
+/** What the direct reader needs to know about an archive, and its TABLE DATA entries. */
+export interface CustomArchiveToc {
+  version: string;
+  intSize: number;
+  offSize: number;
+  compression: 'none' | 'gzip';
+  tables: ArchiveTableData[];
+}
+
+const K_OFFSET_POS_SET = 2;
+const BLK_DATA = 1;
+const ARCH_CUSTOM = 1;
+/** What a directory archive's toc.dat says it is: pg_dump 15 writes 3, ArchiveFormat names it 5. */
+const ARCH_DIRECTORY = [3, 5];
+
+/** Thrown by the TOC parser when it needs more of the file than it has read. */
+class NeedMore extends Error {}
+
+/** Reads ints, strings and offsets as pg_dump writes them (sign byte + little-endian bytes). */
+class TocParser {
+  at = 0;
+  intSize = 4;
+  offSize = 8;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  byte(): number {
+    if (this.at >= this.bytes.length) throw new NeedMore();
+    return this.bytes[this.at++] as number;
+  }
+
+  int(): number {
+    const sign = this.byte();
+    let value = 0;
+    for (let index = 0; index < this.intSize; index++) value += this.byte() * 2 ** (8 * index);
+    return sign ? -value : value;
+  }
+
+  str(): string | undefined {
+    const length = this.int();
+    if (length < 0) return undefined;
+    if (this.at + length > this.bytes.length) throw new NeedMore();
+    const text = this.bytes.toString('utf8', this.at, this.at + length);
+    this.at += length;
+    return text;
+  }
+
+  offset(): { state: number; offset: number } {
+    const state = this.byte();
+    let offset = 0;
+    for (let index = 0; index < this.offSize; index++) offset += this.byte() * 2 ** (8 * index);
+    return { state, offset };
+  }
+}
+
+/** Why an archive is not read directly (undefined: it is). */
+export type DirectReadRefusal = string;
+
+/**
+ * The header and TOC of a custom-format archive, or why this reader leaves it to pg_restore.
+ * Reads as much of the file as the TOC takes (a window that doubles), nothing more.
+ */
+export async function readCustomArchiveToc(
+  path: string,
+  format: 'custom' | 'directory' = 'custom',
+): Promise<CustomArchiveToc | DirectReadRefusal> {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    for (let window = 256 * 1024; ; window *= 2) {
+      const length = Math.min(window, size);
+      const bytes = Buffer.allocUnsafe(length);
+      const { bytesRead } = await file.read(bytes, 0, length, 0);
+      try {
+        return parseToc(bytes.subarray(0, bytesRead), format);
+      } catch (error) {
+        if (!(error instanceof NeedMore)) throw error;
+        if (length >= size) return 'the archive ends inside its table of contents';
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveToc | DirectReadRefusal {
+  const p = new TocParser(bytes);
+  if (bytes.toString('latin1', 0, 5) !== 'PGDMP') return 'not a custom-format archive';
+  p.at = 5;
+  const major = p.byte();
+  const minor = p.byte();
+  const revision = p.byte();
+  const version = `${major}.${minor}.${revision}`;
+  if (major !== 1 || minor < 12 || minor > 16) return `archive version ${version} (read directly: 1.12–1.16)`;
+  p.intSize = p.byte();
+  p.offSize = p.byte();
+  if (p.intSize < 1 || p.intSize > 8 || p.offSize < 1 || p.offSize > 8)
+    return `integer size ${p.intSize}, offset size ${p.offSize}`;
+  const kind = p.byte();
+  if (format === 'custom' ? kind !== ARCH_CUSTOM : !ARCH_DIRECTORY.includes(kind))
+    return `not the ${format} format`;
+  let compression: CustomArchiveToc['compression'];
+  if (minor >= 15) {
+    const algorithm = p.byte(); // pg_compress_algorithm: none, gzip, lz4, zstd
+    if (algorithm === 0) compression = 'none';
+    else if (algorithm === 1) compression = 'gzip';
+    else return `compressed with ${['none', 'gzip', 'lz4', 'zstd'][algorithm] ?? `algorithm ${algorithm}`}`;
+  } else compression = p.int() === 0 ? 'none' : 'gzip';
+  for (let field = 0; field < 7; field++) p.int(); // creation time
+  p.str(); // database name
+  p.str(); // server version
+  p.str(); // pg_dump version
+  const count = p.int();
+  const tables: ArchiveTableData[] = [];
+  for (let entry = 0; entry < count; entry++) {
+    const dumpId = p.int();
+    if (dumpId <= 0) return `entry ID ${dumpId} out of range`;
+    p.int(); // hadDumper
+    p.str(); // tableoid
+    p.str(); // oid
+    const tag = p.str();
+    const desc = p.str();
+    p.int(); // section
+    p.str(); // defn
+    p.str(); // dropStmt
+    const copyStmt = p.str();
+    const namespace = p.str();
+    p.str(); // tablespace
+    if (minor >= 14) p.str(); // tableam
+    if (minor >= 16) p.int(); // relkind
+    p.str(); // owner
+    p.str(); // "false" (WITH OIDS)
+    while (p.str() !== undefined); // dependencies, up to a NULL string
+    const table = desc === 'TABLE DATA' && tag && namespace !== undefined && copyStmt;
+    if (format === 'directory') {
+      const file = p.str(); // the data file's name; empty for entries without data
+      if (table && file) tables.push({ dumpId, schema: namespace, table: tag, copyStmt, file });
+    } else {
+      const { state, offset } = p.offset();
+      if (table && state === K_OFFSET_POS_SET)
+        tables.push({ dumpId, schema: namespace, table: tag, copyStmt, offset });
+    }
+  }
+  return { version, intSize: p.intSize, offSize: p.offSize, compression, tables };
+}
+
+/** Each table's data block (by `schema.table` key) the restore reads itself, or why none. */
+export async function directTableReads(
+  archive: string,
+  key: (schema: string, table: string) => string,
+): Promise<{ reads: Map<string, DirectTableRead>; refused?: string }> {
+  if (process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore')
+    return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore' };
+  const directory = (await stat(archive)).isDirectory();
+  const toc = await readCustomArchiveToc(
+    directory ? join(archive, 'toc.dat') : archive,
+    directory ? 'directory' : 'custom',
+  );
+  if (typeof toc === 'string') return { reads: new Map(), refused: toc };
+  const reads = new Map<string, DirectTableRead>();
+  for (const entry of toc.tables) {
+    const read = {
+      intSize: toc.intSize,
+      compression: toc.compression,
+      dumpId: entry.dumpId,
+      copyStmt: entry.copyStmt,
+    };
+    if (entry.offset !== undefined)
+      reads.set(key(entry.schema, entry.table), { ...read, offset: entry.offset });
+    else if (entry.file !== undefined) {
+      // As pg_restore opens it: the name as written, else with .gz (lz4 and zstd files are its).
+      const file = await dataFile(join(archive, entry.file));
+      if (file) reads.set(key(entry.schema, entry.table), { ...read, ...file });
+    }
+  }
+  return { reads };
+}
+
+async function dataFile(path: string): Promise<{ file: string; compression: 'none' | 'gzip' } | undefined> {
+  const isFile = (candidate: string) =>
+    stat(candidate).then(
+      (found) => found.isFile(),
+      () => false,
+    );
+  if (await isFile(path)) return { file: path, compression: 'none' };
+  if (await isFile(`${path}.gz`)) return { file: `${path}.gz`, compression: 'gzip' };
+  return undefined;
+}
+
+/** What a worker needs to read one table's data (structured-clone safe). */
+export interface DirectTableRead {
+  intSize: number;
+  /** The data's compression: the archive's (custom), the data file's (directory). */
+  compression: 'none' | 'gzip';
+  dumpId: number;
+  copyStmt: string;
+  /** Custom format: where the entry's data block starts. */
+  offset?: number;
+  /** Directory format: the data file's path (gzip: a .gz file). */
+  file?: string;
+}
+
+/**
+ * The COPY text pg_restore prints for one TABLE DATA entry (its COPY statement, then the data),
+ * read from the archive: a custom archive's data block, or a directory archive's data file.
+ * Errors say what was wrong with the data.
+ */
+export async function* readTableData(
+  archive: string,
+  read: DirectTableRead,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const file = await open(read.file ?? archive, 'r');
+  try {
+    let chunks: AsyncIterable<Buffer>;
+    if (read.file !== undefined)
+      chunks = file.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false });
+    else {
+      const offset = read.offset ?? 0;
+      const reader = new BlockReader(file, offset, read.intSize);
+      const type = await reader.byte();
+      const id = await reader.int();
+      if (type !== BLK_DATA || id !== read.dumpId)
+        throw new Error(
+          `the archive's data block at offset ${offset} is not entry ${read.dumpId}'s (block type ${type}, ID ${id})`,
+        );
+      chunks = reader.chunks(signal);
+    }
+    yield Buffer.from(read.copyStmt, 'utf8');
+    if (read.compression === 'none') {
+      for await (const chunk of chunks) {
+        signal?.throwIfAborted();
+        yield chunk;
+      }
+      return;
+    }
+    // One zlib stream (gzip in a directory's .gz file) across the chunks; written as it comes,
+    // read as it inflates. The pipeline settles however it ends (a bad chunk, bad zlib data, a
+    // reader that stops early).
+    const options = { chunkSize: 256 * 1024 };
+    const inflate = read.file !== undefined ? createGunzip(options) : createInflate(options);
+    const feeding = pipeline(chunks, inflate).catch(() => undefined);
+    try {
+      for await (const chunk of inflate as AsyncIterable<Buffer>) {
+        signal?.throwIfAborted(); // a stopped run stops reading here, as a killed pg_restore would
+        yield chunk;
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (!code.startsWith('Z_')) throw error;
+      throw new Error(
+        `the archive's data for entry ${read.dumpId} does not inflate: ${(error as Error).message}`,
+      );
+    } finally {
+      inflate.destroy();
+      await feeding;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Buffered reads of a data block: its header's ints, then its length-prefixed chunks. */
+class BlockReader {
+  private buffer = Buffer.alloc(0);
+  private at = 0;
+
+  constructor(
+    private readonly file: FileHandle,
+    private position: number,
+    private readonly intSize: number,
+  ) {}
+
+  private async fill(bytes: number): Promise<void> {
+    if (this.buffer.length - this.at >= bytes) return;
+    const want = Math.max(bytes, 1024 * 1024);
+    const next = Buffer.allocUnsafe(want + (this.buffer.length - this.at));
+    this.buffer.copy(next, 0, this.at);
+    const kept = this.buffer.length - this.at;
+    const { bytesRead } = await this.file.read(next, kept, want, this.position);
+    this.position += bytesRead;
+    this.buffer = next.subarray(0, kept + bytesRead);
+    this.at = 0;
+    if (this.buffer.length < bytes) throw new Error('the archive ends inside a data block');
+  }
+
+  async byte(): Promise<number> {
+    await this.fill(1);
+    return this.buffer[this.at++] as number;
+  }
+
+  async int(): Promise<number> {
+    await this.fill(1 + this.intSize);
+    const sign = this.buffer[this.at++] as number;
+    let value = 0;
+    for (let index = 0; index < this.intSize; index++)
+      value += (this.buffer[this.at++] as number) * 2 ** (8 * index);
+    return sign ? -value : value;
+  }
+
+  /**
+   * The block's data up to its zero-length end, its chunks (pg_dump writes them ~4 KiB each)
+   * gathered into buffers of about `batch` bytes: each buffer is one write into zlib, a trip to
+   * its thread pool.
+   */
+  async *chunks(signal?: AbortSignal, batch = 1024 * 1024): AsyncGenerator<Buffer> {
+    let parts: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const length = await this.int();
+      if (length < 0) throw new Error(`a data chunk of length ${length}`);
+      if (length === 0) break;
+      await this.fill(length);
+      parts.push(this.buffer.subarray(this.at, this.at + length));
+      this.at += length;
+      size += length;
+      if (size >= batch) {
+        yield Buffer.concat(parts, size);
+        parts = [];
+        size = 0;
+      }
+    }
+    if (size > 0) yield Buffer.concat(parts, size);
+  }
+}

@@ -1,0 +1,183 @@
+// The custom-format reader (src/dump/custom-archive.ts) against the real pg_dump and pg_restore:
+// for every TABLE DATA entry of archives made with each compression setting, the COPY text it
+// reads from the data block is byte for byte what `pg_restore --data-only -t` prints; what it
+// cannot check (an archive written to a pipe, without data offsets) is left to pg_restore.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { directTableReads, readCustomArchiveToc, readTableData } from '../../src/dump/custom-archive.js';
+import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
+import { tableKey } from '../../src/sql/table-key.js';
+import { cluster, makeDumps, tempDir } from '../harness/pg-test-env.js';
+
+const SCHEMA = `
+  CREATE SCHEMA "Sales.EU";
+  CREATE TABLE "Sales.EU"."Order ""Lines""" (id int PRIMARY KEY, note text, tags text[], doc jsonb);
+  INSERT INTO "Sales.EU"."Order ""Lines"""
+    SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'tab' || chr(9) || 'nl' || chr(10) || 'bs\\' || g || ' ü €' END,
+           ARRAY['a,b', 'c"d', NULL], jsonb_build_object('k', g, 's', repeat('x', g % 50))
+    FROM generate_series(1, 40000) g;
+  CREATE TABLE events (id bigint, at date, payload text) PARTITION BY RANGE (at);
+  CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+  INSERT INTO events SELECT g, DATE '2025-06-01' + (g % 400), md5(g::text) FROM generate_series(1, 20000) g;
+  CREATE TABLE empty (id int);
+  CREATE TABLE big (id int, filler text);
+  INSERT INTO big SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM generate_series(1, 60000) g;
+`;
+
+/** What pg_restore prints for one table, from its COPY statement on (its header comments dropped). */
+async function pgRestoreCopy(
+  archive: string,
+  schema: string,
+  table: string,
+  copyStmt: string,
+): Promise<Buffer> {
+  const { stdout } = await execa(
+    cluster().binDir.concat('/pg_restore'),
+    tableDataArgs(archive, schema, table),
+    {
+      encoding: 'buffer',
+      maxBuffer: 512 * 1024 * 1024,
+    },
+  );
+  const printed = Buffer.from(stdout as unknown as Uint8Array);
+  const at = printed.indexOf(Buffer.from(copyStmt, 'utf8'));
+  expect(at).toBeGreaterThan(-1);
+  return printed.subarray(at);
+}
+
+/** The table's COPY text as the restore reads it (the reads directTableReads plans). */
+async function readAll(archive: string, schema: string, table: string): Promise<Buffer> {
+  const { reads, refused } = await directTableReads(archive, tableKey);
+  const read = reads.get(tableKey(schema, table));
+  if (!read) throw new Error(`no direct read of ${schema}.${table}: ${refused}`);
+  const parts: Buffer[] = [];
+  for await (const chunk of readTableData(archive, read)) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+describe('reading table data from a custom-format archive', () => {
+  let dir: string;
+  const dumps = {
+    default: 'default.dump',
+    none: 'z0.dump',
+    best: 'z9.dump',
+    piped: 'piped.dump',
+    directory: 'dir',
+    directoryPlain: 'dir-z0',
+  };
+
+  beforeAll(async () => {
+    const info = cluster();
+    dir = await tempDir('custom-archive');
+    await makeDumps(dir, SCHEMA, { [dumps.default]: 'c', [dumps.directory]: 'd' }, async (database) => {
+      const env = {
+        PGHOST: info.host,
+        PGPORT: String(info.port),
+        PGUSER: info.user,
+        PGPASSWORD: info.password,
+      };
+      const pgDump = join(info.binDir, 'pg_dump');
+      await execa(pgDump, ['-Fc', '-Z0', `--file=${join(dir, dumps.none)}`, database], { env });
+      await execa(pgDump, ['-Fc', '-Z9', `--file=${join(dir, dumps.best)}`, database], { env });
+      await execa(pgDump, ['-Fd', '-Z0', `--file=${join(dir, dumps.directoryPlain)}`, database], { env });
+      // Written to a pipe: pg_dump cannot seek back to record where each data block starts.
+      const { stdout } = await execa(pgDump, ['-Fc', database], { env, encoding: 'buffer' });
+      await writeFile(join(dir, dumps.piped), Buffer.from(stdout as unknown as Uint8Array));
+    });
+  });
+
+  it.each([
+    ['default compression', 'default'],
+    ['no compression', 'none'],
+    ['compression 9', 'best'],
+    ['a directory archive (gzip files)', 'directory'],
+    ['a directory archive without compression', 'directoryPlain'],
+  ] as const)('gives what pg_restore prints for every table, from %s', async (_, which) => {
+    const archive = join(dir, dumps[which]);
+    const directory = which === 'directory' || which === 'directoryPlain';
+    const toc = await readCustomArchiveToc(
+      directory ? join(archive, 'toc.dat') : archive,
+      directory ? 'directory' : 'custom',
+    );
+    if (typeof toc === 'string') throw new Error(toc);
+    const { reads } = await directTableReads(archive, tableKey);
+    expect(new Set([...reads.values()].map((read) => read.compression))).toEqual(
+      new Set([which === 'none' || which === 'directoryPlain' ? 'none' : 'gzip']),
+    );
+    expect(toc.tables.map((t) => tableKey(t.schema, t.table)).sort()).toEqual(
+      [
+        tableKey('Sales.EU', 'Order "Lines"'),
+        'public.big',
+        'public.empty',
+        'public.events_2025',
+        'public.events_2026',
+      ].sort(),
+    );
+    for (const entry of toc.tables) {
+      const mine = await readAll(archive, entry.schema, entry.table);
+      const theirs = await pgRestoreCopy(archive, entry.schema, entry.table, entry.copyStmt);
+      // pg_restore goes on after the data with its closing comments: the data is a prefix.
+      expect(theirs.subarray(0, mine.length).equals(mine), tableKey(entry.schema, entry.table)).toBe(true);
+      // …and the data is all of it: the end-of-data marker, then pg_restore's closing comment.
+      expect(mine.toString('latin1').endsWith('\\.\n\n\n')).toBe(true);
+      expect(theirs.subarray(mine.length).toString()).toMatch(/^--\n-- PostgreSQL database dump complete/);
+    }
+  });
+
+  it('leaves an archive written to a pipe (no data offsets) to pg_restore', async () => {
+    const reads = await directTableReads(join(dir, dumps.piped), tableKey);
+    expect(reads.reads.size).toBe(0);
+    const seekable = await directTableReads(join(dir, dumps.default), tableKey);
+    expect([...seekable.reads.keys()]).toContain('public.big');
+  });
+
+  it('refuses archive versions it was not written for, and a format other than the one it expects', async () => {
+    const copy = join(dir, 'future.dump');
+    const bytes = await readFile(join(dir, dumps.default));
+    bytes[6] = 17; // 1.17
+    await writeFile(copy, bytes);
+    expect(await readCustomArchiveToc(copy)).toMatch(/archive version 1\.17\.0/);
+    expect((await directTableReads(join(dir, dumps.directory, 'toc.dat'), tableKey)).refused).toMatch(
+      /not the custom format/,
+    );
+    const saved = process.env.STAGING_REFRESH_ARCHIVE_READER;
+    process.env.STAGING_REFRESH_ARCHIVE_READER = 'pg_restore';
+    try {
+      expect((await directTableReads(join(dir, dumps.default), tableKey)).refused).toMatch(
+        /STAGING_REFRESH_ARCHIVE_READER/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.STAGING_REFRESH_ARCHIVE_READER;
+      else process.env.STAGING_REFRESH_ARCHIVE_READER = saved;
+    }
+  });
+
+  it('says what is wrong with a damaged or truncated data block', async () => {
+    const archive = join(dir, dumps.default);
+    const toc = await readCustomArchiveToc(archive);
+    if (typeof toc === 'string') throw new Error(toc);
+    const entry = toc.tables.find((t) => t.table === 'big');
+    if (entry?.offset === undefined) throw new Error('no big');
+    const { offset } = entry;
+    const bytes = await readFile(archive);
+    const damaged = join(dir, 'damaged.dump');
+    const garbled = Buffer.from(bytes);
+    for (let i = offset + 200; i < offset + 264; i++) garbled[i] = (garbled[i] ?? 0) ^ 0x5a;
+    await writeFile(damaged, garbled);
+    await expect(readAll(damaged, 'public', 'big')).rejects.toThrow(/does not inflate|data chunk of length/);
+
+    const truncated = join(dir, 'truncated.dump');
+    await writeFile(truncated, bytes.subarray(0, offset + 5000));
+    await expect(readAll(truncated, 'public', 'big')).rejects.toThrow(/ends inside a data block/);
+
+    // A TOC offset pointing at another entry's block: refused by the block's own header.
+    const wrong = { ...entry, offset: toc.tables.find((t) => t.table === 'events_2025')?.offset ?? 0 };
+    const reading = (async () => {
+      for await (const _ of readTableData(archive, { ...toc, ...wrong }));
+    })();
+    await expect(reading).rejects.toThrow(/is not entry \d+'s/);
+  });
+});
