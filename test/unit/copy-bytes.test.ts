@@ -81,7 +81,9 @@ describe('COPY text on bytes', () => {
     );
     expect(() => transform.bytes(Buffer.from('1\t2\n'), 0, 4)).toThrow(/public\.t has fewer than 3 fields/);
     // A block cut inside a row (no newline before its end) is refused, not read past its end.
-    expect(() => transform.bytes(Buffer.from('1\t2\t3\n4\t5\t6\n'), 0, 9)).toThrow(/public\.t ends inside a row/);
+    expect(() => transform.bytes(Buffer.from('1\t2\t3\n4\t5\t6\n'), 0, 9)).toThrow(
+      /public\.t ends inside a row/,
+    );
   });
 
   it("finds a field's end and tells plain, UTF-8 and escaped fields apart as Node's own UTF-8 check does", () => {
