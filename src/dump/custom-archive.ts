@@ -63,11 +63,12 @@ class TocParser {
     return sign ? -value : value;
   }
 
-  str(): string | undefined {
+  /** A string as UTF-8 (names, as `pg_restore -l` is read), or each byte a character (`latin1`). */
+  str(encoding: 'utf8' | 'latin1' = 'utf8'): string | undefined {
     const length = this.int();
     if (length < 0) return undefined;
     if (this.at + length > this.bytes.length) throw new NeedMore();
-    const text = this.bytes.toString('utf8', this.at, this.at + length);
+    const text = this.bytes.toString(encoding, this.at, this.at + length);
     this.at += length;
     return text;
   }
@@ -150,7 +151,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     p.int(); // section
     p.str(); // defn
     p.str(); // dropStmt
-    const copyStmt = p.str();
+    const copyStmt = p.str('latin1'); // printed as its bytes, in whatever encoding the dump has
     const namespace = p.str();
     p.str(); // tablespace
     if (minor >= 14) p.str(); // tableam
@@ -220,6 +221,7 @@ export interface DirectTableRead {
   /** The data's compression: the archive's (custom), the data file's (directory). */
   compression: 'none' | 'gzip';
   dumpId: number;
+  /** Its bytes, one character each (latin1): a dump's encoding is not always UTF-8. */
   copyStmt: string;
   /** Custom format: where the entry's data block starts. */
   offset?: number;
@@ -253,7 +255,7 @@ export async function* readTableData(
         );
       chunks = reader.chunks(signal);
     }
-    yield Buffer.from(read.copyStmt, 'utf8');
+    yield Buffer.from(read.copyStmt, 'latin1');
     if (read.compression === 'none') {
       for await (const chunk of chunks) {
         signal?.throwIfAborted();

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { directTableReads, readCustomArchiveToc, readTableData } from '../../src/dump/custom-archive.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { tableKey } from '../../src/sql/table-key.js';
-import { cluster, makeDumps, tempDir } from '../harness/pg-test-env.js';
+import { cluster, makeDumps, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
 const SCHEMA = `
   CREATE SCHEMA "Sales.EU";
@@ -43,7 +43,7 @@ async function pgRestoreCopy(
     },
   );
   const printed = Buffer.from(stdout as unknown as Uint8Array);
-  const at = printed.indexOf(Buffer.from(copyStmt, 'utf8'));
+  const at = printed.indexOf(Buffer.from(copyStmt, 'latin1'));
   expect(at).toBeGreaterThan(-1);
   return printed.subarray(at);
 }
@@ -124,6 +124,37 @@ describe('reading table data from a custom-format archive', () => {
       // …and the data is all of it: the end-of-data marker, then pg_restore's closing comment.
       expect(mine.toString('latin1').endsWith('\\.\n\n\n')).toBe(true);
       expect(theirs.subarray(mine.length).toString()).toMatch(/^--\n-- PostgreSQL database dump complete/);
+    }
+  });
+
+  it("prints the COPY statement's own bytes from a LATIN1 database (a non-ASCII column name)", async () => {
+    const info = cluster();
+    const database = uniqueDb('latin1');
+    await sql(
+      'postgres',
+      `CREATE DATABASE ${database} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    try {
+      await sql(
+        database,
+        `CREATE TABLE sizes (id int, "größe" text); INSERT INTO sizes VALUES (1, 'groß'), (2, NULL)`,
+      );
+      const archive = join(dir, 'latin1.dump');
+      const env = {
+        PGHOST: info.host,
+        PGPORT: String(info.port),
+        PGUSER: info.user,
+        PGPASSWORD: info.password,
+      };
+      await execa(join(info.binDir, 'pg_dump'), ['-Fc', `--file=${archive}`, database], { env });
+      const mine = await readAll(archive, 'public', 'sizes');
+      expect(mine.includes(Buffer.from('gr\xf6\xdfe', 'latin1'))).toBe(true); // the header, in LATIN1
+      const toc = await readCustomArchiveToc(archive);
+      if (typeof toc === 'string') throw new Error(toc);
+      const theirs = await pgRestoreCopy(archive, 'public', 'sizes', toc.tables[0]?.copyStmt ?? '');
+      expect(theirs.subarray(0, mine.length).equals(mine)).toBe(true);
+    } finally {
+      await sql('postgres', `DROP DATABASE ${database}`);
     }
   });
 
