@@ -40,6 +40,9 @@ const ARCH_CUSTOM = 1;
 /** What a directory archive's toc.dat says it is: pg_dump 15 writes 3, ArchiveFormat names it 5. */
 const ARCH_DIRECTORY = [3, 5];
 
+/** The largest TOC read directly (an entry is its SQL and a few names: 64 MiB is some 100,000 objects). */
+const MAX_TOC_BYTES = 64 * 1024 * 1024;
+
 /** Thrown by the TOC parser when it needs more of the file than it has read. */
 class NeedMore extends Error {}
 
@@ -96,6 +99,8 @@ export async function readCustomArchiveToc(
   try {
     const { size } = await file.stat();
     for (let window = 256 * 1024; ; window *= 2) {
+      // A damaged length in the TOC must not read a whole backup into memory: pg_restore's then.
+      if (window > MAX_TOC_BYTES) return `a table of contents over ${MAX_TOC_BYTES / 1024 / 1024} MiB`;
       const length = Math.min(window, size);
       const bytes = Buffer.allocUnsafe(length);
       const { bytesRead } = await file.read(bytes, 0, length, 0);

@@ -2,7 +2,7 @@
 // for every TABLE DATA entry of archives made with each compression setting, the COPY text it
 // reads from the data block is byte for byte what `pg_restore --data-only -t` prints; what it
 // cannot check (an archive written to a pipe, without data offsets) is left to pg_restore.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,16 @@ describe('reading table data from a custom-format archive', () => {
     bytes[6] = 17; // 1.17
     await writeFile(copy, bytes);
     expect(await readCustomArchiveToc(copy)).toMatch(/archive version 1\.17\.0/);
+    // A damaged string length (the database name's, 2 GiB) in a 200 MB file: the reader stops at
+    // 64 MiB of table of contents instead of reading the backup into memory.
+    const damaged = join(dir, 'huge-toc.dump');
+    const head = Buffer.from(bytes.subarray(0, 64));
+    head[6] = 14;
+    head.writeUInt8(0, 51); // sign
+    head.writeUInt32LE(0x7fffffff, 52);
+    await writeFile(damaged, head);
+    await truncate(damaged, 200 * 1024 * 1024);
+    expect(await readCustomArchiveToc(damaged)).toMatch(/a table of contents over 64 MiB/);
     expect((await directTableReads(join(dir, dumps.directory, 'toc.dat'), tableKey)).refused).toMatch(
       /not the custom format/,
     );
