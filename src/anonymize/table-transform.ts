@@ -180,7 +180,8 @@ export function compileTableTransform(
       let copied = from;
       let rows = 0;
       for (let row = from; row < to; rows++) {
-        // Native searches for the row's newline and its tabs: cheaper than a loop over every byte.
+        // A native search for the row's newline (rows are long); its fields are walked in
+        // JavaScript (fields are short: fieldEnd, nextTab).
         const newline = source.indexOf(10, row);
         if (newline === -1 || newline >= to) throw new Error(`a COPY block of ${table} ends inside a row`);
         let field = 0;

@@ -1,11 +1,12 @@
-// A custom-format archive's table data read straight from the file: the header and TOC as
-// pg_restore reads them (pg_backup_archiver.c ReadHead/ReadToc, pg_backup_custom.c), then one
-// TABLE DATA entry's block — a length-prefixed run of chunks, one zlib stream — inflated by Node's
-// zlib in this process. pg_restore does the same work in a child process and hands the COPY text
+// An archive's table data read straight from the files: the header and TOC as pg_restore reads
+// them (pg_backup_archiver.c ReadHead/ReadToc, pg_backup_custom.c, pg_backup_directory.c), then one
+// TABLE DATA entry's data — a custom archive's block (a length-prefixed run of chunks, one zlib
+// stream) or a directory archive's data file — inflated by Node's zlib in this process. pg_restore does the same work in a child process and hands the COPY text
 // over a pipe 4 KiB at a time: its inflate (the system zlib), its writes and the reads on this side
 // were about a fifth of masking a users table on one core. Only what this reader can check is
 // read this way — archive versions 1.12–1.16, no compression or gzip, an entry whose data offset
-// the archive records, a block whose header names that entry — everything else is pg_restore's
+// the archive records (or whose data file is there), a block whose header names that entry —
+// everything else is pg_restore's
 // (`directTableReads` says which, and why not).
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
@@ -27,9 +28,7 @@ export interface ArchiveTableData {
 
 /** What the direct reader needs to know about an archive, and its TABLE DATA entries. */
 export interface CustomArchiveToc {
-  version: string;
   intSize: number;
-  offSize: number;
   compression: 'none' | 'gzip';
   tables: ArchiveTableData[];
 }
@@ -42,6 +41,13 @@ const ARCH_DIRECTORY = [3, 5];
 
 /** The largest TOC read directly (an entry is its SQL and a few names: 64 MiB is some 100,000 objects). */
 const MAX_TOC_BYTES = 64 * 1024 * 1024;
+
+/** `size` little-endian bytes of `bytes` at `at`, as pg_dump writes an int's magnitude and an offset. */
+function littleEndian(bytes: Buffer, at: number, size: number): number {
+  let value = 0;
+  for (let index = 0; index < size; index++) value += (bytes[at + index] as number) * 2 ** (8 * index);
+  return value;
+}
 
 /** Thrown by the TOC parser when it needs more of the file than it has read. */
 class NeedMore extends Error {}
@@ -59,11 +65,17 @@ class TocParser {
     return this.bytes[this.at++] as number;
   }
 
+  /** A sign byte, then `intSize` bytes. */
   int(): number {
     const sign = this.byte();
-    let value = 0;
-    for (let index = 0; index < this.intSize; index++) value += this.byte() * 2 ** (8 * index);
-    return sign ? -value : value;
+    return sign ? -this.bytesLE(this.intSize) : this.bytesLE(this.intSize);
+  }
+
+  private bytesLE(size: number): number {
+    if (this.at + size > this.bytes.length) throw new NeedMore();
+    const value = littleEndian(this.bytes, this.at, size);
+    this.at += size;
+    return value;
   }
 
   /** A string as UTF-8 (names, as `pg_restore -l` is read), or each byte a character (`latin1`). */
@@ -76,15 +88,14 @@ class TocParser {
     return text;
   }
 
+  /** A state byte, then `offSize` bytes. */
   offset(): { state: number; offset: number } {
     const state = this.byte();
-    let offset = 0;
-    for (let index = 0; index < this.offSize; index++) offset += this.byte() * 2 ** (8 * index);
-    return { state, offset };
+    return { state, offset: this.bytesLE(this.offSize) };
   }
 }
 
-/** Why an archive is not read directly (undefined: it is). */
+/** Why an archive is not read directly. */
 export type DirectReadRefusal = string;
 
 /**
@@ -174,7 +185,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
         tables.push({ dumpId, schema: namespace, table: tag, copyStmt, offset });
     }
   }
-  return { version, intSize: p.intSize, offSize: p.offSize, compression, tables };
+  return { intSize: p.intSize, compression, tables };
 }
 
 /** Each table's data block (by `schema.table` key) the restore reads itself, or why none. */
@@ -325,10 +336,9 @@ class BlockReader {
 
   async int(): Promise<number> {
     await this.fill(1 + this.intSize);
-    const sign = this.buffer[this.at++] as number;
-    let value = 0;
-    for (let index = 0; index < this.intSize; index++)
-      value += (this.buffer[this.at++] as number) * 2 ** (8 * index);
+    const sign = this.buffer[this.at] as number;
+    const value = littleEndian(this.buffer, this.at + 1, this.intSize);
+    this.at += 1 + this.intSize;
     return sign ? -value : value;
   }
 

@@ -81,9 +81,9 @@ export interface AnonymizeRecord {
     /** Helper threads that masked part of the table besides its stream's own (a big table on several cores). */
     helpers?: number;
     /**
-     * Who read its rows from the backup: this process, straight from a custom-format archive's data
-     * block, or pg_restore (directory and tar archives, compressions other than gzip, an archive
-     * without data offsets, STAGING_REFRESH_ARCHIVE_READER=pg_restore).
+     * Who read its rows from the backup: this process, straight from a custom archive's data block
+     * or a directory archive's data file, or pg_restore (tar archives, compressions other than
+     * gzip, an archive without data offsets, STAGING_REFRESH_ARCHIVE_READER=pg_restore).
      */
     readBy?: 'archive' | 'pg_restore';
   }[];

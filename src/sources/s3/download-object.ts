@@ -153,7 +153,7 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
     });
     progress.done();
     const head = await heading;
-    if (head.etag !== object.etag || head.bytes !== object.bytes) throw objectChanged(object, head);
+    if (isOtherVersion(object, head)) throw objectChanged(object, head);
     const actual = await digest.result();
     await handle.close();
     const verifiedBy = await verify(temporary, head, input.candidate.key, await expecting, actual);
@@ -176,13 +176,24 @@ export async function fetchBackup(input: FetchInput): Promise<FetchResult> {
     await handle.close().catch(() => undefined);
     await rm(temporary, { force: true });
     if (input.signal.aborted) throw new AbortedError('download stopped', { cause: error });
-    // A part that failed because the key now holds another object (412, a range past its end)
-    // is the object's change, not the store's fault.
+    // A part that failed because the key now holds another object (a range past its new end) is
+    // the object's change, not the store's fault.
     const head =
       listed && !(error instanceof BadBackupError) ? await heading.catch(() => undefined) : undefined;
-    if (head && (head.etag !== object.etag || head.bytes !== object.bytes)) throw objectChanged(object, head);
+    if (head && isOtherVersion(object, head)) throw objectChanged(object, head);
     throw workDirError(error, dir); // a full disk is the work dir's (74), not the bucket's
   }
+}
+
+/** Whether `now` (a HEAD, a part's response) describes another object than `object`; unknowns are not a difference. */
+function isOtherVersion(
+  object: { etag: string; bytes: number },
+  now: { etag?: string | undefined; bytes?: number | undefined },
+): boolean {
+  return (
+    (object.etag !== '' && now.etag !== undefined && now.etag !== object.etag) ||
+    (now.bytes !== undefined && now.bytes !== object.bytes)
+  );
 }
 
 /** The key was overwritten between the listing and the download (or during it). */
@@ -223,10 +234,7 @@ async function fetchPart(
         input.signal,
         object.etag || undefined,
       );
-      if (
-        (object.etag && range.etag !== undefined && range.etag !== object.etag) ||
-        (range.totalBytes !== undefined && range.totalBytes !== object.bytes)
-      ) {
+      if (isOtherVersion(object, { etag: range.etag, bytes: range.totalBytes })) {
         range.body.destroy();
         throw objectChanged(object, { etag: range.etag ?? 'unknown', bytes: range.totalBytes ?? Number.NaN });
       }

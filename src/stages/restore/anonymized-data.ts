@@ -168,8 +168,8 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     );
   };
   const streamedTables = new Set(streamed.map(([table]) => table));
-  // Masked tables' rows straight from a custom-format archive's data blocks where the reader can
-  // (custom-archive.ts); the rest through pg_restore, as before.
+  // Masked tables' rows straight from the archive's data (custom blocks, directory files) where
+  // the reader can (custom-archive.ts); the rest through pg_restore, as before.
   const direct = await directTableReads(input.archive, tableKey).catch((error: unknown) => ({
     reads: new Map<string, DirectTableRead>(),
     refused: `its table of contents was not read: ${(error as Error).message}`,
