@@ -2,7 +2,8 @@
 // masked table (reading and inflating its data block, or pg_restore and its pipe where a run uses
 // it; cutting fields, the PRFs and fakes, re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
 // second there are rows per second per tool core; with `threads` above 1 the table is split
-// across helper threads as a restore splits a big table (block-masker.ts), from the first block.
+// across helper threads as a restore splits a big table (block-masker.ts), from the first block,
+// unless a ruled column has a unique key of its own (kept unique as a run keeps it: one thread).
 // Prints one JSON line.
 // argv: archive schema table rules-json types-json secret domain [threads]
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
@@ -10,6 +11,7 @@ import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import type { ColumnRule } from '../../src/config/schema.js';
 import { directTableReads } from '../../src/dump/custom-archive.js';
+import { archiveUniqueKeys } from '../../src/dump/unique-keys.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
 import { tableKey } from '../../src/sql/table-key.js';
 import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
@@ -22,6 +24,12 @@ const rules = JSON.parse(rulesJson as string) as Record<string, ColumnRule>;
 const typesList = Object.entries(JSON.parse(typesJson as string) as Record<string, string>);
 const threads = Math.max(1, Number(threadsArg ?? 1));
 const name = `${schema}.${table}`;
+// Ruled columns with a unique key of their own, as a run finds them: their outputs are kept
+// apart, and such a table is not split across threads.
+const unique = (await archiveUniqueKeys(archive as string))
+  .filter((key) => key.table === tableKey(schema as string, table as string) && key.columns.length === 1)
+  .map((key) => key.columns[0] as string)
+  .filter((column) => column in rules);
 const lines = new CopyLines((columns) =>
   compileTableTransform(
     name,
@@ -30,10 +38,12 @@ const lines = new CopyLines((columns) =>
     new Map(typesList),
     new KeyedPrf(secret as string),
     domain as string,
+    new Set(unique),
   ),
 );
+const started = performance.now();
 const masker = new BlockMasker(lines, {
-  splittable: true,
+  splittable: unique.length === 0,
   budget: threads > 1 ? threadBudget(threads) : undefined,
   helpersAfterBytes: 0,
   setup: (columns) => ({
@@ -45,7 +55,6 @@ const masker = new BlockMasker(lines, {
     domain: domain as string,
   }),
 });
-const started = performance.now();
 // As a run reads it: from the archive's data block where the reader can, else pg_restore.
 const direct = await directTableReads(archive as string, tableKey);
 const source = openTableData(
