@@ -58,7 +58,7 @@ export function uniqueMaskers(
       const at = sink.length;
       bytes(source, start, end, sink);
       const written = sink.reserve(0);
-      if (plainBytes(written, at, sink.length)) {
+      if (bytes.ascii === true || plainBytes(written, at, sink.length)) {
         const owner = digestBytes(source, start, end);
         const ownerHi = digestHigh();
         if (owners.claim(digestBytes(written, at, sink.length), digestHigh(), owner, ownerHi) !== OTHER)
@@ -115,7 +115,12 @@ class OwnerTable {
       if (hi === 0 && lo === 0) continue;
       let slot = lo & mask;
       while (this.slots[slot * 4] !== 0 || this.slots[slot * 4 + 1] !== 0) slot = (slot + 1) & mask;
-      this.slots.set(old.subarray(at, at + 4), slot * 4);
+      // Word by word: a subarray view per entry was most of a growth's cost.
+      const to = slot * 4;
+      this.slots[to] = hi;
+      this.slots[to + 1] = lo;
+      this.slots[to + 2] = old[at + 2] as number;
+      this.slots[to + 3] = old[at + 3] as number;
     }
   }
 }

@@ -59,6 +59,7 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
       sink.length = at + 18;
       sink.copy(tail, 0, tail.length);
     };
+    masker.ascii = true;
     return masker;
   },
 };

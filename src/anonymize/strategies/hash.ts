@@ -54,6 +54,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
       sink.length += digits.length;
     };
     number.utf8 = true;
+    number.ascii = true;
     return number;
   }
   if (!TEXT_TYPES.has(ctx.type)) return undefined;
@@ -64,6 +65,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
   };
   // The MAC is of the value's UTF-8 bytes: any field without an escape is those bytes.
   one.utf8 = true;
+  one.ascii = true;
   const batch = ctx.deferred ? prf.macBatch() : undefined;
   if (!batch) return one;
   // Four values at once: each short value's digits are reserved in the sink and written when
@@ -98,6 +100,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
     if (count === 4) pay(sink);
   };
   four.utf8 = true;
+  four.ascii = true;
   four.flush = (sink) => {
     if (count > 0 && sink === owedTo) pay(sink);
   };

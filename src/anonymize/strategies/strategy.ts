@@ -27,6 +27,11 @@ export type BytesMasker = ((source: Buffer, start: number, end: number, sink: Fi
    * that is not ASCII, as long as it holds no escape — its bytes are then the value's UTF-8.
    */
   utf8?: boolean;
+  /**
+   * True on a masker whose output is always a plain field (ASCII without a backslash: hex digits,
+   * an address on an ASCII domain), so the unique check need not scan it to know.
+   */
+  ascii?: boolean;
 };
 
 /** Where a BytesMasker writes (the masking loop's ByteSink, copy-bytes.ts). */
