@@ -1,21 +1,27 @@
 // The cache of repeated values (memo-masker.ts) on bytes: a plain field's bytes are looked up in
-// an open-addressing table of 64-bit digests, and a hit copies the masked field's bytes out of an
+// an open-addressing table of digests (8 bytes a slot, sized to the entries, so that a column with
+// tens of thousands of values still fits a core's cache: a 2 MiB table cost a cache miss a row),
+// the key's bytes compared in the arena, and a hit copies the masked field's bytes out of that
 // arena — no string made, no Map of strings (a birth date repeats in ~96 % of a users table's
 // rows, where the string cache still cost a string, a Map lookup and an encode a row). The same
 // bounds as the string cache: entries, key length, and a trial after which a column whose values
 // barely repeat stops paying for the lookup.
-import { digestBytes, digestHigh } from './digest.js';
+import { digestBytes } from './digest.js';
 import { MEMO_ENTRIES, MEMO_MAX_LENGTH, MEMO_TRIAL, memoWorthKeeping } from './memo-masker.js';
 import type { FieldSink } from './strategies/strategy.js';
 
-/** Slots in the table: twice the entries, so that probes stay short. */
-const SLOTS = MEMO_ENTRIES * 2;
-/** Per slot: digest low word, digest high word, key offset + 1 (0: free), output offset. */
-const WORDS = 4;
+/** Slots at most: twice the entries, so that probes stay short. */
+const MAX_SLOTS = MEMO_ENTRIES * 2;
+/** Slots at first: the table grows with the entries, so a column with few values stays in cache. */
+const FIRST_SLOTS = 1024;
+/** Per slot: the key's digest (low word), its entry's offset in the arena + 1 (0: free). */
+const WORDS = 2;
+/** An entry in the arena: key length (1 byte), output length (2 bytes), the key, the output. */
+const HEAD = 3;
 
 export class BytesMemo {
-  private readonly slots = new Int32Array(SLOTS * WORDS);
-  /** Each entry's key bytes, then its output's length (2 bytes) and bytes. */
+  private slots = new Int32Array(FIRST_SLOTS * WORDS);
+  /** Each entry: its head, its key's bytes, its output's bytes. */
   private arena = Buffer.allocUnsafeSlow(1 << 20);
   private used = 0;
   private entries = 0;
@@ -24,7 +30,6 @@ export class BytesMemo {
   private on = true;
   /** The digest of the last key looked up (for `store`). */
   private lo = 0;
-  private hi = 0;
 
   /** False once the hit rate switched the cache off. */
   caching(): boolean {
@@ -41,13 +46,13 @@ export class BytesMemo {
       this.on = false;
       return false;
     }
-    this.digest(source, start, end);
-    const slot = this.find(source, start, end);
-    if (this.slots[slot * WORDS + 2] === 0) return false;
-    const at = this.slots[slot * WORDS + 3] as number;
+    this.lo = digestBytes(source, start, end) | 0;
+    const entry = this.slots[this.find(source, start, end) * WORDS + 1] as number;
+    if (entry === 0) return false;
     const arena = this.arena;
-    const length = ((arena[at] as number) << 8) | (arena[at + 1] as number);
-    sink.copy(arena, at + 2, at + 2 + length);
+    const at = entry - 1;
+    const out = at + HEAD + (arena[at] as number);
+    sink.copy(arena, out, out + (((arena[at + 1] as number) << 8) | (arena[at + 2] as number)));
     this.hits++;
     return true;
   }
@@ -57,44 +62,43 @@ export class BytesMemo {
     const keyLength = end - start;
     const outLength = sink.length - at;
     if (!this.on || keyLength > MEMO_MAX_LENGTH || outLength > 0xffff) return;
-    if (this.entries >= MEMO_ENTRIES || this.used + keyLength + 2 + outLength > this.arena.length) {
-      if (this.used + keyLength + 2 + outLength > this.arena.length && this.arena.length < 1 << 26)
+    const size = HEAD + keyLength + outLength;
+    if (this.entries >= MEMO_ENTRIES || this.used + size > this.arena.length) {
+      if (this.used + size > this.arena.length && this.arena.length < 1 << 26)
         this.arena = Buffer.allocUnsafeSlow(this.arena.length * 2);
       this.clear();
+    } else if ((this.entries + 1) * 2 > this.slots.length / WORDS && this.slots.length / WORDS < MAX_SLOTS) {
+      this.grow();
     }
     const slot = this.find(source, start, end);
-    const base = slot * WORDS;
     const arena = this.arena;
-    const keyAt = this.used;
-    source.copy(arena, keyAt, start, end);
-    const outAt = keyAt + keyLength;
-    arena[outAt] = outLength >>> 8;
-    arena[outAt + 1] = outLength & 0xff;
-    sink.reserve(0).copy(arena, outAt + 2, at, sink.length);
-    this.used = outAt + 2 + outLength;
-    this.slots[base] = this.lo;
-    this.slots[base + 1] = this.hi;
-    this.slots[base + 2] = keyAt + 1;
-    this.slots[base + 3] = outAt;
+    const entry = this.used;
+    arena[entry] = keyLength;
+    arena[entry + 1] = outLength >>> 8;
+    arena[entry + 2] = outLength & 0xff;
+    source.copy(arena, entry + HEAD, start, end);
+    sink.reserve(0).copy(arena, entry + HEAD + keyLength, at, sink.length);
+    this.used = entry + size;
+    this.slots[slot * WORDS] = this.lo;
+    this.slots[slot * WORDS + 1] = entry + 1;
     this.entries++;
   }
 
-  /** The slot holding the key source[start, end) (digest in lo/hi), or the free slot where it goes. */
+  /** The slot holding the key source[start, end) (its digest in lo), or the free slot where it goes. */
   private find(source: Uint8Array, start: number, end: number): number {
     const slots = this.slots;
     const arena = this.arena;
     const length = end - start;
-    for (let slot = this.lo & (SLOTS - 1); ; slot = (slot + 1) & (SLOTS - 1)) {
-      const base = slot * WORDS;
-      const key = slots[base + 2] as number;
-      if (key === 0) return slot;
-      if (slots[base] !== this.lo || slots[base + 1] !== this.hi) continue;
-      // Same digest: the same key only if its bytes are (the output starts where the key ends).
-      const keyAt = key - 1;
-      if ((slots[base + 3] as number) - keyAt !== length) continue;
+    const mask = slots.length / WORDS - 1;
+    for (let slot = this.lo & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot * WORDS + 1] as number;
+      if (entry === 0) return slot;
+      if (slots[slot * WORDS] !== this.lo || arena[entry - 1] !== length) continue;
+      // Same digest and length: the same key only if its bytes are.
+      const key = entry - 1 + HEAD;
       let same = true;
       for (let index = 0; index < length; index++) {
-        if (arena[keyAt + index] !== source[start + index]) {
+        if (arena[key + index] !== source[start + index]) {
           same = false;
           break;
         }
@@ -103,15 +107,25 @@ export class BytesMemo {
     }
   }
 
+  /** Twice the slots, every entry placed again by its digest. */
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    const mask = this.slots.length / WORDS - 1;
+    for (let at = 0; at < old.length; at += WORDS) {
+      const entry = old[at + 1] as number;
+      if (entry === 0) continue;
+      const lo = old[at] as number;
+      let slot = lo & mask;
+      while (this.slots[slot * WORDS + 1] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot * WORDS] = lo;
+      this.slots[slot * WORDS + 1] = entry;
+    }
+  }
+
   private clear(): void {
     this.slots.fill(0);
     this.used = 0;
     this.entries = 0;
-  }
-
-  private digest(source: Uint8Array, start: number, end: number): void {
-    // As the table's int32 words hold them.
-    this.lo = digestBytes(source, start, end) | 0;
-    this.hi = digestHigh() | 0;
   }
 }
