@@ -1,9 +1,11 @@
-// The value half of the PII gate: the first rows of each table are read from the archive stream
-// (`pg_restore --data-only -t … -f -`, stopped after `rows` lines: never the whole table) and
-// the columns no rule covers are classified by content.
+// The value half of the PII gate: the first rows of each table are read from the archive — its
+// data block where the reader can (custom-archive.ts), else `pg_restore --data-only -t … -f -` —
+// stopped after `rows` lines (never the whole table), and the columns no rule covers are
+// classified by content.
 import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
+import { type DirectTableRead, readTableData } from '../dump/custom-archive.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
 import { decodeField, parseCopyHeader } from '../format/copy-text.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
@@ -78,14 +80,27 @@ export function columnValues(
   return values;
 }
 
-/** Reads up to `rows` rows of one table from the archive; values of `columns` only. */
+/**
+ * Reads up to `rows` rows of one table from the archive; values of `columns` only. From the
+ * table's data block when `direct` says where it is (no pg_restore to start: the PII gate and the
+ * rule checks sit between pre-data and the first masked row), else from pg_restore. A sample is
+ * what could be read: a damaged block is the masked stream's to report, as pg_restore's failure is.
+ */
 export async function sampleArchiveTable(
   archive: string,
   table: string,
   columns: readonly string[],
   rows: number,
   signal?: AbortSignal,
+  direct?: DirectTableRead,
 ): Promise<Map<string, string[]>> {
+  if (direct) {
+    const found = await firstLines(readTableData(archive, direct, signal), rows).catch((error: unknown) => {
+      if (signal?.aborted) throw error;
+      return undefined;
+    });
+    if (found) return columnValues(found.lines, found.header ?? [], columns);
+  }
   const name = splitTableKey(table);
   const child = execa(pgTool('pg_restore'), tableDataArgs(archive, name.schema, name.table), {
     buffer: false,
@@ -94,27 +109,36 @@ export async function sampleArchiveTable(
     stderr: 'ignore',
     ...(signal && { cancelSignal: signal }),
   });
-  let header: string[] | undefined;
-  const lines: string[] = [];
-  let pending = '';
   try {
-    outer: for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const chunkLines = (pending + chunk.toString('utf8')).split('\n');
-      pending = chunkLines.pop() ?? '';
-      for (const line of chunkLines) {
-        if (!header) {
-          header = line.startsWith('COPY ') ? parseCopyHeader(line)?.columns : undefined;
-          continue;
-        }
-        if (line === '\\.' || lines.length >= rows) break outer;
-        lines.push(line);
-      }
-    }
+    const { lines, header } = await firstLines(child.stdout as AsyncIterable<Buffer>, rows);
+    return columnValues(lines, header ?? [], columns);
   } finally {
     child.kill();
     await child;
   }
-  return columnValues(lines, header ?? [], columns);
+}
+
+/** The COPY header's columns and up to `rows` data lines of a table's COPY text; stops reading there. */
+async function firstLines(
+  chunks: AsyncIterable<Buffer>,
+  rows: number,
+): Promise<{ header: string[] | undefined; lines: string[] }> {
+  let header: string[] | undefined;
+  const lines: string[] = [];
+  let pending = '';
+  outer: for await (const chunk of chunks) {
+    const chunkLines = (pending + chunk.toString('utf8')).split('\n');
+    pending = chunkLines.pop() ?? '';
+    for (const line of chunkLines) {
+      if (!header) {
+        header = line.startsWith('COPY ') ? parseCopyHeader(line)?.columns : undefined;
+        continue;
+      }
+      if (line === '\\.' || lines.length >= rows) break outer;
+      lines.push(line);
+    }
+  }
+  return { header, lines };
 }
 
 /** Samples every table that has columns to check, `jobs` at a time. */
@@ -124,13 +148,22 @@ export async function sampleArchive(
   wanted: ReadonlyMap<string, string[]>,
   jobs: number,
   signal?: AbortSignal,
+  /** Where each table's data block is (by `schema.table`), for those the reader can read. */
+  direct?: ReadonlyMap<string, DirectTableRead>,
 ): Promise<AnonymizeRecord['findings']> {
   const queue = [...wanted.entries()];
   const findings: AnonymizeRecord['findings'] = [];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [table, columns] = next;
-      const samples = await sampleArchiveTable(archive, table, columns, anonymize.sampleRows, signal);
+      const samples = await sampleArchiveTable(
+        archive,
+        table,
+        columns,
+        anonymize.sampleRows,
+        signal,
+        direct?.get(table),
+      );
       findings.push(...valueFindings(anonymize, table, samples));
     }
   };

@@ -6,6 +6,7 @@ import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sampleArchiveTable } from '../../src/anonymize/value-sampling.js';
 import { directTableReads, readCustomArchiveToc, readTableData } from '../../src/dump/custom-archive.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { tableKey } from '../../src/sql/table-key.js';
@@ -124,6 +125,25 @@ describe('reading table data from a custom-format archive', () => {
       // …and the data is all of it: the end-of-data marker, then pg_restore's closing comment.
       expect(mine.toString('latin1').endsWith('\\.\n\n\n')).toBe(true);
       expect(theirs.subarray(mine.length).toString()).toMatch(/^--\n-- PostgreSQL database dump complete/);
+    }
+  });
+
+  it('samples the first rows of a table as pg_restore gives them (the PII gate and the rule checks)', async () => {
+    for (const which of ['default', 'directory'] as const) {
+      const archive = join(dir, dumps[which]);
+      const { reads } = await directTableReads(archive, tableKey);
+      for (const [table, columns] of [
+        [tableKey('Sales.EU', 'Order "Lines"'), ['note', 'tags', 'doc']],
+        ['public.events_2026', ['payload', 'at']],
+        ['public.empty', ['id']],
+      ] as const) {
+        const read = reads.get(table);
+        expect(read, table).toBeDefined();
+        const direct = await sampleArchiveTable(archive, table, columns, 300, undefined, read);
+        const viaPgRestore = await sampleArchiveTable(archive, table, columns, 300);
+        expect(direct, `${which} ${table}`).toEqual(viaPgRestore);
+        if (table !== 'public.empty') expect(direct.get(columns[0])?.length).toBeGreaterThan(200);
+      }
     }
   });
 

@@ -113,19 +113,33 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const { partitions } = input;
   const anonymize = expandPartitionRules(input.config.anonymize, partitions);
   const byName = checkCoverage(anonymize, input.columns);
-  const byValue =
+  // Masked tables' rows straight from the archive's data (custom blocks, directory files) where
+  // the reader can (custom-archive.ts); the rest through pg_restore, as before. The samples below
+  // read their first rows the same way.
+  const direct = await directTableReads(input.archive, tableKey).catch((error: unknown) => ({
+    reads: new Map<string, DirectTableRead>(),
+    refused: `its table of contents was not read: ${(error as Error).message}`,
+  }));
+  // The PII gate's samples and the rule checks read the archive side by side: no row is written
+  // before both have passed, and the gate's verdict is given first, as when they ran in turn.
+  const [byValue, fit] = await Promise.allSettled([
     anonymize.sampleRows > 0
-      ? await sampleArchive(
+      ? sampleArchive(
           anonymize,
           input.archive,
           columnsToSample(anonymize, input.columns, new Set(byName.map((finding) => finding.column))),
           input.config.target.jobs,
           input.signal,
+          direct.reads,
         )
-      : [];
-  const findings = enforceFindings([...byName, ...byValue]);
+      : Promise.resolve([]),
+    enforceRuleFit(input, anonymize, partitions, direct.reads),
+  ]);
+  if (byValue.status === 'rejected') throw byValue.reason;
+  const findings = enforceFindings([...byName, ...byValue.value]);
+  if (fit.status === 'rejected') throw fit.reason;
+  const uniqueKeys = fit.value;
   const rules = rulesByTable(anonymize);
-  const uniqueKeys = await enforceRuleFit(input, anonymize, partitions);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);
     return { record: { tables: [], findings }, samples: new Map() };
@@ -168,12 +182,6 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     );
   };
   const streamedTables = new Set(streamed.map(([table]) => table));
-  // Masked tables' rows straight from the archive's data (custom blocks, directory files) where
-  // the reader can (custom-archive.ts); the rest through pg_restore, as before.
-  const direct = await directTableReads(input.archive, tableKey).catch((error: unknown) => ({
-    reads: new Map<string, DirectTableRead>(),
-    refused: `its table of contents was not read: ${(error as Error).message}`,
-  }));
   try {
     /** One masked table, start to end, on a worker thread of its own. */
     const streamOne = async ([table, tableRules]: [string, Record<string, ColumnRule>]) => {
@@ -259,6 +267,7 @@ async function enforceRuleFit(
   input: AnonymizedDataInput,
   anonymize: Config['anonymize'],
   partitions: ReadonlyMap<string, readonly string[]>,
+  direct: ReadonlyMap<string, DirectTableRead>,
 ): Promise<UniqueKey[]> {
   const tables = new Map(
     [...rulesByTable(anonymize)].filter(
@@ -272,8 +281,10 @@ async function enforceRuleFit(
       .filter((entry) => entry.type === 'TABLE DATA')
       .map((entry) => tableKey(entry.schema, entry.name)),
   );
-  const uniqueKeys = await archiveUniqueKeys(input.archive, input.signal);
-  const facts = await withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts);
+  const [uniqueKeys, facts] = await Promise.all([
+    archiveUniqueKeys(input.archive, input.signal),
+    withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts),
+  ]);
   const samples = new Map<string, Map<string, string[]>>();
   // Values are read only where the database has something to judge beyond what the strategy
   // knows statically (a CHECK, a domain, a length, a non-text type): one pg_restore per such table.
@@ -287,7 +298,14 @@ async function enforceRuleFit(
       const [table, rules] = next;
       samples.set(
         table,
-        await sampleArchiveTable(input.archive, table, Object.keys(rules), FIT_SAMPLE_ROWS, input.signal),
+        await sampleArchiveTable(
+          input.archive,
+          table,
+          Object.keys(rules),
+          FIT_SAMPLE_ROWS,
+          input.signal,
+          direct.get(table),
+        ),
       );
     }
   };

@@ -223,7 +223,9 @@ async function restoreDataAndPostData(
     .filter((entry) => entry.type === 'TABLE')
     .map((entry) => tableKey(entry.schema, entry.name))
     .filter((table) => !partitioned.has(table));
-  const early = await EarlyIndexes.plan({
+  // Planned while the data section prepares (its samples and checks read the archive too): the
+  // plan is first needed when a table has loaded.
+  const planned = EarlyIndexes.plan({
     archive: input.archive,
     listing: postListing,
     entries: input.entries,
@@ -242,6 +244,8 @@ async function restoreDataAndPostData(
     );
     return EarlyIndexes.none();
   });
+  // Rejected only when the run is stopped: then the data section's own error is the one told.
+  planned.catch(() => undefined);
   const data = await timed('data', () =>
     restoreAnonymizedData({
       config,
@@ -255,9 +259,13 @@ async function restoreDataAndPostData(
       signal: input.signal,
       pool,
       restoreData: (listFile, signal) => runPgRestore(input, 'data', listFile ?? baseList, signal),
-      loaded: (tables, signal) => early.build(tables, postListing, signal),
+      loaded: async (tables, signal) => (await planned).build(tables, postListing, signal),
     }),
-  );
+  ).catch(async (error: unknown) => {
+    await planned.catch(() => undefined); // its pg_restore ends before the step does
+    throw error;
+  });
+  const early = await planned;
   const postList = await writeList(input, 'restore-post.list', early.rest(postListing));
   await timed('post-data', () => runPgRestore(input, 'post-data', postList, input.signal));
   if (outbound.deferred.length > 0) {
