@@ -32,26 +32,42 @@ export class CopyLines {
   /**
    * The data lines of `chunk` not yet masked: spans of whole lines, each to be masked by the
    * transform (here, or by a helper thread holding the same transform); `rows` is not counted.
+   * The line cut at the end of the previous chunk is joined with its rest on its own, a span of
+   * one line: the chunk is not copied to join it (a copy of every chunk was a third of the
+   * buffers a masked table allocates, and each one brings the next garbage collection nearer).
    */
   cut(chunk: Buffer): { spans: Buffer[]; header?: string[] } {
-    if (chunk.lastIndexOf(10) === -1) {
-      this.pending.push(chunk);
-      return { spans: [] };
-    }
-    const bytes = this.pending.length > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
-    this.pending = [];
-    const last = bytes.lastIndexOf(10);
     const spans: Buffer[] = [];
     let header: string[] | undefined;
+    let rest = chunk;
+    if (this.pending.length > 0) {
+      const newline = chunk.indexOf(10);
+      if (newline === -1) {
+        this.pending.push(chunk);
+        return { spans };
+      }
+      header = this.lines(Buffer.concat([...this.pending, chunk.subarray(0, newline + 1)]), spans);
+      this.pending = [];
+      rest = chunk.subarray(newline + 1);
+    }
+    const last = rest.lastIndexOf(10);
+    if (last !== -1) header = this.lines(rest.subarray(0, last + 1), spans) ?? header;
+    if (last + 1 < rest.length) this.pending.push(rest.subarray(last + 1));
+    return header ? { spans, header } : { spans };
+  }
+
+  /** The spans of data lines in `bytes` (whole lines) into `spans`; the columns if a header was there. */
+  private lines(bytes: Buffer, spans: Buffer[]): string[] | undefined {
+    let header: string[] | undefined;
     let position = 0;
-    while (position <= last) {
+    while (position < bytes.length) {
       if (this.inData) {
-        // The data runs to the end-of-data line `\.` or to the last whole line of the chunk.
-        // A `\.` is only that line at the start of one: inside data a backslash is escaped.
+        // The data runs to the end-of-data line `\.` or to the end of these lines. A `\.` is
+        // only that line at the start of one: inside data a backslash is escaped.
         let marker = bytes.indexOf(END_OF_DATA, position);
         while (marker !== -1 && marker !== position && bytes[marker - 1] !== 10)
           marker = bytes.indexOf(END_OF_DATA, marker + 1);
-        const stop = marker !== -1 && marker <= last ? marker : last + 1;
+        const stop = marker !== -1 ? marker : bytes.length;
         if (stop > position) spans.push(bytes.subarray(position, stop));
         if (stop === marker) {
           this.inData = false;
@@ -69,8 +85,7 @@ export class CopyLines {
         this.inData = true;
       }
     }
-    if (last + 1 < bytes.length) this.pending.push(bytes.subarray(last + 1));
-    return header ? { spans, header } : { spans };
+    return header;
   }
 }
 
