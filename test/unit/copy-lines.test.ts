@@ -72,7 +72,10 @@ describe('COPY stream lines', () => {
     lines.cut(Buffer.from('COPY public.t (id, email, note, card) FROM stdin;\n1\ta@b.c\tx\ty\n2\tc@'));
     const chunk = Buffer.from('d.e\tx\ty\n3\te@f.g\tx\ty\n4\th@i.j\tx\ty\n5\t');
     const { spans } = lines.cut(chunk);
-    expect(spans.map((span) => span.toString())).toEqual(['2\tc@d.e\tx\ty\n', '3\te@f.g\tx\ty\n4\th@i.j\tx\ty\n']);
+    expect(spans.map((span) => span.toString())).toEqual([
+      '2\tc@d.e\tx\ty\n',
+      '3\te@f.g\tx\ty\n4\th@i.j\tx\ty\n',
+    ]);
     // The second span is a view into the chunk, not a copy of it.
     expect(spans[1]?.buffer).toBe(chunk.buffer);
     expect(spans[1]?.byteOffset).toBe(chunk.byteOffset + chunk.indexOf('3\t'));
