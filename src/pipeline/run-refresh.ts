@@ -16,6 +16,7 @@ import { enableKeptEventTriggers } from '../neutralize/neutralize-database.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunRecord } from '../record/run-record.js';
 import { registerSecrets } from '../secrets/secret-scrub.js';
 import { createSource } from '../sources/create-source.js';
+import { warmParser } from '../sql/parse-sql.js';
 import { guardTarget } from '../stages/guard/guard.js';
 import { recoverInterruptedSwap } from '../stages/swap/recover-swap.js';
 import { requireSessionRights } from '../stages/swap/session-rights.js';
@@ -110,6 +111,9 @@ async function refresh(
   // A role that could not end sessions at the swap is refused now, before any change.
   await withClient(ctx.maintenance, 'staging-refresh:preflight', requireSessionRights);
   const source = createSource(config.source);
+  // Warmed while the backup is located and downloaded: the restore parses its post-data while
+  // it masks (warmParser).
+  warmParser();
   const candidate = await steps.run('locate', () => source.locate());
   const backup = backupRecord(ctx, candidate);
   record.backup = backup;

@@ -38,6 +38,34 @@ export function loadParser(): Promise<void> {
   return loaded;
 }
 
+/** Statements of the kinds a backup's post-data section holds, for warmParser. */
+export const WARM_UP_SQL = `
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+ALTER TABLE ONLY public.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower((email)::text)) WHERE (deleted_at IS NULL);
+CREATE INDEX "Order Lines_at_idx" ON ONLY "Sales.EU"."Order ""Lines""" USING btree (at DESC NULLS LAST);
+ALTER TABLE ONLY public.orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID;
+CREATE TRIGGER audit AFTER INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.audit();
+`;
+
+/**
+ * Loads the parser and parses a few post-data statements, in the background, once: parsing makes
+ * the parser's large WebAssembly functions hot, and V8 then optimizes them on its background
+ * threads — ~0.2 s of CPU. Started while the CPU waits (a backup being located and downloaded),
+ * that work is done before the restore parses the backup's post-data and masks its rows; left to
+ * then, it came out of the masking on a tool with one core (measured: a 50k-row table masked in
+ * 0.48 s with the parser just used, 0.29 s without it, 0.27 s when the parser had been used half
+ * a second earlier). A failure here is left to the parse that needs the parser.
+ */
+export function warmParser(): void {
+  loadParser()
+    .then(() => {
+      for (let round = 0; round < 10; round++) parseSync(WARM_UP_SQL);
+    })
+    .catch(() => undefined);
+}
+
 interface RawStatement {
   stmt: PgNode;
   stmt_location?: number;

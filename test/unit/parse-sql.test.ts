@@ -6,11 +6,24 @@ import {
   relationsIn,
   requiresNoTransaction,
   SqlSyntaxError,
+  WARM_UP_SQL,
 } from '../../src/sql/parse-sql.js';
 
 beforeAll(() => loadParser());
 
 describe('parseStatements', () => {
+  it('parses the statements the parser is warmed with (a failure there would only be swallowed)', () => {
+    expect(parseStatements(WARM_UP_SQL).map((statement) => statement.kind)).toEqual([
+      'VariableSetStmt',
+      'SelectStmt',
+      'AlterTableStmt',
+      'IndexStmt',
+      'IndexStmt',
+      'AlterTableStmt',
+      'CreateTrigStmt',
+    ]);
+  });
+
   it('splits with exact text and lines, past comments and multi-byte characters', () => {
     const text =
       "-- größe ü\nSELECT 'ü;'; /* a\n comment */ CREATE TABLE t (x int);\n\nDO $$ BEGIN PERFORM 1; END $$\n";
