@@ -2,6 +2,7 @@
 // data block where the reader can (custom-archive.ts), else `pg_restore --data-only -t … -f -` —
 // stopped after `rows` lines (never the whole table), and the columns no rule covers are
 // classified by content.
+import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
@@ -119,15 +120,18 @@ export async function sampleArchiveTable(
 }
 
 /** The COPY header's columns and up to `rows` data lines of a table's COPY text; stops reading there. */
-async function firstLines(
+export async function firstLines(
   chunks: AsyncIterable<Buffer>,
   rows: number,
 ): Promise<{ header: string[] | undefined; lines: string[] }> {
   let header: string[] | undefined;
   const lines: string[] = [];
   let pending = '';
+  // A character cut between two chunks (pg_restore's pipe hands over 4 KiB at a time) is decoded
+  // whole, not as two replacement characters.
+  const decoder = new StringDecoder('utf8');
   outer: for await (const chunk of chunks) {
-    const chunkLines = (pending + chunk.toString('utf8')).split('\n');
+    const chunkLines = (pending + decoder.write(chunk)).split('\n');
     pending = chunkLines.pop() ?? '';
     for (const line of chunkLines) {
       if (!header) {
