@@ -287,7 +287,8 @@ async function enforceRuleFit(
   ]);
   const samples = new Map<string, Map<string, string[]>>();
   // Values are read only where the database has something to judge beyond what the strategy
-  // knows statically (a CHECK, a domain, a length, a non-text type): one pg_restore per such table.
+  // knows statically (a CHECK, a domain, a length, a non-text type): the first rows of each such
+  // table, from its data block (or a pg_restore where the reader cannot).
   const queue = [...tables].filter(
     ([table, rules]) =>
       withData.has(table) &&
