@@ -11,7 +11,7 @@ import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import type { ColumnRule } from '../../src/config/schema.js';
 import { directTableReads } from '../../src/dump/custom-archive.js';
-import { archiveUniqueKeys } from '../../src/dump/unique-keys.js';
+import { archiveUniqueKeys, uniqueRuledColumns } from '../../src/dump/unique-keys.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
 import { warmParser } from '../../src/sql/parse-sql.js';
 import { tableKey } from '../../src/sql/table-key.js';
@@ -29,10 +29,11 @@ const name = `${schema}.${table}`;
 warmParser();
 // Ruled columns with a unique key of their own, as a run finds them: their outputs are kept
 // apart, and such a table is not split across threads.
-const unique = (await archiveUniqueKeys(archive as string))
-  .filter((key) => key.table === tableKey(schema as string, table as string) && key.columns.length === 1)
-  .map((key) => key.columns[0] as string)
-  .filter((column) => column in rules);
+const unique = uniqueRuledColumns(
+  await archiveUniqueKeys(archive as string),
+  tableKey(schema as string, table as string),
+  rules,
+);
 const lines = new CopyLines((columns) =>
   compileTableTransform(
     name,

@@ -4,6 +4,7 @@
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { runTool } from '../infra/process/run-tool.js';
 import { loadParser, type ParsedStatement, parseStatements } from '../sql/parse-sql.js';
+import { tableKey } from '../sql/table-key.js';
 
 /** One unique index or constraint: `schema.table`, its name and its plain columns. */
 export interface UniqueKey {
@@ -11,6 +12,21 @@ export interface UniqueKey {
   name: string;
   columns: string[];
   primary: boolean;
+}
+
+/**
+ * The ruled columns of `table` that have a unique key of their own (masking keeps their outputs
+ * apart, and does not split the table across threads).
+ */
+export function uniqueRuledColumns(
+  keys: readonly UniqueKey[],
+  table: string,
+  rules: Readonly<Record<string, unknown>>,
+): string[] {
+  return keys
+    .filter((key) => key.table === table && key.columns.length === 1)
+    .map((key) => key.columns[0] as string)
+    .filter((column) => column in rules);
 }
 
 /** The unique keys an archive's post-data section creates (expression and partial indexes left out). */
@@ -49,8 +65,9 @@ interface AlterNode {
 /** Unique keys in parsed statements (CREATE UNIQUE INDEX, ADD CONSTRAINT … PRIMARY KEY / UNIQUE). */
 export function uniqueKeysIn(statements: readonly ParsedStatement[]): UniqueKey[] {
   const keys: UniqueKey[] = [];
+  // As every other map of tables spells them: a dotted or quoted name in its key form.
   const tableOf = (relation: Relation | undefined) =>
-    `${relation?.schemaname ?? 'public'}.${relation?.relname ?? ''}`;
+    tableKey(relation?.schemaname ?? 'public', relation?.relname ?? '');
   for (const statement of statements) {
     if (statement.kind === 'IndexStmt') {
       const node = statement.node as IndexNode;

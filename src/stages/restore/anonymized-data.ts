@@ -17,7 +17,7 @@ import type { ColumnInfo } from '../../dump/column-info.js';
 import { type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
 import { withoutEntries } from '../../dump/outbound-entries.js';
 import type { TocEntry } from '../../dump/toc.js';
-import { archiveUniqueKeys, type UniqueKey } from '../../dump/unique-keys.js';
+import { archiveUniqueKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
 import { whenAborted } from '../../infra/concurrency/when-aborted.js';
@@ -196,10 +196,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         types: types.get(table) ?? new Map(),
         secret: anonymize.secret ?? '',
         domain: anonymize.domain,
-        unique: uniqueKeys
-          .filter((key) => key.table === table && key.columns.length === 1)
-          .map((key) => key.columns[0] as string)
-          .filter((column) => column in tableRules),
+        unique: uniqueRuledColumns(uniqueKeys, table, tableRules),
         signal: controller.signal,
         pool,
         threads: pool.threads,
