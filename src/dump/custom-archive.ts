@@ -1,12 +1,12 @@
 // An archive's table data read straight from the files: the header and TOC as pg_restore reads
 // them (pg_backup_archiver.c ReadHead/ReadToc, pg_backup_custom.c, pg_backup_directory.c), then one
 // TABLE DATA entry's data — a custom archive's block (a length-prefixed run of chunks, one zlib
-// stream) or a directory archive's data file — inflated by Node's zlib in this process. pg_restore does the same work in a child process and hands the COPY text
-// over a pipe 4 KiB at a time: its inflate (the system zlib), its writes and the reads on this side
-// were about a fifth of masking a users table on one core. Only what this reader can check is
-// read this way — archive versions 1.12–1.16, no compression or gzip, an entry whose data offset
-// the archive records (or whose data file is there), a block whose header names that entry —
-// everything else is pg_restore's
+// stream) or a directory archive's data file — inflated by Node's zlib in this process. pg_restore
+// does the same work in a child process and hands the COPY text over a pipe 4 KiB at a time: its
+// inflate (the system zlib), its writes and the reads on this side were about a fifth of masking a
+// users table on one core. Only what this reader can check is read this way — archive versions
+// 1.12–1.16, no compression or gzip, an entry whose data offset the archive records (or whose data
+// file is there), a block whose header names that entry — everything else is pg_restore's
 // (`directTableReads` says which, and why not).
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';

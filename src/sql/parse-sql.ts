@@ -38,6 +38,9 @@ export function loadParser(): Promise<void> {
   return loaded;
 }
 
+/** Whether warmParser has run in this process (a `serve` process runs many refreshes). */
+let warming = false;
+
 /** Statements of the kinds a backup's post-data section holds, for warmParser. */
 export const WARM_UP_SQL = `
 SET statement_timeout = 0;
@@ -59,6 +62,8 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUT
  * a second earlier). A failure here is left to the parse that needs the parser.
  */
 export function warmParser(): void {
+  if (warming) return;
+  warming = true;
   loadParser()
     .then(() => {
       for (let round = 0; round < 10; round++) parseSync(WARM_UP_SQL);
