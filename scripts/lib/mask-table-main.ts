@@ -13,6 +13,7 @@ import type { ColumnRule } from '../../src/config/schema.js';
 import { directTableReads } from '../../src/dump/custom-archive.js';
 import { archiveUniqueKeys, uniqueRuledColumns } from '../../src/dump/unique-keys.js';
 import { pgTool } from '../../src/infra/pg/pg-bin.js';
+import { tuneHeapGrowth } from '../../src/infra/process/heap-growth.js';
 import { warmParser } from '../../src/sql/parse-sql.js';
 import { tableKey } from '../../src/sql/table-key.js';
 import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
@@ -25,8 +26,10 @@ const rules = JSON.parse(rulesJson as string) as Record<string, ColumnRule>;
 const typesList = Object.entries(JSON.parse(typesJson as string) as Record<string, string>);
 const threads = Math.max(1, Number(threadsArg ?? 1));
 const name = `${schema}.${table}`;
-// The parser warmed first, as a run warms it while it locates and downloads the backup.
+// The parser warmed first, as a run warms it while it locates and downloads the backup, and the
+// heap's growth set as a run sets it.
 warmParser();
+tuneHeapGrowth();
 // Ruled columns with a unique key of their own, as a run finds them: their outputs are kept
 // apart, and such a table is not split across threads.
 const unique = uniqueRuledColumns(
