@@ -68,13 +68,14 @@ export async function makeDump(
 /**
  * Creates a production database from `setupSql`, dumps it once per entry of `files` (file name in
  * `dir` → pg_dump --format letter: c custom, t tar, d directory, p plain), then drops it.
- * `whileThere` may look at the database before it goes.
+ * `whileThere` may look at the database before it goes; `dumpArgs` are pg_dump options for every file.
  */
 export async function makeDumps(
   dir: string,
   setupSql: string,
   files: Record<string, 'c' | 't' | 'd' | 'p'>,
   whileThere?: (database: string) => Promise<void>,
+  dumpArgs: readonly string[] = [],
 ): Promise<void> {
   const info = cluster();
   const source = uniqueDb('prod');
@@ -89,9 +90,13 @@ export async function makeDumps(
       PGPASSWORD: info.password,
     };
     for (const [file, format] of Object.entries(files))
-      await execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${join(dir, file)}`, source], {
-        env,
-      });
+      await execa(
+        join(info.binDir, 'pg_dump'),
+        [`--format=${format}`, `--file=${join(dir, file)}`, ...dumpArgs, source],
+        {
+          env,
+        },
+      );
   } finally {
     await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
   }

@@ -11,6 +11,7 @@ import {
   cluster,
   databasesLike,
   makeDump,
+  makeDumps,
   quiet,
   sql,
   tempDir,
@@ -144,6 +145,30 @@ describe('anonymization on real schema shapes', () => {
         `SELECT count(DISTINCT email)::int AS n FROM subscribers WHERE email LIKE 'u\\_%@example.invalid'`,
       ),
     ).toEqual([{ n: 400 }]);
+    expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
+  });
+
+  it('masks a dump written with --load-via-partition-root, whose partitions COPY under the root name', async () => {
+    const dir = await tempDir('shapes-root');
+    await makeDumps(dir, PRODUCTION, { 'root.dump': 'c' }, undefined, ['--load-via-partition-root']);
+    const live = uniqueDb('shapes_root');
+    const { config } = await writeTestConfig(dir, live, { anonymize: GOOD });
+    await copyFile(join(dir, 'root.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(record.outcome).toBe('succeeded');
+    const everything = await allDataText(live);
+    for (const original of ['Real-Mail.example', 'Realfirst', '+31 6 '])
+      expect(everything).not.toContain(original);
+    expect(
+      record.anonymize?.tables.filter((t) => t.name.startsWith('public.events')).map((t) => [t.name, t.rows]),
+    ).toEqual([
+      ['public.events', 0],
+      ['public.events_2023', 1094],
+      ['public.events_2024', 906],
+      ['public.events_2025', 0],
+    ]);
+    expect(await sql(live, 'SELECT count(*)::int AS n FROM events')).toEqual([{ n: 2000 }]);
     expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
   });
 });
