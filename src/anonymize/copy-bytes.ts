@@ -10,15 +10,31 @@ import type { FieldSink } from './strategies/strategy.js';
 const BACKSLASH = 92;
 const TAB = 9;
 
+/**
+ * Runs shorter than this are copied by 32-bit words through DataViews; longer ones by Buffer#copy,
+ * whose call costs about as much as a word loop over ~130 bytes (measured on one core: a 45-byte
+ * run 96 ns byte by byte, 14 ns by words, 135 ns by Buffer#copy at any length up to ~100 bytes).
+ */
+const WORD_COPY_MAX = 128;
+/** Sources whose DataViews a sink keeps: a block, and the few buffers maskers copy from (memo arenas, a fixed tail). */
+const VIEWS = 8;
+
 /** Where masked rows are written: one Buffer that grows, handed on as a whole at the end. */
 export class ByteSink implements FieldSink {
   private buffer: Buffer;
+  /** A DataView over `buffer`. */
+  private view: DataView;
+  /** Recent sources and DataViews over them (round robin): a view per copy was an allocation a row. */
+  private readonly sources: (Buffer | undefined)[] = new Array(VIEWS).fill(undefined);
+  private readonly sourceViews: (DataView | undefined)[] = new Array(VIEWS).fill(undefined);
+  private nextView = 0;
   /** How many bytes are written. */
   length = 0;
 
   constructor(capacity: number) {
     // Never from the shared pool: a helper thread transfers the buffer (tiny ones would come from it).
     this.buffer = Buffer.allocUnsafeSlow(Math.max(256, capacity));
+    this.view = viewOf(this.buffer);
   }
 
   /** The buffer, with room for `bytes` more after `length` (write there, then `advance`). */
@@ -27,30 +43,61 @@ export class ByteSink implements FieldSink {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + bytes));
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;
+      this.view = viewOf(grown);
     }
     return this.buffer;
   }
 
   /**
-   * Copies bytes [start, end) of `source`: short runs byte by byte (cheaper than a call), longer
-   * ones by Buffer#copy (no view allocated: a subarray per row was 12 % of a users table's masking).
+   * Copies bytes [start, end) of `source`: short runs four bytes at a time through DataViews (no
+   * view allocated a row: a subarray per row was 12 % of a users table's masking, and byte by byte
+   * was ~2 ns a byte), longer ones by Buffer#copy.
    */
   copy(source: Buffer, start: number, end: number): void {
     const count = end - start;
     if (count <= 0) return;
     const target = this.reserve(count);
     let at = this.length;
-    if (count < 48) for (let index = start; index < end; index++) target[at++] = source[index] as number;
-    else source.copy(target, at, start, end);
-    this.length += count;
+    if (count >= WORD_COPY_MAX) {
+      source.copy(target, at, start, end);
+      this.length += count;
+      return;
+    }
+    const from = this.viewFor(source);
+    const to = this.view;
+    let index = start;
+    for (; index + 4 <= end; index += 4, at += 4) to.setUint32(at, from.getUint32(index, true), true);
+    for (; index < end; index++) target[at++] = source[index] as number;
+    this.length = at;
+  }
+
+  /** A DataView over `source` (the same bytes, from its offset). */
+  private viewFor(source: Buffer): DataView {
+    for (let slot = 0; slot < VIEWS; slot++)
+      if (this.sources[slot] === source) return this.sourceViews[slot] as DataView;
+    const view = viewOf(source);
+    const slot = this.nextView;
+    this.nextView = (slot + 1) % VIEWS;
+    this.sources[slot] = source;
+    this.sourceViews[slot] = view;
+    return view;
   }
 
   /** Writes `count` copies of the byte `byte`. */
   repeat(byte: number, count: number): void {
     if (count <= 0) return;
     const target = this.reserve(count);
-    target.fill(byte, this.length, this.length + count);
-    this.length += count;
+    let at = this.length;
+    const end = at + count;
+    if (count >= WORD_COPY_MAX) target.fill(byte, at, end);
+    else {
+      // Buffer#fill's call costs more than a short run of stores.
+      const word = Math.imul(byte, 0x01010101);
+      const view = this.view;
+      for (; at + 4 <= end; at += 4) view.setUint32(at, word);
+      for (; at < end; at++) target[at] = byte;
+    }
+    this.length = end;
   }
 
   /** Writes a value as a COPY text field (`\N` for null, backslash escapes), in UTF-8. */
@@ -108,10 +155,25 @@ export const scanned = { kind: PLAIN };
  * The end of the field that starts at `start` (its tab, or `newline`), found in the same pass that
  * tells which of PLAIN, UTF8 and ESCAPED it is (left in `scanned.kind`): fields are short, and a loop
  * over their bytes costs less than a native search per field plus a second scan for the kind.
+ * `view` is a DataView over `source`: four bytes at a time while none is a control character, a
+ * backslash or above 0x7f (the bytes of most fields), then byte by byte.
  */
-export function fieldEnd(source: Buffer, start: number, newline: number): number {
-  let kind = PLAIN;
+export function fieldEnd(source: Buffer, view: DataView, start: number, newline: number): number {
   let index = start;
+  for (; index + 4 <= newline; index += 4) {
+    const word = view.getUint32(index, true);
+    const slash = word ^ 0x5c5c5c5c;
+    // Any byte ≥ 0x80; else any byte < 0x20; any byte equal to 0x5c (SWAR: no false negatives,
+    // and a false positive only stops the word loop early).
+    if (
+      ((word & 0x80808080) |
+        ((word - 0x20202020) & ~word & 0x80808080) |
+        ((slash - 0x01010101) & ~slash & 0x80808080)) !==
+      0
+    )
+      break;
+  }
+  let kind = PLAIN;
   for (; index < newline; index++) {
     const code = source[index] as number;
     if (code < 0x20) {
@@ -133,11 +195,20 @@ export function fieldEnd(source: Buffer, start: number, newline: number): number
   return index;
 }
 
-/** The index of the next tab at or after `start` before `newline`, or `newline`. */
-export function nextTab(source: Buffer, start: number, newline: number): number {
+/** The index of the next tab at or after `start` before `newline`, or `newline` (`view` over `source`). */
+export function nextTab(source: Buffer, view: DataView, start: number, newline: number): number {
   let index = start;
+  for (; index + 4 <= newline; index += 4) {
+    const tabs = view.getUint32(index, true) ^ 0x09090909;
+    if (((tabs - 0x01010101) & ~tabs & 0x80808080) !== 0) break;
+  }
   while (index < newline && source[index] !== TAB) index++;
   return index;
+}
+
+/** A DataView over a Buffer's bytes. */
+export function viewOf(buffer: Buffer): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**

@@ -3,7 +3,7 @@
 
 import { decodeField, encodeField } from '../format/copy-text.js';
 import { BytesMemo } from './bytes-memo.js';
-import { ByteSink, fieldEnd, fieldValue, nextTab, PLAIN, scanned, UTF8 } from './copy-bytes.js';
+import { ByteSink, fieldEnd, fieldValue, nextTab, PLAIN, scanned, UTF8, viewOf } from './copy-bytes.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import { memoMasker } from './memo-masker.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
@@ -177,6 +177,7 @@ export function compileTableTransform(
       }
       // Masked values are short; room for the input and some growth saves most regrowing.
       const sink = new ByteSink(to - from + ((to - from) >> 3) + 1024);
+      const view = viewOf(source);
       let copied = from;
       let rows = 0;
       for (let row = from; row < to; rows++) {
@@ -191,11 +192,11 @@ export function compileTableTransform(
         for (let at = 0; at < ordered.length; at++) {
           const { index, column, checkable, mask, plain: onBytes } = ordered[at] as (typeof ordered)[number];
           for (; field < index; field++) {
-            const tab = nextTab(source, position, newline);
+            const tab = nextTab(source, view, position, newline);
             if (tab === newline) throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
             position = tab + 1;
           }
-          const end = fieldEnd(source, position, newline);
+          const end = fieldEnd(source, view, position, newline);
           const kind = scanned.kind;
           sink.copy(source, copied, position);
           // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs

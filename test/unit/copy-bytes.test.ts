@@ -1,7 +1,16 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ESCAPED, fieldEnd, nextTab, PLAIN, scanned, UTF8 } from '../../src/anonymize/copy-bytes.js';
+import {
+  ByteSink,
+  ESCAPED,
+  fieldEnd,
+  nextTab,
+  PLAIN,
+  scanned,
+  UTF8,
+  viewOf,
+} from '../../src/anonymize/copy-bytes.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
@@ -92,19 +101,28 @@ describe('COPY text on bytes', () => {
       fc.integer({ min: 0x20, max: 0x7e }),
       fc.integer({ min: 0x80, max: 0xbf }),
       fc.constantFrom(0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x5c, 0x0d),
+      // Control characters that are not escapes (plain), and the edges of the word test.
+      fc.constantFrom(0x00, 0x01, 0x07, 0x0e, 0x1f, 0x20, 0x5b, 0x5d, 0x7f),
     );
     fc.assert(
-      fc.property(fc.array(byte, { maxLength: 12 }), (bytes) => {
+      fc.property(fc.array(byte, { maxLength: 40 }), fc.nat(7), (bytes, offset) => {
         const field = Buffer.from(bytes);
-        const source = Buffer.concat([Buffer.from('a\t'), field, Buffer.from('\tz')]);
+        // At an offset into a larger buffer, as a block inside an inflated chunk is.
+        const source = Buffer.concat([
+          Buffer.alloc(offset, 0x41),
+          Buffer.from('a\t'),
+          field,
+          Buffer.from('\tz'),
+        ]).subarray(offset);
+        const view = viewOf(source);
         const escaped = bytes.some((code) => code === 0x5c || (code >= 8 && code <= 13)) || !isUtf8(field);
         const expected = escaped ? ESCAPED : bytes.some((code) => code > 0x7f) ? UTF8 : PLAIN;
-        expect(fieldEnd(source, 2, source.length)).toBe(2 + field.length);
+        expect(fieldEnd(source, view, 2, source.length)).toBe(2 + field.length);
         expect(scanned.kind).toBe(expected);
         // The last field of a row ends at the newline it is given.
-        expect(fieldEnd(source, 2 + field.length + 1, source.length)).toBe(source.length);
+        expect(fieldEnd(source, view, 2 + field.length + 1, source.length)).toBe(source.length);
         expect(scanned.kind).toBe(PLAIN);
-        expect(nextTab(source, 2, source.length)).toBe(2 + field.length);
+        expect(nextTab(source, view, 2, source.length)).toBe(2 + field.length);
       }),
       { numRuns: 5000 },
     );
@@ -113,8 +131,45 @@ describe('COPY text on bytes', () => {
       for (let second = 0; second <= 0xff; second++) {
         const field = Buffer.from([lead, second, 0x80, 0x80]);
         if (second === 0x5c || (second >= 8 && second <= 13)) continue;
-        expect(fieldEnd(field, 0, 4)).toBe(4);
+        expect(fieldEnd(field, viewOf(field), 0, 4)).toBe(4);
         expect(scanned.kind === ESCAPED).toBe(!isUtf8(field));
       }
+  });
+
+  it('copies runs and repeats bytes exactly, whatever the source, its offset, the length, and across growth', () => {
+    // More sources than the sink keeps DataViews for, at offsets into larger buffers; lengths on
+    // both sides of the word loop's tail and of the Buffer#copy threshold.
+    const sources = Array.from({ length: 11 }, (_, n) => {
+      const whole = Buffer.alloc(400 + n);
+      for (let index = 0; index < whole.length; index++) whole[index] = (index * 31 + n * 7) & 0xff;
+      return whole.subarray(n % 5);
+    });
+    const step = fc.oneof(
+      fc.record({
+        source: fc.nat(sources.length - 1),
+        start: fc.nat(120),
+        length: fc.oneof(fc.nat(9), fc.integer({ min: 120, max: 140 }), fc.nat(260)),
+      }),
+      fc.record({ byte: fc.nat(255), count: fc.oneof(fc.nat(9), fc.integer({ min: 124, max: 132 })) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const sink = new ByteSink(16);
+        const expected: Buffer[] = [];
+        for (const one of steps) {
+          if ('byte' in one) {
+            sink.repeat(one.byte, one.count);
+            expected.push(Buffer.alloc(one.count, one.byte));
+          } else {
+            const source = sources[one.source] as Buffer;
+            const end = Math.min(source.length, one.start + one.length);
+            sink.copy(source, one.start, end);
+            expected.push(source.subarray(one.start, end));
+          }
+        }
+        expect(sink.bytes().equals(Buffer.concat(expected))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
