@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { maskingCores, parseCpuMax, toolCores } from '../../src/infra/process/tool-cores.js';
+import { maskingCores, parseCpuMax, streamWorkers, toolCores } from '../../src/infra/process/tool-cores.js';
 
 describe('tool cores', () => {
   it('reads a cgroup CPU quota as whole cores, rounded up, and "max" as none', () => {
@@ -24,5 +24,18 @@ describe('tool cores', () => {
     expect(maskingCores('127.0.0.1', 8)).toBe(4);
     expect(maskingCores('localhost', 2)).toBe(1);
     expect(maskingCores('/var/run/postgresql', 1)).toBe(1);
+  });
+
+  it('starts a stream worker per masking core besides the calling thread, up to the streams and the tables', () => {
+    // One tool core, or two beside a local server: the calling thread masks, no worker.
+    expect(streamWorkers(2, 3, 1)).toBe(0);
+    expect(streamWorkers(2, 3, maskingCores('localhost', 2))).toBe(0);
+    // Two cores beside a remote server: one worker beside the calling thread.
+    expect(streamWorkers(2, 3, maskingCores('db.internal', 2))).toBe(1);
+    // Many cores: bounded by the masked tables, then by the concurrent streams (2 × jobs).
+    expect(streamWorkers(2, 3, 8)).toBe(3);
+    expect(streamWorkers(2, 10, 8)).toBe(4);
+    expect(streamWorkers(0, 10, 8)).toBe(2);
+    expect(streamWorkers(2, 0, 8)).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool } from '../../infra/process/run-tool.js';
-import { maskingCores, toolCores } from '../../infra/process/tool-cores.js';
+import { maskingCores, streamWorkers } from '../../infra/process/tool-cores.js';
 import type { Logger } from '../../log/logger.js';
 import { type NeutralizeKind, neutralizeDatabase } from '../../neutralize/neutralize-database.js';
 import type {
@@ -156,13 +156,12 @@ async function restoreWithPgRestore(
     return result;
   };
   // Masking workers start now: their start-up overlaps pre-data and the PII gate, and until one
-  // is ready tables stream in this thread. Started one after another (each start is CPU-heavy),
-  // up to the number of concurrent streams — and no more than the cores the tool has besides
-  // this thread: on one core a worker only costs its start-up (~1 s of CPU, measured), and this
-  // thread streams the tables itself, interleaved.
-  const pool = new StreamWorkerPool(maskingCores(next.host));
+  // is ready tables stream in this thread. Started one after another (each start is CPU-heavy);
+  // how many: streamWorkers.
+  const cores = maskingCores(next.host);
+  const pool = new StreamWorkerPool(cores);
   const masked = Object.values(config.anonymize.tables).filter((rules) => rules !== 'truncate').length;
-  pool.warm(Math.min(2 * Math.max(1, config.target.jobs), masked, toolCores() - 1));
+  pool.warm(streamWorkers(config.target.jobs, masked, cores));
   try {
     await timed('pre-data', () => runPgRestore(input, 'pre-data', baseList, input.signal));
     const early = await neutralize(input, ['servers', 'functions', 'views']);
