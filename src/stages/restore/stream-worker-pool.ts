@@ -79,6 +79,17 @@ export class StreamWorkerPool {
 
   private wanted = 0;
   private closed = false;
+  /** Callers of `ready` waiting for a worker to join. */
+  private waiting: (() => void)[] = [];
+
+  /**
+   * Resolves once a started worker is ready (at once if one is idle): for a caller that would
+   * rather wait for a worker than stream in its own thread (a test of the worker path).
+   */
+  ready(): Promise<void> {
+    if (this.idle.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
 
   /**
    * Starts workers up to `count`, one after another (a start is CPU-heavy: several at once slow
@@ -97,6 +108,7 @@ export class StreamWorkerPool {
       if (!message.ready) return;
       worker.off('message', onReady);
       if (this.all.has(worker)) this.idle.push(worker);
+      for (const resolve of this.waiting.splice(0)) resolve();
       this.startNext();
     };
     worker.on('message', onReady);
