@@ -22,7 +22,12 @@ export class WasmSipHash24 {
   lo = 0;
   private readonly exports: SipHashExports;
   private message: Uint8Array;
+  /** A DataView over the module's memory (the message is at MESSAGE). */
+  private memoryView: DataView;
   private result: Uint32Array;
+  /** The last source hashRange read, and a DataView over it (a block's rows come from one Buffer). */
+  private source: Uint8Array | undefined;
+  private sourceView: DataView | undefined;
 
   constructor(key: Uint8Array) {
     if (key.length < 16) throw new Error('SipHash needs a 16-byte key');
@@ -35,6 +40,7 @@ export class WasmSipHash24 {
       words.getInt32(12, true),
     );
     this.message = new Uint8Array(this.exports.memory.buffer, MESSAGE);
+    this.memoryView = new DataView(this.exports.memory.buffer);
     this.result = new Uint32Array(this.exports.memory.buffer, 0, 2);
   }
 
@@ -44,12 +50,24 @@ export class WasmSipHash24 {
     return this.hashMessage(utf8Into(text, this.message));
   }
 
-  /** Hashes the bytes source[start, end). */
+  /**
+   * Hashes the bytes source[start, end), copied into the module's memory four at a time through
+   * DataViews (byte by byte was the most of a fake's cost on a 30-byte address).
+   */
   hashRange(source: Uint8Array, start: number, end: number): this {
     const length = end - start;
     if (length > this.message.length) this.reserve(length);
+    if (source !== this.source) {
+      this.source = source;
+      this.sourceView = new DataView(source.buffer, source.byteOffset, source.byteLength);
+    }
+    const from = this.sourceView as DataView;
+    const to = this.memoryView;
+    let index = 0;
+    for (; index + 4 <= length; index += 4)
+      to.setUint32(MESSAGE + index, from.getUint32(start + index, true), true);
     const message = this.message;
-    for (let index = 0; index < length; index++) message[index] = source[start + index] as number;
+    for (; index < length; index++) message[index] = source[start + index] as number;
     return this.hashMessage(length);
   }
 
@@ -82,6 +100,7 @@ export class WasmSipHash24 {
     const memory = this.exports.memory;
     reserveMemory(memory, MESSAGE + bytes);
     this.message = new Uint8Array(memory.buffer, MESSAGE);
+    this.memoryView = new DataView(memory.buffer);
     this.result = new Uint32Array(memory.buffer, 0, 2);
   }
 
