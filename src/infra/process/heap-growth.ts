@@ -3,7 +3,8 @@
 // and a masked restore allocates little there: its bytes flow through Buffers outside the heap
 // (read chunks, inflated chunks, masked blocks waiting on a COPY socket), ~100 MB/s of them. The
 // growth of that outside memory since the last full collection counts against the same limit,
-// which V8 had set about 8 MB above the live heap. So it ran a full mark-compact of the whole heap
+// which left ~8 MB of room (V8 starts marking once less than a young generation's 16 MB is left,
+// and the limit was ~24 MB above the live heap). So it ran a full mark-compact of the whole heap
 // (~42 MB live in a run: the parser, the driver, the AWS SDK, faker's locale) every ~0.2 s.
 //
 // Measured on the bench's default dataset, tool pinned to one core: 45 mark-compacts in a 12 s
