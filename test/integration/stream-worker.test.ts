@@ -59,14 +59,22 @@ describe('a masked table on a stream worker', () => {
       signal: new AbortController().signal,
     };
   };
-  const rows = (input: StreamTableInput) =>
-    sql(input.target.database, `SELECT id, email, name, note FROM "Sales.EU"."Cust ""omers""" ORDER BY id`);
-
-  it('writes on the worker exactly the rows the calling thread writes, masked', async () => {
+  /** `body` with a pool whose one worker is started and ready, ended afterwards. */
+  const withReadyWorker = async (body: (pool: StreamWorkerPool) => Promise<void>) => {
     const pool = new StreamWorkerPool(2);
     try {
       pool.warm(1);
       await pool.ready();
+      await body(pool);
+    } finally {
+      await pool.close();
+    }
+  };
+  const rows = (input: StreamTableInput) =>
+    sql(input.target.database, `SELECT id, email, name, note FROM "Sales.EU"."Cust ""omers""" ORDER BY id`);
+
+  it('writes on the worker exactly the rows the calling thread writes, masked', () =>
+    withReadyWorker(async (pool) => {
       const onWorker = await target('on_worker');
       const result = await streamTable({ ...onWorker, pool });
       expect(pool.inThread).toBe(0);
@@ -82,16 +90,10 @@ describe('a masked table on a stream worker', () => {
       expect(JSON.stringify(written)).not.toMatch(/Real-Mail|Realname/);
       expect(written[0]).toMatchObject({ id: 1, note: 'tab\tü 1' });
       expect(written[0]?.email).toMatch(/^u_[0-9a-f]{16}@example\.invalid$/);
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('a stop reaches the worker: the stream ends as stopped, and the worker is not reused', async () => {
-    const pool = new StreamWorkerPool(2);
-    try {
-      pool.warm(1);
-      await pool.ready();
+  it('a stop reaches the worker: the stream ends as stopped, and the worker is not reused', () =>
+    withReadyWorker(async (pool) => {
       const input = await target('stopped');
       const controller = new AbortController();
       controller.abort();
@@ -107,8 +109,5 @@ describe('a masked table on a stream worker', () => {
       const next = await target('after_stop');
       await streamTable({ ...next, pool });
       expect(pool.inThread).toBe(1);
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 });

@@ -80,15 +80,16 @@ export class StreamWorkerPool {
   private wanted = 0;
   private closed = false;
   /** Callers of `ready` waiting for a worker to join. */
-  private waiting: (() => void)[] = [];
+  private waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   /**
-   * Resolves once a started worker is ready (at once if one is idle): for a caller that would
-   * rather wait for a worker than stream in its own thread (a test of the worker path).
+   * Resolves once a started worker is ready (at once if one is idle), rejects if a worker fails
+   * to start: for a caller that would rather wait for a worker than stream in its own thread (a
+   * test of the worker path).
    */
   ready(): Promise<void> {
     if (this.idle.length > 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   /**
@@ -108,11 +109,14 @@ export class StreamWorkerPool {
       if (!message.ready) return;
       worker.off('message', onReady);
       if (this.all.has(worker)) this.idle.push(worker);
-      for (const resolve of this.waiting.splice(0)) resolve();
+      for (const waiter of this.waiting.splice(0)) waiter.resolve();
       this.startNext();
     };
     worker.on('message', onReady);
-    worker.once('error', () => this.all.delete(worker));
+    worker.once('error', (error) => {
+      this.all.delete(worker);
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    });
   }
 
   /**
