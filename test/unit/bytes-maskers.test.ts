@@ -87,6 +87,49 @@ describe('bytes maskers', () => {
     });
   }
 
+  it('shift on bytes writes what the string path gives, and refuses what it refuses', () => {
+    const prf = new KeyedPrf('bytes-secret');
+    const two = (n: number) => String(n).padStart(2, '0');
+    // Real dates of years 1–9999 (and some that are not: Feb 30, month 13), with what a date,
+    // timestamp or timestamptz column's COPY text has after them.
+    const dated = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 31 }),
+        fc.constantFrom('', ' 12:34:56', ' 23:59:59.999999+05:30', ' 00:00:00-08', ' BC', 'T01:02:03Z'),
+      )
+      .map(([year, month, day, rest]) => `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}${rest}`);
+    const other = fc.oneof(fc.constantFrom('infinity', '-infinity', '2024-1-01', '20240101', ''), plainText);
+    for (const [range, type] of [
+      ['30d', 'date'],
+      ['1095000d', 'timestamptz'],
+      ['1ms', 'text'],
+    ] as const) {
+      const rule = parseRule({ shift: range });
+      const ctx = { prf, type, domain: 'x.invalid' };
+      const mask = compileRule(rule, ctx);
+      const bytes = compileRuleBytes(rule, ctx);
+      expect(bytes).toBeDefined();
+      fc.assert(
+        fc.property(fc.oneof(dated, other), (value) => {
+          const source = Buffer.from(`x\t${value}\ty`, 'latin1');
+          const sink = new ByteSink(4);
+          let expected: string;
+          try {
+            expected = encodeField(mask(value, () => null));
+          } catch (error) {
+            expect(() => bytes?.(source, 2, 2 + value.length, sink)).toThrow((error as Error).message);
+            return;
+          }
+          bytes?.(source, 2, 2 + value.length, sink);
+          expect(sink.bytes().toString('latin1')).toBe(expected);
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
   it('a hash that owes its digits until the flush writes what the string path gives, in order', () => {
     const prf = new KeyedPrf('bytes-secret');
     for (const rule of [

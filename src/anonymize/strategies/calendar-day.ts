@@ -1,27 +1,57 @@
 // Calendar-day arithmetic on `YYYY-MM-DD` text, for the shift strategy: plain integer math (a Date
 // and toISOString cost ~1 µs a value, and Date.UTC reads years 0–99 as 1900–1999).
 
-const digit = (text: string, index: number): number => text.charCodeAt(index) - 48;
-
 /** Days since 1970-01-01 of a text starting `YYYY-MM-DD` (a real calendar date), else undefined. */
 export function isoDay(text: string): number | undefined {
   if (text.length < 10 || text[4] !== '-' || text[7] !== '-') return undefined;
-  let year = 0;
-  for (let index = 0; index < 4; index++) {
-    const d = digit(text, index);
-    if (d < 0 || d > 9) return undefined;
-    year = year * 10 + d;
-  }
-  const m1 = digit(text, 5);
-  const m2 = digit(text, 6);
-  const d1 = digit(text, 8);
-  const d2 = digit(text, 9);
-  if ([m1, m2, d1, d2].some((d) => d < 0 || d > 9)) return undefined;
-  const month = m1 * 10 + m2;
-  const dayOfMonth = d1 * 10 + d2;
+  return dayOf(
+    text.charCodeAt(0),
+    text.charCodeAt(1),
+    text.charCodeAt(2),
+    text.charCodeAt(3),
+    text.charCodeAt(5),
+    text.charCodeAt(6),
+    text.charCodeAt(8),
+    text.charCodeAt(9),
+  );
+}
+
+/** isoDay of bytes [start, end) read as code units (a plain field's bytes are its text). */
+export function isoDayOf(bytes: Uint8Array, start: number, end: number): number | undefined {
+  if (end - start < 10 || bytes[start + 4] !== 45 || bytes[start + 7] !== 45) return undefined;
+  return dayOf(
+    bytes[start] as number,
+    bytes[start + 1] as number,
+    bytes[start + 2] as number,
+    bytes[start + 3] as number,
+    bytes[start + 5] as number,
+    bytes[start + 6] as number,
+    bytes[start + 8] as number,
+    bytes[start + 9] as number,
+  );
+}
+
+/** The day of the date whose eight digits' codes are given (YYYY, MM, DD), else undefined. */
+function dayOf(
+  y1: number,
+  y2: number,
+  y3: number,
+  y4: number,
+  m1: number,
+  m2: number,
+  d1: number,
+  d2: number,
+) {
+  if (!isDigit(y1) || !isDigit(y2) || !isDigit(y3) || !isDigit(y4)) return undefined;
+  if (!isDigit(m1) || !isDigit(m2) || !isDigit(d1) || !isDigit(d2)) return undefined;
+  const year = (y1 - 48) * 1000 + (y2 - 48) * 100 + (y3 - 48) * 10 + (y4 - 48);
+  const month = (m1 - 48) * 10 + (m2 - 48);
+  const dayOfMonth = (d1 - 48) * 10 + (d2 - 48);
   if (month < 1 || month > 12 || dayOfMonth < 1 || dayOfMonth > daysInMonth(year, month)) return undefined;
   return daysFromCivil(year, month, dayOfMonth);
 }
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
@@ -38,8 +68,20 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + dayOfEra - 719_468;
 }
 
-/** `YYYY-MM-DD` of days since 1970-01-01 (civil_from_days), undefined outside years 1–9999. */
-export function formatDay(days: number): string | undefined {
+/** The first and last days formatDay writes: 0001-01-01 and 9999-12-31. */
+const FIRST_DAY = daysFromCivil(1, 1, 1);
+const LAST_DAY = daysFromCivil(9999, 12, 31);
+
+/** Whether `days` since 1970-01-01 is in years 1–9999. */
+export const inYears = (days: number): boolean => days >= FIRST_DAY && days <= LAST_DAY;
+
+/** The last civilFromDays: year, month, day. */
+let civilYear = 0;
+let civilMonth = 0;
+let civilDay = 0;
+
+/** Howard Hinnant's civil_from_days, into civilYear, civilMonth, civilDay. */
+function civilFromDays(days: number): void {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const dayOfEra = z - era * 146_097;
@@ -52,9 +94,33 @@ export function formatDay(days: number): string | undefined {
   );
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const mp = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  if (year < 1 || year > 9999) return undefined;
+  civilDay = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  civilMonth = mp < 10 ? mp + 3 : mp - 9;
+  civilYear = yearOfEra + era * 400 + (civilMonth <= 2 ? 1 : 0);
+}
+
+/** `YYYY-MM-DD` of days since 1970-01-01, undefined outside years 1–9999. */
+export function formatDay(days: number): string | undefined {
+  if (!inYears(days)) return undefined;
+  civilFromDays(days);
+  const year = civilYear;
+  const month = civilMonth;
+  const day = civilDay;
   return `${year < 1000 ? String(year).padStart(4, '0') : year}-${month < 10 ? '0' : ''}${month}-${day < 10 ? '0' : ''}${day}`;
+}
+
+/** formatDay's ten characters as bytes into `target` at `at` (days in years 1–9999). */
+export function writeDay(days: number, target: Uint8Array, at: number): void {
+  civilFromDays(days);
+  const year = civilYear;
+  target[at] = 48 + Math.floor(year / 1000);
+  target[at + 1] = 48 + (Math.floor(year / 100) % 10);
+  target[at + 2] = 48 + (Math.floor(year / 10) % 10);
+  target[at + 3] = 48 + (year % 10);
+  target[at + 4] = 45;
+  target[at + 5] = 48 + Math.floor(civilMonth / 10);
+  target[at + 6] = 48 + (civilMonth % 10);
+  target[at + 7] = 45;
+  target[at + 8] = 48 + Math.floor(civilDay / 10);
+  target[at + 9] = 48 + (civilDay % 10);
 }

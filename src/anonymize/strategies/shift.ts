@@ -3,8 +3,8 @@
 // must start with a `YYYY-MM-DD` date: anything else is refused (an error naming the column), never
 // turned into NULL.
 import { durationSchema } from '../../format/duration-schema.js';
-import { formatDay, isoDay } from './calendar-day.js';
-import { type Strategy, TEXT_TYPES } from './strategy.js';
+import { formatDay, inYears, isoDay, isoDayOf, writeDay } from './calendar-day.js';
+import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';
 
 const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
 
@@ -34,13 +34,40 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
           `shift: a value does not start with a YYYY-MM-DD date (${value.length} characters); shift keeps the format or refuses — use another strategy for this column`,
         );
       }
-      const bits = ctx.prf.uint32(value);
-      const offset = 1 + ((bits >>> 1) % days);
-      let shifted = formatDay(day + (bits & 1 ? -offset : offset));
-      if (shifted === undefined) shifted = formatDay(day + (bits & 1 ? offset : -offset));
-      // Both ways out of years 1–9999 only happens for a range of thousands of years.
-      if (shifted === undefined) throw new Error('shift: the range is too large for dates in years 1–9999');
-      return shifted + value.slice(10);
+      return formatDay(shifted(day, ctx.prf.uint32(value), days)) + value.slice(10);
     };
   },
+  compileBytes: (rangeMs, ctx) => {
+    // The date's ten digits written from the day's number and the rest of the field copied: no
+    // string a value (a timestamp column's values never repeat, so each was a miss through the
+    // string path). Anything but a date — infinity, or the error — goes through the string path.
+    const days = Math.max(1, Math.round(rangeMs / 86_400_000));
+    const mask = shiftStrategy.compile(rangeMs, ctx);
+    const noRow = () => null;
+    const masker: BytesMasker = (source, start, end, sink) => {
+      const day = isoDayOf(source, start, end);
+      if (day === undefined) {
+        sink.field(mask(source.latin1Slice(start, end), noRow));
+        return;
+      }
+      const target = sink.reserve(10);
+      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days), target, sink.length);
+      sink.length += 10;
+      sink.copy(source, start + 10, end);
+    };
+    return masker;
+  },
 };
+
+/**
+ * The day moved by the offset `bits` pick (1..days, the sign from the low bit); the other way
+ * when that leaves years 1–9999.
+ */
+function shifted(day: number, bits: number, days: number): number {
+  const offset = 1 + ((bits >>> 1) % days);
+  const signed = bits & 1 ? -offset : offset;
+  if (inYears(day + signed)) return day + signed;
+  // Both ways out of years 1–9999 only happens for a range of thousands of years.
+  if (inYears(day - signed)) return day - signed;
+  throw new Error('shift: the range is too large for dates in years 1–9999');
+}
