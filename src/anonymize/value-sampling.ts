@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import { type DirectTableRead, readTableData } from '../dump/custom-archive.js';
+import { utf8Chunks } from '../dump/dump-encoding.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
 import { decodeField, parseCopyHeader } from '../format/copy-text.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
@@ -96,7 +97,10 @@ export async function sampleArchiveTable(
   direct?: DirectTableRead,
 ): Promise<Map<string, string[]>> {
   if (direct) {
-    const found = await firstLines(readTableData(archive, direct, signal), rows).catch((error: unknown) => {
+    const found = await firstLines(
+      utf8Chunks(readTableData(archive, direct, signal), direct.encoding ?? 'UTF8'),
+      rows,
+    ).catch((error: unknown) => {
       if (signal?.aborted) throw error;
       return undefined;
     });
@@ -111,7 +115,7 @@ export async function sampleArchiveTable(
     ...(signal && { cancelSignal: signal }),
   });
   try {
-    const { lines, header } = await firstLines(child.stdout as AsyncIterable<Buffer>, rows);
+    const { lines, header } = await firstLines(utf8Chunks(child.stdout as AsyncIterable<Buffer>), rows);
     return columnValues(lines, header ?? [], columns);
   } finally {
     child.kill();

@@ -31,6 +31,8 @@ export interface CustomArchiveToc {
   intSize: number;
   compression: 'none' | 'gzip';
   tables: ArchiveTableData[];
+  /** The database's encoding, as its ENCODING entry sets client_encoding (the COPY text's). */
+  encoding?: string;
 }
 
 const K_OFFSET_POS_SET = 2;
@@ -156,6 +158,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   p.str(); // pg_dump version
   const count = p.int();
   const tables: ArchiveTableData[] = [];
+  let encoding: string | undefined;
   for (let entry = 0; entry < count; entry++) {
     const dumpId = p.int();
     if (dumpId <= 0) return `entry ID ${dumpId} out of range`;
@@ -165,7 +168,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     const tag = p.str();
     const desc = p.str();
     p.int(); // section
-    p.str(); // defn
+    const defn = p.str('latin1');
     p.str(); // dropStmt
     const copyStmt = p.str('latin1'); // printed as its bytes, in whatever encoding the dump has
     const namespace = p.str();
@@ -175,6 +178,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     p.str(); // owner
     p.str(); // "false" (WITH OIDS)
     while (p.str() !== undefined); // dependencies, up to a NULL string
+    if (desc === 'ENCODING') encoding = /client_encoding = '([^']*)'/.exec(defn ?? '')?.[1];
     const table = desc === 'TABLE DATA' && tag && namespace !== undefined && copyStmt;
     if (format === 'directory') {
       const file = p.str(); // the data file's name; empty for entries without data
@@ -185,7 +189,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
         tables.push({ dumpId, schema: namespace, table: tag, copyStmt, offset });
     }
   }
-  return { intSize: p.intSize, compression, tables };
+  return { intSize: p.intSize, compression, tables, ...(encoding !== undefined && { encoding }) };
 }
 
 /** Each table's data block (by `schema.table` key) the restore reads itself, or why none. */
@@ -208,6 +212,7 @@ export async function directTableReads(
       compression: toc.compression,
       dumpId: entry.dumpId,
       copyStmt: entry.copyStmt,
+      ...(toc.encoding !== undefined && { encoding: toc.encoding }),
     };
     if (entry.offset !== undefined)
       reads.set(key(entry.schema, entry.table), { ...read, offset: entry.offset });
@@ -243,6 +248,8 @@ export interface DirectTableRead {
   offset?: number;
   /** Directory format: the data file's path (gzip: a .gz file). */
   file?: string;
+  /** The archive's encoding (its COPY text's), where its table of contents names one. */
+  encoding?: string;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Where a masked table's COPY text comes from: the archive's data block read in this process
-// (custom-archive.ts), or `pg_restore --data-only -t … -f -` in a child. The restore's worker and
-// the bench read through the same function.
+// (custom-archive.ts), or `pg_restore --data-only -t … -f -` in a child; as UTF-8 either way
+// (dump-encoding.ts). The restore's worker and the bench read through the same function.
 import { execa } from 'execa';
 import { type DirectTableRead, readTableData } from '../../dump/custom-archive.js';
+import { utf8Chunks } from '../../dump/dump-encoding.js';
 import { tableDataArgs } from '../../dump/pg-restore-args.js';
 import { batched } from '../../infra/process/batched.js';
 import { tail } from '../../infra/process/run-tool.js';
@@ -34,7 +35,7 @@ export function openTableData(
   if (direct) {
     const read = async function* () {
       try {
-        yield* readTableData(data.archive, direct, signal);
+        yield* utf8Chunks(readTableData(data.archive, direct, signal), direct.encoding ?? 'UTF8');
       } catch (error) {
         if (signal.aborted) throw error;
         throw new ArchiveReadError((error as Error).message, { cause: error });
@@ -51,7 +52,7 @@ export function openTableData(
     stdin: 'ignore',
   });
   return {
-    chunks: batched(child.stdout as AsyncIterable<Buffer>),
+    chunks: batched(utf8Chunks(child.stdout as AsyncIterable<Buffer>)),
     finish: async () => {
       const result = await child;
       return result.failed

@@ -1,0 +1,125 @@
+// A production database that is not UTF-8 (LATIN1, as legacy databases still are): its dump's COPY
+// text is in LATIN1, pg_restore loads it with client_encoding LATIN1, and the masked tables must be
+// loaded as faithfully — their unruled non-ASCII fields as they were, their ruled ones masked —
+// whichever way the data is read (the archive's own data blocks, or pg_restore for a tar file).
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ident } from '../../src/infra/pg/connection.js';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { cluster, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+
+const SETUP = `
+  CREATE TABLE "Kunden" (
+    id int PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    nachname text,
+    "größe" text,
+    notiz text);
+  INSERT INTO "Kunden"
+    SELECT g, 'Jürgen.Müller' || g || '@Straße.example', 'Müller' || g, 'Größe ' || g,
+           CASE WHEN g % 2 = 0 THEN 'Café « crème » ' || g ELSE E'tab\\there ½ ' || g END
+      FROM generate_series(1, 300) g;
+  CREATE TABLE plain_latin1 (id int, word text);
+  INSERT INTO plain_latin1 VALUES (1, 'Öl'), (2, 'naïve');`;
+
+const ANONYMIZE = {
+  secret: 'latin1-secret',
+  tables: {
+    'public.Kunden': {
+      email: 'email',
+      nachname: { fake: 'person.lastName' },
+      größe: { mask: { keepFirst: 2 } },
+    },
+  },
+};
+
+describe('a LATIN1 production database', () => {
+  const dumps: Record<string, string> = {};
+  beforeAll(async () => {
+    const info = cluster();
+    const dir = await tempDir('latin1-dumps');
+    const source = uniqueDb('latin1_prod');
+    await sql(
+      'postgres',
+      `CREATE DATABASE ${ident(source)} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    try {
+      await sql(source, SETUP);
+      const env = {
+        PGHOST: info.host,
+        PGPORT: String(info.port),
+        PGUSER: info.user,
+        PGPASSWORD: info.password,
+      };
+      for (const format of ['c', 't'] as const) {
+        dumps[format] = join(dir, `prod-${format}.dump`);
+        await execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${dumps[format]}`, source], {
+          env,
+        });
+      }
+    } finally {
+      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
+    }
+  });
+
+  for (const [format, reader] of [
+    ['c', 'its data blocks read directly'],
+    ['t', 'pg_restore reading a tar archive'],
+  ] as const) {
+    it(`loads masked tables as faithfully as pg_restore loads the others (${reader})`, async () => {
+      const dir = await tempDir(`latin1-${format}`);
+      const live = uniqueDb(`latin1_${format}`);
+      const { config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
+      await copyFile(dumps[format] as string, join(dir, 'backups', 'prod.dump'));
+      const record = await runRefresh(config, quiet);
+      expect(record.error).toBeUndefined();
+      expect(record.outcome).toBe('succeeded');
+      expect(record.anonymize?.tables.map((t) => [t.name, t.rows, t.readBy])).toEqual([
+        ['public.Kunden', 300, format === 'c' ? 'archive' : 'pg_restore'],
+      ]);
+      // The unruled column as it was, character for character (the staging database is UTF-8).
+      const rows = await sql<{ id: number; email: string; nachname: string; größe: string; notiz: string }>(
+        live,
+        'SELECT id, email, nachname, "größe", notiz FROM "Kunden" ORDER BY id',
+      );
+      expect(rows).toHaveLength(300);
+      expect(rows[1]?.notiz).toBe('Café « crème » 2');
+      expect(rows[0]?.notiz).toBe('tab\there ½ 1');
+      for (const row of rows) {
+        expect(row.email).toMatch(/^u_[0-9a-f]{16}@example\.invalid$/);
+        expect(row.nachname).not.toContain('Müller');
+        // mask keeps the first two characters: 'Gr', then one masking character per character
+        expect(row['größe']).toMatch(/^Gr\*+$/);
+        expect(row['größe'].length).toBe(`Größe ${row.id}`.length);
+      }
+      expect(await sql(live, 'SELECT word FROM plain_latin1 ORDER BY id')).toEqual([
+        { word: 'Öl' },
+        { word: 'naïve' },
+      ]);
+      expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
+    });
+  }
+
+  it('masks a value the same from a LATIN1 dump as from a UTF-8 one (joins hold across databases)', async () => {
+    // The e-mail of row 1 in the staging database, from the custom-format run above, against the
+    // rule applied to the same text: the mask is of the characters, not of their LATIN1 bytes.
+    const { KeyedPrf } = await import('../../src/anonymize/prf/keyed-prf.js');
+    const { compileRule, parseRule } = await import('../../src/anonymize/strategies/registry.js');
+    const mask = compileRule(parseRule('email'), {
+      prf: new KeyedPrf(ANONYMIZE.secret),
+      type: 'text',
+      domain: 'example.invalid',
+    });
+    const dir = await tempDir('latin1-join');
+    const live = uniqueDb('latin1_join');
+    const { config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
+    await copyFile(dumps.c as string, join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.outcome).toBe('succeeded');
+    expect(await sql(live, 'SELECT email FROM "Kunden" WHERE id = 1')).toEqual([
+      { email: mask('Jürgen.Müller1@Straße.example', () => null) },
+    ]);
+  });
+});
