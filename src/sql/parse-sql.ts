@@ -1,6 +1,7 @@
 // Splits migration SQL into statements with the real PostgreSQL parser (libpg-query): each
 // statement's exact text, its line in the file, and its parse tree for lint and analysis.
 import { loadModule, parseSync } from 'libpg-query';
+import { onBaselineCode } from '../infra/process/wasm-tiering.js';
 import { relationName } from './table-key.js';
 
 /** A parse tree node: { NodeType: { …fields } }. The parser's JSON has no static shape. */
@@ -53,20 +54,21 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUT
 `;
 
 /**
- * Loads the parser and parses a few post-data statements, in the background, once: parsing makes
- * the parser's large WebAssembly functions hot, and V8 then optimizes them on its background
- * threads — ~0.2 s of CPU. Started while the CPU waits (a backup being located and downloaded),
- * that work is done before the restore parses the backup's post-data and masks its rows; left to
- * then, it came out of the masking on a tool with one core (measured: a 50k-row table masked in
- * 0.48 s with the parser just used, 0.29 s without it, 0.27 s when the parser had been used half
- * a second earlier). A failure here is left to the parse that needs the parser.
+ * Loads the parser and parses a few post-data statements, in the background, once: loading and
+ * compiling the parser's WebAssembly (and its first calls, compiled lazily) cost ~0.1–0.2 s, done
+ * while the CPU waits (a backup being located and downloaded) instead of when the restore parses
+ * the backup's post-data. The parser stays on baseline code (src/infra/process/wasm-tiering.ts):
+ * its optimizing compile was what competed with the masking. A failure here is left to the parse
+ * that needs the parser.
  */
 export function warmParser(): void {
   if (warming) return;
   warming = true;
   loadParser()
     .then(() => {
-      for (let round = 0; round < 10; round++) parseSync(WARM_UP_SQL);
+      onBaselineCode(() => {
+        for (let round = 0; round < 10; round++) parseSync(WARM_UP_SQL);
+      });
     })
     .catch(() => undefined);
 }
@@ -81,7 +83,8 @@ interface RawStatement {
 export function parseStatements(text: string): ParsedStatement[] {
   let result: { stmts?: RawStatement[] };
   try {
-    result = parseSync(text) as { stmts?: RawStatement[] };
+    // On baseline code: src/infra/process/wasm-tiering.ts.
+    result = onBaselineCode(() => parseSync(text)) as { stmts?: RawStatement[] };
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const position = details?.cursorPosition ?? 0;

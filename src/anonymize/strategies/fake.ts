@@ -1,6 +1,6 @@
 // `fake` — a plausible value of a faker kind (person.fullName, location.city…), picked by a keyed
 // hash of the original: deterministic, but not unique (two people may get the same fake name).
-import { faker } from '@faker-js/faker';
+import { faker } from '@faker-js/faker/locale/en';
 import { z } from 'zod';
 import { fastFake, fastFakeBytes } from './fast-fake.js';
 import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';

@@ -1,7 +1,7 @@
 // Fast deterministic fakes for the common kinds: entries of faker's own locale data picked by
 // indices from four keyed 32-bit words, instead of reseeding faker per value (faker.seed() alone costs
 // tens of microseconds). Other kinds fall back to faker itself.
-import { faker } from '@faker-js/faker';
+import { faker } from '@faker-js/faker/locale/en';
 import { encodeField } from '../../format/copy-text.js';
 import type { FieldSink } from './strategy.js';
 
