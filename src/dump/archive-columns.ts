@@ -15,7 +15,10 @@ export async function archiveColumns(archive: PreparedArchive, signal?: AbortSig
   await loadParser();
   let source: AsyncIterable<Buffer>;
   if (archive.kind === 'pg_restore') {
-    const { stdout } = await runTool({
+    // As bytes: the schema is in the dump's encoding, which plainSqlEvents reads (a LATIN1
+    // database's column names decoded as UTF-8 would be names no table has).
+    const { stdoutBytes } = await runTool({
+      bytes: true,
       file: pgTool('pg_restore'),
       args: [
         '--schema-only',
@@ -27,7 +30,7 @@ export async function archiveColumns(archive: PreparedArchive, signal?: AbortSig
       ],
       ...(signal && { signal }),
     });
-    source = Readable.from([Buffer.from(stdout, 'utf8')]);
+    source = Readable.from([stdoutBytes ?? Buffer.alloc(0)]);
   } else {
     source = openBackup(archive.path, archive.compression === 'gzip');
   }

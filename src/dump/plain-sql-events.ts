@@ -1,10 +1,12 @@
 // Reads a plain-SQL dump (pg_dump -Fp) as a stream of events: SQL statements (split and parsed
 // by the real PostgreSQL parser), psql meta-commands, and COPY blocks with their data lines.
 // Memory is bounded: data lines pass through in the chunks they arrived in, and SQL text is
-// flushed as soon as it parses as complete statements.
+// flushed as soon as it parses as complete statements. The text is read as UTF-8: a dump in another
+// encoding (its `SET client_encoding`) is transcoded as it is read.
 import { StringDecoder } from 'node:string_decoder';
 import { BadBackupError } from '../errors.js';
 import { type ParsedStatement, parseStatements, SqlSyntaxError } from '../sql/parse-sql.js';
+import { utf8Chunks } from './dump-encoding.js';
 
 export type PlainSqlEvent =
   | { type: 'sql'; statements: ParsedStatement[] }
@@ -98,7 +100,8 @@ export async function* plainSqlEvents(
     }
   };
 
-  for await (const chunk of input) {
+  // In UTF-8 whatever the dump's SET client_encoding says (dump-encoding.ts).
+  for await (const chunk of utf8Chunks(input)) {
     const lines = (pending + decoder.write(chunk)).split('\n');
     pending = lines.pop() ?? '';
     let data: string[] | undefined;

@@ -53,8 +53,8 @@ describe('a LATIN1 production database', () => {
         PGUSER: info.user,
         PGPASSWORD: info.password,
       };
-      for (const format of ['c', 't'] as const) {
-        dumps[format] = join(dir, `prod-${format}.dump`);
+      for (const format of ['c', 't', 'p'] as const) {
+        dumps[format] = join(dir, `prod-${format}.${format === 'p' ? 'sql' : 'dump'}`);
         await execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${dumps[format]}`, source], {
           env,
         });
@@ -67,18 +67,23 @@ describe('a LATIN1 production database', () => {
   for (const [format, reader] of [
     ['c', 'its data blocks read directly'],
     ['t', 'pg_restore reading a tar archive'],
+    ['p', 'a plain SQL dump streamed to psql'],
   ] as const) {
     it(`loads masked tables as faithfully as pg_restore loads the others (${reader})`, async () => {
       const dir = await tempDir(`latin1-${format}`);
       const live = uniqueDb(`latin1_${format}`);
-      const { config } = await writeTestConfig(dir, live, { anonymize: ANONYMIZE });
-      await copyFile(dumps[format] as string, join(dir, 'backups', 'prod.dump'));
+      const file = format === 'p' ? 'prod.sql' : 'prod.dump';
+      const { config } = await writeTestConfig(dir, live, {
+        anonymize: ANONYMIZE,
+        source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
+      });
+      await copyFile(dumps[format] as string, join(dir, 'backups', file));
       const record = await runRefresh(config, quiet);
       expect(record.error).toBeUndefined();
       expect(record.outcome).toBe('succeeded');
-      expect(record.anonymize?.tables.map((t) => [t.name, t.rows, t.readBy])).toEqual([
-        ['public.Kunden', 300, format === 'c' ? 'archive' : 'pg_restore'],
-      ]);
+      expect(record.anonymize?.tables.map((t) => [t.name, t.rows])).toEqual([['public.Kunden', 300]]);
+      if (format !== 'p')
+        expect(record.anonymize?.tables[0]?.readBy).toBe(format === 'c' ? 'archive' : 'pg_restore');
       // The unruled column as it was, character for character (the staging database is UTF-8).
       const rows = await sql<{ id: number; email: string; nachname: string; größe: string; notiz: string }>(
         live,
@@ -101,6 +106,20 @@ describe('a LATIN1 production database', () => {
       expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
     });
   }
+
+  it("reads the schema's column names in its own encoding (what plan checks rules against)", async () => {
+    const { archiveColumns } = await import('../../src/dump/archive-columns.js');
+    for (const archive of [
+      { kind: 'pg_restore', path: dumps.c as string, format: 'custom' },
+      { kind: 'plain', path: dumps.p as string, format: 'plain' },
+    ] as const) {
+      const columns = await archiveColumns(archive);
+      expect(
+        columns.filter((column) => column.table === 'public.Kunden').map((column) => column.column),
+        archive.format,
+      ).toEqual(['id', 'email', 'nachname', 'größe', 'notiz']);
+    }
+  });
 
   it('masks a value the same from a LATIN1 dump as from a UTF-8 one (joins hold across databases)', async () => {
     // The e-mail of row 1 in the staging database, from the custom-format run above, against the

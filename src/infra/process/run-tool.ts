@@ -13,12 +13,16 @@ export interface ToolCall {
   signal?: AbortSignal;
   /** Lines of stderr, as they arrive (progress, warnings). */
   onStderrLine?: (line: string) => void;
+  /** Keep stdout as bytes (`stdoutBytes`): text in an encoding that is not UTF-8 (a dump's). */
+  bytes?: boolean;
 }
 
 /** The outcome of a finished tool. */
 export interface ToolResult {
   command: string;
   stdout: string;
+  /** stdout as it came, when the call asked for bytes (then `stdout` is empty). */
+  stdoutBytes?: Buffer;
   stderr: string;
   durationMs: number;
 }
@@ -54,6 +58,7 @@ export async function runTool(call: ToolCall): Promise<ToolResult> {
     reject: false,
     lines: false,
     maxBuffer: 64 * 1024 * 1024,
+    ...(call.bytes && { encoding: 'buffer' as const }),
   });
   if (call.onStderrLine && child.stderr) {
     let pending = '';
@@ -73,6 +78,8 @@ export async function runTool(call: ToolCall): Promise<ToolResult> {
   if (result.failed) {
     throw new ToolFailedError(command, result.exitCode, result.signal, durationMs, tail(stderr, 20));
   }
+  if (call.bytes)
+    return { command, stdout: '', stdoutBytes: Buffer.from(result.stdout as Uint8Array), stderr, durationMs };
   return { command, stdout: String(result.stdout ?? ''), stderr, durationMs };
 }
 

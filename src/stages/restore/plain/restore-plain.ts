@@ -236,7 +236,10 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               }
               checkInsert(statement, rules, name);
             }
-            const text = `${statement.sql};\n`;
+            // Sent as UTF-8 whatever encoding the dump is in (plain-sql-events.ts transcodes it).
+            const text = setsClientEncoding(statement)
+              ? "SET client_encoding = 'UTF8';\n"
+              : `${statement.sql};\n`;
             if (action === 'keep-and-replay' && section === 'pre-data') replay.push(text);
             out += text;
           }
@@ -362,4 +365,11 @@ function checkInsert(statement: ParsedStatement, rules: ReadonlyMap<string, unkn
       },
     );
   }
+}
+
+/** `SET client_encoding …`: the dump's encoding, which the text sent on to psql no longer is. */
+function setsClientEncoding(statement: ParsedStatement): boolean {
+  return (
+    statement.kind === 'VariableSetStmt' && String(statement.node.name).toLowerCase() === 'client_encoding'
+  );
 }
