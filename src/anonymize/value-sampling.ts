@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { ColumnInfo } from '../dump/column-info.js';
 import { type DirectTableRead, readTableData } from '../dump/custom-archive.js';
-import { utf8Chunks } from '../dump/dump-encoding.js';
+import { DumpEncodingError, utf8Chunks } from '../dump/dump-encoding.js';
 import { tableDataArgs } from '../dump/pg-restore-args.js';
 import { decodeField, parseCopyHeader } from '../format/copy-text.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
@@ -101,7 +101,7 @@ export async function sampleArchiveTable(
       utf8Chunks(readTableData(archive, direct, signal), direct.encoding ?? 'UTF8'),
       rows,
     ).catch((error: unknown) => {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted || error instanceof DumpEncodingError) throw error;
       return undefined;
     });
     if (found) return columnValues(found.lines, found.header ?? [], columns);

@@ -4,6 +4,8 @@
 // database's encoding), so their text is transcoded where it is read: a LATIN1 database's column
 // names and values are then the characters they are — masked as the same text from a UTF-8
 // database would be, so values still join — instead of bytes that are not UTF-8.
+import { TextDecoder } from 'node:util';
+import { BadBackupError } from '../errors.js';
 
 /** PostgreSQL's server encodings that are not UTF-8 → the WHATWG label of the same encoding. */
 const DECODERS: Record<string, string> = {
@@ -42,8 +44,14 @@ const DECODERS: Record<string, string> = {
   GB18030: 'gb18030',
 };
 
-/** An encoding the masked tables cannot be read in: the run stops before loading them. */
-export class DumpEncodingError extends Error {}
+/** Text this tool cannot read in the backup's encoding: the run stops, the live database untouched. */
+export class DumpEncodingError extends BadBackupError {
+  constructor(message: string) {
+    super(message, {
+      hint: 'dump the database as UTF-8 (pg_dump --encoding=UTF8: the server converts, the restored database keeps its own encoding); the live staging database was not touched',
+    });
+  }
+}
 
 /** Bytes in → the same text as UTF-8 bytes; `end` gives what a multi-byte decoder still holds. */
 interface Transcoder {
@@ -62,21 +70,56 @@ export function transcoderFor(encoding: string): Transcoder | undefined {
   // ISO 8859-1 exactly (0x80–0x9F are C1 controls, as PostgreSQL maps them), which the WHATWG
   // "iso-8859-1" label is not (it means windows-1252).
   if (name === 'LATIN1' || name === 'ISO_8859_1')
-    return { chunk: (bytes) => Buffer.from(bytes.latin1Slice(0, bytes.length), 'utf8'), end: () => EMPTY };
-  const label = DECODERS[name];
-  if (!label)
-    throw new DumpEncodingError(
-      `the backup's encoding ${encoding} is not one the masked tables can be read in; mask on a database dumped in UTF8 or a common single- or multi-byte encoding (LATINn, WINnnnn, EUC_JP, SJIS, GBK…)`,
+    return singleByte((bytes) => bytes.latin1Slice(0, bytes.length));
+  // ISO 8859-9: ISO 8859-1 with six Turkish letters in place of six Icelandic ones (WHATWG's
+  // "iso-8859-9" is windows-1254).
+  if (name === 'LATIN5' || name === 'ISO_8859_9')
+    return singleByte((bytes) =>
+      bytes.latin1Slice(0, bytes.length).replace(LATIN5_DIFFERS, (char) => LATIN5[char] ?? char),
     );
-  const decoder = new TextDecoder(label, { fatal: true });
+  const label = DECODERS[name];
+  let decoder: TextDecoder | undefined;
+  try {
+    decoder = label ? new TextDecoder(label, { fatal: true }) : undefined;
+  } catch {
+    decoder = undefined; // a Node without full ICU
+  }
+  if (!decoder) return asciiOnly(encoding);
   const decode = (bytes?: Buffer, stream = true) => {
     try {
-      return Buffer.from(decoder.decode(bytes, { stream }), 'utf8');
+      return Buffer.from((decoder as TextDecoder).decode(bytes, { stream }), 'utf8');
     } catch (error) {
       throw new DumpEncodingError(`the backup's text is not valid ${encoding}: ${(error as Error).message}`);
     }
   };
   return { chunk: (bytes) => decode(bytes), end: () => decode(undefined, false) };
+}
+
+/** A single-byte encoding's chunks decoded by `text` (no state between chunks). */
+function singleByte(text: (bytes: Buffer) => string): Transcoder {
+  return { chunk: (bytes) => Buffer.from(text(bytes), 'utf8'), end: () => EMPTY };
+}
+
+/** ISO 8859-9's six letters that ISO 8859-1 reads otherwise (0xD0 0xDD 0xDE 0xF0 0xFD 0xFE). */
+const LATIN5: Record<string, string> = { Ð: 'Ğ', Ý: 'İ', Þ: 'Ş', ð: 'ğ', ý: 'ı', þ: 'ş' };
+const LATIN5_DIFFERS = /[ÐÝÞðýþ]/g;
+
+/**
+ * An encoding Node cannot decode (MULE_INTERNAL, EUC_TW, LATIN10…): ASCII is the same bytes in
+ * it, so a backup whose text is ASCII goes on; the first other byte stops the run, naming it.
+ */
+function asciiOnly(encoding: string): Transcoder {
+  return {
+    chunk: (bytes) => {
+      for (let index = 0; index < bytes.length; index++)
+        if ((bytes[index] as number) > 0x7f)
+          throw new DumpEncodingError(
+            `the backup is in ${encoding}, which this tool cannot decode, and its text is not all ASCII`,
+          );
+      return bytes;
+    },
+    end: () => EMPTY,
+  };
 }
 
 /** What `SET client_encoding` names in a script's first lines, if they say. */
@@ -98,8 +141,10 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, encoding?: stri
       head.push(chunk);
       size += chunk.length;
       const text = Buffer.concat(head, size).latin1Slice(0, Math.min(size, PREAMBLE_MAX));
-      const named = SET_ENCODING.exec(text);
-      if (!named && !/^COPY /m.test(text) && size < PREAMBLE_MAX) continue;
+      // Only the lines before the first COPY: a data row may read like anything.
+      const copy = /^COPY /m.exec(text);
+      const named = SET_ENCODING.exec(copy ? text.slice(0, copy.index) : text);
+      if (!named && !copy && size < PREAMBLE_MAX) continue;
       known = true;
       if (named) transcoder = transcoderFor(named[1] as string);
       const all = Buffer.concat(head, size);

@@ -141,4 +141,41 @@ describe('a LATIN1 production database', () => {
       { email: mask('Jürgen.Müller1@Straße.example', () => null) },
     ]);
   });
+
+  it('stops with a bad-backup error naming the encoding when its text cannot be decoded, the live database untouched', async () => {
+    const info = cluster();
+    const dir = await tempDir('euc-tw');
+    const source = uniqueDb('euc_tw_prod');
+    await sql(
+      'postgres',
+      `CREATE DATABASE ${ident(source)} ENCODING 'EUC_TW' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    const dump = join(dir, 'prod.dump');
+    try {
+      await sql(
+        source,
+        `CREATE TABLE people (id int, name text); INSERT INTO people VALUES (1, 'ascii'), (2, '中文')`,
+      );
+      const env = {
+        PGHOST: info.host,
+        PGPORT: String(info.port),
+        PGUSER: info.user,
+        PGPASSWORD: info.password,
+      };
+      await execa(join(info.binDir, 'pg_dump'), ['--format=c', `--file=${dump}`, source], { env });
+    } finally {
+      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
+    }
+    const live = uniqueDb('euc_tw_live');
+    const { config } = await writeTestConfig(dir, live, {
+      anonymize: { secret: 's', tables: { 'public.people': { name: { fake: 'person.lastName' } } } },
+    });
+    await copyFile(dump, join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.outcome).toBe('failed');
+    expect(record.error?.code).toBe('bad-backup');
+    expect(record.error?.message).toMatch(/EUC_TW, which this tool cannot decode/);
+    expect(record.error?.hint).toMatch(/pg_dump --encoding=UTF8/);
+    expect(await sql('postgres', 'SELECT 1 AS n FROM pg_database WHERE datname = $1', [live])).toEqual([]);
+  });
 });

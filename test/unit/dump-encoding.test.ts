@@ -52,11 +52,32 @@ describe('dump encodings', () => {
     expect((await collect([bare])) === bare.toString('utf8')).toBe(true);
   });
 
-  it('refuses an encoding it cannot read, and bytes that are not the encoding, saying which', async () => {
-    expect(() => transcoderFor('MULE_INTERNAL')).toThrow(DumpEncodingError);
-    expect(() => transcoderFor('MULE_INTERNAL')).toThrow(
-      /MULE_INTERNAL is not one the masked tables can be read in/,
+  it('reads LATIN5 as ISO 8859-9 exactly (six Turkish letters, C1 controls kept)', () => {
+    expect(
+      transcoderFor('LATIN5')
+        ?.chunk(Buffer.from([0xd0, 0xdd, 0xde, 0xf0, 0xfd, 0xfe, 0xfc, 0x80]))
+        .toString('utf8'),
+    ).toBe('ĞİŞğışü\u0080');
+  });
+
+  it('lets ASCII through an encoding it cannot decode, and stops at the first other byte, naming it', async () => {
+    expect(await collect([Buffer.from('COPY t (a) FROM stdin;\nabc\n')], 'MULE_INTERNAL')).toBe(
+      'COPY t (a) FROM stdin;\nabc\n',
     );
+    const refused = collect([Buffer.from([0x61, 0x0a]), Buffer.from([0x81, 0x0a])], 'MULE_INTERNAL');
+    await expect(refused).rejects.toThrow(DumpEncodingError);
+    await expect(refused).rejects.toThrow(/MULE_INTERNAL, which this tool cannot decode/);
     await expect(collect([Buffer.from([0x41, 0xff, 0xff])], 'EUC_JP')).rejects.toThrow(/not valid EUC_JP/);
+    // A bad backup, with what to do.
+    expect(new DumpEncodingError('x').hint).toMatch(/pg_dump --encoding=UTF8/);
+  });
+
+  it('looks for SET client_encoding only before the first COPY line', async () => {
+    // A data row that reads like the line must not switch a UTF-8 stream to LATIN1.
+    const bytes = Buffer.from(
+      "COPY public.t (a) FROM stdin;\nSET client_encoding = 'LATIN1';\ncafé\n\\.\n",
+      'utf8',
+    );
+    expect(await collect([bytes])).toBe(bytes.toString('utf8'));
   });
 });

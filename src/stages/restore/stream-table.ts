@@ -5,6 +5,7 @@
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import type { DirectTableRead } from '../../dump/custom-archive.js';
+import { DumpEncodingError } from '../../dump/dump-encoding.js';
 import {
   AbortedError,
   BadBackupError,
@@ -97,6 +98,8 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
         `the backup is damaged: ${input.archive}: could not read the rows of ${tableKey(input.schema, input.table)} (${failure.problem}):\n${failure.stderr}`,
         { hint: 'the archive is corrupt or truncated; the live staging database was not touched' },
       );
+    case 'encoding':
+      return new DumpEncodingError(`${tableKey(input.schema, input.table)}: ${failure.message}`);
     case 'collision':
       return new RunFailedError('anonymize-not-unique', failure.message, {
         hint: 'use a keyed strategy that keeps the column unique (hash); the live staging database was not touched',

@@ -3,7 +3,7 @@
 // (dump-encoding.ts). The restore's worker and the bench read through the same function.
 import { execa } from 'execa';
 import { type DirectTableRead, readTableData } from '../../dump/custom-archive.js';
-import { utf8Chunks } from '../../dump/dump-encoding.js';
+import { DumpEncodingError, utf8Chunks } from '../../dump/dump-encoding.js';
 import { tableDataArgs } from '../../dump/pg-restore-args.js';
 import { batched } from '../../infra/process/batched.js';
 import { tail } from '../../infra/process/run-tool.js';
@@ -37,7 +37,8 @@ export function openTableData(
       try {
         yield* utf8Chunks(readTableData(data.archive, direct, signal), direct.encoding ?? 'UTF8');
       } catch (error) {
-        if (signal.aborted) throw error;
+        // Stopped, or text this tool cannot read in the backup's encoding: not a damaged archive.
+        if (signal.aborted || error instanceof DumpEncodingError) throw error;
         throw new ArchiveReadError((error as Error).message, { cause: error });
       }
     };

@@ -15,6 +15,7 @@ import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
 import { MaskCollisionError } from '../../anonymize/unique-masker.js';
 import type { DirectTableRead } from '../../dump/custom-archive.js';
+import { DumpEncodingError } from '../../dump/dump-encoding.js';
 import { RefreshError } from '../../errors.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
@@ -54,6 +55,8 @@ export type TableStreamFailure =
   | { kind: 'connect'; error: PgErrorFields }
   /** A unique column's masked values collided and re-keying could not separate them. */
   | { kind: 'collision'; message: string }
+  /** Text the backup's encoding says this tool cannot read (dump-encoding.ts). */
+  | { kind: 'encoding'; message: string }
   /** Loading failed: the server refused a value or went away, or a rule could not mask a row. */
   | { kind: 'load'; error: PgErrorFields };
 
@@ -191,6 +194,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
+    if (error instanceof DumpEncodingError) return fail({ kind: 'encoding', message: error.message });
     if (error instanceof ArchiveReadError)
       return fail({ kind: 'archive', problem: error.message, stderr: '' });
     if (error instanceof MaskCollisionError) return fail({ kind: 'collision', message: error.message });
