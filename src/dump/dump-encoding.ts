@@ -159,4 +159,17 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, encoding?: stri
   if (rest && rest.length > 0) yield rest;
 }
 
+/**
+ * A whole script pg_restore printed (`--file=-`), as text: in the encoding its `SET
+ * client_encoding` names, UTF-8 without one.
+ */
+export function scriptText(bytes: Buffer): string {
+  const head = bytes.latin1Slice(0, Math.min(bytes.length, PREAMBLE_MAX));
+  const copy = /^COPY /m.exec(head);
+  const named = SET_ENCODING.exec(copy ? head.slice(0, copy.index) : head);
+  const transcoder = named ? transcoderFor(named[1] as string) : undefined;
+  if (!transcoder) return bytes.toString('utf8');
+  return Buffer.concat([transcoder.chunk(bytes), transcoder.end()]).toString('utf8');
+}
+
 const EMPTY = Buffer.alloc(0);

@@ -5,6 +5,7 @@ import { pgTool } from '../infra/pg/pg-bin.js';
 import { runTool } from '../infra/process/run-tool.js';
 import { loadParser, type ParsedStatement, parseStatements } from '../sql/parse-sql.js';
 import { tableKey } from '../sql/table-key.js';
+import { scriptText } from './dump-encoding.js';
 
 /** One unique index or constraint: `schema.table`, its name and its plain columns. */
 export interface UniqueKey {
@@ -32,13 +33,16 @@ export function uniqueRuledColumns(
 /** The unique keys an archive's post-data section creates (expression and partial indexes left out). */
 export async function archiveUniqueKeys(archive: string, signal?: AbortSignal): Promise<UniqueKey[]> {
   await loadParser();
-  const { stdout } = await runTool({
+  const { stdoutBytes } = await runTool({
+    bytes: true,
     file: pgTool('pg_restore'),
     args: ['--section=post-data', '--no-owner', '--no-privileges', '--file=-', archive],
     ...(signal && { signal }),
   });
+  // In the dump's encoding (a LATIN1 column name is the characters the rules name).
+  const text = scriptText(stdoutBytes ?? Buffer.alloc(0));
   // psql meta-commands (`\\restrict …` in recent pg_dump output) are not SQL.
-  return uniqueKeysIn(parseStatements(stdout.replace(/^\\.*$/gm, '')));
+  return uniqueKeysIn(parseStatements(text.replace(/^\\.*$/gm, '')));
 }
 
 interface Relation {

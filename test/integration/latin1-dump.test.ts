@@ -21,6 +21,8 @@ const SETUP = `
     SELECT g, 'Jürgen.Müller' || g || '@Straße.example', 'Müller' || g, 'Größe ' || g,
            CASE WHEN g % 2 = 0 THEN 'Café « crème » ' || g ELSE E'tab\\there ½ ' || g END
       FROM generate_series(1, 300) g;
+  CREATE TABLE codes ("kürzel" text UNIQUE, stufe int);
+  INSERT INTO codes VALUES ('ä1', 1), ('ö2', 2);
   CREATE TABLE plain_latin1 (id int, word text);
   INSERT INTO plain_latin1 VALUES (1, 'Öl'), (2, 'naïve');`;
 
@@ -119,6 +121,14 @@ describe('a LATIN1 production database', () => {
         archive.format,
       ).toEqual(['id', 'email', 'nachname', 'größe', 'notiz']);
     }
+  });
+
+  it('finds a unique key on a column whose name is not ASCII (kept unique when it is masked)', async () => {
+    const { archiveUniqueKeys } = await import('../../src/dump/unique-keys.js');
+    const keys = await archiveUniqueKeys(dumps.c as string);
+    expect(keys.filter((key) => key.table === 'public.codes').map((key) => key.columns)).toEqual([
+      ['kürzel'],
+    ]);
   });
 
   it('masks a value the same from a LATIN1 dump as from a UTF-8 one (joins hold across databases)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DumpEncodingError, transcoderFor, utf8Chunks } from '../../src/dump/dump-encoding.js';
+import { DumpEncodingError, scriptText, transcoderFor, utf8Chunks } from '../../src/dump/dump-encoding.js';
 
 async function collect(chunks: Buffer[], encoding?: string): Promise<string> {
   async function* source() {
@@ -79,5 +79,18 @@ describe('dump encodings', () => {
       'utf8',
     );
     expect(await collect([bytes])).toBe(bytes.toString('utf8'));
+  });
+
+  it('reads a whole pg_restore script in the encoding its SET line names, UTF-8 without one', () => {
+    const latin1 = Buffer.from(
+      "SET client_encoding = 'LATIN1';\nCREATE UNIQUE INDEX i ON t (k\xfcrzel);\n",
+      'latin1',
+    );
+    expect(scriptText(latin1)).toBe(
+      "SET client_encoding = 'LATIN1';\nCREATE UNIQUE INDEX i ON t (kürzel);\n",
+    );
+    expect(scriptText(Buffer.from('CREATE INDEX i ON t (kürzel);\n', 'utf8'))).toBe(
+      'CREATE INDEX i ON t (kürzel);\n',
+    );
   });
 });
