@@ -128,6 +128,17 @@ const SET_ENCODING = /^SET client_encoding = '([^']*)';$/m;
 const PREAMBLE_MAX = 64 * 1024;
 
 /**
+ * The encoding a script's `SET client_encoding` names among its first bytes, looked for only
+ * before the first COPY line (a data row may read like anything), and whether that line came.
+ */
+function preamble(bytes: Buffer): { named: string | undefined; copy: boolean } {
+  const text = bytes.latin1Slice(0, Math.min(bytes.length, PREAMBLE_MAX));
+  const copy = /^COPY /m.exec(text);
+  const named = SET_ENCODING.exec(copy ? text.slice(0, copy.index) : text)?.[1];
+  return { named, copy: copy !== null };
+}
+
+/**
  * A table's COPY text as UTF-8, chunk by chunk. `encoding` is the archive's, where its table of
  * contents was read; else (pg_restore's output) the `SET client_encoding` before the COPY line says.
  */
@@ -140,13 +151,10 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, encoding?: stri
     if (!known) {
       head.push(chunk);
       size += chunk.length;
-      const text = Buffer.concat(head, size).latin1Slice(0, Math.min(size, PREAMBLE_MAX));
-      // Only the lines before the first COPY: a data row may read like anything.
-      const copy = /^COPY /m.exec(text);
-      const named = SET_ENCODING.exec(copy ? text.slice(0, copy.index) : text);
-      if (!named && !copy && size < PREAMBLE_MAX) continue;
+      const { named, copy } = preamble(Buffer.concat(head, size));
+      if (named === undefined && !copy && size < PREAMBLE_MAX) continue;
       known = true;
-      if (named) transcoder = transcoderFor(named[1] as string);
+      if (named !== undefined) transcoder = transcoderFor(named);
       const all = Buffer.concat(head, size);
       head = [];
       yield transcoder ? transcoder.chunk(all) : all;
@@ -164,10 +172,8 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, encoding?: stri
  * client_encoding` names, UTF-8 without one.
  */
 export function scriptText(bytes: Buffer): string {
-  const head = bytes.latin1Slice(0, Math.min(bytes.length, PREAMBLE_MAX));
-  const copy = /^COPY /m.exec(head);
-  const named = SET_ENCODING.exec(copy ? head.slice(0, copy.index) : head);
-  const transcoder = named ? transcoderFor(named[1] as string) : undefined;
+  const { named } = preamble(bytes);
+  const transcoder = named === undefined ? undefined : transcoderFor(named);
   if (!transcoder) return bytes.toString('utf8');
   return Buffer.concat([transcoder.chunk(bytes), transcoder.end()]).toString('utf8');
 }

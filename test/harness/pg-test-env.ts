@@ -68,7 +68,8 @@ export async function makeDump(
 /**
  * Creates a production database from `setupSql`, dumps it once per entry of `files` (file name in
  * `dir` → pg_dump --format letter: c custom, t tar, d directory, p plain), then drops it.
- * `whileThere` may look at the database before it goes; `dumpArgs` are pg_dump options for every file.
+ * `whileThere` may look at the database before it goes; `dumpArgs` are pg_dump options for every file;
+ * `encoding` creates it in that encoding.
  */
 export async function makeDumps(
   dir: string,
@@ -76,10 +77,17 @@ export async function makeDumps(
   files: Record<string, 'c' | 't' | 'd' | 'p'>,
   whileThere?: (database: string) => Promise<void>,
   dumpArgs: readonly string[] = [],
+  /** The production database's encoding (with the C locale), when not the cluster's. */
+  encoding?: string,
 ): Promise<void> {
   const info = cluster();
   const source = uniqueDb('prod');
-  await sql('postgres', `CREATE DATABASE ${ident(source)}`);
+  await sql(
+    'postgres',
+    encoding
+      ? `CREATE DATABASE ${ident(source)} ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`
+      : `CREATE DATABASE ${ident(source)}`,
+  );
   try {
     await sql(source, setupSql);
     await whileThere?.(source);

@@ -4,11 +4,9 @@
 // whichever way the data is read (the archive's own data blocks, or pg_restore for a tar file).
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ident } from '../../src/infra/pg/connection.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
-import { cluster, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { makeDumps, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 
 const SETUP = `
   CREATE TABLE "Kunden" (
@@ -40,30 +38,10 @@ const ANONYMIZE = {
 describe('a LATIN1 production database', () => {
   const dumps: Record<string, string> = {};
   beforeAll(async () => {
-    const info = cluster();
     const dir = await tempDir('latin1-dumps');
-    const source = uniqueDb('latin1_prod');
-    await sql(
-      'postgres',
-      `CREATE DATABASE ${ident(source)} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
-    );
-    try {
-      await sql(source, SETUP);
-      const env = {
-        PGHOST: info.host,
-        PGPORT: String(info.port),
-        PGUSER: info.user,
-        PGPASSWORD: info.password,
-      };
-      for (const format of ['c', 't', 'p'] as const) {
-        dumps[format] = join(dir, `prod-${format}.${format === 'p' ? 'sql' : 'dump'}`);
-        await execa(join(info.binDir, 'pg_dump'), [`--format=${format}`, `--file=${dumps[format]}`, source], {
-          env,
-        });
-      }
-    } finally {
-      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
-    }
+    const files = { 'prod-c.dump': 'c', 'prod-t.dump': 't', 'prod-p.sql': 'p' } as const;
+    await makeDumps(dir, SETUP, files, undefined, [], 'LATIN1');
+    for (const [file, format] of Object.entries(files)) dumps[format] = join(dir, file);
   });
 
   for (const [format, reader] of [
@@ -153,29 +131,16 @@ describe('a LATIN1 production database', () => {
   });
 
   it('stops with a bad-backup error naming the encoding when its text cannot be decoded, the live database untouched', async () => {
-    const info = cluster();
     const dir = await tempDir('euc-tw');
-    const source = uniqueDb('euc_tw_prod');
-    await sql(
-      'postgres',
-      `CREATE DATABASE ${ident(source)} ENCODING 'EUC_TW' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    await makeDumps(
+      dir,
+      `CREATE TABLE people (id int, name text); INSERT INTO people VALUES (1, 'ascii'), (2, '中文')`,
+      { 'prod.dump': 'c' },
+      undefined,
+      [],
+      'EUC_TW',
     );
     const dump = join(dir, 'prod.dump');
-    try {
-      await sql(
-        source,
-        `CREATE TABLE people (id int, name text); INSERT INTO people VALUES (1, 'ascii'), (2, '中文')`,
-      );
-      const env = {
-        PGHOST: info.host,
-        PGPORT: String(info.port),
-        PGUSER: info.user,
-        PGPASSWORD: info.password,
-      };
-      await execa(join(info.binDir, 'pg_dump'), ['--format=c', `--file=${dump}`, source], { env });
-    } finally {
-      await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
-    }
     const live = uniqueDb('euc_tw_live');
     const { config } = await writeTestConfig(dir, live, {
       anonymize: { secret: 's', tables: { 'public.people': { name: { fake: 'person.lastName' } } } },
