@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # staging-refresh: build with dev dependencies, run with production ones only.
-# PG_MAJOR picks the PostgreSQL client tools; pg_restore must be at least as new as the
-# production pg_dump (a newer pg_restore reads older archives).
+# PG_MAJORS: the PostgreSQL client majors installed side by side. A run restores with the staging
+# server's own major (pg_restore 17 begins every restore with a setting 16 and older lack), and
+# needs one at least as new as the production pg_dump: list the majors your servers run.
 ARG NODE_VERSION=24
-ARG PG_MAJOR=17
+ARG PG_MAJORS="15 16 17 18"
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
@@ -17,7 +18,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-ARG PG_MAJOR
+ARG PG_MAJORS
 # PostgreSQL client tools from the PostgreSQL project's Debian repository (any supported major),
 # git for migrations.git sources, tini as PID 1 so SIGTERM reaches node and children are reaped.
 RUN apt-get update \
@@ -26,10 +27,10 @@ RUN apt-get update \
  && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc https://www.postgresql.org/media/keys/ACCC4CF8.asc \
  && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" > /etc/apt/sources.list.d/pgdg.list \
  && apt-get update \
- && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" \
+ && apt-get install -y --no-install-recommends $(for major in ${PG_MAJORS}; do echo "postgresql-client-${major}"; done) \
  && apt-get purge -y curl gnupg && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production \
-    PG_BIN=/usr/lib/postgresql/${PG_MAJOR}/bin
+# No PG_BIN: the run chooses among /usr/lib/postgresql/*/bin per staging server (PG_BIN pins one).
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

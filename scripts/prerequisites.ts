@@ -11,6 +11,7 @@ import {
   type Prerequisite,
 } from '../src/infra/process/prerequisites.js';
 import { demoPrerequisites, satisfiesEngines, testPrerequisites } from './lib/dev-prerequisites.js';
+import { pg17BinDir, provisionPg17Client } from './lib/pg17-client.js';
 
 const POLICY = '/usr/sbin/policy-rc.d';
 
@@ -52,6 +53,27 @@ if (needsPostgresUser) {
   await execa('useradd', ['--system', '--create-home', '--shell', '/bin/bash', 'postgres'], {
     stdio: 'inherit',
   });
+}
+
+// A second client major for the tests of choosing client tools (scripts/lib/pg17-client.ts): not
+// an apt package on bookworm, so fetched on its own; without it those tests are skipped, not failed.
+if (purpose === 'test' && !pg17BinDir()) {
+  if (mayInstall) {
+    process.stdout.write(
+      "--- unpacking PostgreSQL 17's client tools from Debian trixie into .cache/pg17-client\n",
+    );
+    await provisionPg17Client().then(
+      (dir) => process.stdout.write(`    ${dir}\n`),
+      (error: unknown) =>
+        process.stdout.write(
+          `    not available (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): the tests that need them are skipped\n`,
+        ),
+    );
+  } else {
+    process.stdout.write(
+      'PostgreSQL 17 client tools not found (PG17_BIN): the tests that need them are skipped\n',
+    );
+  }
 }
 
 function describe(list: readonly Prerequisite[]): string {

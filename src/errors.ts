@@ -57,6 +57,15 @@ export class UnavailableError extends RefreshError {
   readonly exitCode = ExitCode.unavailable;
 }
 
+/**
+ * This machine lacks the PostgreSQL client tools this backup and this staging server need
+ * (exit 69, as an unreachable service: `doctor` names what to install).
+ */
+export class ClientToolsError extends RefreshError {
+  readonly code = 'client-tools-mismatch';
+  readonly exitCode = ExitCode.unavailable;
+}
+
 /** Local I/O: work dir full or unwritable (exit 74). */
 export class LocalIoError extends RefreshError {
   readonly code = 'local-io';

@@ -12,6 +12,7 @@ import { runTool } from '../infra/process/run-tool.js';
 import type { SourceCheck } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { guardTarget } from '../stages/guard/guard.js';
+import { chooseClient, clientCandidates, serverVersion } from '../stages/inspect/client-tools.js';
 import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
 /** One finding of doctor's (the source backends report theirs in the same shape). */
@@ -28,13 +29,14 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   try {
     if (!guard.ok) throw new Error('not tried: the guard refused the target');
     await withClient(maintenance, 'staging-refresh:doctor', async (client) => {
-      const version = await client.query<{ server_version: string }>('SHOW server_version');
+      const server = await serverVersion(client);
       checks.push({
         name: 'target reachable',
         ok: true,
-        detail: `${describeTarget(maintenance)}: PostgreSQL ${version.rows[0]?.server_version}`,
+        detail: `${describeTarget(maintenance)}: PostgreSQL ${server.version}`,
         failCode: ExitCode.unavailable,
       });
+      checks.push(await clientToolsCheck(server));
       const role = await client.query<{ rolcreatedb: boolean; rolsuper: boolean }>(
         'SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
@@ -70,6 +72,27 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     checks.push(await controlDatabaseCheck(config.control.url, config.target.maintenanceDb));
   checks.push(await workDirCheck(config.workDir));
   return checks;
+}
+
+/**
+ * The client tools a run would restore with into this staging server (client-tools.ts), from the
+ * installed majors: failed when only newer ones are there, which may send settings the server
+ * lacks (pg_restore 17's SET transaction_timeout fails on 16 and older).
+ */
+async function clientToolsCheck(server: { version: string; major: number }): Promise<DoctorCheck> {
+  const candidates = await clientCandidates();
+  const installed = candidates.map((c) => c.version).join(', ');
+  const choice = chooseClient(candidates, server.major, undefined);
+  const ok = choice !== undefined && choice.candidate.major <= server.major;
+  return {
+    name: 'client tools',
+    ok,
+    detail:
+      choice && ok
+        ? `pg_restore ${choice.candidate.version} (${choice.candidate.dir ?? 'on PATH'}) for PostgreSQL ${server.version}: ${choice.reason}; installed: ${installed}`
+        : `no pg_restore of the staging server's major or older (installed: ${installed || 'none'}); a newer one may send settings PostgreSQL ${server.version} lacks (17's SET transaction_timeout fails on 16 and older): install postgresql-client-${server.major} or set PG_BIN to those tools`,
+    failCode: ExitCode.unavailable,
+  };
 }
 
 /** One check per tool a refresh runs: its version, or that it is missing and the command that installs it. */

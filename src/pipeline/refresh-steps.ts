@@ -2,10 +2,12 @@
 // steps produced, calls its stage, and returns its part of the run record.
 import { type PreparedArchive, prepareArchive } from '../dump/prepare-archive.js';
 import { AbortedError, RunFailedError } from '../errors.js';
+import { withPgBinDir } from '../infra/pg/pg-bin.js';
 import { withClient } from '../infra/pg/with-client.js';
-import type { BackupRecord, RunRecord, VerifyCheckRecord } from '../record/run-record.js';
+import type { BackupRecord, ClientToolsRecord, RunRecord, VerifyCheckRecord } from '../record/run-record.js';
 import type { BackupCandidate } from '../sources/backup-source.js';
 import { checkBackupAge } from '../sources/check-age.js';
+import { chooseClientTools, clientCandidates } from '../stages/inspect/client-tools.js';
 import { type InspectResult, inspectArchive } from '../stages/inspect/inspect.js';
 import { type RestoreResult, restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
@@ -32,12 +34,29 @@ export function backupRecord(ctx: RunContext, candidate: BackupCandidate): Backu
 export interface InspectedBackup {
   ready: PreparedArchive;
   inspected: InspectResult;
+  /** The client tools to restore it with (client-tools.ts). */
+  tools: ClientToolsRecord;
 }
 
-/** inspect: prepares and lists the archive. */
-export async function inspectBackup(ctx: RunContext, path: string): Promise<InspectedBackup> {
+/**
+ * inspect: prepares and lists the archive (with the newest client tools installed), then chooses
+ * the tools that restore it into the staging server and checks the server takes their preamble.
+ * `listed` gets what the listing found before that choice can fail.
+ */
+export async function inspectBackup(
+  ctx: RunContext,
+  path: string,
+  listed: (inspected: InspectResult) => void,
+): Promise<InspectedBackup> {
   const ready = await prepareArchive(path, ctx.scratch, ctx.log, ctx.signal);
-  return { ready, inspected: await inspectArchive(ready, ctx.signal) };
+  const candidates = await clientCandidates(process.env, ctx.signal);
+  const inspected = await withPgBinDir(candidates[0]?.dir, () => inspectArchive(ready, ctx.signal));
+  listed(inspected);
+  const tools = await withClient(ctx.maintenance, 'staging-refresh:inspect', (client) =>
+    chooseClientTools(client, ready, inspected.toc.dumpVersion, candidates, ctx.signal),
+  );
+  ctx.log.info({ pgRestore: tools.version, dir: tools.dir, reason: tools.reason }, 'client tools chosen');
+  return { ready, inspected, tools };
 }
 
 /** What inspect adds to the backup's record. */
@@ -56,20 +75,22 @@ export function restoreBackup(
   backup: InspectedBackup,
   created: () => void,
 ): Promise<RestoreResult> {
-  return restoreArchive({
-    archive: backup.ready.path,
-    format: backup.ready.format,
-    compression: backup.ready.compression,
-    listing: backup.inspected.listing,
-    entries: backup.inspected.toc.entries,
-    config: ctx.config,
-    next: ctx.next,
-    maintenance: ctx.maintenance,
-    scratch: ctx.scratch,
-    log: ctx.log,
-    signal: ctx.signal,
-    onCreated: created,
-  });
+  return withPgBinDir(backup.tools.dir, () =>
+    restoreArchive({
+      archive: backup.ready.path,
+      format: backup.ready.format,
+      compression: backup.ready.compression,
+      listing: backup.inspected.listing,
+      entries: backup.inspected.toc.entries,
+      config: ctx.config,
+      next: ctx.next,
+      maintenance: ctx.maintenance,
+      scratch: ctx.scratch,
+      log: ctx.log,
+      signal: ctx.signal,
+      onCreated: created,
+    }),
+  );
 }
 
 /** verify: checks `__next`; throws RunFailedError (after the checks are recorded) when one failed. */

@@ -127,8 +127,10 @@ async function refresh(
   if (file.download) backup.download = file.download;
 
   await withScratchDir(unpackDir(ctx.scratch), log, async (scratch) => {
-    const archive = await steps.run('inspect', () => inspectBackup(ctx, file.path));
-    Object.assign(backup, archiveFacts(archive.inspected));
+    const archive = await steps.run('inspect', () =>
+      inspectBackup(ctx, file.path, (inspected) => Object.assign(backup, archiveFacts(inspected))),
+    );
+    record.clientTools = archive.tools;
     await withNextDatabase(
       ctx,
       (warning) => record.warnings.push(warning),

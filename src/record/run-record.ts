@@ -59,6 +59,19 @@ export interface RestoredTable {
   bytes: number;
 }
 
+export interface ClientToolsRecord {
+  /** pg_restore's version, e.g. "15.18". */
+  version: string;
+  /** Their directory; absent when they were found on PATH. */
+  dir?: string;
+  /** The staging server's version. */
+  serverVersion: string;
+  /** Why these of those installed: e.g. "the staging server's major (15)". */
+  reason: string;
+  /** Every pg_restore version found (PG_BIN alone when it is set), newest first. */
+  installed: string[];
+}
+
 export interface RestoreRecord {
   database: string;
   tables: RestoredTable[];
@@ -387,6 +400,8 @@ export interface RunRecord {
   target: { server: string; database: string };
   steps: StepRecord[];
   backup?: BackupRecord;
+  /** The PostgreSQL client tools the restore ran with, and why those (absent before inspect). */
+  clientTools?: ClientToolsRecord;
   restore?: RestoreRecord;
   anonymize?: AnonymizeRecord;
   /** Links out of staging found in the backup and what was done about each (absent before the restore). */

@@ -62,7 +62,7 @@ async function inspectWithPgRestore(
         `${path} was written by a newer pg_dump than the local pg_restore ${pgRestoreVersion} reads`,
         {
           cause: error,
-          hint: 'install PostgreSQL client tools at least as new as the production pg_dump (Dockerfile build arg PG_MAJOR)',
+          hint: 'install PostgreSQL client tools at least as new as the production pg_dump (the image: --build-arg PG_MAJORS)',
         },
       );
     }
