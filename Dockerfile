@@ -21,7 +21,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ARG PG_MAJORS
 # PostgreSQL client tools from the PostgreSQL project's Debian repository (any supported major),
 # git for migrations.git sources, tini as PID 1 so SIGTERM reaches node and children are reaped.
-RUN apt-get update \
+RUN test -n "${PG_MAJORS}" \
+ && apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl gnupg git tini \
  && install -d /usr/share/postgresql-common/pgdg \
  && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc https://www.postgresql.org/media/keys/ACCC4CF8.asc \

@@ -2,6 +2,7 @@
 // allowed, work dir writable with free space. Every check is run and reported.
 import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import { inspectControlDatabase, missingControlDatabase } from '../history/control-database.js';
@@ -12,7 +13,13 @@ import { runTool } from '../infra/process/run-tool.js';
 import type { SourceCheck } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { guardTarget } from '../stages/guard/guard.js';
-import { chooseClient, clientCandidates, serverVersion } from '../stages/inspect/client-tools.js';
+import {
+  chooseClient,
+  clientCandidates,
+  PREAMBLE_SINCE,
+  serverVersion,
+  unknownSettings,
+} from '../stages/inspect/client-tools.js';
 import { sessionRightsProblem } from '../stages/swap/session-rights.js';
 
 /** One finding of doctor's (the source backends report theirs in the same shape). */
@@ -36,7 +43,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
         detail: `${describeTarget(maintenance)}: PostgreSQL ${server.version}`,
         failCode: ExitCode.unavailable,
       });
-      checks.push(await clientToolsCheck(server));
+      checks.push(await clientToolsCheck(client, server));
       const role = await client.query<{ rolcreatedb: boolean; rolsuper: boolean }>(
         'SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
@@ -75,22 +82,30 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
 }
 
 /**
- * The client tools a run would restore with into this staging server (client-tools.ts), from the
- * installed majors: failed when only newer ones are there, which may send settings the server
- * lacks (pg_restore 17's SET transaction_timeout fails on 16 and older).
+ * The client tools a run would restore with into this staging server (client-tools.ts): failed
+ * when they would send a setting the server lacks (pg_restore 17's SET transaction_timeout on 16
+ * and older). With no archive at hand, what pg_restore sends is known by major (PREAMBLE_SINCE).
  */
-async function clientToolsCheck(server: { version: string; major: number }): Promise<DoctorCheck> {
+async function clientToolsCheck(
+  client: pg.Client,
+  server: { version: string; major: number },
+): Promise<DoctorCheck> {
   const candidates = await clientCandidates();
   const installed = candidates.map((c) => c.version).join(', ');
   const choice = chooseClient(candidates, server.major, undefined);
-  const ok = choice !== undefined && choice.candidate.major <= server.major;
+  const sent = Object.entries(PREAMBLE_SINCE)
+    .filter(([, since]) => choice !== undefined && choice.candidate.major >= since)
+    .map(([name]) => name);
+  const unknown = await unknownSettings(client, sent);
+  const fix = `install postgresql-client-${server.major} or set PG_BIN to those tools`;
   return {
     name: 'client tools',
-    ok,
-    detail:
-      choice && ok
-        ? `pg_restore ${choice.candidate.version} (${choice.candidate.dir ?? 'on PATH'}) for PostgreSQL ${server.version}: ${choice.reason}; installed: ${installed}`
-        : `no pg_restore of the staging server's major or older (installed: ${installed || 'none'}); a newer one may send settings PostgreSQL ${server.version} lacks (17's SET transaction_timeout fails on 16 and older): install postgresql-client-${server.major} or set PG_BIN to those tools`,
+    ok: choice !== undefined && unknown.length === 0,
+    detail: !choice
+      ? `no pg_restore found: ${fix}`
+      : unknown.length > 0
+        ? `pg_restore ${choice.candidate.version} (${choice.candidate.dir ?? 'on PATH'}) sends SET ${unknown.join(', ')}, which PostgreSQL ${server.version} lacks (installed: ${installed}): ${fix}`
+        : `pg_restore ${choice.candidate.version} (${choice.candidate.dir ?? 'on PATH'}) for PostgreSQL ${server.version}: ${choice.reason}; installed: ${installed}`,
     failCode: ExitCode.unavailable,
   };
 }

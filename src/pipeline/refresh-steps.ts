@@ -53,7 +53,7 @@ export async function inspectBackup(
   const inspected = await withPgBinDir(candidates[0]?.dir, () => inspectArchive(ready, ctx.signal));
   listed(inspected);
   const tools = await withClient(ctx.maintenance, 'staging-refresh:inspect', (client) =>
-    chooseClientTools(client, ready, inspected.toc.dumpVersion, candidates, ctx.signal),
+    chooseClientTools(client, ready, inspected.toc, candidates, ctx.signal),
   );
   ctx.log.info({ pgRestore: tools.version, dir: tools.dir, reason: tools.reason }, 'client tools chosen');
   return { ready, inspected, tools };

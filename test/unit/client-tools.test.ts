@@ -1,6 +1,10 @@
 // Choosing the PostgreSQL client tools for a restore (client-tools.ts): the staging server's own
 // major when it reads the archive, and the settings a preamble sends, read as the server will see them.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { clientBinDirs, pgBinDir, withPgBinDir } from '../../src/infra/pg/pg-bin.js';
 import {
   type ClientCandidate,
   chooseClient,
@@ -72,5 +76,21 @@ describe('settingsOfPreamble', () => {
     expect(settingsOfPreamble("set Session Work_Mem TO '1MB';\nSET myapp.tenant = 'x';\nSELECT 1;")).toEqual([
       'work_mem',
     ]);
+  });
+});
+
+describe('which client tools directory pgTool uses', () => {
+  it("PG_BIN wins; inside a run's choice, that choice (PATH included); else the first of PG_BIN_DIRS", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'pg-bin-'));
+    const [a, b, empty] = ['a', 'b', 'empty'].map((name) => join(root, name)) as [string, string, string];
+    for (const dir of [a, b, empty]) await mkdir(dir);
+    for (const dir of [a, b]) await writeFile(join(dir, 'pg_restore'), '');
+    const dirs = { PG_BIN_DIRS: `${empty}:${b}:${a}:${b}` };
+    expect(clientBinDirs(dirs)).toEqual([b, a]);
+    expect(clientBinDirs({ ...dirs, PG_BIN: a })).toEqual([a]);
+    expect(pgBinDir(dirs)).toBe(b);
+    expect(await withPgBinDir(a, async () => pgBinDir(dirs))).toBe(a);
+    expect(await withPgBinDir(undefined, async () => pgBinDir(dirs))).toBeUndefined();
+    expect(await withPgBinDir(a, async () => pgBinDir({ ...dirs, PG_BIN: b }))).toBe(b);
   });
 });

@@ -1,5 +1,6 @@
 // Finds the PostgreSQL client binaries: $PG_BIN, else the directory a run chose for its restore
-// (withPgBinDir), else the newest /usr/lib/postgresql/N/bin, else whatever is on PATH.
+// (withPgBinDir), else the first of $PG_BIN_DIRS or the newest /usr/lib/postgresql/N/bin, else
+// whatever is on PATH.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,20 +9,20 @@ const DEBIAN_ROOT = '/usr/lib/postgresql';
 /** The PostgreSQL project's RPMs install each major in its own /usr/pgsql-N. */
 const RPM_ROOT = '/usr';
 
-/** The client tools directory a run chose (client-tools.ts), for what runs inside withPgBinDir. */
-const chosen = new AsyncLocalStorage<string>();
+/** The client tools a run chose (client-tools.ts) for what runs inside withPgBinDir; dir undefined: PATH. */
+const chosen = new AsyncLocalStorage<{ dir: string | undefined }>();
 
 /** Directory holding pg_restore & co, or undefined to use PATH. */
 export function pgBinDir(env: Record<string, string | undefined> = process.env): string | undefined {
   if (env.PG_BIN) return env.PG_BIN;
   const scoped = chosen.getStore();
-  if (scoped) return scoped;
-  return debianBinDirs()[0];
+  if (scoped) return scoped.dir;
+  return env.PG_BIN_DIRS ? clientBinDirs(env)[0] : debianBinDirs()[0];
 }
 
-/** Runs `fn` with pgTool resolving to the tools in `dir` (PG_BIN, when set, still wins). */
+/** Runs `fn` with pgTool resolving to the tools in `dir` (undefined: PATH's); PG_BIN, when set, still wins. */
 export function withPgBinDir<T>(dir: string | undefined, fn: () => Promise<T>): Promise<T> {
-  return dir === undefined ? fn() : chosen.run(dir, fn);
+  return chosen.run({ dir }, fn);
 }
 
 /** Full path (or bare name for PATH lookup) of a PostgreSQL tool. */

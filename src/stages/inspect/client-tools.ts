@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import { readStart } from '../../dump/read-backup.js';
 import { majorVersion } from '../../dump/toc.js';
-import { ClientToolsError, RunFailedError } from '../../errors.js';
+import { ClientToolsError } from '../../errors.js';
 import { clientBinDirs, pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool } from '../../infra/process/run-tool.js';
 import type { ClientToolsRecord } from '../../record/run-record.js';
@@ -114,6 +114,12 @@ export function settingsOfPreamble(text: string): string[] {
   return [...names].filter((name) => !name.includes('.')).sort();
 }
 
+/**
+ * Settings pg_restore begins every restore with, by the major that began sending them (its
+ * _doSetFixedOutputState): what doctor, which has no archive to ask pg_restore with, checks.
+ */
+export const PREAMBLE_SINCE: Readonly<Record<string, number>> = { transaction_timeout: 17 };
+
 /** Of `names`, the settings the connected server does not have. */
 export async function unknownSettings(client: pg.Client, names: readonly string[]): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
@@ -134,27 +140,33 @@ export async function serverVersion(client: pg.Client): Promise<{ version: strin
 }
 
 /**
- * Chooses the client tools for restoring `archive` (written by pg_dump `dumpVersion`) into the
- * server `client` is connected to, and checks the server takes their preamble. Throws a
- * ClientToolsError naming the setting and the fix when it would not: before anything is created.
+ * Chooses the client tools for restoring `archive` into the server `client` is connected to, and
+ * checks the server takes their preamble. Throws a ClientToolsError naming the setting and the
+ * fix when it would not: before anything is created. Only the preamble is checked (what every
+ * restore sends first); a setting a newer pg_restore sent per object would fail the restore itself.
  */
 export async function chooseClientTools(
   client: pg.Client,
   archive: PreparedArchive,
-  dumpVersion: string | undefined,
+  /** What the archive says: the pg_dump that wrote it and the production server it dumped. */
+  versions: { dumpVersion?: string | undefined; serverVersion?: string | undefined },
   candidates: readonly ClientCandidate[],
   signal?: AbortSignal,
 ): Promise<ClientToolsRecord> {
   const server = await serverVersion(client);
-  const dumpMajor = majorVersion(dumpVersion);
-  const choice = chooseClient(candidates, server.major, dumpMajor);
+  const dumpMajor = majorVersion(versions.dumpVersion);
+  const productionMajor = majorVersion(versions.serverVersion);
+  // psql feeds a plain dump whatever its major; only an archive must be readable by pg_restore.
+  const choice = chooseClient(candidates, server.major, archive.kind === 'plain' ? undefined : dumpMajor);
   const installed = candidates.map((c) => c.version);
   if (!choice) {
-    // inspect refuses an archive no installed pg_restore reads; a plain dump gets here.
-    throw new RunFailedError(
-      'pg-restore-too-old',
-      `the backup was written by pg_dump ${dumpVersion}, newer than every client installed (${installed.join(', ') || 'none'})`,
-      { hint: `install postgresql-client-${dumpMajor} or set PG_BIN to those tools` },
+    throw new ClientToolsError(
+      candidates.length === 0
+        ? 'no PostgreSQL client tools found (pg_restore in PG_BIN, PG_BIN_DIRS, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin or on PATH)'
+        : `the backup was written by pg_dump ${versions.dumpVersion}, newer than every pg_restore installed (${installed.join(', ')})`,
+      {
+        hint: `install postgresql-client-${dumpMajor ?? server.major} or set PG_BIN to those tools`,
+      },
     );
   }
   const { candidate, reason } = choice;
@@ -162,18 +174,11 @@ export async function chooseClientTools(
   if (unknown.length > 0) {
     const what =
       archive.kind === 'plain'
-        ? `the plain dump (pg_dump ${dumpVersion ?? 'unknown'}) begins with SET ${unknown.join(', ')}`
+        ? `the plain dump (pg_dump ${versions.dumpVersion ?? 'of an unknown version'}) begins with SET ${unknown.join(', ')}`
         : `pg_restore ${candidate.version} (${candidate.dir ?? 'on PATH'}) begins every restore with SET ${unknown.join(', ')}`;
     throw new ClientToolsError(
       `${what}, which the staging server (PostgreSQL ${server.version}) does not have: the restore would fail on its first statement`,
-      {
-        hint:
-          dumpMajor !== undefined && dumpMajor > server.major
-            ? `the backup is from pg_dump ${dumpMajor}, newer than the staging server: PostgreSQL does not restore into an older major; run staging on PostgreSQL ${dumpMajor}`
-            : archive.kind === 'plain'
-              ? `restore a dump made by pg_dump ${server.major} or older`
-              : `install the PostgreSQL ${server.major} client tools (postgresql-client-${server.major}) beside these: the run takes the staging server's major by itself (installed: ${installed.join(', ')}); or set PG_BIN to them. The image: --build-arg PG_MAJORS`,
-      },
+      { hint: mismatchHint(server.major, productionMajor, dumpMajor, archive.kind === 'plain', installed) },
     );
   }
   return {
@@ -183,4 +188,20 @@ export async function chooseClientTools(
     reason,
     installed,
   };
+}
+
+/** What to do when the server lacks a setting the restore sends first. */
+function mismatchHint(
+  serverMajor: number,
+  productionMajor: number | undefined,
+  dumpMajor: number | undefined,
+  plain: boolean,
+  installed: readonly string[],
+): string {
+  if (productionMajor !== undefined && productionMajor > serverMajor)
+    return `production runs PostgreSQL ${productionMajor}, newer than the staging server: PostgreSQL does not restore into an older major; run staging on PostgreSQL ${productionMajor}`;
+  if (dumpMajor !== undefined && dumpMajor > serverMajor)
+    return `the backup was taken with pg_dump ${dumpMajor}, which only a pg_restore ${dumpMajor} or newer reads, and those send what PostgreSQL ${serverMajor} lacks: take it with pg_dump ${productionMajor ?? serverMajor} (production's major), or run staging on PostgreSQL ${dumpMajor}`;
+  if (plain) return `take the plain dump with pg_dump ${serverMajor} or older`;
+  return `install the PostgreSQL ${serverMajor} client tools (postgresql-client-${serverMajor}) beside these: the run takes the staging server's major by itself (installed: ${installed.join(', ')}); or set PG_BIN to them. The image: --build-arg PG_MAJORS`;
 }
