@@ -141,6 +141,8 @@ async function refresh(
         record.anonymize = restored.anonymize;
         record.neutralized = restored.neutralized;
         for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
+        const differs = restored.record.databaseOptions?.difference;
+        if (differs) record.warnings.push(differs);
         await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
         const migrated = await migrateStep(ctx, steps);

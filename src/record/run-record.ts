@@ -72,8 +72,22 @@ export interface ClientToolsRecord {
   installed: string[];
 }
 
+/** CREATE DATABASE text options (encoding, locale_provider, locale, lc_collate, lc_ctype, icu_locale…). */
+export type DatabaseTextOptions = Partial<Record<string, string>>;
+
+export interface DatabaseOptionsRecord {
+  /** What production's database was created with (the archive's DATABASE entry). */
+  production: DatabaseTextOptions;
+  /** What `__next` was created with, read back from pg_database. */
+  staging: DatabaseTextOptions;
+  /** Set when staging could not be created like production: what differs and what to do. */
+  difference?: string;
+}
+
 export interface RestoreRecord {
   database: string;
+  /** Production's encoding and locale, and the staging database's (absent for a plain dump). */
+  databaseOptions?: DatabaseOptionsRecord;
   tables: RestoredTable[];
   sections: { name: string; durationMs: number }[];
   bytes: number;

@@ -1,7 +1,7 @@
 // CREATE / DROP / list databases, through the maintenance connection. Names are always quoted
 // with the driver's escaping.
 import type pg from 'pg';
-import { ident } from './connection.js';
+import { ident, literal } from './connection.js';
 
 /** True when a database of that name exists. */
 export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
@@ -16,10 +16,24 @@ export async function dropDatabaseForce(client: pg.Client, name: string): Promis
   return true;
 }
 
-/** Creates an empty database from template0, owned by `owner` when given. */
-export async function createDatabase(client: pg.Client, name: string, owner?: string): Promise<void> {
+/**
+ * Creates an empty database from template0, owned by `owner` when given, with CREATE DATABASE
+ * `options` (keyword → value, e.g. ENCODING → 'UTF8'; values quoted as literals).
+ */
+export async function createDatabase(
+  client: pg.Client,
+  name: string,
+  owner?: string,
+  options: readonly (readonly [keyword: string, value: string])[] = [],
+): Promise<void> {
   const ownerClause = owner ? ` OWNER ${ident(owner)}` : '';
-  await client.query(`CREATE DATABASE ${ident(name)} TEMPLATE template0${ownerClause}`);
+  const optionClauses = options.map(([keyword, value]) => {
+    if (!/^[A-Z_]+$/.test(keyword)) throw new Error(`not a CREATE DATABASE option: ${keyword}`);
+    return ` ${keyword} ${literal(value)}`;
+  });
+  await client.query(
+    `CREATE DATABASE ${ident(name)} TEMPLATE template0${ownerClause}${optionClauses.join('')}`,
+  );
 }
 
 /** Number of sessions connected to the database, other than ours. */

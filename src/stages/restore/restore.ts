@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadPartitions } from '../../anonymize/column-facts.js';
 import { isLargeObjectEntry, largeObjectCount, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
+import { archiveDatabaseOptions } from '../../dump/database-options.js';
 import { onlyEntries, outboundEntries, withoutEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
@@ -13,7 +14,7 @@ import type { TocEntry } from '../../dump/toc.js';
 import { AbortedError } from '../../errors.js';
 import { workDirError } from '../../infra/fs/work-dir-error.js';
 import { describeTarget, libpqEnv, type PgTarget } from '../../infra/pg/connection.js';
-import { createDatabase, dropDatabaseForce } from '../../infra/pg/databases.js';
+import { dropDatabaseForce } from '../../infra/pg/databases.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import { runTool } from '../../infra/process/run-tool.js';
@@ -29,6 +30,7 @@ import type {
 import { tableKey, tableKeySql } from '../../sql/table-key.js';
 import { enforceFindings, type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
 import { EarlyIndexes, type EarlyIndexesRecord } from './early-indexes.js';
+import { createLikeProduction } from './next-database.js';
 import { restorePlain } from './plain/restore-plain.js';
 import { classifyRestoreFailure } from './restore-failure.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
@@ -66,13 +68,18 @@ export interface RestoreResult {
 /** Restores the archive into a fresh `__next` database, masking in the stream. */
 export async function restoreArchive(input: RestoreInput): Promise<RestoreResult> {
   const { config, next, log } = input;
-  await withClient(input.maintenance, 'staging-refresh:restore', async (client) => {
+  // Production's encoding and locale, from the archive (a plain dump made without --create has none).
+  const production =
+    input.format === 'plain' ? undefined : await archiveDatabaseOptions(input.archive, input.signal);
+  const databaseOptions = await withClient(input.maintenance, 'staging-refresh:restore', async (client) => {
     if (await dropDatabaseForce(client, next.database)) {
       log.warn({ database: next.database }, 'dropped a leftover database from an earlier run');
     }
-    await createDatabase(client, next.database, config.target.owner);
+    return createLikeProduction(client, next.database, config.target.owner, production);
   });
   input.onCreated?.();
+  if (databaseOptions?.difference)
+    log.warn({ ...databaseOptions }, 'staging cannot be created like production');
 
   const sections: RestoreRecord['sections'] = [];
   let data: {
@@ -112,6 +119,7 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
   return {
     record: {
       database: next.database,
+      ...(databaseOptions && { databaseOptions }),
       tables,
       sections,
       bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
