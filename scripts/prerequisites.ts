@@ -11,7 +11,7 @@ import {
   type Prerequisite,
 } from '../src/infra/process/prerequisites.js';
 import { demoPrerequisites, satisfiesEngines, testPrerequisites } from './lib/dev-prerequisites.js';
-import { pg17BinDir, provisionPg17Client } from './lib/pg17-client.js';
+import { pg17BinDir, provisionPg17 } from './lib/pg17.js';
 
 const POLICY = '/usr/sbin/policy-rc.d';
 
@@ -55,14 +55,15 @@ if (needsPostgresUser) {
   });
 }
 
-// A second client major for the tests of choosing client tools (scripts/lib/pg17-client.ts): not
-// an apt package on bookworm, so fetched on its own; without it those tests are skipped, not failed.
+// PostgreSQL 17 (scripts/lib/pg17.ts): the second client major of the client tools tests and the
+// server of CI's second pass; not an apt package on bookworm, so fetched on its own. Without it
+// those tests are skipped (and .ci/run says so), not failed.
 if (purpose === 'test' && !pg17BinDir()) {
   if (mayInstall) {
     process.stdout.write(
-      "--- unpacking PostgreSQL 17's client tools from Debian trixie into .cache/pg17-client\n",
+      "--- unpacking PostgreSQL 17's server and client tools from Debian trixie into .cache/pg17\n",
     );
-    await provisionPg17Client().then(
+    await provisionPg17().then(
       (dir) => process.stdout.write(`    ${dir}\n`),
       (error: unknown) =>
         process.stdout.write(
@@ -70,9 +71,7 @@ if (purpose === 'test' && !pg17BinDir()) {
         ),
     );
   } else {
-    process.stdout.write(
-      'PostgreSQL 17 client tools not found (PG17_BIN): the tests that need them are skipped\n',
-    );
+    process.stdout.write('PostgreSQL 17 not found (PG17_BIN): the tests that need them are skipped\n');
   }
 }
 

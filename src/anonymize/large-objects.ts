@@ -41,11 +41,6 @@ export function isLargeObjectEntry(entry: { type: string; name: string }): boole
   );
 }
 
-/** How many large objects the entries hold (one metadata entry each). */
-export function largeObjectCount(entries: readonly { type: string; name: string }[]): number {
-  return entries.filter((entry) => entry.type === 'BLOB' || entry.type === 'LARGE OBJECT').length;
-}
-
 /** A plain dump's statement that creates, fills, owns, comments or grants a large object. */
 export function isLargeObjectStatement(sql: string): boolean {
   return (

@@ -1,7 +1,7 @@
 // The anonymization part of `plan`: the backup's columns against the rules — rules that name
 // nothing, columns that look like PII by name or by sampled values — and a starter rules file.
 import { parse as parseYaml, stringify } from 'yaml';
-import { largeObjectCount, largeObjectFinding } from '../anonymize/large-objects.js';
+import { largeObjectFinding } from '../anonymize/large-objects.js';
 import { qualify, ruleProblems, uncoveredPii } from '../anonymize/pii-gate.js';
 import { fits, meaningRules, suggestRule } from '../anonymize/rule-suggest.js';
 import { type ColumnRuleInput, ruleToInput } from '../anonymize/strategies/registry.js';
@@ -9,6 +9,7 @@ import { columnsToSample, sampleArchive } from '../anonymize/value-sampling.js';
 import type { Config } from '../config/schema.js';
 import { archiveColumns } from '../dump/archive-columns.js';
 import type { ColumnInfo } from '../dump/column-info.js';
+import { largeObjectTotal } from '../dump/large-object-count.js';
 import type { PreparedArchive } from '../dump/prepare-archive.js';
 import type { TocEntry } from '../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../dump/unique-keys.js';
@@ -45,7 +46,7 @@ export async function planAnonymization(
   const anonymize = config.anonymize;
   const columns = await archiveColumns(archive);
   const findings = uncoveredPii(anonymize, columns);
-  const largeObjects = largeObjectFinding(anonymize, largeObjectCount(entries));
+  const largeObjects = largeObjectFinding(anonymize, await largeObjectTotal(archive.path, entries));
   if (largeObjects) findings.push(largeObjects);
   const sample = archive.kind === 'pg_restore' && anonymize.sampleRows > 0;
   if (sample) {

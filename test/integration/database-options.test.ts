@@ -94,7 +94,7 @@ describe("staging created with production's encoding and locale", () => {
     expect(options?.production).toMatchObject({ encoding: 'UTF8', locale: 'C.UTF-9' });
     expect(options?.staging).toMatchObject({ encoding: 'UTF8', locale: 'C' });
     expect(options?.difference).toMatch(
-      /production's database has ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C.UTF-9'; this staging server refused it \(invalid locale name.*\), so staging was created with ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C'.*install that locale/,
+      /production's database has ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C.UTF-9'; this staging server refused it \(invalid .*locale name.*\), so staging was created with ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C'.*install that locale/,
     );
     expect(record.warnings).toContain(options?.difference);
   });

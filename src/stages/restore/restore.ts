@@ -4,9 +4,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPartitions } from '../../anonymize/column-facts.js';
-import { isLargeObjectEntry, largeObjectCount, largeObjectFinding } from '../../anonymize/large-objects.js';
+import { isLargeObjectEntry, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
 import { archiveDatabaseOptions } from '../../dump/database-options.js';
+import { largeObjectTotal } from '../../dump/large-object-count.js';
 import { onlyEntries, outboundEntries, withoutEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
@@ -143,7 +144,7 @@ async function restoreWithPgRestore(
   // #15: user mappings, subscriptions and cron rows are never restored; event triggers last.
   const found = outboundEntries(input.listing, input.entries, config.neutralize.keep);
   // #19: large objects hold bytes no rule masks: refused (exit 78), dropped or kept, before pre-data.
-  const largeObjects = largeObjectCount(input.entries);
+  const largeObjects = await largeObjectTotal(input.archive, input.entries, input.signal);
   const largeObjectNote = largeObjectFinding(config.anonymize, largeObjects);
   if (largeObjectNote) enforceFindings([largeObjectNote]);
   const dropObjects = largeObjects > 0 && config.anonymize.largeObjects === 'drop';
