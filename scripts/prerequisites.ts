@@ -57,8 +57,17 @@ if (needsPostgresUser) {
 
 // PostgreSQL 17 (scripts/lib/pg17.ts): the second client major of the client tools tests and the
 // server of CI's second pass; not an apt package on bookworm, so fetched on its own. Without it
-// those tests are skipped (and .ci/run says so), not failed.
+// those tests are skipped, not failed — unless REQUIRE_PG17=1 (.ci/run sets it): then CI cannot
+// pass with them quietly skipped.
 if (purpose === 'test' && !pg17BinDir()) {
+  const required = process.env.REQUIRE_PG17 === '1';
+  const missing = (why: string) => {
+    process.stdout.write(`    PostgreSQL 17 not available (${why}): the tests that need it are skipped\n`);
+    if (required) {
+      process.stderr.write('REQUIRE_PG17=1: PostgreSQL 17 is required for these tests\n');
+      process.exit(1);
+    }
+  };
   if (mayInstall) {
     process.stdout.write(
       "--- unpacking PostgreSQL 17's server and client tools from Debian trixie into .cache/pg17\n",
@@ -66,13 +75,9 @@ if (purpose === 'test' && !pg17BinDir()) {
     await provisionPg17().then(
       (dir) => process.stdout.write(`    ${dir}\n`),
       (error: unknown) =>
-        process.stdout.write(
-          `    not available (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): the tests that need them are skipped\n`,
-        ),
+        missing(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)),
     );
-  } else {
-    process.stdout.write('PostgreSQL 17 not found (PG17_BIN): the tests that need them are skipped\n');
-  }
+  } else missing('not root, and PG17_BIN not set');
 }
 
 function describe(list: readonly Prerequisite[]): string {

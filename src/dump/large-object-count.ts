@@ -5,30 +5,46 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { pgTool } from '../infra/pg/pg-bin.js';
-import { runTool } from '../infra/process/run-tool.js';
 import type { TocEntry } from './toc.js';
 
-/** The large objects in `entries`: BLOB / LARGE OBJECT entries, and the lo_create calls of BLOB METADATA groups. */
+const CALL = Buffer.from('pg_catalog.lo_create(');
+
+/**
+ * The large objects in `entries`: BLOB / LARGE OBJECT entries, and the lo_create calls pg_restore
+ * prints for BLOB METADATA groups — counted as they stream (~80 bytes each: millions of large
+ * objects are hundreds of MB of script). The list file goes into `dir` (default: the OS's).
+ */
 export async function largeObjectTotal(
   archive: string,
   entries: readonly TocEntry[],
   signal?: AbortSignal,
+  dir?: string,
 ): Promise<number> {
   const single = entries.filter((entry) => entry.type === 'BLOB' || entry.type === 'LARGE OBJECT').length;
   const groups = entries.filter((entry) => entry.type === 'BLOB METADATA');
   if (groups.length === 0) return single;
-  const dir = await mkdtemp(join(tmpdir(), 'staging-refresh-lo-'));
+  const scratch = await mkdtemp(join(dir ?? tmpdir(), 'large-objects-'));
   try {
-    const list = join(dir, 'blob-metadata.list');
+    const list = join(scratch, 'blob-metadata.list');
     await writeFile(list, `${groups.map((entry) => entry.line).join('\n')}\n`);
-    const script = await runTool({
-      file: pgTool('pg_restore'),
-      args: [`--use-list=${list}`, '--file=-', archive],
-      ...(signal && { signal }),
+    const child = execa(pgTool('pg_restore'), [`--use-list=${list}`, '--file=-', archive], {
+      buffer: { stdout: false, stderr: true },
+      stdin: 'ignore',
+      ...(signal && { cancelSignal: signal }),
     });
-    return single + (script.stdout.match(/\bpg_catalog\.lo_create\(/g)?.length ?? 0);
+    let count = 0;
+    let carry = Buffer.alloc(0);
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const text = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      for (let at = text.indexOf(CALL); at !== -1; at = text.indexOf(CALL, at + CALL.length)) count++;
+      // A call cut between two chunks is counted in the next: keep less than one call's length.
+      carry = Buffer.from(text.subarray(Math.max(0, text.length - (CALL.length - 1))));
+    }
+    await child;
+    return single + count;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -141,11 +141,10 @@ async function refresh(
         record.anonymize = restored.anonymize;
         record.neutralized = restored.neutralized;
         for (const finding of restored.anonymize.findings) record.warnings.push(finding.message);
-        const differs = restored.record.databaseOptions?.difference;
-        if (differs) record.warnings.push(differs);
+        record.warnings.push(...restored.warnings);
         await checkRestoredTables(ctx, restored, archive, (check) => record.verify.checks.push(check));
 
-        const migrated = await migrateStep(ctx, steps);
+        const migrated = await migrateStep(ctx, steps, restored.productionSettings);
         record.migrations = migrated.migrations;
         if (migrated.notes.length > 0) record.migrationNotes = migrated.notes;
         if (migrated.rehearsal) record.rehearsal = migrated.rehearsal;

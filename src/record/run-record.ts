@@ -84,8 +84,22 @@ export interface DatabaseOptionsRecord {
   difference?: string;
 }
 
+/** A setting of production's database (ALTER DATABASE / ALTER ROLE … IN DATABASE … SET) on staging. */
+export interface DatabaseSettingRecord {
+  /** Set for a role's setting in that database. */
+  role?: string;
+  name: string;
+  /** Its value as SQL; absent for a custom setting, which may hold a secret. */
+  value?: string;
+  applied: boolean;
+  /** Why it was not applied. */
+  note?: string;
+}
+
 export interface RestoreRecord {
   database: string;
+  /** Production's database settings and whether each was applied to staging (absent when it had none). */
+  databaseSettings?: DatabaseSettingRecord[];
   /** Production's encoding and locale, and the staging database's (absent for a plain dump). */
   databaseOptions?: DatabaseOptionsRecord;
   tables: RestoredTable[];

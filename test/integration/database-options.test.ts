@@ -1,6 +1,6 @@
 // Staging is created with production's encoding and locale (database-options.ts, next-database.ts):
 // read from the archive's DATABASE entry, so text sorts, compares and is indexed as in production.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -12,17 +12,21 @@ const WORDS = `CREATE TABLE words (w text PRIMARY KEY); INSERT INTO words VALUES
 const SORTED = `SELECT string_agg(w, ',' ORDER BY w) AS sorted FROM words`;
 
 /** A production database created with `options`, dumped (custom format) into `dir`, dropped. */
-async function productionDump(dir: string, options: string): Promise<string> {
+async function productionDump(
+  dir: string,
+  options: string,
+  setup: (source: string) => Promise<unknown> = (source) => sql(source, WORDS),
+): Promise<string> {
   const info = cluster();
   const source = uniqueDb('prod_opts');
   await sql('postgres', `CREATE DATABASE ${ident(source)} TEMPLATE template0 ${options}`);
   try {
-    await sql(source, WORDS);
+    await setup(source);
     const file = join(dir, 'backups', 'prod.dump');
     await execa(join(info.binDir, 'pg_dump'), ['-Fc', `--file=${file}`, source], {
       env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
     });
-    return (await sql<{ sorted: string }>(source, SORTED))[0]?.sorted as string;
+    return (await sql<{ sorted: string }>(source, SORTED).catch(() => []))[0]?.sorted as string;
   } finally {
     await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
   }
@@ -97,5 +101,87 @@ describe("staging created with production's encoding and locale", () => {
       /production's database has ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C.UTF-9'; this staging server refused it \(invalid .*locale name.*\), so staging was created with ENCODING 'UTF8', LOCALE_PROVIDER 'libc', LOCALE 'C'.*install that locale/,
     );
     expect(record.warnings).toContain(options?.difference);
+  });
+
+  it("production's database settings: search_path, TimeZone and its roles' there applied; timeouts, session ones and custom ones not", async () => {
+    const dir = await tempDir('db-settings');
+    const live = uniqueDb('settings_live');
+    const role = uniqueDb('settings_role');
+    const gone = uniqueDb('settings_gone');
+    await sql('postgres', `CREATE ROLE ${ident(role)}; CREATE ROLE ${ident(gone)}`);
+    await mkdir(join(dir, 'migrations'), { recursive: true });
+    // Written for production's search_path: "things" is app.things.
+    await writeFile(join(dir, 'migrations', '001_things.sql'), 'INSERT INTO things VALUES (2);\n');
+    const { config } = await writeTestConfig(dir, live, { migrations: { dir: join(dir, 'migrations') } });
+    await productionDump(dir, '', async (source) => {
+      // pg_buffercache in public, which production's search_path leaves out: the rehearsal names it.
+      await sql(
+        source,
+        'CREATE SCHEMA app; CREATE TABLE app.things (id int); INSERT INTO app.things VALUES (1); CREATE EXTENSION pg_buffercache SCHEMA public',
+      );
+      await sql(
+        'postgres',
+        `ALTER DATABASE ${ident(source)} SET search_path TO app;
+           ALTER DATABASE ${ident(source)} SET "TimeZone" = 'Europe/Berlin';
+           ALTER DATABASE ${ident(source)} SET session_replication_role = replica;
+           ALTER DATABASE ${ident(source)} SET statement_timeout = '30s';
+           ALTER DATABASE ${ident(source)} SET "app.jwt_secret" = 'production-secret';
+           ALTER ROLE ${ident(role)} IN DATABASE ${ident(source)} SET work_mem = '64MB';
+           ALTER ROLE ${ident(gone)} IN DATABASE ${ident(source)} SET work_mem = '32MB';`,
+      );
+    });
+    await sql('postgres', `DROP ROLE ${ident(gone)}`);
+
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(record.migrations[0]?.error).toBeUndefined();
+    expect(await sql(live, 'SELECT id FROM app.things ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    const settings = record.restore?.databaseSettings ?? [];
+    expect(settings.map(({ role: r, name, applied }) => [r ?? null, name, applied])).toEqual([
+      [null, 'search_path', true],
+      [null, 'TimeZone', true],
+      [null, 'session_replication_role', false],
+      [null, 'statement_timeout', false],
+      [null, 'app.jwt_secret', false],
+      [role, 'work_mem', true],
+      [gone, 'work_mem', false],
+    ]);
+    expect(JSON.stringify(record)).not.toContain('production-secret');
+    // Not applied, but evaluated against each migration as migrations.settings' timeouts are.
+    expect(record.migrationNotes).toContain(
+      "statement_timeout = 30s is set on production's database (ALTER DATABASE / ALTER ROLE … IN DATABASE … SET): evaluated against each migration as migrations.settings' would be (takenWith says how)",
+    );
+    expect(JSON.stringify(record.migrations[0]?.takenWith)).toContain('statement_timeout');
+    expect(settings.at(-1)?.note).toMatch(/does not exist/);
+    // The share of app.things in shared_buffers was measured through public.pg_buffercache.
+    const cache = record.migrations[0]?.takenWith?.cache;
+    expect(cache?.note ?? '').not.toMatch(/not measured/);
+    expect(cache?.tables.map((t) => t.cachedPct !== undefined)).toEqual([true]);
+    const [row] = await sql<{
+      path: string;
+      zone: string;
+      replication: string;
+      timeout: string;
+      secret: string | null;
+    }>(
+      live,
+      `SELECT current_setting('search_path') AS path, current_setting('TimeZone') AS zone,
+              current_setting('session_replication_role') AS replication,
+              current_setting('statement_timeout') AS timeout, current_setting('app.jwt_secret', true) AS secret`,
+    );
+    expect(row).toEqual({
+      path: 'app',
+      zone: 'Europe/Berlin',
+      replication: 'origin',
+      timeout: '0',
+      secret: null,
+    });
+    const [roleSetting] = await sql<{ setconfig: string[] }>(
+      'postgres',
+      `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+        JOIN pg_roles r ON r.oid = s.setrole WHERE d.datname = $1 AND r.rolname = $2`,
+      [live, role],
+    );
+    expect(roleSetting?.setconfig).toEqual(['work_mem=64MB']);
   });
 });

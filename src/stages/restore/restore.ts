@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadPartitions } from '../../anonymize/column-facts.js';
 import { isLargeObjectEntry, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
-import { archiveDatabaseOptions } from '../../dump/database-options.js';
+import { archiveDatabaseEntry, type DatabaseSetting } from '../../dump/database-options.js';
 import { largeObjectTotal } from '../../dump/large-object-count.js';
 import { onlyEntries, outboundEntries, withoutEntries } from '../../dump/outbound-entries.js';
 import { pgRestoreArgs, type RestoreSection } from '../../dump/pg-restore-args.js';
@@ -30,6 +30,7 @@ import type {
 } from '../../record/run-record.js';
 import { tableKey, tableKeySql } from '../../sql/table-key.js';
 import { enforceFindings, type LeakSamples, loadColumns, restoreAnonymizedData } from './anonymized-data.js';
+import { applyDatabaseSettings } from './database-settings.js';
 import { EarlyIndexes, type EarlyIndexesRecord } from './early-indexes.js';
 import { createLikeProduction } from './next-database.js';
 import { restorePlain } from './plain/restore-plain.js';
@@ -64,19 +65,34 @@ export interface RestoreResult {
   tables?: string[];
   /** Objects that could reach outside staging, and what was done about each. */
   neutralized: NeutralizedRecord[];
+  /** Production's database settings as the archive has them (applied or not: record.databaseSettings). */
+  productionSettings: DatabaseSetting[];
+  /** For the record's warnings: what differs from production and why. */
+  warnings: string[];
 }
 
 /** Restores the archive into a fresh `__next` database, masking in the stream. */
 export async function restoreArchive(input: RestoreInput): Promise<RestoreResult> {
   const { config, next, log } = input;
-  // Production's encoding and locale, from the archive (a plain dump made without --create has none).
+  // Production's encoding, locale and settings, from the archive (a plain dump made without --create
+  // has none).
+  // The restore does not need them: one that cannot be read is a warning, not a failed run.
+  const warnings: string[] = [];
   const production =
-    input.format === 'plain' ? undefined : await archiveDatabaseOptions(input.archive, input.signal);
+    input.format === 'plain'
+      ? undefined
+      : await archiveDatabaseEntry(input.archive, input.signal).catch((error: unknown) => {
+          if (input.signal.aborted) throw error;
+          warnings.push(
+            `production's database encoding, locale and settings could not be read from the backup (${(error as Error).message.split('\n')[0]}): staging has the server's defaults and none of its settings`,
+          );
+          return undefined;
+        });
   const databaseOptions = await withClient(input.maintenance, 'staging-refresh:restore', async (client) => {
     if (await dropDatabaseForce(client, next.database)) {
       log.warn({ database: next.database }, 'dropped a leftover database from an earlier run');
     }
-    return createLikeProduction(client, next.database, config.target.owner, production);
+    return createLikeProduction(client, next.database, config.target.owner, production?.options);
   });
   input.onCreated?.();
   if (databaseOptions?.difference)
@@ -117,10 +133,19 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
   sections.push({ name: 'analyze', durationMs: Math.round(performance.now() - analyzeStarted) });
 
   const tables = await tableStats(next);
+  // Production's database settings, now that nothing of the restore's own is left to run.
+  const settings = production?.settings ?? [];
+  const databaseSettings =
+    settings.length === 0
+      ? undefined
+      : await withClient(input.maintenance, 'staging-refresh:restore', (client) =>
+          applyDatabaseSettings(client, next.database, settings),
+        );
   return {
     record: {
       database: next.database,
       ...(databaseOptions && { databaseOptions }),
+      ...(databaseSettings && { databaseSettings }),
       tables,
       sections,
       bytes: tables.reduce((sum, table) => sum + table.bytes, 0),
@@ -130,6 +155,8 @@ export async function restoreArchive(input: RestoreInput): Promise<RestoreResult
     anonymize: data.record,
     samples: data.samples,
     neutralized,
+    productionSettings: settings,
+    warnings: [...warnings, ...(databaseOptions?.difference ? [databaseOptions.difference] : [])],
     ...(data.tables && { tables: data.tables }),
   };
 }
@@ -143,8 +170,11 @@ async function restoreWithPgRestore(
   const { config, next, log } = input;
   // #15: user mappings, subscriptions and cron rows are never restored; event triggers last.
   const found = outboundEntries(input.listing, input.entries, config.neutralize.keep);
+  await mkdir(input.scratch, { recursive: true }).catch((error: unknown) => {
+    throw workDirError(error, config.workDir);
+  });
   // #19: large objects hold bytes no rule masks: refused (exit 78), dropped or kept, before pre-data.
-  const largeObjects = await largeObjectTotal(input.archive, input.entries, input.signal);
+  const largeObjects = await largeObjectTotal(input.archive, input.entries, input.signal, input.scratch);
   const largeObjectNote = largeObjectFinding(config.anonymize, largeObjects);
   if (largeObjectNote) enforceFindings([largeObjectNote]);
   const dropObjects = largeObjects > 0 && config.anonymize.largeObjects === 'drop';
@@ -152,9 +182,6 @@ async function restoreWithPgRestore(
     ? { ...found, listing: withoutEntries(found.listing, input.entries.filter(isLargeObjectEntry)) }
     : found;
   neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
-  await mkdir(input.scratch, { recursive: true }).catch((error: unknown) => {
-    throw workDirError(error, config.workDir);
-  });
   const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     if (input.signal.aborted) throw new AbortedError(`restoring ${name} was stopped before it began`);

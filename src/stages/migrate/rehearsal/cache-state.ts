@@ -4,6 +4,7 @@
 // pg_buffercache when it can be, so the record says how warm the timing really was. Extensions
 // the tool creates for this are dropped again: the staging database keeps production's schema.
 import type pg from 'pg';
+import { ident } from '../../../infra/pg/connection.js';
 import type { CacheStateRecord } from '../../../record/run-record.js';
 
 /** A table the migration touches: `schema.table` and its quoted form. */
@@ -28,12 +29,12 @@ export async function prepareCache(
     record.tables.push({ relation: table.name, bytes: Number(sizes.rows[index]?.bytes ?? 0) });
 
   if (mode === 'warm' && tables.length > 0) {
-    const prewarm = await withExtension(client, 'pg_prewarm', async () => {
+    const prewarm = await withExtension(client, 'pg_prewarm', async (schema) => {
       for (const [index, table] of tables.entries()) {
         const started = performance.now();
         // The table and every index of it, into shared_buffers (as far as they fit).
         await client.query(
-          `SELECT pg_prewarm(c.oid) FROM pg_class c
+          `SELECT ${schema}.pg_prewarm(c.oid) FROM pg_class c
             WHERE c.oid = $1::regclass
                OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1::regclass)`,
           [table.quoted],
@@ -64,12 +65,12 @@ export async function prepareCache(
     if (notes.length > 0) record.note = notes.join('; ');
     return record;
   }
-  const measured = await withExtension(client, 'pg_buffercache', async () => {
+  const measured = await withExtension(client, 'pg_buffercache', async (schema) => {
     const result = await client.query<{ n: number; pct: number | null }>(
       `SELECT t.n::int AS n, round(100.0 * count(b.relfilenode) / nullif(greatest(pg_relation_size(c.oid) / current_setting('block_size')::int, 1), 0), 1)::float8 AS pct
          FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n)
          JOIN pg_class c ON c.oid = to_regclass(t.name)
-         LEFT JOIN pg_buffercache b ON b.relfilenode = pg_relation_filenode(c.oid)
+         LEFT JOIN ${schema}.pg_buffercache b ON b.relfilenode = pg_relation_filenode(c.oid)
                AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
         GROUP BY t.n, c.oid ORDER BY t.n`,
       [tables.map((table) => table.quoted)],
@@ -91,16 +92,26 @@ export async function prepareCache(
 async function withExtension(
   client: pg.Client,
   name: string,
-  fn: () => Promise<void>,
+  fn: (schema: string) => Promise<void>,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
   let created = false;
+  // Its objects are named with their schema: production's search_path (applied to staging) need
+  // not hold the schema the extension is in, or may be empty.
+  const schemaOf = () =>
+    client.query<{ schema: string }>(
+      'SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1',
+      [name],
+    );
   try {
-    const present = await client.query('SELECT 1 FROM pg_extension WHERE extname = $1', [name]);
-    if (present.rowCount === 0) {
-      await client.query(`CREATE EXTENSION ${name}`);
+    let found = await schemaOf();
+    if (found.rowCount === 0) {
+      // Into public when there is one: an empty search_path leaves CREATE EXTENSION nowhere to go.
+      const pub = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = 'public'");
+      await client.query(`CREATE EXTENSION ${name}${pub.rowCount ? ' SCHEMA public' : ''}`);
       created = true;
+      found = await schemaOf();
     }
-    await fn();
+    await fn(ident(found.rows[0]?.schema ?? 'public'));
     return { ok: true };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
