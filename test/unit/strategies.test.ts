@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkCoverage } from '../../src/anonymize/pii-gate.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { formatBcDay, isoDay } from '../../src/anonymize/strategies/calendar-day.js';
 import {
   type ColumnRuleInput,
   compileRule,
@@ -139,6 +140,37 @@ describe('strategies', () => {
       expect(shift(`9999-12-2${day}`, noRow)).toMatch(/^9999-12-\d\d$/);
     }
     expect(shift('2024-02-29 00:00:00+00', noRow)).toMatch(/^2024-0[23]-\d\d 00:00:00\+00$/);
+  });
+
+  it('shift keeps a BC date BC, in BC years: 1 BC and 5 BC are leap years, and 1 BC runs into AD 1', () => {
+    // The calendar, judged by its continuity with AD dates (PostgreSQL's proleptic Gregorian).
+    expect(isoDay('0001-12-31 BC', true)! + 1).toBe(isoDay('0001-01-01'));
+    expect(isoDay('0001-02-29 BC', true)).toBeDefined();
+    expect(isoDay('0005-02-29 BC', true)).toBeDefined();
+    expect(isoDay('0044-02-29 BC', true)).toBeUndefined();
+    expect(isoDay('0000-01-01 BC', true)).toBeUndefined();
+    expect(isoDay('0045-01-01 BC', true)! + 366).toBe(isoDay('0044-01-01 BC', true));
+    const shift = mask({ shift: '400d' });
+    const dates = fc.tuple(fc.integer({ min: 1, max: 4712 }), fc.integer({ min: 0, max: 364 }));
+    fc.assert(
+      fc.property(
+        dates,
+        fc.constantFrom(' BC', ' 12:00:00 BC', ' 23:59:59+00:53:28 BC'),
+        ([year, offset], rest) => {
+          const from = formatBcDay(isoDay(`${String(year).padStart(4, '0')}-01-01 BC`, true)! + offset)!;
+          const out = shift(`${from}${rest}`, noRow) as string;
+          expect(out.endsWith(rest)).toBe(true);
+          const moved = isoDay(out, true);
+          expect(moved).toBeDefined();
+          const distance = Math.abs(moved! - isoDay(from, true)!);
+          expect(distance).toBeGreaterThanOrEqual(1);
+          expect(distance).toBeLessThanOrEqual(400);
+        },
+      ),
+    );
+    // Never into AD: 1 BC's last days go back instead.
+    for (let day = 25; day <= 31; day++)
+      expect(shift(`0001-12-${day} BC`, noRow)).toMatch(/^000[12]-\d\d-\d\d BC$/);
   });
 
   it('shift keeps the format of a text date or refuses; it never writes NULL for a value', () => {

@@ -1,10 +1,15 @@
 // Calendar-day arithmetic on `YYYY-MM-DD` text, for the shift strategy: plain integer math (a Date
 // and toISOString cost ~1 µs a value, and Date.UTC reads years 0–99 as 1900–1999).
 
-/** Days since 1970-01-01 of a text starting `YYYY-MM-DD` (a real calendar date), else undefined. */
-export function isoDay(text: string): number | undefined {
+/**
+ * Days since 1970-01-01 of a text starting `YYYY-MM-DD` (a real calendar date), else undefined.
+ * `bc`: the year is BC, as PostgreSQL writes it (`0044-03-15 BC`): year Y BC is the proleptic
+ * Gregorian year 1 − Y, so 1 BC, 5 BC, 9 BC… are leap years, and 1 BC runs into AD 1.
+ */
+export function isoDay(text: string, bc = false): number | undefined {
   if (text.length < 10 || text[4] !== '-' || text[7] !== '-') return undefined;
   return dayOf(
+    bc,
     text.charCodeAt(0),
     text.charCodeAt(1),
     text.charCodeAt(2),
@@ -20,6 +25,7 @@ export function isoDay(text: string): number | undefined {
 export function isoDayOf(bytes: Uint8Array, start: number, end: number): number | undefined {
   if (end - start < 10 || bytes[start + 4] !== 45 || bytes[start + 7] !== 45) return undefined;
   return dayOf(
+    false,
     bytes[start] as number,
     bytes[start + 1] as number,
     bytes[start + 2] as number,
@@ -33,6 +39,7 @@ export function isoDayOf(bytes: Uint8Array, start: number, end: number): number 
 
 /** The day of the date whose eight digits' codes are given (YYYY, MM, DD), else undefined. */
 function dayOf(
+  bc: boolean,
   y1: number,
   y2: number,
   y3: number,
@@ -44,7 +51,9 @@ function dayOf(
 ) {
   if (!isDigit(y1) || !isDigit(y2) || !isDigit(y3) || !isDigit(y4)) return undefined;
   if (!isDigit(m1) || !isDigit(m2) || !isDigit(d1) || !isDigit(d2)) return undefined;
-  const year = (y1 - 48) * 1000 + (y2 - 48) * 100 + (y3 - 48) * 10 + (y4 - 48);
+  const written = (y1 - 48) * 1000 + (y2 - 48) * 100 + (y3 - 48) * 10 + (y4 - 48);
+  if (bc && written === 0) return undefined;
+  const year = bc ? 1 - written : written;
   const month = (m1 - 48) * 10 + (m2 - 48);
   const dayOfMonth = (d1 - 48) * 10 + (d2 - 48);
   if (month < 1 || month > 12 || dayOfMonth < 1 || dayOfMonth > daysInMonth(year, month)) return undefined;
@@ -74,6 +83,21 @@ const LAST_DAY = daysFromCivil(9999, 12, 31);
 
 /** Whether `days` since 1970-01-01 is in years 1–9999. */
 export const inYears = (days: number): boolean => days >= FIRST_DAY && days <= LAST_DAY;
+
+/** PostgreSQL's first date, 4713-11-24 BC (Julian day 0), and the last BC one, 0001-12-31 BC. */
+const FIRST_BC_DAY = daysFromCivil(1 - 4713, 11, 24);
+const LAST_BC_DAY = daysFromCivil(0, 12, 31);
+
+/** Whether `days` since 1970-01-01 is a BC date PostgreSQL has. */
+export const inBcYears = (days: number): boolean => days >= FIRST_BC_DAY && days <= LAST_BC_DAY;
+
+/** `YYYY-MM-DD` of a BC day (the year as written before " BC"), undefined outside inBcYears. */
+export function formatBcDay(days: number): string | undefined {
+  if (!inBcYears(days)) return undefined;
+  civilFromDays(days);
+  const year = 1 - civilYear;
+  return `${String(year).padStart(4, '0')}-${civilMonth < 10 ? '0' : ''}${civilMonth}-${civilDay < 10 ? '0' : ''}${civilDay}`;
+}
 
 /** The last civilFromDays: year, month, day. */
 let civilYear = 0;

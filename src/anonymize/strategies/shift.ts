@@ -3,7 +3,7 @@
 // must start with a `YYYY-MM-DD` date: anything else is refused (an error naming the column), never
 // turned into NULL.
 import { durationSchema } from '../../format/duration-schema.js';
-import { formatDay, inYears, isoDay, isoDayOf, writeDay } from './calendar-day.js';
+import { formatBcDay, formatDay, inBcYears, inYears, isoDay, isoDayOf, writeDay } from './calendar-day.js';
 import { type BytesMasker, type Strategy, TEXT_TYPES } from './strategy.js';
 
 const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
@@ -27,14 +27,17 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
     const days = Math.max(1, Math.round(rangeMs / 86_400_000));
     return (value) => {
       if (value === null) return null;
-      const day = isoDay(value);
+      // A BC date stays BC: its days counted in BC years (1 BC is a leap year), the suffix kept.
+      const bc = value.endsWith(' BC');
+      const day = isoDay(value, bc);
       if (day === undefined) {
         if (value === 'infinity' || value === '-infinity') return value;
         throw new Error(
           `shift: a value does not start with a YYYY-MM-DD date (${value.length} characters); shift keeps the format or refuses — use another strategy for this column`,
         );
       }
-      return formatDay(shifted(day, ctx.prf.uint32(value), days)) + value.slice(10);
+      const moved = shifted(day, ctx.prf.uint32(value), days, bc ? inBcYears : inYears);
+      return (bc ? formatBcDay(moved) : formatDay(moved)) + value.slice(10);
     };
   },
   compileBytes: (rangeMs, ctx) => {
@@ -45,13 +48,16 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
     const mask = shiftStrategy.compile(rangeMs, ctx);
     const noRow = () => null;
     const masker: BytesMasker = (source, start, end, sink) => {
-      const day = isoDayOf(source, start, end);
+      // A BC date (`… BC`, rare) goes through the string path too.
+      const bc =
+        end - start >= 13 && source[end - 1] === 67 && source[end - 2] === 66 && source[end - 3] === 32;
+      const day = bc ? undefined : isoDayOf(source, start, end);
       if (day === undefined) {
         sink.field(mask(source.latin1Slice(start, end), noRow));
         return;
       }
       const target = sink.reserve(10);
-      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days), target, sink.length);
+      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, sink.length);
       sink.length += 10;
       sink.copy(source, start + 10, end);
     };
@@ -61,13 +67,13 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
 
 /**
  * The day moved by the offset `bits` pick (1..days, the sign from the low bit); the other way
- * when that leaves years 1–9999.
+ * when that leaves the era's years (`within`: AD 1–9999, or 4713 BC–1 BC).
  */
-function shifted(day: number, bits: number, days: number): number {
+function shifted(day: number, bits: number, days: number, within: (day: number) => boolean): number {
   const offset = 1 + ((bits >>> 1) % days);
   const signed = bits & 1 ? -offset : offset;
-  if (inYears(day + signed)) return day + signed;
-  // Both ways out of years 1–9999 only happens for a range of thousands of years.
-  if (inYears(day - signed)) return day - signed;
-  throw new Error('shift: the range is too large for dates in years 1–9999');
+  if (within(day + signed)) return day + signed;
+  // Both ways out of the era only happens for a range of thousands of years.
+  if (within(day - signed)) return day - signed;
+  throw new Error('shift: the range is too large for dates in years 1–9999 (or 4713–1 BC)');
 }
