@@ -5,7 +5,7 @@
 // .cache/pg17 — not installed: they need trixie's C library, so each binary is pointed at trixie's
 // dynamic loader and libraries with patchelf. $PG17_BIN names another PostgreSQL 17 bin directory.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -53,8 +53,9 @@ export async function provisionPg17(): Promise<string> {
     await mkdir(join(work, 'lists', 'partial'), { recursive: true });
     await mkdir(join(work, 'cache', 'archives', 'partial'), { recursive: true });
     await writeFile(join(work, 'trixie.list'), 'deb http://deb.debian.org/debian trixie main\n');
-    await execa('apt-get', [...apt, 'update', '-qq']);
-    await execa('apt-get', [...apt, 'download', ...PACKAGES], { cwd: work });
+    // Twice: a mirror's hiccup should not fail a CI run that requires PostgreSQL 17.
+    await retry(() => execa('apt-get', [...apt, 'update', '-qq']));
+    await retry(() => execa('apt-get', [...apt, 'download', ...PACKAGES], { cwd: work }));
     const root = join(CACHE, 'root');
     await rm(CACHE, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
@@ -65,16 +66,20 @@ export async function provisionPg17(): Promise<string> {
       .map((name) => join(root, 'usr/lib', name))[0];
     const loader = libDir && readdirSync(libDir).find((name) => /^ld-linux.*\.so\.\d+$/.test(name));
     if (!libDir || !loader) throw new Error("trixie's libc6 has no dynamic loader where expected");
-    // RPATH, not RUNPATH: it also serves the libraries the extensions (plpgsql.so…) load.
-    for (const name of readdirSync(BIN))
+    // RPATH, not RUNPATH: it also serves the libraries the extensions (plpgsql.so…) load. Only ELF
+    // executables: a script among the binaries is left as it is.
+    for (const name of readdirSync(BIN)) {
+      const file = join(BIN, name);
+      if (!(await readFile(file)).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) continue;
       await execa('patchelf', [
         '--set-interpreter',
         join(libDir, loader),
         '--force-rpath',
         '--set-rpath',
         libDir,
-        join(BIN, name),
-      ]).catch(() => undefined); // a script among the binaries (pg_config's wrapper) is left as it is
+        file,
+      ]);
+    }
     for (const tool of ['postgres', 'pg_restore']) {
       const { stdout } = await execa(join(BIN, tool), ['--version']);
       if (!/\(PostgreSQL\) 17\./.test(stdout)) throw new Error(`unexpected ${tool}: ${stdout}`);
@@ -85,5 +90,14 @@ export async function provisionPg17(): Promise<string> {
     throw error;
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function retry<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    return attempt();
   }
 }

@@ -7,7 +7,7 @@ import { withClient } from '../infra/pg/with-client.js';
 import type { BackupRecord, ClientToolsRecord, RunRecord, VerifyCheckRecord } from '../record/run-record.js';
 import type { BackupCandidate } from '../sources/backup-source.js';
 import { checkBackupAge } from '../sources/check-age.js';
-import { chooseClientTools, clientCandidates } from '../stages/inspect/client-tools.js';
+import { chooseClientTools, clientCandidates, noClientTools } from '../stages/inspect/client-tools.js';
 import { type InspectResult, inspectArchive } from '../stages/inspect/inspect.js';
 import { type RestoreResult, restoreArchive } from '../stages/restore/restore.js';
 import { swapDatabases } from '../stages/swap/swap.js';
@@ -50,6 +50,7 @@ export async function inspectBackup(
 ): Promise<InspectedBackup> {
   const ready = await prepareArchive(path, ctx.scratch, ctx.log, ctx.signal);
   const candidates = await clientCandidates(process.env, ctx.signal);
+  if (candidates.length === 0) throw noClientTools();
   const inspected = await withPgBinDir(candidates[0]?.dir, () => inspectArchive(ready, ctx.signal));
   listed(inspected);
   const tools = await withClient(ctx.maintenance, 'staging-refresh:inspect', (client) =>

@@ -1,13 +1,13 @@
 // A machine missing each prerequisite: doctor names every missing tool with the command that
 // installs it, and `npm test` / `npm run demo` (scripts/prerequisites.ts, not allowed to install
 // here) list what they lack and print the one command to run first.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prerequisiteChecks } from '../../src/commands/doctor.js';
-import { cluster, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { cluster, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 import { runCli } from '../harness/run-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -47,6 +47,19 @@ describe('missing prerequisites', () => {
     expect(present.filter((c) => c.name !== 'git').every((c) => c.ok && /\d+\.\d+/.test(c.detail))).toBe(
       true,
     );
+  });
+
+  it('a refresh with no pg_restore where PG_BIN points: exit 69 in inspect, naming where it looked; nothing created', async () => {
+    const dir = await tempDir('run-missing');
+    const live = uniqueDb('no_tools_live');
+    const { file } = await writeTestConfig(dir, live);
+    await writeFile(join(dir, 'backups', 'prod.dump'), 'PGDMP not really');
+    const run = await runCli(['run', '-c', file], { PG_BIN: empty });
+    expect(run.exitCode, run.all).toBe(69);
+    expect(run.all).toMatch(/no PostgreSQL client tools found \(pg_restore in PG_BIN, PG_BIN_DIRS/);
+    expect(
+      await sql('postgres', 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live}%`]),
+    ).toEqual([]);
   });
 
   it('npm test on a machine without anything lists all of it and the one command to run', async () => {

@@ -57,7 +57,9 @@ function dayOf(
   const month = (m1 - 48) * 10 + (m2 - 48);
   const dayOfMonth = (d1 - 48) * 10 + (d2 - 48);
   if (month < 1 || month > 12 || dayOfMonth < 1 || dayOfMonth > daysInMonth(year, month)) return undefined;
-  return daysFromCivil(year, month, dayOfMonth);
+  const day = daysFromCivil(year, month, dayOfMonth);
+  // A BC date before PostgreSQL's first (4713-11-24 BC) is not one it writes.
+  return bc && !inBcYears(day) ? undefined : day;
 }
 
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;

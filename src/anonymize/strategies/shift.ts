@@ -1,5 +1,5 @@
 // `shift` — moves the date part by a keyed offset of 1..N days either way; time and zone are kept
-// as written. A result outside years 1–9999 goes the other way instead. On a text column the value
+// as written. A result outside years 1–9999 (a BC date's: 4713–1 BC) goes the other way instead. On a text column the value
 // must start with a `YYYY-MM-DD` date: anything else is refused (an error naming the column), never
 // turned into NULL.
 import { durationSchema } from '../../format/duration-schema.js';

@@ -1,6 +1,6 @@
 // Finds the PostgreSQL client binaries: $PG_BIN, else the directory a run chose for its restore
-// (withPgBinDir), else the first of $PG_BIN_DIRS or the newest /usr/lib/postgresql/N/bin, else
-// whatever is on PATH.
+// (withPgBinDir), else the first of clientBinDirs ($PG_BIN_DIRS, or the newest
+// /usr/lib/postgresql/N/bin, then /usr/pgsql-N/bin), else whatever is on PATH.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ export function pgBinDir(env: Record<string, string | undefined> = process.env):
   if (env.PG_BIN) return env.PG_BIN;
   const scoped = chosen.getStore();
   if (scoped) return scoped.dir;
-  return env.PG_BIN_DIRS ? clientBinDirs(env)[0] : debianBinDirs()[0];
+  return clientBinDirs(env)[0];
 }
 
 /** Runs `fn` with pgTool resolving to the tools in `dir` (undefined: PATH's); PG_BIN, when set, still wins. */

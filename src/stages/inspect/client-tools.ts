@@ -29,7 +29,8 @@ export async function clientCandidates(
   signal?: AbortSignal,
 ): Promise<ClientCandidate[]> {
   const dirs: (string | undefined)[] = clientBinDirs(env);
-  if (dirs.length === 0) dirs.push(undefined);
+  // PATH's only when nothing is configured: a PG_BIN without a pg_restore is a mistake to name.
+  if (dirs.length === 0 && !env.PG_BIN) dirs.push(undefined);
   const found: ClientCandidate[] = [];
   for (const dir of dirs) {
     const printed = await runTool({
@@ -159,16 +160,8 @@ export async function chooseClientTools(
   // psql feeds a plain dump whatever its major; only an archive must be readable by pg_restore.
   const choice = chooseClient(candidates, server.major, archive.kind === 'plain' ? undefined : dumpMajor);
   const installed = candidates.map((c) => c.version);
-  if (!choice) {
-    throw new ClientToolsError(
-      candidates.length === 0
-        ? 'no PostgreSQL client tools found (pg_restore in PG_BIN, PG_BIN_DIRS, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin or on PATH)'
-        : `the backup was written by pg_dump ${versions.dumpVersion}, newer than every pg_restore installed (${installed.join(', ')})`,
-      {
-        hint: `install postgresql-client-${dumpMajor ?? server.major} or set PG_BIN to those tools`,
-      },
-    );
-  }
+  // inspect has refused an archive no installed pg_restore reads; a plain dump takes any.
+  if (!choice) throw noClientTools();
   const { candidate, reason } = choice;
   const unknown = await unknownSettings(client, await preambleSettings(archive, candidate.dir, signal));
   if (unknown.length > 0) {
@@ -188,6 +181,14 @@ export async function chooseClientTools(
     reason,
     installed,
   };
+}
+
+/** No pg_restore anywhere the run looks (exit 69, as a missing service). */
+export function noClientTools(): ClientToolsError {
+  return new ClientToolsError(
+    'no PostgreSQL client tools found (pg_restore in PG_BIN, PG_BIN_DIRS, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin or on PATH)',
+    { hint: "install postgresql-client-<the staging server's major> or set PG_BIN to those tools" },
+  );
 }
 
 /** What to do when the server lacks a setting the restore sends first. */

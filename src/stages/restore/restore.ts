@@ -74,8 +74,8 @@ export interface RestoreResult {
 /** Restores the archive into a fresh `__next` database, masking in the stream. */
 export async function restoreArchive(input: RestoreInput): Promise<RestoreResult> {
   const { config, next, log } = input;
-  // Production's encoding, locale and settings, from the archive (a plain dump made without --create
-  // has none).
+  // Production's encoding, locale and settings, from the archive's DATABASE entry (plain dumps: not
+  // read; one made with --create carries its own CREATE DATABASE).
   // The restore does not need them: one that cannot be read is a warning, not a failed run.
   const warnings: string[] = [];
   const production =
