@@ -45,11 +45,17 @@ export async function databasesLike(prefix: string): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
+/** libpq's environment for a tool (pg_dump, pg_restore, psql — any major) against the test cluster. */
+export function clusterEnv(): Record<string, string> {
+  const info = cluster();
+  return { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password };
+}
+
 /** Every row of `database` as `pg_dump --data-only` prints it: what a full scan for originals reads. */
 export async function allDataText(database: string): Promise<string> {
   const info = cluster();
   const { stdout } = await execa(join(info.binDir, 'pg_dump'), ['--data-only', database], {
-    env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
+    env: clusterEnv(),
     maxBuffer: 256 * 1024 * 1024,
   });
   return stdout;
@@ -69,7 +75,7 @@ export async function makeDump(
  * Creates a production database from `setupSql`, dumps it once per entry of `files` (file name in
  * `dir` → pg_dump --format letter: c custom, t tar, d directory, p plain), then drops it.
  * `whileThere` may look at the database before it goes; `dumpArgs` are pg_dump options for every file;
- * `encoding` creates it in that encoding.
+ * `createOptions` are CREATE DATABASE options (`ENCODING 'LATIN1' LOCALE 'C'`), from template0.
  */
 export async function makeDumps(
   dir: string,
@@ -77,26 +83,21 @@ export async function makeDumps(
   files: Record<string, 'c' | 't' | 'd' | 'p'>,
   whileThere?: (database: string) => Promise<void>,
   dumpArgs: readonly string[] = [],
-  /** The production database's encoding (with the C locale), when not the cluster's. */
-  encoding?: string,
+  /** CREATE DATABASE options when the production database is not made like the cluster's default. */
+  createOptions?: string,
 ): Promise<void> {
   const info = cluster();
   const source = uniqueDb('prod');
   await sql(
     'postgres',
-    encoding
-      ? `CREATE DATABASE ${ident(source)} ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`
+    createOptions
+      ? `CREATE DATABASE ${ident(source)} TEMPLATE template0 ${createOptions}`
       : `CREATE DATABASE ${ident(source)}`,
   );
   try {
     await sql(source, setupSql);
     await whileThere?.(source);
-    const env = {
-      PGHOST: info.host,
-      PGPORT: String(info.port),
-      PGUSER: info.user,
-      PGPASSWORD: info.password,
-    };
+    const env = clusterEnv();
     for (const [file, format] of Object.entries(files))
       await execa(
         join(info.binDir, 'pg_dump'),
@@ -108,6 +109,21 @@ export async function makeDumps(
   } finally {
     await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
   }
+}
+
+/**
+ * A table whose every part is hostile to a reader of COPY text: a dotted, quoted schema and a name
+ * with a quote, text with tabs, newlines, backslashes and non-ASCII (NULL every 7th), a text[] with
+ * commas, quotes and NULLs, jsonb. `textColumn` names the text column.
+ */
+export function orderLinesSql(rows: number, textColumn = 'note'): string {
+  return `
+  CREATE SCHEMA "Sales.EU";
+  CREATE TABLE "Sales.EU"."Order ""Lines""" (id int PRIMARY KEY, ${textColumn} text, tags text[], doc jsonb);
+  INSERT INTO "Sales.EU"."Order ""Lines"""
+    SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'tab' || chr(9) || 'nl' || chr(10) || 'bs\\' || g || ' ü €' END,
+           ARRAY['a,b', 'c"d', NULL], jsonb_build_object('k', g, 's', repeat('x', g % 50))
+      FROM generate_series(1, ${rows}) g;`;
 }
 
 /** A temp directory for one test. */

@@ -10,15 +10,9 @@ import { sampleArchiveTable } from '../../src/anonymize/value-sampling.js';
 import { directTableReads, readCustomArchiveToc, readTableData } from '../../src/dump/custom-archive.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { tableKey } from '../../src/sql/table-key.js';
-import { cluster, makeDumps, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
+import { cluster, makeDumps, orderLinesSql, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
-const SCHEMA = `
-  CREATE SCHEMA "Sales.EU";
-  CREATE TABLE "Sales.EU"."Order ""Lines""" (id int PRIMARY KEY, note text, tags text[], doc jsonb);
-  INSERT INTO "Sales.EU"."Order ""Lines"""
-    SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'tab' || chr(9) || 'nl' || chr(10) || 'bs\\' || g || ' ü €' END,
-           ARRAY['a,b', 'c"d', NULL], jsonb_build_object('k', g, 's', repeat('x', g % 50))
-    FROM generate_series(1, 40000) g;
+const SCHEMA = `${orderLinesSql(40000)}
   CREATE TABLE events (id bigint, at date, payload text) PARTITION BY RANGE (at);
   CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
   CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');

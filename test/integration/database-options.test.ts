@@ -2,34 +2,36 @@
 // read from the archive's DATABASE entry, so text sorts, compares and is indexed as in production.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { ident } from '../../src/infra/pg/connection.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
-import { cluster, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
+import { makeDumps, quiet, sql, tempDir, uniqueDb, writeTestConfig } from '../harness/pg-test-env.js';
 
 const WORDS = `CREATE TABLE words (w text PRIMARY KEY); INSERT INTO words VALUES ('b'), ('B'), ('a'), ('ä'), ('Z');`;
 const SORTED = `SELECT string_agg(w, ',' ORDER BY w) AS sorted FROM words`;
 
-/** A production database created with `options`, dumped (custom format) into `dir`, dropped. */
+/**
+ * A production database created with `options` (and `setup`), dumped in custom format to
+ * `dir`/backups/prod.dump; how it sorts WORDS, when it has them.
+ */
 async function productionDump(
   dir: string,
   options: string,
   setup: (source: string) => Promise<unknown> = (source) => sql(source, WORDS),
 ): Promise<string> {
-  const info = cluster();
-  const source = uniqueDb('prod_opts');
-  await sql('postgres', `CREATE DATABASE ${ident(source)} TEMPLATE template0 ${options}`);
-  try {
-    await setup(source);
-    const file = join(dir, 'backups', 'prod.dump');
-    await execa(join(info.binDir, 'pg_dump'), ['-Fc', `--file=${file}`, source], {
-      env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
-    });
-    return (await sql<{ sorted: string }>(source, SORTED).catch(() => []))[0]?.sorted as string;
-  } finally {
-    await sql('postgres', `DROP DATABASE ${ident(source)} WITH (FORCE)`);
-  }
+  let sorted = '';
+  await makeDumps(
+    join(dir, 'backups'),
+    '',
+    { 'prod.dump': 'c' },
+    async (source) => {
+      await setup(source);
+      sorted = (await sql<{ sorted: string }>(source, SORTED).catch(() => []))[0]?.sorted ?? '';
+    },
+    [],
+    options,
+  );
+  return sorted;
 }
 
 describe("staging created with production's encoding and locale", () => {

@@ -40,7 +40,7 @@ describe('a LATIN1 production database', () => {
   beforeAll(async () => {
     const dir = await tempDir('latin1-dumps');
     const files = { 'prod-c.dump': 'c', 'prod-t.dump': 't', 'prod-p.sql': 'p' } as const;
-    await makeDumps(dir, SETUP, files, undefined, [], 'LATIN1');
+    await makeDumps(dir, SETUP, files, undefined, [], "ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
     for (const [file, format] of Object.entries(files)) dumps[format] = join(dir, file);
   });
 
@@ -138,7 +138,7 @@ describe('a LATIN1 production database', () => {
       { 'prod.dump': 'c' },
       undefined,
       [],
-      'EUC_TW',
+      "ENCODING 'EUC_TW' LC_COLLATE 'C' LC_CTYPE 'C'",
     );
     const dump = join(dir, 'prod.dump');
     const live = uniqueDb('euc_tw_live');

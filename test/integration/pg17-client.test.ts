@@ -18,7 +18,9 @@ import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { tableKey } from '../../src/sql/table-key.js';
 import {
   cluster,
+  clusterEnv,
   makeDumps,
+  orderLinesSql,
   quiet,
   sql,
   tempDir,
@@ -32,13 +34,8 @@ const SERVER_MAJOR = Number(
   /\(PostgreSQL\) (\d+)/.exec(execaSync(join(cluster().binDir, 'postgres'), ['--version']).stdout)?.[1],
 );
 
-const SETUP = `
-  CREATE SCHEMA "Sales.EU";
-  CREATE TABLE "Sales.EU"."Order ""Lines""" (id int PRIMARY KEY, code text, tags text[], doc jsonb);
-  INSERT INTO "Sales.EU"."Order ""Lines"""
-    SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'tab' || chr(9) || 'nl' || chr(10) || 'bs\\' || g || ' ü €' END,
-           ARRAY['a,b', 'c"d', NULL], jsonb_build_object('k', g, 's', repeat('x', g % 50))
-      FROM generate_series(1, 20000) g;
+// The text column is `code`: a `note` is free text to the PII gate.
+const SETUP = `${orderLinesSql(20000, 'code')}
   CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text);
   INSERT INTO users SELECT g, 'user' || g || '@example.com', 'Name ' || g FROM generate_series(1, 500) g;`;
 
@@ -66,16 +63,11 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
 
     beforeAll(async () => {
       dumps = await tempDir('pg17-dumps');
-      const info = cluster();
       await makeDumps(dumps, SETUP, { 'pg15.dump': 'c' }, async (database) => {
-        const env = {
-          PGHOST: info.host,
-          PGPORT: String(info.port),
-          PGUSER: info.user,
-          PGPASSWORD: info.password,
-        };
         for (const [file, args] of Object.entries(PG17_DUMPS))
-          await execa(join(pg17, 'pg_dump'), [...args, `--file=${join(dumps, file)}`, database], { env });
+          await execa(join(pg17, 'pg_dump'), [...args, `--file=${join(dumps, file)}`, database], {
+            env: clusterEnv(),
+          });
       });
     });
 
@@ -215,7 +207,6 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
 
     it("counts the large objects of pg_dump 17's grouped BLOB METADATA entries (1,000 to an entry)", async () => {
       const dir = await tempDir('pg17-lo');
-      const info = cluster();
       const file = join(dir, 'lo17.dump');
       await makeDumps(
         dir,
@@ -223,13 +214,7 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
        INSERT INTO documents SELECT g, lo_from_bytea(0, convert_to('secret ' || g, 'UTF8')) FROM generate_series(1, 1500) g;`,
         {},
         async (database) => {
-          const env = {
-            PGHOST: info.host,
-            PGPORT: String(info.port),
-            PGUSER: info.user,
-            PGPASSWORD: info.password,
-          };
-          await execa(join(pg17, 'pg_dump'), ['-Fc', `--file=${file}`, database], { env });
+          await execa(join(pg17, 'pg_dump'), ['-Fc', `--file=${file}`, database], { env: clusterEnv() });
           await sql(database, 'SELECT lo_unlink(body) FROM documents');
         },
       );
