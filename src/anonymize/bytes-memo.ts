@@ -6,7 +6,7 @@
 // rows, where the string cache still cost a string, a Map lookup and an encode a row). The same
 // bounds as the string cache: entries, key length, and a trial after which a column whose values
 // barely repeat stops paying for the lookup.
-import { digestBytes } from './digest.js';
+import { hashBytes32 } from './digest.js';
 import { MEMO_ENTRIES, MEMO_MAX_LENGTH, MEMO_TRIAL, memoWorthKeeping } from './memo-masker.js';
 import type { FieldSink } from './strategies/strategy.js';
 
@@ -46,7 +46,7 @@ export class BytesMemo {
       this.on = false;
       return false;
     }
-    this.lo = digestBytes(source, start, end) | 0;
+    this.lo = hashBytes32(source, start, end) | 0;
     const entry = this.slots[this.find(source, start, end) * WORDS + 1] as number;
     if (entry === 0) return false;
     const arena = this.arena;

@@ -35,6 +35,21 @@ describe('digest', () => {
       seen.add(`${digestHigh() >>> 0}:${lo}`);
     };
     const values = ['', '\u0000', '\u0000\u0000', 'a', 'a\u0000', 'ab', 'ba', 'abc', 'acb', 'ab\u0000c'];
+    // Four code units to a word where all are below 256, two where one is not: either way apart.
+    values.push(
+      'abcd',
+      'abce',
+      'Ābcd',
+      'aĀcd',
+      'abcĀ',
+      'Ā',
+      'ĀĀĀĀ',
+      'ĀĀĀĀa',
+      'aĀĀĀĀ',
+      '\u0100\u0000',
+      '\u0000\u0100',
+    );
+    values.push('\u0001\u0000\u0000\u0000', '\u0000\u0001\u0000\u0000', 'ąęść', 'ąęśćx', 'żółw');
     for (let index = 0; index < 200_000; index++) values.push(`user${index}@example.com`);
     for (const value of values) add(value);
     expect(seen.size).toBe(values.length);
