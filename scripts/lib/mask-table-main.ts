@@ -18,7 +18,6 @@ import { warmParser } from '../../src/sql/parse-sql.js';
 import { tableKey } from '../../src/sql/table-key.js';
 import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
 import { openTableData } from '../../src/stages/restore/table-data-source.js';
-import { WARM_BUDGET, warmMasking } from '../../src/stages/restore/warm-masking.js';
 
 const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
   2,
@@ -49,29 +48,6 @@ const lines = new CopyLines((columns) =>
     new Set(unique),
   ),
 );
-// As a run: its direct reads, and the masking code warmed on the table's first rows while the PII
-// gate and the rule checks run (warm-masking.ts), before the first row is timed.
-const direct = await directTableReads(archive as string, tableKey);
-const read = direct.reads.get(tableKey(schema as string, table as string));
-const warmUp = await warmMasking(
-  [
-    {
-      archive: archive as string,
-      pgRestore: pgTool('pg_restore'),
-      schema: schema as string,
-      table: table as string,
-      hasData: true,
-      rules,
-      types: typesList,
-      secret: secret as string,
-      domain: domain as string,
-      unique,
-      direct: read,
-    },
-  ],
-  WARM_BUDGET,
-  new AbortController().signal,
-);
 const started = performance.now();
 const masker = new BlockMasker(lines, {
   splittable: unique.length === 0,
@@ -87,13 +63,14 @@ const masker = new BlockMasker(lines, {
   }),
 });
 // As a run reads it: from the archive's data block where the reader can, else pg_restore.
+const direct = await directTableReads(archive as string, tableKey);
 const source = openTableData(
   {
     archive: archive as string,
     pgRestore: pgTool('pg_restore'),
     schema: schema as string,
     table: table as string,
-    direct: read,
+    direct: direct.reads.get(tableKey(schema as string, table as string)),
   },
   new AbortController().signal,
 );
@@ -117,5 +94,5 @@ const ms = performance.now() - started;
 const helpers = masker.helperCount;
 await masker.close();
 process.stdout.write(
-  `${JSON.stringify({ rows: lines.rows + masker.helperRows, bytes, outBytes, ms, threads: 1 + helpers, warmUp })}\n`,
+  `${JSON.stringify({ rows: lines.rows + masker.helperRows, bytes, outBytes, ms, threads: 1 + helpers })}\n`,
 );

@@ -140,11 +140,6 @@ export interface AnonymizeRecord {
   largeObjects?: { count: number; action: 'dropped' | 'kept' };
   /** Why pg_restore, not this process, read every masked table's rows (see `tables[].readBy`). */
   pgRestoreReads?: string;
-  /**
-   * The masking code warmed before the first row was written (stages/restore/warm-masking.ts):
-   * each table's first rows masked and thrown away while the PII gate and the rule checks ran.
-   */
-  warmUp?: { tables: number; rows: number; durationMs: number };
 }
 
 export interface StatementRecord {

@@ -26,9 +26,8 @@ import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
 import { splitTableKey, tableKey, tableKeySql } from '../../sql/table-key.js';
-import { type StreamTableInput, streamTable, tableStreamData } from './stream-table.js';
+import { streamTable } from './stream-table.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
-import { WARM_BUDGET, warmMasking } from './warm-masking.js';
 
 /** Rows sampled per masked table for the row-aligned leak check. */
 export type { LeakSamples } from '../../anonymize/leak-sampler.js';
@@ -121,48 +120,9 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     reads: new Map<string, DirectTableRead>(),
     refused: `its table of contents was not read: ${(error as Error).message}`,
   }));
-  const rules = rulesByTable(anonymize);
-  const types = columnTypes(input.columns);
-  const streamed = [...rules.entries()].filter(
-    (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
-  );
-  const pool = input.pool ?? new StreamWorkerPool();
-  const withData = new Set(
-    input.entries
-      .filter((entry) => entry.type === 'TABLE DATA')
-      .map((entry) => tableKey(entry.schema, entry.name)),
-  );
-  // What one table's stream is given (streamTable), and so what the warm-up masks.
-  const streamInput = (
-    [table, tableRules]: [string, Record<string, ColumnRule>],
-    keys: readonly UniqueKey[],
-    signal: AbortSignal,
-  ): StreamTableInput => {
-    const name = splitTableKey(table);
-    return {
-      archive: input.archive,
-      target: input.next,
-      schema: name.schema,
-      table: name.table,
-      hasData: withData.has(table),
-      rules: tableRules,
-      types: types.get(table) ?? new Map(),
-      secret: anonymize.secret ?? '',
-      domain: anonymize.domain,
-      unique: uniqueRuledColumns(keys, table, tableRules),
-      signal,
-      pool,
-      threads: pool.threads,
-      direct: direct.reads.get(table),
-    };
-  };
-  const uniqueKeys = archiveUniqueKeys(input.archive, input.signal);
-  uniqueKeys.catch(() => undefined); // the rule checks report it
   // The PII gate's samples and the rule checks read the archive side by side: no row is written
   // before both have passed, and the gate's verdict is given first, as when they ran in turn.
-  // Meanwhile the masking code is warmed where the tables will stream in this thread (one masking
-  // core: no workers); its budget bounds what it may add before the first row.
-  const [byValue, fit, warmed] = await Promise.allSettled([
+  const [byValue, fit] = await Promise.allSettled([
     anonymize.sampleRows > 0
       ? sampleArchive(
           anonymize,
@@ -173,22 +133,13 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           direct.reads,
         )
       : Promise.resolve([]),
-    enforceRuleFit(input, anonymize, partitions, direct.reads, uniqueKeys),
-    streamed.length > 0 && pool.workers === 0
-      ? uniqueKeys.then((keys) =>
-          warmMasking(
-            streamed.map((entry) => tableStreamData(streamInput(entry, keys, input.signal))),
-            WARM_BUDGET,
-            input.signal,
-          ),
-        )
-      : Promise.resolve(undefined),
+    enforceRuleFit(input, anonymize, partitions, direct.reads),
   ]);
   if (byValue.status === 'rejected') throw byValue.reason;
   const findings = enforceFindings([...byName, ...byValue.value]);
   if (fit.status === 'rejected') throw fit.reason;
-  const keys = fit.value;
-  const warmUp = warmed.status === 'fulfilled' ? warmed.value : undefined;
+  const uniqueKeys = fit.value;
+  const rules = rulesByTable(anonymize);
   if (rules.size === 0) {
     await input.restoreData(undefined, input.signal);
     return { record: { tables: [], findings }, samples: new Map() };
@@ -200,11 +151,21 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       throw workDirError(error, input.workDir);
     },
   );
+  const types = columnTypes(input.columns);
+  const streamed = [...rules.entries()].filter(
+    (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
+  );
   const controller = new AbortController();
   const stopFollowing = whenAborted(input.signal, () => controller.abort());
   const tables: AnonymizeRecord['tables'] = [];
   const samples: LeakSamples = new Map();
+  const pool = input.pool ?? new StreamWorkerPool();
   const jobs = Math.max(1, input.config.target.jobs);
+  const withData = new Set(
+    input.entries
+      .filter((entry) => entry.type === 'TABLE DATA')
+      .map((entry) => tableKey(entry.schema, entry.name)),
+  );
   // Settled as they end, never rejected: a build that fails while streams still run must not be
   // an unhandled rejection (it would end the process before the run is recorded).
   const followUps: Promise<PromiseSettledResult<void>>[] = [];
@@ -223,14 +184,27 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const streamedTables = new Set(streamed.map(([table]) => table));
   try {
     /** One masked table, start to end, on a worker thread of its own. */
-    const streamOne = async (entry: [string, Record<string, ColumnRule>]) => {
-      const [table] = entry;
-      const result = await streamTable(streamInput(entry, keys, controller.signal)).catch(
-        (error: unknown) => {
-          controller.abort(); // the other streams and pg_restore stop now, not when they are done
-          throw error;
-        },
-      );
+    const streamOne = async ([table, tableRules]: [string, Record<string, ColumnRule>]) => {
+      const name = splitTableKey(table);
+      const result = await streamTable({
+        archive: input.archive,
+        target: input.next,
+        schema: name.schema,
+        table: name.table,
+        hasData: withData.has(table),
+        rules: tableRules,
+        types: types.get(table) ?? new Map(),
+        secret: anonymize.secret ?? '',
+        domain: anonymize.domain,
+        unique: uniqueRuledColumns(uniqueKeys, table, tableRules),
+        signal: controller.signal,
+        pool,
+        threads: pool.threads,
+        direct: direct.reads.get(table),
+      }).catch((error: unknown) => {
+        controller.abort(); // the other streams and pg_restore stop now, not when they are done
+        throw error;
+      });
       tables.push({
         name: table,
         rows: result.rows,
@@ -273,7 +247,6 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       tables: tables.sort((a, b) => a.name.localeCompare(b.name)),
       findings,
       ...(direct.refused && streamed.length > 0 && { pgRestoreReads: direct.refused }),
-      ...(warmUp && warmUp.tables > 0 && { warmUp }),
     },
     samples,
   };
@@ -292,8 +265,6 @@ async function enforceRuleFit(
   anonymize: Config['anonymize'],
   partitions: ReadonlyMap<string, readonly string[]>,
   direct: ReadonlyMap<string, DirectTableRead>,
-  /** The archive's unique keys (archiveUniqueKeys), read once for the checks and the streams. */
-  uniqueKeysRead: Promise<UniqueKey[]>,
 ): Promise<UniqueKey[]> {
   const tables = new Map(
     [...rulesByTable(anonymize)].filter(
@@ -308,7 +279,7 @@ async function enforceRuleFit(
       .map((entry) => tableKey(entry.schema, entry.name)),
   );
   const [uniqueKeys, facts] = await Promise.all([
-    uniqueKeysRead,
+    archiveUniqueKeys(input.archive, input.signal),
     withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts),
   ]);
   const samples = new Map<string, Map<string, string[]>>();

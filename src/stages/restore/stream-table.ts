@@ -54,7 +54,21 @@ export interface StreamTableResult {
 /** Restores one table's data through its transform. */
 export async function streamTable(input: StreamTableInput): Promise<StreamTableResult> {
   if (input.signal.aborted) throw stopped(input);
-  const data = tableStreamData(input);
+  const data: TableStreamData = {
+    archive: input.archive,
+    pgRestore: pgTool('pg_restore'),
+    target: input.target,
+    schema: input.schema,
+    table: input.table,
+    hasData: input.hasData,
+    rules: input.rules,
+    types: [...input.types],
+    secret: input.secret,
+    domain: input.domain,
+    unique: input.unique,
+    threads: input.threads,
+    direct: input.direct,
+  };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);
   try {
@@ -70,25 +84,6 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
   } finally {
     if (!input.pool) await pool.close();
   }
-}
-
-/** What a thread streams one table from (structured-clone safe). */
-export function tableStreamData(input: StreamTableInput): TableStreamData {
-  return {
-    archive: input.archive,
-    pgRestore: pgTool('pg_restore'),
-    target: input.target,
-    schema: input.schema,
-    table: input.table,
-    hasData: input.hasData,
-    rules: input.rules,
-    types: [...input.types],
-    secret: input.secret,
-    domain: input.domain,
-    unique: input.unique,
-    threads: input.threads,
-    direct: input.direct,
-  };
 }
 
 const stopped = (input: StreamTableInput) =>

@@ -79,11 +79,6 @@ export class StreamWorkerPool {
 
   private wanted = 0;
   private closed = false;
-
-  /** Workers asked for (`warm`): none, and every table streams in the calling thread. */
-  get workers(): number {
-    return this.wanted;
-  }
   /** Callers of `ready` waiting for a worker to join. */
   private waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
