@@ -6,7 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { AbortedError, BadBackupError } from '../errors.js';
 import { pgTool } from '../infra/pg/pg-bin.js';
+import { tail } from '../infra/process/run-tool.js';
 import type { TocEntry } from './toc.js';
 
 const CALL = Buffer.from('pg_catalog.lo_create(');
@@ -32,6 +34,7 @@ export async function largeObjectTotal(
     const child = execa(pgTool('pg_restore'), [`--use-list=${list}`, '--file=-', archive], {
       buffer: { stdout: false, stderr: true },
       stdin: 'ignore',
+      reject: false,
       ...(signal && { cancelSignal: signal }),
     });
     let count = 0;
@@ -42,7 +45,16 @@ export async function largeObjectTotal(
       // A call cut between two chunks is counted in the next: keep less than one call's length.
       carry = Buffer.from(text.subarray(Math.max(0, text.length - (CALL.length - 1))));
     }
-    await child;
+    const result = await child;
+    if (signal?.aborted) throw new AbortedError("counting the backup's large objects was stopped");
+    // The entries were listed, but their script cannot be printed: the archive is damaged there.
+    if (result.failed)
+      throw new BadBackupError(
+        `${archive}: pg_restore could not print its large objects' entries:\n${tail(String(result.stderr ?? ''), 10)}`,
+        {
+          hint: 'the archive is corrupt or truncated; the live staging database was not touched: check the backup job or use an older backup',
+        },
+      );
     return single + count;
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 // Large objects hold bytes no column rule can mask (a scanned passport, say). A backup that has
 // them stops the run before any row is written unless the config decides: dropped, staging has
 // none; kept, they are restored as they are and the record says so. Custom and plain dumps.
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { largeObjectTotal } from '../../src/dump/large-object-count.js';
+import { AbortedError, BadBackupError } from '../../src/errors.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
@@ -46,6 +48,31 @@ describe('large objects', () => {
       live,
       "SELECT convert_from(lo_get(oid), 'UTF8') AS text FROM pg_largeobject_metadata ORDER BY 1",
     );
+
+  // pg_dump 17 lists large objects in BLOB METADATA groups, counted from the script pg_restore
+  // prints for them: an archive damaged there is a bad backup, and a stop is a stop.
+  it('an archive whose large objects cannot be printed is a bad backup, not an internal error', async () => {
+    const file = join(dumps, 'damaged.dump');
+    await writeFile(file, 'PGDMP\u0001\u000e\u0000 not an archive after all');
+    const group = {
+      dumpId: 7,
+      type: 'BLOB METADATA',
+      schema: '-',
+      name: '16391..16393',
+      owner: 'app',
+      line: '7; 0 0 BLOB METADATA - 16391..16393 app',
+    };
+    const failed = await largeObjectTotal(file, [group]).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(BadBackupError);
+    expect((failed as BadBackupError).message).toMatch(
+      /could not print its large objects' entries:\n.*pg_restore/s,
+    );
+    const stop = new AbortController();
+    stop.abort();
+    await expect(largeObjectTotal(join(dumps, 'prod.dump'), [group], stop.signal)).rejects.toBeInstanceOf(
+      AbortedError,
+    );
+  });
 
   it('plan reports them, and --write-rules suggests leaving them out', async () => {
     const dir = await tempDir('lo-plan');
