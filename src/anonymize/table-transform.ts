@@ -61,6 +61,8 @@ export function compileTableTransform(
     /** The rule on a plain field's bytes, where it has that path (through the cache, while in use). */
     plain: BytesMasker | undefined;
   }[] = [];
+  /** The deferred unique column's bytes path, flushed last. */
+  let settles: BytesMasker | undefined;
   for (const [column, rule] of Object.entries(rules)) {
     const index = positions.get(column);
     if (index === undefined)
@@ -71,7 +73,11 @@ export function compileTableTransform(
     // A unique column has no repeats to cache; it needs its outputs kept apart instead, and
     // claims each as soon as it is written: it cannot be owed.
     if (unique.has(column)) {
-      const both = uniqueMaskers(mask, compileRuleBytes(rule, ctx), table, column);
+      // Its claims owed to the end of a block where it is the table's only unique column (its
+      // flush, which may move what follows a re-keyed output, runs after every other).
+      const deferred = unique.size === 1;
+      const both = uniqueMaskers(mask, compileRuleBytes(rule, ctx), table, column, deferred);
+      if (deferred) settles = both.bytes;
       maskers.push({ index, column, checkable, mask: both.mask, plain: both.bytes });
       continue;
     }
@@ -220,7 +226,8 @@ export function compileTableTransform(
         row = newline + 1;
       }
       sink.copy(source, copied, to);
-      for (const { plain } of ordered) plain?.flush?.(sink);
+      for (const { plain } of ordered) if (plain !== settles) plain?.flush?.(sink);
+      settles?.flush?.(sink);
       return { out: sink.bytes(), rows };
     },
   };

@@ -11,7 +11,7 @@
 // the column still unique. Half the memory of a unique masked column, one digest less a row:
 // users.email 0.92 → 0.84 s for 500k rows on one core.
 import { digest, digestBytes, digestHigh } from './digest.js';
-import type { BytesMasker, Masker } from './strategies/strategy.js';
+import type { BytesMasker, FieldSink, Masker } from './strategies/strategy.js';
 
 /** A collision re-keying could not resolve: the column cannot be kept unique by its rule. */
 export class MaskCollisionError extends Error {
@@ -37,15 +37,26 @@ export function uniqueMasker(mask: Masker, table: string, column: string): Maske
  * The same for both paths of a rule, sharing one set of outputs: the bytes path (when the rule
  * has one) claims its output by the same digests — a plain field's bytes are its code units — and
  * leaves a collision, or an output that is not plain ASCII, to the string path, which re-keys.
+ *
+ * With `deferred`, the bytes path writes its output at once and owes the claim until `flush`, at
+ * the end of the block, where the claims run back to back after one pass that reads each one's
+ * slot without a branch on it. A claim a row, between the rest of each row's masking, waited for
+ * its own cache miss (the set outgrows the core's caches: 16 MiB at 500k rows): users.email's
+ * claims cost ~0.1 s in 500k rows on one core; back to back, with the set's growth, 48 ms. The
+ * claims keep the stream's order (the string path settles what is owed before it claims), so
+ * the rows re-keyed are the same; a re-keyed output replaces the one written, moving what follows
+ * when its length differs. So only where no other masker holds positions in the sink after its
+ * own flush: a table's one unique column, flushed last.
  */
 export function uniqueMaskers(
   mask: Masker,
   bytes: BytesMasker | undefined,
   table: string,
   column: string,
+  deferred = false,
 ): { mask: Masker; bytes: BytesMasker | undefined } {
   const outputs = new OutputSet();
-  const unique: Masker = (value, row) => {
+  const claimed: Masker = (value, row) => {
     let out = mask(value, row);
     if (value === null || out === null) return out;
     for (let attempt = 1; ; attempt++) {
@@ -56,22 +67,104 @@ export function uniqueMaskers(
     }
   };
   const noRow = () => null;
-  const uniqueBytes: BytesMasker | undefined =
-    bytes &&
-    ((source, start, end, sink) => {
-      const at = sink.length;
-      bytes(source, start, end, sink);
-      const written = sink.reserve(0);
-      if (
-        (bytes.ascii === true || plainBytes(written, at, sink.length)) &&
-        outputs.claim(digestBytes(written, at, sink.length), digestHigh())
-      )
+  const owed = deferred ? new OwedClaims() : undefined;
+  /** Claims what is owed, in order; an output already taken is re-keyed from its original. */
+  const settle = (owing: OwedClaims) => {
+    const source = owing.source;
+    const claims = owing.claims;
+    outputs.reserve(owing.count);
+    outputs.touch(claims, owing.count);
+    for (let index = 0; index < owing.count; index++) {
+      const at = index * CLAIM_WORDS;
+      if (outputs.claim(claims[at] as number, claims[at + 1] as number)) continue;
+      const original = (source as Buffer).latin1Slice(claims[at + 4] as number, claims[at + 5] as number);
+      owing.replace(claims[at + 2] as number, claims[at + 3] as number, claimed(original, noRow));
+    }
+    owing.count = 0;
+  };
+  const unique: Masker = owed
+    ? (value, row) => {
+        if (owed.count > 0) settle(owed);
+        return claimed(value, row);
+      }
+    : claimed;
+  if (bytes === undefined) return { mask: unique, bytes: undefined };
+  const uniqueBytes: BytesMasker = (source, start, end, sink) => {
+    const at = sink.length;
+    bytes(source, start, end, sink);
+    const written = sink.reserve(0);
+    if (bytes.ascii === true || plainBytes(written, at, sink.length)) {
+      const lo = digestBytes(written, at, sink.length);
+      if (owed) {
+        if (owed.source !== source && owed.count > 0) settle(owed);
+        owed.owe(source, lo, digestHigh(), at, sink.length, start, end);
         return;
-      // An output already taken (or one that is not plain ASCII): the string path, which re-keys.
-      sink.length = at;
-      sink.field(unique(source.latin1Slice(start, end), noRow));
-    });
+      }
+      if (outputs.claim(lo, digestHigh())) return;
+    }
+    // An output already taken (or one that is not plain ASCII): the string path, which re-keys.
+    sink.length = at;
+    sink.field(unique(source.latin1Slice(start, end), noRow));
+  };
+  if (owed)
+    uniqueBytes.flush = (sink) => {
+      if (owed.count > 0) settle(owed);
+      owed.apply(sink);
+    };
   return { mask: unique, bytes: uniqueBytes };
+}
+
+/** Per owed claim: the output's digest (lo, hi), its bytes in the sink, its original's in the source. */
+const CLAIM_WORDS = 6;
+
+/** The claims a deferred unique column owes in one block, and the outputs re-keyed when settled. */
+class OwedClaims {
+  claims = new Uint32Array(CLAIM_WORDS * 1024);
+  count = 0;
+  /** The block the originals are in. */
+  source: Buffer | undefined;
+  /** Re-keyed outputs: where the written one lies in the sink, and what replaces it. */
+  private readonly replacements: { start: number; end: number; value: string | null }[] = [];
+
+  owe(source: Buffer, lo: number, hi: number, start: number, end: number, from: number, to: number): void {
+    if ((this.count + 1) * CLAIM_WORDS > this.claims.length) {
+      const grown = new Uint32Array(this.claims.length * 2);
+      grown.set(this.claims);
+      this.claims = grown;
+    }
+    const at = this.count * CLAIM_WORDS;
+    const claims = this.claims;
+    claims[at] = lo;
+    claims[at + 1] = hi;
+    claims[at + 2] = start;
+    claims[at + 3] = end;
+    claims[at + 4] = from;
+    claims[at + 5] = to;
+    this.count++;
+    this.source = source;
+  }
+
+  replace(start: number, end: number, value: string | null): void {
+    this.replacements.push({ start, end, value });
+  }
+
+  /** Writes the re-keyed outputs over the ones written (in order of position), moving what follows. */
+  apply(sink: FieldSink): void {
+    this.source = undefined;
+    if (this.replacements.length === 0) return;
+    const replacements = this.replacements.sort((a, b) => a.start - b.start);
+    const first = replacements[0] as (typeof replacements)[number];
+    const written = Buffer.from(sink.reserve(0).subarray(first.start, sink.length));
+    const base = first.start;
+    const end = sink.length;
+    sink.length = base;
+    replacements.forEach((replacement, index) => {
+      sink.field(replacement.value);
+      const next = replacements[index + 1]?.start ?? end;
+      sink.copy(written, replacement.end - base, next - base);
+    });
+    this.replacements.length = 0;
+  }
 }
 
 /** The outputs taken so far, by their 64-bit digests: open addressing, at most half full. */
@@ -79,6 +172,31 @@ class OutputSet {
   /** Per slot: an output's digest (hi, lo); all zero marks a free slot. */
   private slots = new Uint32Array(2 * 2048);
   private used = 0;
+
+  /** Room for `count` more outputs without growing (so that a run of claims does not grow midway). */
+  reserve(count: number): void {
+    while ((this.used + count) * 2 >= this.slots.length / 2) this.grow();
+  }
+
+  /**
+   * Reads the first slot of each of `count` claims (digests every CLAIM_WORDS words of `claims`),
+   * with no branch on what it reads: the cache misses of all overlap, and the claims that follow
+   * find their slots in the cache. Probing claim by claim, each miss waited for the one before (a
+   * branch on the slot read stops the core running ahead).
+   */
+  touch(claims: Uint32Array, count: number): void {
+    const slots = this.slots;
+    const mask = slots.length / 2 - 1;
+    let sum = 0;
+    for (let index = 0; index < count; index++) {
+      const lo = claims[index * CLAIM_WORDS] as number;
+      sum ^= slots[(lo & mask) * 2] as number;
+    }
+    this.touched ^= sum;
+  }
+
+  /** What touch() read, kept so that its reads are not optimized away. */
+  touched = 0;
 
   /** Whether output (hi, lo) was free: then it is taken now. */
   claim(lo: number, hi: number): boolean {
