@@ -62,8 +62,13 @@ export class UnavailableError extends RefreshError {
  * (exit 69, as an unreachable service: `doctor` names what to install).
  */
 export class ClientToolsError extends RefreshError {
-  readonly code = 'client-tools-mismatch';
+  readonly code: string;
   readonly exitCode = ExitCode.unavailable;
+  /** `code` names the mismatch where one has its own (`pg-restore-too-old`). */
+  constructor(message: string, options: RefreshErrorOptions & { code?: string } = {}) {
+    super(message, options);
+    this.code = options.code ?? 'client-tools-mismatch';
+  }
 }
 
 /** Local I/O: work dir full or unwritable (exit 74). */

@@ -7,8 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { create as createTar } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ClientToolsError } from '../../src/errors.js';
 import { ident } from '../../src/infra/pg/connection.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import { inspectArchive } from '../../src/stages/inspect/inspect.js';
 import {
   cluster,
   databasesLike,
@@ -177,6 +179,36 @@ describe('backup formats', () => {
     expect(record.error?.message).toContain('look like PII');
     expect(record.error?.message).toContain('public.users.email');
     expect(record.restore?.tables ?? []).toEqual([]);
+    expect(await databasesLike(`${live}%`)).toEqual([]);
+  });
+
+  it('an archive from a newer pg_dump in a format the local pg_restore still reads: exit 69, live staging untouched', async () => {
+    // The header's last string is pg_dump's own version: its major made 99 (or 999…), same length.
+    const dir = await tempDir('format-newer');
+    const dumpVersion = (
+      await inspectArchive({ kind: 'pg_restore', path: join(dumps, 'prod.dump'), format: 'custom' })
+    ).toc.dumpVersion as string;
+    const patched = await readFile(join(dumps, 'prod.dump'));
+    const at = patched.subarray(0, 512).lastIndexOf(dumpVersion, undefined, 'latin1');
+    expect(at).toBeGreaterThan(0);
+    const major = (/^\d+/.exec(dumpVersion) as RegExpExecArray)[0];
+    patched.write('9'.repeat(major.length), at, 'latin1');
+    const file = join(dir, 'newer.dump');
+    await writeFile(file, patched);
+    const error = await inspectArchive({ kind: 'pg_restore', path: file, format: 'custom' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ClientToolsError);
+    expect(error).toMatchObject({ code: 'pg-restore-too-old', exitCode: 69 });
+    expect((error as Error).message).toMatch(/written by pg_dump 9+\.\d+.*newer than the local pg_restore/);
+
+    const live = uniqueDb('formats_newer');
+    const { config } = await writeTestConfig(dir, live, {
+      source: { local: { path: join(dir, 'backups', '*.dump') }, maxAge: '8d' },
+      anonymize: RULES,
+    });
+    await copyFile(file, join(dir, 'backups', 'newer.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.exitCode).toBe(69);
+    expect(record.error?.message).toMatch(/pg_dump 9+/);
     expect(await databasesLike(`${live}%`)).toEqual([]);
   });
 

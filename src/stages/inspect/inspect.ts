@@ -5,7 +5,7 @@
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import { readStart } from '../../dump/read-backup.js';
 import { majorVersion, parseToc, type Toc, tablesWithData } from '../../dump/toc.js';
-import { BadBackupError, RunFailedError } from '../../errors.js';
+import { BadBackupError, ClientToolsError } from '../../errors.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
 
@@ -78,10 +78,11 @@ async function inspectWithPgRestore(
   const dumpMajor = majorVersion(toc.dumpVersion);
   const localMajor = majorVersion(pgRestoreVersion);
   if (dumpMajor !== undefined && localMajor !== undefined && dumpMajor > localMajor) {
-    throw new RunFailedError(
-      'pg-restore-too-old',
+    // A tool this machine lacks, as every client-tools mismatch: exit 69 (the code stays its own).
+    throw new ClientToolsError(
       `${path} was written by pg_dump ${toc.dumpVersion}, newer than the local pg_restore ${pgRestoreVersion}`,
       {
+        code: 'pg-restore-too-old',
         hint: `install PostgreSQL ${dumpMajor} client tools (postgresql-client-${dumpMajor}) or set PG_BIN to them`,
       },
     );
