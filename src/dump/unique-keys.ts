@@ -1,11 +1,15 @@
 // The unique indexes and primary/unique constraints of a backup, read from its post-data section
-// (`pg_restore --section=post-data`, parsed by the PostgreSQL parser) — before any row is restored,
-// when the new database does not have them yet. Masking must keep these columns unique.
+// (`pg_restore --section=post-data`, or a plain dump's SQL read ahead; parsed by the PostgreSQL
+// parser) — before any row is restored, when the new database does not have them yet. Masking must
+// keep these columns unique.
+import { basename } from 'node:path';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { runTool } from '../infra/process/run-tool.js';
 import { loadParser, type ParsedStatement, parseStatements } from '../sql/parse-sql.js';
 import { tableKey } from '../sql/table-key.js';
 import { scriptText } from './dump-encoding.js';
+import { plainSqlEvents } from './plain-sql-events.js';
+import { openBackup } from './read-backup.js';
 
 /** One unique index or constraint: `schema.table`, its name and its plain columns. */
 export interface UniqueKey {
@@ -98,6 +102,31 @@ export function uniqueKeysIn(statements: readonly ParsedStatement[]): UniqueKey[
         });
       }
     }
+  }
+  return keys;
+}
+
+/**
+ * The unique keys a plain dump creates. They come after the data in the file, so the file is read
+ * ahead once for its SQL (the data lines pass by unparsed) before any row is masked. Read as far as
+ * it goes: a file that breaks off is reported by the restore's own pass, which reads it next.
+ */
+export async function plainUniqueKeys(
+  path: string,
+  gzip: boolean,
+  signal?: AbortSignal,
+): Promise<UniqueKey[]> {
+  const keys: UniqueKey[] = [];
+  const source = openBackup(path, gzip);
+  try {
+    for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, basename(path))) {
+      if (signal?.aborted) break;
+      if (event.type === 'sql') keys.push(...uniqueKeysIn(event.statements));
+    }
+  } catch {
+    // What was read holds the keys found so far; the restore's pass reports the error.
+  } finally {
+    source.destroy();
   }
   return keys;
 }

@@ -19,6 +19,7 @@ import { columnsToSample, columnValues, valueFindings } from '../../../anonymize
 import type { Config } from '../../../config/schema.js';
 import { plainSqlEvents } from '../../../dump/plain-sql-events.js';
 import { openBackup } from '../../../dump/read-backup.js';
+import { plainUniqueKeys, type UniqueKey, uniqueRuledColumns } from '../../../dump/unique-keys.js';
 import { AbortedError, BadBackupError, ConfigError, RefreshError } from '../../../errors.js';
 import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
 import { withClient } from '../../../infra/pg/with-client.js';
@@ -198,6 +199,9 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     if (lines.length > 0) await write(`${lines.join('\n')}\n`);
   };
 
+  // Masked columns with a unique key of their own are kept unique (their keys come after the data).
+  const uniqueKeys: UniqueKey[] =
+    rules.size > 0 ? await plainUniqueKeys(input.path, input.gzip, input.signal) : [];
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
   const source = openBackup(input.path, input.gzip);
   try {
@@ -275,6 +279,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               types.get(table) ?? new Map(),
               prf,
               anonymize.domain,
+              new Set(uniqueRuledColumns(uniqueKeys, table, rule)),
             );
           }
           if (!current.skip)
