@@ -70,8 +70,9 @@ export function compileTableTransform(
     const ctx = { prf, type: types.get(column) ?? 'text', domain };
     const mask = compileRule(rule, ctx);
     const checkable = leakCheckable(rule);
-    // A unique column has no repeats to cache; it needs its outputs kept apart instead, and
-    // claims each as soon as it is written: it cannot be owed.
+    // A unique column has no repeats to cache; it needs its outputs kept apart instead. Its
+    // rule's bytes path writes at once (no batch of MACs owed), so that each output can be
+    // digested where it lies; the claim of that digest may be owed (below).
     if (unique.has(column)) {
       // Its claims owed to the end of a block where it is the table's only unique column (its
       // flush, which may move what follows a re-keyed output, runs after every other).

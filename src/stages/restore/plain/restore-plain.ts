@@ -200,8 +200,14 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   };
 
   // Masked columns with a unique key of their own are kept unique (their keys come after the data).
+  const readAhead = performance.now();
   const uniqueKeys: UniqueKey[] =
     rules.size > 0 ? await plainUniqueKeys(input.path, input.gzip, input.signal) : [];
+  if (rules.size > 0)
+    log.info(
+      { uniqueKeys: uniqueKeys.length, durationMs: Math.round(performance.now() - readAhead) },
+      `read ${name} ahead for its unique keys (they follow the data)`,
+    );
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
   const source = openBackup(input.path, input.gzip);
   try {
