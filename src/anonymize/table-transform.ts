@@ -108,6 +108,57 @@ export function compileTableTransform(
   const ordered = [...maskers].sort((a, b) => a.index - b.index);
   // Most tables mask fields independently: no row access, no per-row allocation but the split.
   const fast = !Object.values(rules).some(usesRow);
+  /** The fast path of `bytes`: the masked fields cut out of the block, the rest copied as it is. */
+  const maskBlock = (source: Buffer, from: number, to: number): { out: Buffer; rows: number } => {
+    // Masked values are short; room for the input and some growth saves most regrowing.
+    const sink = new ByteSink(to - from + ((to - from) >> 3) + 1024);
+    const view = viewOf(source);
+    let copied = from;
+    let rows = 0;
+    for (let row = from; row < to; rows++) {
+      // A native search for the row's newline (rows are long); its fields are walked in
+      // JavaScript (fields are short: fieldEnd, nextTab).
+      const newline = source.indexOf(10, row);
+      if (newline === -1 || newline >= to) throw new Error(`a COPY block of ${table} ends inside a row`);
+      let field = 0;
+      let position = row;
+      const slot = sampler.slot();
+      const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
+      for (let at = 0; at < ordered.length; at++) {
+        const { index, column, checkable, mask, plain: onBytes } = ordered[at] as (typeof ordered)[number];
+        for (; field < index; field++) {
+          const tab = nextTab(source, view, position, newline);
+          if (tab === newline) throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
+          position = tab + 1;
+        }
+        const end = fieldEnd(source, view, position, newline);
+        const kind = scanned.kind;
+        sink.copy(source, copied, position);
+        // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
+        // the strings).
+        if (
+          onBytes !== undefined &&
+          originals === undefined &&
+          (kind === PLAIN || (kind === UTF8 && onBytes.utf8 === true))
+        ) {
+          onBytes(source, position, end, sink);
+        } else {
+          const value = fieldValue(source, position, end, kind, decodeField);
+          const masked = mask(value, noRow);
+          if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
+          sink.field(masked);
+        }
+        copied = end;
+        position = end;
+      }
+      if (originals) sampler.put(slot, keyOf(source.utf8Slice(row, newline).split('\t')), originals);
+      row = newline + 1;
+    }
+    sink.copy(source, copied, to);
+    for (const { plain } of ordered) if (plain !== settles) plain?.flush?.(sink);
+    settles?.flush?.(sink);
+    return { out: sink.bytes(), rows };
+  };
   return {
     leakSample: () => sampler.sample(),
     line(text) {
@@ -182,54 +233,13 @@ export function compileTableTransform(
         bytes.write(out, 'utf8');
         return { out: bytes, rows };
       }
-      // Masked values are short; room for the input and some growth saves most regrowing.
-      const sink = new ByteSink(to - from + ((to - from) >> 3) + 1024);
-      const view = viewOf(source);
-      let copied = from;
-      let rows = 0;
-      for (let row = from; row < to; rows++) {
-        // A native search for the row's newline (rows are long); its fields are walked in
-        // JavaScript (fields are short: fieldEnd, nextTab).
-        const newline = source.indexOf(10, row);
-        if (newline === -1 || newline >= to) throw new Error(`a COPY block of ${table} ends inside a row`);
-        let field = 0;
-        let position = row;
-        const slot = sampler.slot();
-        const originals: [string, string][] | undefined = slot >= 0 ? [] : undefined;
-        for (let at = 0; at < ordered.length; at++) {
-          const { index, column, checkable, mask, plain: onBytes } = ordered[at] as (typeof ordered)[number];
-          for (; field < index; field++) {
-            const tab = nextTab(source, view, position, newline);
-            if (tab === newline) throw new Error(`a COPY row of ${table} has fewer than ${index + 1} fields`);
-            position = tab + 1;
-          }
-          const end = fieldEnd(source, view, position, newline);
-          const kind = scanned.kind;
-          sink.copy(source, copied, position);
-          // Bytes in, bytes out where the rule can (not for a sampled row: the leak check needs
-          // the strings).
-          if (
-            onBytes !== undefined &&
-            originals === undefined &&
-            (kind === PLAIN || (kind === UTF8 && onBytes.utf8 === true))
-          ) {
-            onBytes(source, position, end, sink);
-          } else {
-            const value = fieldValue(source, position, end, kind, decodeField);
-            const masked = mask(value, noRow);
-            if (originals && checkable && worthChecking(value, masked)) originals.push([column, value]);
-            sink.field(masked);
-          }
-          copied = end;
-          position = end;
-        }
-        if (originals) sampler.put(slot, keyOf(source.utf8Slice(row, newline).split('\t')), originals);
-        row = newline + 1;
+      try {
+        return maskBlock(source, from, to);
+      } catch (error) {
+        // What the block owed is dropped with it (a table that fails is not written on).
+        settles?.abandon?.();
+        throw error;
       }
-      sink.copy(source, copied, to);
-      for (const { plain } of ordered) if (plain !== settles) plain?.flush?.(sink);
-      settles?.flush?.(sink);
-      return { out: sink.bytes(), rows };
     },
   };
 }

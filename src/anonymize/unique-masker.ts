@@ -106,11 +106,14 @@ export function uniqueMaskers(
     sink.length = at;
     sink.field(unique(source.latin1Slice(start, end), noRow));
   };
-  if (owed)
+  if (owed) {
     uniqueBytes.flush = (sink) => {
       if (owed.count > 0) settle(owed);
       owed.apply(sink);
     };
+    // A block that failed midway: what it owed is dropped, not settled into the next block's sink.
+    uniqueBytes.abandon = () => owed.clear();
+  }
   return { mask: unique, bytes: uniqueBytes };
 }
 
@@ -146,6 +149,13 @@ class OwedClaims {
 
   replace(start: number, end: number, value: string | null): void {
     this.replacements.push({ start, end, value });
+  }
+
+  /** Drops the claims owed and the outputs re-keyed (their block failed). */
+  clear(): void {
+    this.count = 0;
+    this.source = undefined;
+    this.replacements.length = 0;
   }
 
   /** Writes the re-keyed outputs over the ones written (in order of position), moving what follows. */

@@ -11,6 +11,8 @@ export function openBackup(path: string, gzip: boolean): Readable {
   if (!gzip) return file;
   const gunzip = createGunzip();
   file.on('error', (error) => gunzip.destroy(error));
+  // A reader that stops early (destroys the stream, or breaks out of its loop) closes the file too.
+  gunzip.on('close', () => file.destroy());
   return file.pipe(gunzip);
 }
 

@@ -108,25 +108,27 @@ export function uniqueKeysIn(statements: readonly ParsedStatement[]): UniqueKey[
 
 /**
  * The unique keys a plain dump creates. They come after the data in the file, so the file is read
- * ahead once for its SQL (the data lines pass by unparsed) before any row is masked. Read as far as
- * it goes: a file that breaks off is reported by the restore's own pass, which reads it next.
+ * ahead once for its SQL (the data lines pass by unparsed) before any row is masked. A file that
+ * cannot be read to its end gives the keys found so far and the reason (the restore's own pass
+ * reports the file's error as it reaches it).
  */
 export async function plainUniqueKeys(
   path: string,
   gzip: boolean,
   signal?: AbortSignal,
-): Promise<UniqueKey[]> {
+): Promise<{ keys: UniqueKey[]; incomplete?: string }> {
+  await loadParser();
   const keys: UniqueKey[] = [];
   const source = openBackup(path, gzip);
   try {
     for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, basename(path))) {
-      if (signal?.aborted) break;
+      if (signal?.aborted) return { keys, incomplete: 'stopped' };
       if (event.type === 'sql') keys.push(...uniqueKeysIn(event.statements));
     }
-  } catch {
-    // What was read holds the keys found so far; the restore's pass reports the error.
+    return { keys };
+  } catch (error) {
+    return { keys, incomplete: (error as Error).message };
   } finally {
     source.destroy();
   }
-  return keys;
 }

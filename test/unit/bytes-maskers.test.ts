@@ -334,44 +334,45 @@ describe('bytes maskers', () => {
   it('a table with one unique column: claims owed to the end of a block re-key the same rows as the string path', () => {
     // Each table has a single unique column, so its bytes path claims at the end of each block.
     // E-mail addresses that differ only by case or spaces mask to one output (same-length
-    // re-keys); a fake name on a unique column collides all the time and its re-keyed names
-    // differ in length, so what follows a replaced output moves. Beside them, a deferred HMAC on
-    // another column writes its owed fields before the unique column's flush moves them.
-    const cases: { rules: Record<string, ColumnRule>; value: (row: number) => string }[] = [
+    // re-keys); past the cache's trial (65,536 lookups) the HMAC on the other column owes its
+    // fields to the end of the block too, and writes them before the unique column's flush moves
+    // what follows a re-keyed output: a fake user name's re-keys differ in length.
+    const email = (row: number) => {
+      const base = `user${row >> 1}@corp.example`;
+      return row % 2 === 0 ? base : row % 4 === 1 ? ` ${base.toUpperCase()}` : `${base}\\x`;
+    };
+    const cases: { rules: Record<string, ColumnRule>; rows: number; value: (row: number) => string }[] = [
+      { rules: { key: parseRule('email'), other: parseRule('hash') }, rows: 80_000, value: email },
       {
-        rules: { key: parseRule('email'), other: parseRule('hash') },
-        value: (row) => {
-          const base = `user${row >> 1}@corp.example`;
-          return row % 2 === 0 ? base : row % 4 === 1 ? ` ${base.toUpperCase()}` : `${base}\\x`;
-        },
-      },
-      {
-        rules: { key: parseRule({ fake: 'person.fullName' }), other: parseRule('hash') },
-        value: (row) => (row % 101 === 0 ? `Zoë ${row}` : `Name ${row}`),
+        // Each value twice (were a unique key to hold one twice): every second row is re-keyed,
+        // to a user name of another length.
+        rules: { key: parseRule({ fake: 'internet.userName' }), other: parseRule('hash') },
+        rows: 80_000,
+        value: (row) => (row % 101 === 0 ? `Zoë ${row >> 1}` : `Name ${row >> 1}`),
       },
     ];
-    for (const { rules, value } of cases) {
+    const compile = (rules: Record<string, ColumnRule>) =>
+      compileTableTransform(
+        'public.u',
+        ['id', 'key', 'other'],
+        rules,
+        new Map(),
+        new KeyedPrf('bytes-secret'),
+        'x.invalid',
+        new Set(['key']),
+      );
+    for (const { rules, rows, value } of cases) {
       let text = '';
-      for (let row = 0; row < 30_000; row++)
+      for (let row = 0; row < rows; row++)
         text += `${row}\t${value(row)}\tN-${row % 7 === 0 ? '\\N' : row}\n`;
-      const compile = () =>
-        compileTableTransform(
-          'public.u',
-          ['id', 'key', 'other'],
-          rules,
-          new Map(),
-          new KeyedPrf('bytes-secret'),
-          'x.invalid',
-          new Set(['key']),
-        );
-      const expected = compile().rows(text, 0, text.length);
+      const expected = compile(rules).rows(text, 0, text.length);
       const keys = expected.out
         .split('\n')
         .slice(0, -1)
         .map((line) => line.split('\t')[1]);
-      expect(new Set(keys).size).toBe(30_000);
+      expect(new Set(keys).size).toBe(rows);
       const source = Buffer.from(text, 'utf8');
-      const transform = compile();
+      const transform = compile(rules);
       const parts: Buffer[] = [];
       for (let start = 0; start < source.length; ) {
         const end = source.indexOf(10, Math.min(start + 40_000, source.length - 1)) + 1;
@@ -380,6 +381,39 @@ describe('bytes maskers', () => {
       }
       expect(Buffer.concat(parts).toString('utf8')).toBe(expected.out);
     }
+  });
+
+  it('a block that fails midway drops what its unique column owed: the next block is whole', () => {
+    const transform = compileTableTransform(
+      'public.u',
+      ['id', 'key'],
+      { key: parseRule('email') },
+      new Map(),
+      new KeyedPrf('bytes-secret'),
+      'x.invalid',
+      new Set(['key']),
+    );
+    const block = (from: number, to: number, tail = '') => {
+      let text = '';
+      for (let row = from; row < to; row++) {
+        const base = `user${row >> 1}@corp.example`;
+        text += `${row}\t${row % 2 === 0 ? base : row % 4 === 1 ? base.toUpperCase() : `${base}\\x`}\n`;
+      }
+      return Buffer.from(text + tail, 'utf8');
+    };
+    // Past the leak sample (50 rows), so the bytes path owes; re-keyed outputs are waiting when
+    // the short row throws (the escaped rows settled the claims owed before them).
+    const first = block(0, 200);
+    transform.bytes(first, 0, first.length);
+    const failing = block(200, 400, '400\n');
+    expect(() => transform.bytes(failing, 0, failing.length)).toThrow(/fewer than 2 fields/);
+    const next = block(1000, 1100);
+    const lines = transform.bytes(next, 0, next.length).out.toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => line.split('\t')[0])).toEqual(
+      Array.from({ length: 100 }, (_, index) => String(1000 + index)),
+    );
+    for (const line of lines) expect(line.split('\t')[1]).toMatch(/^u_[0-9a-f]{16}@x\.invalid$/);
   });
 
   it('unique columns: both paths share the outputs taken, and collisions are re-keyed as on the string path', () => {

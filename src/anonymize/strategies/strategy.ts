@@ -22,6 +22,8 @@ export type BytesMasker = ((source: Buffer, start: number, end: number, sink: Fi
    * sink's bytes on; until then the reserved bytes are not the field.
    */
   flush?: (sink: FieldSink) => void;
+  /** Present on a masker that owes work to the end of a block: drops it when the block failed midway. */
+  abandon?: () => void;
   /**
    * True on a masker that only reads the value as UTF-8 bytes (hashes it): it also takes a field
    * that is not ASCII, as long as it holds no escape — its bytes are then the value's UTF-8.

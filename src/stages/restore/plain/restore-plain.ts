@@ -128,6 +128,31 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const seen = new Set<string>();
   const prf = new KeyedPrf(anonymize.secret ?? '');
   let rules = rulesByTable(anonymize);
+  // Masked columns with a unique key of their own are kept unique; a plain dump's keys follow its
+  // data, so the file is read ahead for them while the pre-data section restores.
+  const readAhead = performance.now();
+  const stopReadAhead = new AbortController();
+  const readAheadSignal = AbortSignal.any([input.signal, stopReadAhead.signal]);
+  const uniqueKeysRead =
+    rules.size > 0 ? plainUniqueKeys(input.path, input.gzip, readAheadSignal) : undefined;
+  let uniqueKeys: UniqueKey[] | undefined;
+  /** The unique keys, once the read-ahead is done (awaited at the first table's data). */
+  const plainKeys = async (): Promise<UniqueKey[]> => {
+    if (uniqueKeys) return uniqueKeys;
+    const read = uniqueKeysRead ? await uniqueKeysRead : { keys: [] };
+    uniqueKeys = read.keys;
+    if (read.incomplete !== undefined)
+      log.warn(
+        { uniqueKeys: read.keys.length, reason: read.incomplete },
+        `reading ${name} ahead for its unique keys stopped early: masked columns past that point are not kept unique`,
+      );
+    else if (uniqueKeysRead)
+      log.info(
+        { uniqueKeys: read.keys.length, durationMs: Math.round(performance.now() - readAhead) },
+        `read ${name} ahead for its unique keys (they follow the data)`,
+      );
+    return uniqueKeys;
+  };
   let types = new Map<string, Map<string, string>>();
   const findings: AnonymizeRecord['findings'] = [];
   let toSample = new Map<string, string[]>();
@@ -200,14 +225,6 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   };
 
   // Masked columns with a unique key of their own are kept unique (their keys come after the data).
-  const readAhead = performance.now();
-  const uniqueKeys: UniqueKey[] =
-    rules.size > 0 ? await plainUniqueKeys(input.path, input.gzip, input.signal) : [];
-  if (rules.size > 0)
-    log.info(
-      { uniqueKeys: uniqueKeys.length, durationMs: Math.round(performance.now() - readAhead) },
-      `read ${name} ahead for its unique keys (they follow the data)`,
-    );
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
   const source = openBackup(input.path, input.gzip);
   try {
@@ -285,7 +302,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               types.get(table) ?? new Map(),
               prf,
               anonymize.domain,
-              new Set(uniqueRuledColumns(uniqueKeys, table, rule)),
+              new Set(uniqueRuledColumns(await plainKeys(), table, rule)),
             );
           }
           if (!current.skip)
@@ -331,9 +348,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     if (largeObjectNote) Object.assign(largeObjectNote, largeObjectFinding(anonymize, largeObjects));
     if (blocked) enforceFindings(findings); // throws: every finding of the whole dump
     await finishSession();
+    stopReadAhead.abort(); // still reading when no table had data
   } catch (error) {
     session.kill();
     source.destroy();
+    stopReadAhead.abort(); // a restore that failed before its first table's data stops reading ahead
     if (error instanceof RefreshError) throw error;
     if (error instanceof ToolFailedError)
       throw classifyRestoreFailure(error, input.path, section, describeTarget(next));
