@@ -117,10 +117,10 @@ export async function plainUniqueKeys(
   gzip: boolean,
   signal?: AbortSignal,
 ): Promise<{ keys: UniqueKey[]; incomplete?: string }> {
-  await loadParser();
   const keys: UniqueKey[] = [];
   const source = openBackup(path, gzip);
   try {
+    await loadParser();
     for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, basename(path))) {
       if (signal?.aborted) return { keys, incomplete: 'stopped' };
       if (event.type === 'sql') keys.push(...uniqueKeysIn(event.statements));

@@ -54,6 +54,24 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
+/** The same mailbox every other row, in capitals after a space or escaped: one output once masked. */
+const mailbox = (row: number): string => {
+  const base = `user${row >> 1}@corp.example`;
+  return row % 2 === 0 ? base : row % 4 === 1 ? ` ${base.toUpperCase()}` : `${base}\\x`;
+};
+
+/** A transform of public.u whose `key` column has a unique key of its own (its claims owed). */
+const uniqueKeyTransform = (columns: string[], rules: Record<string, ColumnRule>) =>
+  compileTableTransform(
+    'public.u',
+    columns,
+    rules,
+    new Map(),
+    new KeyedPrf('bytes-secret'),
+    'x.invalid',
+    new Set(['key']),
+  );
+
 describe('bytes maskers', () => {
   for (const prfKind of ['wasm', 'js'] as const) {
     it(`write what the string path gives, encoded (${prfKind} SipHash)`, () => {
@@ -337,12 +355,8 @@ describe('bytes maskers', () => {
     // re-keys); past the cache's trial (65,536 lookups) the HMAC on the other column owes its
     // fields to the end of the block too, and writes them before the unique column's flush moves
     // what follows a re-keyed output: a fake user name's re-keys differ in length.
-    const email = (row: number) => {
-      const base = `user${row >> 1}@corp.example`;
-      return row % 2 === 0 ? base : row % 4 === 1 ? ` ${base.toUpperCase()}` : `${base}\\x`;
-    };
     const cases: { rules: Record<string, ColumnRule>; rows: number; value: (row: number) => string }[] = [
-      { rules: { key: parseRule('email'), other: parseRule('hash') }, rows: 80_000, value: email },
+      { rules: { key: parseRule('email'), other: parseRule('hash') }, rows: 80_000, value: mailbox },
       {
         // Each value twice (were a unique key to hold one twice): every second row is re-keyed,
         // to a user name of another length.
@@ -351,16 +365,7 @@ describe('bytes maskers', () => {
         value: (row) => (row % 101 === 0 ? `Zoë ${row >> 1}` : `Name ${row >> 1}`),
       },
     ];
-    const compile = (rules: Record<string, ColumnRule>) =>
-      compileTableTransform(
-        'public.u',
-        ['id', 'key', 'other'],
-        rules,
-        new Map(),
-        new KeyedPrf('bytes-secret'),
-        'x.invalid',
-        new Set(['key']),
-      );
+    const compile = (rules: Record<string, ColumnRule>) => uniqueKeyTransform(['id', 'key', 'other'], rules);
     for (const { rules, rows, value } of cases) {
       let text = '';
       for (let row = 0; row < rows; row++)
@@ -384,21 +389,10 @@ describe('bytes maskers', () => {
   });
 
   it('a block that fails midway drops what its unique column owed: the next block is whole', () => {
-    const transform = compileTableTransform(
-      'public.u',
-      ['id', 'key'],
-      { key: parseRule('email') },
-      new Map(),
-      new KeyedPrf('bytes-secret'),
-      'x.invalid',
-      new Set(['key']),
-    );
+    const transform = uniqueKeyTransform(['id', 'key'], { key: parseRule('email') });
     const block = (from: number, to: number, tail = '') => {
       let text = '';
-      for (let row = from; row < to; row++) {
-        const base = `user${row >> 1}@corp.example`;
-        text += `${row}\t${row % 2 === 0 ? base : row % 4 === 1 ? base.toUpperCase() : `${base}\\x`}\n`;
-      }
+      for (let row = from; row < to; row++) text += `${row}\t${mailbox(row)}\n`;
       return Buffer.from(text + tail, 'utf8');
     };
     // Past the leak sample (50 rows), so the bytes path owes; re-keyed outputs are waiting when

@@ -133,26 +133,23 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const readAhead = performance.now();
   const stopReadAhead = new AbortController();
   const readAheadSignal = AbortSignal.any([input.signal, stopReadAhead.signal]);
-  const uniqueKeysRead =
-    rules.size > 0 ? plainUniqueKeys(input.path, input.gzip, readAheadSignal) : undefined;
-  let uniqueKeys: UniqueKey[] | undefined;
-  /** The unique keys, once the read-ahead is done (awaited at the first table's data). */
-  const plainKeys = async (): Promise<UniqueKey[]> => {
-    if (uniqueKeys) return uniqueKeys;
-    const read = uniqueKeysRead ? await uniqueKeysRead : { keys: [] };
-    uniqueKeys = read.keys;
-    if (read.incomplete !== undefined)
-      log.warn(
-        { uniqueKeys: read.keys.length, reason: read.incomplete },
-        `reading ${name} ahead for its unique keys stopped early: masked columns past that point are not kept unique`,
-      );
-    else if (uniqueKeysRead)
-      log.info(
-        { uniqueKeys: read.keys.length, durationMs: Math.round(performance.now() - readAhead) },
-        `read ${name} ahead for its unique keys (they follow the data)`,
-      );
-    return uniqueKeys;
-  };
+  // Settled with the keys found even when the file breaks off (never rejected: it may not be awaited).
+  const uniqueKeysRead: Promise<UniqueKey[]> =
+    rules.size === 0
+      ? Promise.resolve([])
+      : plainUniqueKeys(input.path, input.gzip, readAheadSignal).then((read) => {
+          if (read.incomplete !== undefined)
+            log.warn(
+              { uniqueKeys: read.keys.length, reason: read.incomplete },
+              `reading ${name} ahead for its unique keys stopped early: masked columns past that point are not kept unique`,
+            );
+          else
+            log.info(
+              { uniqueKeys: read.keys.length, durationMs: Math.round(performance.now() - readAhead) },
+              `read ${name} ahead for its unique keys (they follow the data)`,
+            );
+          return read.keys;
+        });
   let types = new Map<string, Map<string, string>>();
   const findings: AnonymizeRecord['findings'] = [];
   let toSample = new Map<string, string[]>();
@@ -224,7 +221,6 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     if (lines.length > 0) await write(`${lines.join('\n')}\n`);
   };
 
-  // Masked columns with a unique key of their own are kept unique (their keys come after the data).
   log.info({ section, database: next.database, format: 'plain' }, `restoring ${section}`);
   const source = openBackup(input.path, input.gzip);
   try {
@@ -302,7 +298,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               types.get(table) ?? new Map(),
               prf,
               anonymize.domain,
-              new Set(uniqueRuledColumns(await plainKeys(), table, rule)),
+              new Set(uniqueRuledColumns(await uniqueKeysRead, table, rule)),
             );
           }
           if (!current.skip)
