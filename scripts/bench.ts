@@ -298,6 +298,7 @@ async function maskTable(
       ANONYMIZE.secret,
       anonymize.domain,
       String(threads),
+      JSON.stringify(anonymize.tables),
     ],
     { env },
   );

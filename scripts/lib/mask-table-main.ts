@@ -5,7 +5,7 @@
 // across helper threads as a restore splits a big table (block-masker.ts), from the first block,
 // unless a ruled column has a unique key of its own (kept unique as a run keeps it: one thread).
 // It runs the compiled product in dist/. Prints one JSON line.
-// argv: archive schema table rules-json types-json secret domain [threads]
+// argv: archive schema table rules-json types-json secret domain [threads [all-tables-rules-json]]
 import type { ColumnRule } from '../../src/config/schema.js';
 
 /**
@@ -28,6 +28,7 @@ const [
   { tableKey },
   { BlockMasker, InOrderBlocks, threadBudget },
   { openTableData },
+  { warmMasking },
 ] = await Promise.all([
   shipped<typeof import('../../src/anonymize/copy-lines.js')>('anonymize/copy-lines.js'),
   shipped<typeof import('../../src/anonymize/prf/keyed-prf.js')>('anonymize/prf/keyed-prf.js'),
@@ -42,18 +43,27 @@ const [
   shipped<typeof import('../../src/stages/restore/table-data-source.js')>(
     'stages/restore/table-data-source.js',
   ),
+  shipped<typeof import('../../src/anonymize/warm-masking.js')>('anonymize/warm-masking.js'),
 ]);
 
-const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg] = process.argv.slice(
-  2,
-) as string[];
+const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg, tablesJson] =
+  process.argv.slice(2) as string[];
 const rules = JSON.parse(rulesJson as string) as Record<string, ColumnRule>;
 const typesList = Object.entries(JSON.parse(typesJson as string) as Record<string, string>);
 const threads = Math.max(1, Number(threadsArg ?? 1));
 const name = `${schema}.${table}`;
-// The parser warmed first, as a run warms it while it locates and downloads the backup, and the
-// heap's growth set as a run sets it.
+// The parser and the masking code warmed first, as a run warms them while it locates and downloads
+// the backup (the masking on made-up rows under every masked table's rules), and the heap's growth
+// set as a run sets it.
 warmParser();
+await warmMasking(
+  {
+    tables: tablesJson ? JSON.parse(tablesJson) : { [`${schema}.${table}`]: rules },
+    domain: domain as string,
+    secret,
+  },
+  new AbortController().signal,
+);
 tuneHeapGrowth();
 // Ruled columns with a unique key of their own, as a run finds them: their outputs are kept
 // apart, and such a table is not split across threads.
@@ -68,7 +78,7 @@ const lines = new CopyLines((columns) =>
     columns,
     rules,
     new Map(typesList),
-    new KeyedPrf(secret as string),
+    KeyedPrf.of(secret as string),
     domain as string,
     new Set(unique),
   ),

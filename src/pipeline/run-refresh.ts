@@ -2,6 +2,7 @@
 // verify → swap → report. It never throws: whatever happens becomes the run record, whose
 // exitCode the CLI exits with. The live database changes only in the swap.
 import { hostname } from 'node:os';
+import { warmMasking } from '../anonymize/warm-masking.js';
 import { configSecrets } from '../config/config-secrets.js';
 import type { Config } from '../config/schema.js';
 import { unpackDir } from '../dump/prepare-archive.js';
@@ -103,7 +104,7 @@ async function refresh(
   record: RunRecord,
   identity: string,
 ): Promise<void> {
-  const { config, log, signal } = ctx;
+  const { config, log } = ctx;
   // A swap or rollback killed half-way may have left live staging refusing connections.
   for (const repaired of await recoverInterruptedSwap(ctx.maintenance, ctx.live.database)) {
     record.warnings.push(repaired);
@@ -115,6 +116,27 @@ async function refresh(
   // Warmed while the backup is located and downloaded: the restore parses its post-data while
   // it masks (warmParser).
   warmParser();
+  // And this thread's masking code, on made-up rows under the run's rules (warm-masking.ts),
+  // until the restore begins.
+  const warming = new AbortController();
+  void warmMasking(config.anonymize, warming.signal);
+  try {
+    await refreshSteps(ctx, steps, record, identity, source, () => warming.abort());
+  } finally {
+    warming.abort();
+  }
+}
+
+/** From locate on; `warmed` is called when the restore begins. */
+async function refreshSteps(
+  ctx: RunContext,
+  steps: StepRunner,
+  record: RunRecord,
+  identity: string,
+  source: ReturnType<typeof createSource>,
+  warmed: () => void,
+): Promise<void> {
+  const { config, log, signal } = ctx;
   // A restore streams its bytes outside the JavaScript heap; without this, V8 ran a full
   // collection every ~0.2 s of it (heap-growth.ts).
   tuneHeapGrowth();
@@ -135,6 +157,7 @@ async function refresh(
       ctx,
       (warning) => record.warnings.push(warning),
       async (next) => {
+        warmed();
         const restored = await steps.run('restore', () => restoreBackup(ctx, archive, next.created));
         await scratch.remove();
         record.restore = restored.record;

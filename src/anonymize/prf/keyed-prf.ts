@@ -15,6 +15,23 @@ import { WasmSipHash24 } from './siphash-wasm.js';
 import { webAssembly } from './wasm-runtime.js';
 
 export class KeyedPrf {
+  /** The last secret's PRF in this thread (see `of`). */
+  private static last: KeyedPrf | undefined;
+
+  /**
+   * This thread's PRF of `key`, shared by every table masked here. Each PRF has its own
+   * WebAssembly instances, and V8's optimized code for the kernels calls one instance's functions:
+   * a second table's new PRF threw that code away (a "wrong call target" deoptimization of every
+   * kernel) and compiled it again — a share of a small table's time. Sharing is safe: every call
+   * uses its scratch memory synchronously, and a batch of MACs is its caller's own.
+   */
+  static of(key: string): KeyedPrf {
+    const last = KeyedPrf.last;
+    if (last?.key === key && last.wasm === wasmWanted()) return last;
+    KeyedPrf.last = new KeyedPrf(key);
+    return KeyedPrf.last;
+  }
+
   private readonly sip: SipHash24 | WasmSipHash24;
   private readonly mac: HmacSha256;
   private readonly wideWords = new Uint32Array(4);
@@ -22,7 +39,7 @@ export class KeyedPrf {
 
   constructor(private readonly key: string) {
     this.mac = new HmacSha256(key);
-    this.wasm = process.env.STAGING_REFRESH_PRF !== 'js' && webAssembly !== undefined;
+    this.wasm = wasmWanted();
     const keys = createHash('sha256').update(`staging-refresh:siphash:${key}`).digest();
     this.sip = !this.wasm ? new SipHash24(keys.subarray(0, 16)) : new WasmSipHash24(keys.subarray(0, 16));
   }
@@ -102,6 +119,9 @@ export class KeyedPrf {
     return words;
   }
 }
+
+/** Whether SipHash runs in WebAssembly: where the runtime has it, unless STAGING_REFRESH_PRF=js. */
+const wasmWanted = (): boolean => process.env.STAGING_REFRESH_PRF !== 'js' && webAssembly !== undefined;
 
 /** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
 export function fmix32(h: number): number {

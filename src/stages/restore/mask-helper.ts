@@ -35,7 +35,7 @@ if (parentPort) {
     if ('setup' in message) {
       // Ready only once the transform compiled: no block is sent to a helper that cannot mask it.
       const { table, columns, rules, types, secret, domain } = message.setup;
-      transform = compileTableTransform(table, columns, rules, new Map(types), new KeyedPrf(secret), domain);
+      transform = compileTableTransform(table, columns, rules, new Map(types), KeyedPrf.of(secret), domain);
       port.postMessage({ ready: true } satisfies MaskHelperReply);
     } else if ('block' in message) {
       const { id, bytes } = message.block;

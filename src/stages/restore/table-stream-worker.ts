@@ -117,7 +117,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         columns,
         data.rules,
         new Map(data.types),
-        new KeyedPrf(data.secret),
+        KeyedPrf.of(data.secret),
         data.domain,
         new Set(data.unique),
       ),

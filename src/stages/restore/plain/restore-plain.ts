@@ -126,7 +126,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const tables: AnonymizeRecord['tables'] = [];
   const samples: LeakSamples = new Map();
   const seen = new Set<string>();
-  const prf = new KeyedPrf(anonymize.secret ?? '');
+  const prf = KeyedPrf.of(anonymize.secret ?? '');
   let rules = rulesByTable(anonymize);
   // Masked columns with a unique key of their own are kept unique; a plain dump's keys follow its
   // data, so the file is read ahead for them while the pre-data section restores.

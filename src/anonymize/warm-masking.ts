@@ -1,0 +1,133 @@
+// Warms a thread's masking code before its first table: V8 runs new code in its interpreter, then
+// compiles what is hot, and compiles it again once a second table's closures arrive (the first
+// compile was specialised to the first table's). Measured on one core, a fresh thread masked a
+// 50k-row users table in ~0.27 s, a second table of the same rules in ~0.16 s and a third in
+// ~0.09 s: up to two thirds of a small table's time was warming up, and a thread pays it at its
+// first two tables. This masks made-up rows under the run's own rules, twice with separate
+// transforms, in short slices, while the thread would wait anyway (the backup being located and
+// downloaded; a worker waiting for its first table); it stops when `signal` aborts. Nothing it
+// masks is kept: outputs, caches and unique claims belong to throwaway transforms.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ColumnRule } from '../config/schema.js';
+import { ident } from '../infra/pg/connection.js';
+import { CopyLines } from './copy-lines.js';
+import { KeyedPrf } from './prf/keyed-prf.js';
+import { ruleMisfit, ruleParts, type StrategyName, usesRow } from './strategies/registry.js';
+import { compileTableTransform } from './table-transform.js';
+
+/** The rules a run masks with: anonymize's tables (truncated ones have none), domain and secret. */
+export interface WarmRules {
+  tables: Readonly<Record<string, 'truncate' | Readonly<Record<string, ColumnRule>>>>;
+  domain: string;
+  secret?: string | undefined;
+}
+
+/** Rows per warmed table and transform: ~2 blocks of a real table. */
+const ROWS = 6_000;
+/** Rows masked between two turns of the event loop (a few milliseconds). */
+const SLICE = 1_500;
+/** At most this many tables warmed: the code is shared by every table, not owned by one. */
+const TABLES = 8;
+
+/** Made-up values a strategy masks without refusing them, by row number; none: not warmed. */
+const VALUES: Partial<Record<StrategyName, (row: number) => string>> = {
+  email: (row) =>
+    `${NAMES[row % 7]}.${SURNAMES[row % 11]}${row}@${row % 3 ? 'example.com' : 'Mail.Example.org'}`,
+  fake: (row) => `${NAMES[row % 7]} ${SURNAMES[(row * 7) % 11]}`,
+  mask: (row) => `+44 20 ${String(7946_0000 + row).padStart(8, '0')}`,
+  shift: (row) =>
+    row % 5 === 0
+      ? `20${String(row % 25).padStart(2, '0')}-0${1 + (row % 9)}-1${row % 10} 12:34:56.789+00`
+      : `19${50 + (row % 50)}-${String(1 + (row % 12)).padStart(2, '0')}-${String(1 + (row % 28)).padStart(2, '0')}`,
+  hash: (row) => `GB${String(row % 89).padStart(2, '0')}NWBK6016133192${String(row).padStart(4, '0')}`,
+  null: (row) => String(row),
+  fixed: (row) => String(row),
+  scramble: (row) => `${SURNAMES[row % 11]} ${row}`,
+  ip: (row) => `10.${(row >> 16) & 255}.${(row >> 8) & 255}.${row & 255}`,
+};
+const NAMES = ['Ada', 'Grace', 'Linus', 'Zoë', 'Edsger', 'Barbara', 'Ken'];
+const SURNAMES = [
+  'Lovelace',
+  'Hopper',
+  'Torvalds',
+  'Müller',
+  'Dijkstra',
+  'Liskov',
+  "O'Brien",
+  'Thompson',
+  'Ritchie',
+  'Nakamura',
+  'Knuth',
+];
+
+/** One rule set's made-up table: its COPY text, and the column a unique key could be on. */
+interface MadeUpTable {
+  rules: Record<string, ColumnRule>;
+  copy: Buffer;
+  unique: string | undefined;
+}
+
+/** A key column, then each ruled column a made-up value suits; a NULL now and then. */
+function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable | undefined {
+  const columns: [string, ColumnRule, (row: number) => string][] = [];
+  for (const [column, rule] of Object.entries(rules)) {
+    const value = VALUES[ruleParts(rule).name];
+    if (value && !usesRow(rule)) columns.push([column, rule, value]);
+  }
+  if (columns.length === 0) return undefined;
+  let key = 'id';
+  while (key in rules) key += '_';
+  const lines = [
+    `COPY warm (${ident(key)}, ${columns.map(([column]) => ident(column)).join(', ')}) FROM stdin;\n`,
+  ];
+  for (let row = 0; row < ROWS; row++) {
+    const fields = columns.map(([, , value], index) => ((row + index) % 23 === 0 ? '\\N' : value(row)));
+    lines.push(`${row + 1}\t${fields.join('\t')}\n`);
+  }
+  return {
+    rules: Object.fromEntries(columns.map(([column, rule]) => [column, rule])),
+    copy: Buffer.from(lines.join('')),
+    unique: columns.find(([, rule]) => ruleMisfit(rule, { type: 'text', unique: true }) === undefined)?.[0],
+  };
+}
+
+/**
+ * Masks made-up rows under up to eight of the masked tables' rule sets: each through four
+ * transforms (two with a unique column where a rule can keep one, two without: the paths a
+ * table's column can take), in slices of ~1,500 rows. Resolves with the rows masked when done or
+ * stopped; never rejects: a rule set the made-up values do not suit is left cold.
+ */
+export async function warmMasking(rules: WarmRules, signal: AbortSignal): Promise<number> {
+  const tables = Object.values(rules.tables)
+    .filter((table): table is Readonly<Record<string, ColumnRule>> => table !== 'truncate')
+    .slice(0, TABLES)
+    .map(madeUpTable)
+    .filter((table) => table !== undefined);
+  // The PRF a run's tables in this thread will use: its kernels are warmed, not a copy's.
+  const prf = KeyedPrf.of(rules.secret ?? '');
+  let masked = 0;
+  for (const keepsUnique of [true, true, false, false]) {
+    for (const table of tables) {
+      const unique = new Set(keepsUnique && table.unique !== undefined ? [table.unique] : []);
+      const lines = new CopyLines((header) =>
+        compileTableTransform('warm-up', header, table.rules, new Map(), prf, rules.domain, unique),
+      );
+      try {
+        for (let from = 0; from < table.copy.length; ) {
+          if (signal.aborted) return masked;
+          // ~SLICE whole lines (the made-up lines are of similar length).
+          const guess = from + Math.ceil((table.copy.length / ROWS) * SLICE);
+          const end = guess >= table.copy.length ? table.copy.length : table.copy.indexOf(10, guess) + 1;
+          const before = lines.rows;
+          lines.push(table.copy.subarray(from, end));
+          masked += lines.rows - before;
+          from = end;
+          await nextTurn();
+        }
+      } catch {
+        // A value some option of a rule refuses: that rule set is left cold.
+      }
+    }
+  }
+  return masked;
+}
