@@ -148,6 +148,27 @@ describe('bytes maskers', () => {
     }
   });
 
+  it('shift keeps the dates it moved by day: repeats, and two days that share a slot, as the string path', () => {
+    const rule = parseRule({ shift: '3650d' });
+    const ctx = { prf: new KeyedPrf('bytes-secret'), type: 'date', domain: 'x.invalid' };
+    const mask = compileRule(rule, ctx);
+    const bytes = compileRuleBytes(rule, ctx);
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const day = Date.UTC(1985, 2, 14);
+    // 65,536 days apart: the same slot of the table of moved days (a slot taken by the other day
+    // would give that day's moved date, another year).
+    const [first, sharing, next] = [iso(day), iso(day + 65_536 * 86_400_000), iso(day + 86_400_000)];
+    const values = [first, sharing, first, next, sharing, `${first} 12:00:00`, first, next, sharing];
+    const sink = new ByteSink(4);
+    for (const value of values) {
+      const source = Buffer.from(`x\t${value}\ty`, 'latin1');
+      bytes?.(source, 2, 2 + value.length, sink);
+      sink.copy(Buffer.from('\n'), 0, 1);
+    }
+    const expected = values.map((value) => `${mask(value, () => null)}\n`).join('');
+    expect(sink.bytes().toString('latin1')).toBe(expected);
+  });
+
   it('a hash that owes its digits until the flush writes what the string path gives, in order', () => {
     const prf = new KeyedPrf('bytes-secret');
     for (const rule of [

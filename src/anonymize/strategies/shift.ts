@@ -10,6 +10,11 @@ const DATE_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
 
 const range = durationSchema;
 
+/** Slots of a shift's table of moved days: a power of two. */
+const DAY_SLOTS = 65_536;
+/** No day: days since 1970 of dates in years 4713 BC–9999 are within ±3M. */
+const NO_DAY = -(2 ** 31);
+
 /** Shifts dates by up to the configured range (milliseconds, whole days used). */
 export const shiftStrategy: Strategy<'shift', number, string> = {
   name: 'shift',
@@ -17,7 +22,8 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
   writes: 'date, timestamp and timestamptz columns (and text holding ISO dates)',
   accepts: (type) => DATE_TYPES.has(type) || TEXT_TYPES.has(type),
   leakCheckable: true,
-  memoize: true,
+  // Its bytes path keeps the dates it met (compileBytes); the string path runs on rare values.
+  memoize: false,
   readsRow: () => false,
   misfit: (_options, column) =>
     column.unique
@@ -47,6 +53,13 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
     const days = Math.max(1, Math.round(rangeMs / 86_400_000));
     const mask = shiftStrategy.compile(rangeMs, ctx);
     const noRow = () => null;
+    // A bare date (every value of a date column) is ten bytes that are one day, and its offset is
+    // keyed by those bytes alone: the moved dates of the days met are kept, by day, in a
+    // direct-mapped table (~179 years of days without two sharing a slot). A hit is a parse and a
+    // 10-byte copy, cheaper than the cache of repeated values (a digest, a probe, a compare),
+    // which shift does not use: its values are dates (kept here) or timestamps (never repeated).
+    let tags: Int32Array | undefined;
+    let moved: Uint8Array | undefined;
     const masker: BytesMasker = (source, start, end, sink) => {
       // A BC date (`… BC`, rare) goes through the string path too.
       const bc =
@@ -57,9 +70,26 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
         return;
       }
       const target = sink.reserve(10);
-      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, sink.length);
+      const at = sink.length;
       sink.length += 10;
-      sink.copy(source, start + 10, end);
+      if (end - start !== 10) {
+        writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
+        sink.copy(source, start + 10, end);
+        return;
+      }
+      if (tags === undefined || moved === undefined) {
+        tags = new Int32Array(DAY_SLOTS).fill(NO_DAY);
+        moved = new Uint8Array(DAY_SLOTS * 10);
+      }
+      const slot = day & (DAY_SLOTS - 1);
+      const from = slot * 10;
+      if (tags[slot] === day) {
+        for (let index = 0; index < 10; index++) target[at + index] = moved[from + index] as number;
+        return;
+      }
+      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
+      for (let index = 0; index < 10; index++) moved[from + index] = target[at + index] as number;
+      tags[slot] = day;
     };
     return masker;
   },
