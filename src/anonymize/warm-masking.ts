@@ -67,7 +67,7 @@ interface MadeUpTable {
   unique: string | undefined;
 }
 
-/** A key column, then each ruled column a made-up value suits; a NULL now and then. */
+/** Each ruled column a made-up value suits, between unruled ones; a NULL now and then. */
 function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable | undefined {
   const columns: [string, ColumnRule, (row: number) => string][] = [];
   for (const [column, rule] of Object.entries(rules)) {
@@ -75,14 +75,19 @@ function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable |
     if (value && !usesRow(rule)) columns.push([column, rule, value]);
   }
   if (columns.length === 0) return undefined;
-  let key = 'id';
-  while (key in rules) key += '_';
-  const lines = [
-    `COPY warm (${ident(key)}, ${columns.map(([column]) => ident(column)).join(', ')}) FROM stdin;\n`,
-  ];
+  // Unruled columns around them, as a real row has (a key first; a text and a timestamp copied
+  // as they are after), under names no rule uses.
+  const free = (name: string) => {
+    let unused = name;
+    while (unused in rules) unused += '_';
+    return ident(unused);
+  };
+  const ruled = columns.map(([column]) => ident(column)).join(', ');
+  const lines = [`COPY warm (${free('id')}, ${ruled}, ${free('note')}, ${free('at')}) FROM stdin;\n`];
   for (let row = 0; row < ROWS; row++) {
     const fields = columns.map(([, , value], index) => ((row + index) % 23 === 0 ? '\\N' : value(row)));
-    lines.push(`${row + 1}\t${fields.join('\t')}\n`);
+    const at = `2024-${String(1 + (row % 12)).padStart(2, '0')}-1${row % 10} 0${row % 10}:${10 + (row % 50)}:00.${row}+00`;
+    lines.push(`${row + 1}\t${fields.join('\t')}\t${row % 3 ? 'GB' : 'a longer note, plain'}\t${at}\n`);
   }
   return {
     rules: Object.fromEntries(columns.map(([column, rule]) => [column, rule])),
