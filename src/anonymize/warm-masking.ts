@@ -3,10 +3,11 @@
 // compile was specialised to the first table's). Measured on one core, a fresh thread masked a
 // 50k-row users table in ~0.27 s, a second table of the same rules in ~0.16 s and a third in
 // ~0.09 s: up to two thirds of a small table's time was warming up, and a thread pays it at its
-// first two tables. This masks made-up rows under the run's own rules, twice with separate
-// transforms, in short slices, while the thread would wait anyway (the backup being located and
-// downloaded; a worker waiting for its first table); it stops when `signal` aborts. Nothing it
-// masks is kept: outputs, caches and unique claims belong to throwaway transforms.
+// first two tables. This masks made-up rows under the run's own rules through four throwaway
+// transforms, in short slices, while the main thread would wait anyway (the backup being located,
+// downloaded and inspected); it stops when `signal` aborts. Stream workers are not warmed (on a
+// tool with no core to spare, a worker warming itself would compete with the tables streaming).
+// Nothing it masks is kept: outputs, caches and unique claims belong to the throwaway transforms.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ColumnRule } from '../config/schema.js';
 import { ident } from '../infra/pg/connection.js';
@@ -60,6 +61,9 @@ const SURNAMES = [
   'Knuth',
 ];
 
+/** Whether made-up values suit the rule: a strategy with a generator that reads only the value. */
+const warmable = (rule: ColumnRule): boolean => VALUES[ruleParts(rule).name] !== undefined && !usesRow(rule);
+
 /** One rule set's made-up table: its COPY text, and the column a unique key could be on. */
 interface MadeUpTable {
   rules: Record<string, ColumnRule>;
@@ -72,7 +76,7 @@ function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable |
   const columns: [string, ColumnRule, (row: number) => string][] = [];
   for (const [column, rule] of Object.entries(rules)) {
     const value = VALUES[ruleParts(rule).name];
-    if (value && !usesRow(rule)) columns.push([column, rule, value]);
+    if (value && warmable(rule)) columns.push([column, rule, value]);
   }
   if (columns.length === 0) return undefined;
   // Unruled columns around them, as a real row has (a key first; a text and a timestamp copied
@@ -103,36 +107,57 @@ function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable |
  * stopped; never rejects: a rule set the made-up values do not suit is left cold.
  */
 export async function warmMasking(rules: WarmRules, signal: AbortSignal): Promise<number> {
-  const tables = Object.values(rules.tables)
-    .filter((table): table is Readonly<Record<string, ColumnRule>> => table !== 'truncate')
-    .slice(0, TABLES)
-    .map(madeUpTable)
-    .filter((table) => table !== undefined);
-  // The PRF a run's tables in this thread will use: its kernels are warmed, not a copy's.
-  const prf = KeyedPrf.of(rules.secret ?? '');
   let masked = 0;
-  for (const keepsUnique of [true, true, false, false]) {
-    for (const table of tables) {
-      const unique = new Set(keepsUnique && table.unique !== undefined ? [table.unique] : []);
-      const lines = new CopyLines((header) =>
-        compileTableTransform('warm-up', header, table.rules, new Map(), prf, rules.domain, unique),
-      );
-      try {
-        for (let from = 0; from < table.copy.length; ) {
-          if (signal.aborted) return masked;
-          // ~SLICE whole lines (the made-up lines are of similar length).
-          const guess = from + Math.ceil((table.copy.length / ROWS) * SLICE);
-          const end = guess >= table.copy.length ? table.copy.length : table.copy.indexOf(10, guess) + 1;
-          const before = lines.rows;
-          lines.push(table.copy.subarray(from, end));
-          masked += lines.rows - before;
-          from = end;
-          await nextTurn();
-        }
-      } catch {
-        // A value some option of a rule refuses: that rule set is left cold.
+  try {
+    // Rule sets it can make values for, up to TABLES; each table's rows made when it is reached.
+    const sets = Object.values(rules.tables)
+      .filter((table): table is Readonly<Record<string, ColumnRule>> => table !== 'truncate')
+      .filter((table) => Object.values(table).some(warmable))
+      .slice(0, TABLES);
+    // The PRF a run's tables in this thread will use: its kernels are warmed, not a copy's.
+    const prf = KeyedPrf.of(rules.secret ?? '');
+    for (const keepsUnique of [true, true, false, false]) {
+      for (const set of sets) {
+        masked += await warmOne(set, keepsUnique, prf, rules.domain, signal);
+        if (signal.aborted) return masked;
       }
     }
+  } catch {
+    // Warming is an optimisation: whatever fails here is left to the restore to meet, if real.
+  }
+  return masked;
+}
+
+/** One rule set through one throwaway transform; the rows masked (0: its values were refused). */
+async function warmOne(
+  rules: Readonly<Record<string, ColumnRule>>,
+  keepsUnique: boolean,
+  prf: KeyedPrf,
+  domain: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const table = madeUpTable(rules);
+  if (!table) return 0;
+  const unique = new Set(keepsUnique && table.unique !== undefined ? [table.unique] : []);
+  const lines = new CopyLines((header) =>
+    compileTableTransform('warm-up', header, table.rules, new Map(), prf, domain, unique),
+  );
+  let masked = 0;
+  try {
+    for (let from = 0; from < table.copy.length; ) {
+      if (signal.aborted) break;
+      // ~SLICE whole lines (the made-up lines are of similar length).
+      const guess = from + Math.ceil((table.copy.length / ROWS) * SLICE);
+      const end = guess >= table.copy.length ? table.copy.length : table.copy.indexOf(10, guess) + 1;
+      const before = lines.rows;
+      lines.push(table.copy.subarray(from, end));
+      masked += lines.rows - before;
+      from = end;
+      await nextTurn();
+    }
+  } catch {
+    // A value some option of a rule refuses: that rule set is left cold.
+    return 0;
   }
   return masked;
 }

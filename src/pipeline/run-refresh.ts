@@ -119,7 +119,7 @@ async function refresh(
   // And this thread's masking code, on made-up rows under the run's rules (warm-masking.ts),
   // until the restore begins.
   const warming = new AbortController();
-  void warmMasking(config.anonymize, warming.signal);
+  void warmMasking(config.anonymize, warming.signal).catch(() => undefined);
   try {
     await refreshSteps(ctx, steps, record, identity, source, () => warming.abort());
   } finally {

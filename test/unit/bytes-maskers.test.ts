@@ -158,7 +158,11 @@ describe('bytes maskers', () => {
     // 65,536 days apart: the same slot of the table of moved days (a slot taken by the other day
     // would give that day's moved date, another year).
     const [first, sharing, next] = [iso(day), iso(day + 65_536 * 86_400_000), iso(day + 86_400_000)];
-    const values = [first, sharing, first, next, sharing, `${first} 12:00:00`, first, next, sharing];
+    // Day 0 and days before it too: an empty slot must not pass for day 0's.
+    const values = [
+      ...[first, sharing, first, next, sharing, `${first} 12:00:00`, first, next, sharing],
+      ...['1970-01-01', '1969-12-31', '1900-02-28', '1970-01-01', '1969-12-31', '0001-01-01'],
+    ];
     const sink = new ByteSink(4);
     for (const value of values) {
       const source = Buffer.from(`x\t${value}\ty`, 'latin1');

@@ -116,6 +116,11 @@ export class HmacSha256 {
     writeBitLength(this.outerBlock, 64, 64 + 32);
   }
 
+  /** Bytes of message room held (grown for the longest message). */
+  heldBytes(): number {
+    return this.message.length;
+  }
+
   /** HMAC-SHA256 of the UTF-8 bytes of `text`, as `hexDigits` (≤ 64) lower-case hex digits. */
   hex(text: string, hexDigits = 64): string {
     this.digest(text);

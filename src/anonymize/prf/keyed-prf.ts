@@ -27,7 +27,8 @@ export class KeyedPrf {
    */
   static of(key: string): KeyedPrf {
     const last = KeyedPrf.last;
-    if (last?.key === key && last.wasm === wasmWanted()) return last;
+    // One that grew for a huge value (its memory never shrinks) is let go, not kept for the run.
+    if (last?.key === key && last.wasm === wasmWanted() && last.heldBytes() <= HELD_AT_MOST) return last;
     KeyedPrf.last = new KeyedPrf(key);
     return KeyedPrf.last;
   }
@@ -42,6 +43,11 @@ export class KeyedPrf {
     this.wasm = wasmWanted();
     const keys = createHash('sha256').update(`staging-refresh:siphash:${key}`).digest();
     this.sip = !this.wasm ? new SipHash24(keys.subarray(0, 16)) : new WasmSipHash24(keys.subarray(0, 16));
+  }
+
+  /** Bytes of message room this PRF holds (grown for the longest value it hashed). */
+  heldBytes(): number {
+    return this.mac.heldBytes() + (this.sip instanceof WasmSipHash24 ? this.sip.heldBytes() : 0);
   }
 
   /** HMAC-SHA256 as hex, `length` characters. */
@@ -119,6 +125,9 @@ export class KeyedPrf {
     return words;
   }
 }
+
+/** Message room a shared PRF may hold: more, and the thread's next table gets a new one. */
+const HELD_AT_MOST = 16 * 2 ** 20;
 
 /** Whether SipHash runs in WebAssembly: where the runtime has it, unless STAGING_REFRESH_PRF=js. */
 const wasmWanted = (): boolean => process.env.STAGING_REFRESH_PRF !== 'js' && webAssembly !== undefined;

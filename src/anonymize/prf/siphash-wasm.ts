@@ -44,6 +44,11 @@ export class WasmSipHash24 {
     this.result = new Uint32Array(this.exports.memory.buffer, 0, 2);
   }
 
+  /** Bytes of the module's memory (it grows for the longest message and never shrinks). */
+  heldBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
   /** Hashes a string's UTF-8 bytes. */
   hashString(text: string): this {
     if (text.length * 3 > this.message.length) this.reserve(text.length * 3);

@@ -69,11 +69,10 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
         sink.field(mask(source.latin1Slice(start, end), noRow));
         return;
       }
-      const target = sink.reserve(10);
-      const at = sink.length;
-      sink.length += 10;
       if (end - start !== 10) {
-        writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
+        const to = shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears);
+        writeDay(to, sink.reserve(10), sink.length);
+        sink.length += 10;
         sink.copy(source, start + 10, end);
         return;
       }
@@ -83,13 +82,16 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
       }
       const slot = day & (DAY_SLOTS - 1);
       const from = slot * 10;
+      const target = sink.reserve(10);
+      const at = sink.length;
       if (tags[slot] === day) {
         for (let index = 0; index < 10; index++) target[at + index] = moved[from + index] as number;
-        return;
+      } else {
+        writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
+        for (let index = 0; index < 10; index++) moved[from + index] = target[at + index] as number;
+        tags[slot] = day;
       }
-      writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
-      for (let index = 0; index < 10; index++) moved[from + index] = target[at + index] as number;
-      tags[slot] = day;
+      sink.length += 10;
     };
     return masker;
   },

@@ -315,7 +315,7 @@ async function enforceRuleFit(
       uniqueKeys,
       parents: partitionParents(partitions),
       samples,
-      prf: new KeyedPrf(anonymize.secret ?? ''),
+      prf: KeyedPrf.of(anonymize.secret ?? ''),
       domain: anonymize.domain,
     }),
   );
