@@ -56,11 +56,15 @@ export function uniqueMaskers(
   deferred = false,
 ): { mask: Masker; bytes: BytesMasker | undefined } {
   const outputs = new OutputSet();
+  // Outputs are claimed by the rule's own exact key where it has one (an address's token), else
+  // by their digest: the same on both paths, so that they claim in one set.
+  const key = bytes?.key;
   const claimed: Masker = (value, row) => {
     let out = mask(value, row);
     if (value === null || out === null) return out;
     for (let attempt = 1; ; attempt++) {
-      if (outputs.claim(digest(out), digestHigh())) return out;
+      const taken = key ? outputs.claim(key.of(out), key.high()) : outputs.claim(digest(out), digestHigh());
+      if (taken) return out;
       if (attempt > ATTEMPTS) throw new MaskCollisionError(table, column);
       out = mask(`${value}\u0000${attempt}`, row);
       if (out === null) return out;
@@ -94,13 +98,14 @@ export function uniqueMaskers(
     bytes(source, start, end, sink);
     const written = sink.reserve(0);
     if (bytes.ascii === true || plainBytes(written, at, sink.length)) {
-      const lo = digestBytes(written, at, sink.length);
+      const lo = key ? key.last() : digestBytes(written, at, sink.length);
+      const hi = key ? key.high() : digestHigh();
       if (owed) {
         if (owed.source !== source && owed.count > 0) settle(owed);
-        owed.owe(source, lo, digestHigh(), at, sink.length, start, end);
+        owed.owe(source, lo, hi, at, sink.length, start, end);
         return;
       }
-      if (outputs.claim(lo, digestHigh())) return;
+      if (outputs.claim(lo, hi)) return;
     }
     // An output already taken (or one that is not plain ASCII): the string path, which re-keys.
     sink.length = at;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ByteSink } from '../../src/anonymize/copy-bytes.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
-import { compileRule, parseRule } from '../../src/anonymize/strategies/registry.js';
+import { compileRule, compileRuleBytes, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { MaskCollisionError, uniqueMasker } from '../../src/anonymize/unique-masker.js';
 
@@ -41,6 +42,44 @@ describe('unique masker', () => {
     constant('a', noRow);
     expect(() => constant('b', noRow)).toThrow(MaskCollisionError);
     expect(() => constant('c', noRow)).toThrow(/public\.t\.phone.*unique index/);
+  });
+
+  it('claims an e-mail address by its token, the same key on the bytes path and the string path', () => {
+    const ctx = { prf: new KeyedPrf('k'), type: 'text', domain: 'x.invalid' };
+    const rule = parseRule('email');
+    const mask = compileRule(rule, ctx);
+    const bytes = compileRuleBytes(rule, ctx);
+    const key = bytes?.key;
+    expect(key).toBeDefined();
+    for (const value of ['a@b.c', ' Ann@Example.COM ', 'x'.repeat(300), '']) {
+      const sink = new ByteSink(8);
+      bytes?.(Buffer.from(value), 0, value.length, sink);
+      const written = sink.bytes().toString('latin1');
+      expect(written).toBe(mask(value, noRow));
+      const [lo, hi] = [key?.last(), key?.high()];
+      // The token's two words, as the address spells them (high first).
+      expect([hi, lo]).toEqual([
+        Number.parseInt(written.slice(2, 10), 16),
+        Number.parseInt(written.slice(10, 18), 16),
+      ]);
+      expect([key?.of(written), key?.high()]).toEqual([lo, hi]);
+    }
+    // One block: an address claimed on the bytes path, then the same mailbox spelled with an
+    // escape (the string path) — re-keyed, because both paths claim by the same key.
+    const transform = compileTableTransform(
+      'public.s',
+      ['email', 'n'],
+      { email: rule },
+      new Map(),
+      new KeyedPrf('k'),
+      'x.invalid',
+      new Set(['email']),
+    );
+    const block = Buffer.from('user1@corp.example\t1\n\\x55SER1@corp.example\t2\n');
+    const [first, second] = transform.bytes(block, 0, block.length).out.toString().split('\n');
+    expect(first?.split('\t')[0]).toBe(mask('user1@corp.example', noRow));
+    expect(second?.split('\t')[0]).toMatch(/^u_[0-9a-f]{16}@x\.invalid$/);
+    expect(second?.split('\t')[0]).not.toBe(first?.split('\t')[0]);
   });
 
   it('is applied by the table transform to the columns it is told are unique', () => {

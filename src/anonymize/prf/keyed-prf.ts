@@ -34,6 +34,9 @@ export class KeyedPrf {
   }
 
   private readonly sip: SipHash24 | WasmSipHash24;
+  /** The 64 bits of the last tokenOfScratchInto, as unsigned words. */
+  lastTokenHigh = 0;
+  lastTokenLow = 0;
   private readonly mac: HmacSha256;
   private readonly wideWords = new Uint32Array(4);
   private readonly wasm: boolean;
@@ -84,6 +87,8 @@ export class KeyedPrf {
   /** `token` of bytes [0, length) of the last `scratch`, as 16 ASCII hex digits into `target` at `at`. */
   tokenOfScratchInto(length: number, target: Uint8Array, at: number): void {
     const { hi, lo } = this.sip.hashScratch(length);
+    this.lastTokenHigh = hi;
+    this.lastTokenLow = lo;
     for (let digit = 0; digit < 8; digit++) {
       target[at + digit] = HEX_DIGIT[(hi >>> (28 - 4 * digit)) & 15] as number;
       target[at + 8 + digit] = HEX_DIGIT[(lo >>> (28 - 4 * digit)) & 15] as number;

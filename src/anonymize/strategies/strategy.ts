@@ -34,7 +34,24 @@ export type BytesMasker = ((source: Buffer, start: number, end: number, sink: Fi
    * an address on an ASCII domain), so the unique check need not scan it to know.
    */
   ascii?: boolean;
+  /**
+   * Present where the rule's outputs have an exact key cheaper than their digest: the unique
+   * check claims outputs by it (unique-masker.ts), on both paths.
+   */
+  key?: OutputKey;
 };
+
+/**
+ * An exact 64-bit key of a rule's outputs: two outputs are equal exactly when their keys are (an
+ * e-mail address's token, given its one domain). `last` is the key of the output the bytes path
+ * wrote last, `of` that of an output string; each returns the low 32 bits and leaves the high 32
+ * for `high`. Both unsigned.
+ */
+export interface OutputKey {
+  last(): number;
+  of(out: string): number;
+  high(): number;
+}
 
 /** Where a BytesMasker writes (the masking loop's ByteSink, copy-bytes.ts). */
 export interface FieldSink {
