@@ -3,6 +3,7 @@
 // identify the row afterwards (its unmasked fields) and, per leak-checkable masked column, the
 // original — only where masking changes it: a masked value that equals its original by
 // construction (an empty string, a fake that happens to pick the same name) is no leak.
+import { remainder } from './prf/keyed-prf.js';
 
 /** One sampled row: its unmasked fields (aligned with `keyColumns`) and the originals to look for. */
 export interface LeakSampleRow {
@@ -48,7 +49,7 @@ export class LeakSampler {
     x ^= x >>> 17;
     x ^= x << 5;
     this.state = x >>> 0;
-    const pick = this.state % n;
+    const pick = remainder(this.state, n);
     return pick < this.size ? pick : -1;
   }
 

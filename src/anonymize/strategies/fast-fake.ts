@@ -3,6 +3,7 @@
 // tens of microseconds). Other kinds fall back to faker itself.
 import { faker } from '@faker-js/faker/locale/en';
 import { encodeField } from '../../format/copy-text.js';
+import { remainder } from '../prf/keyed-prf.js';
 import type { FieldSink } from './strategy.js';
 
 type Pick = (words: Uint32Array) => string;
@@ -58,7 +59,7 @@ const KINDS: Record<string, readonly Piece[]> = {
   'company.name': [pick(LAST, 1), ' ', pick(LEGAL, 3)],
   'internet.userName': [pick(FIRST_ASCII, 0), '.', pick(LAST_ASCII, 1), { number: (d) => half(d, 2) % 1000 }],
   'internet.username': [pick(FIRST_ASCII, 0), '.', pick(LAST_ASCII, 1), { number: (d) => half(d, 2) % 1000 }],
-  'phone.number': ['+1 555 ', { number: (d) => (d[3] as number) % 10_000_000, pad: 7 }],
+  'phone.number': ['+1 555 ', { number: (d) => remainder(d[3] as number, 10_000_000), pad: 7 }],
 };
 
 /** A fast generator for `kind` when all the data it needs is in the locale, else undefined. */
@@ -69,7 +70,7 @@ export function fastFake(kind: string): Pick | undefined {
     let out = '';
     for (const piece of pieces) {
       if (typeof piece === 'string') out += piece;
-      else if ('list' in piece) out += piece.list[(words[piece.word] as number) % piece.list.length];
+      else if ('list' in piece) out += piece.list[remainder(words[piece.word] as number, piece.list.length)];
       else out += String(piece.number(words)).padStart(piece.pad ?? 0, '0');
     }
     return out;
@@ -108,7 +109,7 @@ export function fastFakeBytes(kind: string): ((words: Uint32Array, sink: FieldSi
         continue;
       }
       const entry =
-        piece.kind === LIST ? piece.first + ((words[piece.word] as number) % piece.count) : piece.first;
+        piece.kind === LIST ? piece.first + remainder(words[piece.word] as number, piece.count) : piece.first;
       sink.copy(arena, starts[entry] as number, starts[entry + 1] as number);
     }
   };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { HEX_DIGIT } from '../prf/hmac-sha256.js';
 import { LANE_BYTES } from '../prf/hmac-sha256-wasm.js';
+import { remainder } from '../prf/keyed-prf.js';
 import {
   type BytesMasker,
   type FieldSink,
@@ -47,7 +48,7 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
   if (INTEGER_TYPES.has(ctx.type)) {
     const max = integerCeiling(ctx.type);
     const number: BytesMasker = (source, start, end, sink) => {
-      const digits = String(1 + (prf.uint32Of(source, start, end) % max));
+      const digits = String(1 + remainder(prf.uint32Of(source, start, end), max));
       const target = sink.reserve(digits.length);
       for (let index = 0; index < digits.length; index++)
         target[sink.length + index] = digits.charCodeAt(index);
@@ -110,7 +111,8 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
 function hashMasker(ctx: StrategyContext, length: number | undefined) {
   if (INTEGER_TYPES.has(ctx.type)) {
     const max = integerCeiling(ctx.type);
-    return (value: string | null) => (value === null ? null : String(1 + (ctx.prf.uint32(value) % max)));
+    return (value: string | null) =>
+      value === null ? null : String(1 + remainder(ctx.prf.uint32(value), max));
   }
   if (ctx.type === 'uuid') {
     return (value: string | null) => {

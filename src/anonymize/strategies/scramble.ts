@@ -4,6 +4,7 @@
 // `WX3 6FW` → `KQ8 1ZD`), a phone number keeps its format (`(206) 555-9857`). The same value always
 // gets the same output (joins hold), and never its own original when it holds a letter or digit.
 import { z } from 'zod';
+import { remainder } from '../prf/keyed-prf.js';
 import { type Strategy, TEXT_TYPES } from './strategy.js';
 
 const DIGITS = '0123456789';
@@ -34,7 +35,7 @@ class Stream {
     t ^= t << 11;
     t ^= t >>> 8;
     this.a = (t ^ s ^ (s >>> 19)) >>> 0;
-    return this.a % n;
+    return remainder(this.a, n);
   }
 }
 
