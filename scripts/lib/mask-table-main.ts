@@ -58,7 +58,7 @@ const name = `${schema}.${table}`;
 warmParser();
 await warmMasking(
   {
-    tables: tablesJson ? JSON.parse(tablesJson) : { [`${schema}.${table}`]: rules },
+    tables: tablesJson ? JSON.parse(tablesJson) : { [name]: rules },
     domain: domain as string,
     secret,
   },

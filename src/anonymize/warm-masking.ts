@@ -9,7 +9,7 @@
 // tool with no core to spare, a worker warming itself would compete with the tables streaming).
 // Nothing it masks is kept: outputs, caches and unique claims belong to the throwaway transforms.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { ColumnRule } from '../config/schema.js';
+import type { ColumnRule, Config } from '../config/schema.js';
 import { ident } from '../infra/pg/connection.js';
 import { CopyLines } from './copy-lines.js';
 import { KeyedPrf } from './prf/keyed-prf.js';
@@ -17,11 +17,7 @@ import { ruleMisfit, ruleParts, type StrategyName, usesRow } from './strategies/
 import { compileTableTransform } from './table-transform.js';
 
 /** The rules a run masks with: anonymize's tables (truncated ones have none), domain and secret. */
-export interface WarmRules {
-  tables: Readonly<Record<string, 'truncate' | Readonly<Record<string, ColumnRule>>>>;
-  domain: string;
-  secret?: string | undefined;
-}
+export type WarmRules = Pick<Config['anonymize'], 'tables' | 'domain' | 'secret'>;
 
 /** Rows per warmed table and transform: ~2 blocks of a real table. */
 const ROWS = 6_000;
@@ -61,8 +57,9 @@ const SURNAMES = [
   'Knuth',
 ];
 
-/** Whether made-up values suit the rule: a strategy with a generator that reads only the value. */
-const warmable = (rule: ColumnRule): boolean => VALUES[ruleParts(rule).name] !== undefined && !usesRow(rule);
+/** The made-up values for a rule: where its strategy has them and it reads only the value. */
+const valuesFor = (rule: ColumnRule): ((row: number) => string) | undefined =>
+  usesRow(rule) ? undefined : VALUES[ruleParts(rule).name];
 
 /** One rule set's made-up table: its COPY text, and the column a unique key could be on. */
 interface MadeUpTable {
@@ -75,8 +72,8 @@ interface MadeUpTable {
 function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable | undefined {
   const columns: [string, ColumnRule, (row: number) => string][] = [];
   for (const [column, rule] of Object.entries(rules)) {
-    const value = VALUES[ruleParts(rule).name];
-    if (value && warmable(rule)) columns.push([column, rule, value]);
+    const value = valuesFor(rule);
+    if (value) columns.push([column, rule, value]);
   }
   if (columns.length === 0) return undefined;
   // Unruled columns around them, as a real row has (a key first; a text and a timestamp copied
@@ -112,7 +109,7 @@ export async function warmMasking(rules: WarmRules, signal: AbortSignal): Promis
     // Rule sets it can make values for, up to TABLES; each table's rows made when it is reached.
     const sets = Object.values(rules.tables)
       .filter((table): table is Readonly<Record<string, ColumnRule>> => table !== 'truncate')
-      .filter((table) => Object.values(table).some(warmable))
+      .filter((table) => Object.values(table).some((rule) => valuesFor(rule) !== undefined))
       .slice(0, TABLES);
     // The PRF a run's tables in this thread will use: its kernels are warmed, not a copy's.
     const prf = KeyedPrf.of(rules.secret ?? '');

@@ -142,6 +142,26 @@ describe('warmMasking', () => {
     expect(rows).toBe(2 * 4 * 6_000);
   });
 
+  it('warms columns with quoted, dotted and odd names, and one named like a column it adds', async () => {
+    const rows = await warmMasking(
+      {
+        tables: {
+          '"Sales.EU"."Order ""Lines"""': {
+            // Named like the unruled text column the made-up rows carry: shift there would refuse it.
+            note: parseRule({ shift: '30d' }),
+            'Contact.E-mail': parseRule('email'),
+            'say "hi", then) FROM stdin;': parseRule({ fake: 'person.fullName' }),
+            Straße: parseRule({ mask: { keepLast: 2 } }),
+          },
+        },
+        domain: 'x.invalid',
+      },
+      signal(),
+    );
+    // Refused (a header the COPY reader could not parse, or two columns named note) would be 0.
+    expect(rows).toBe(4 * 6_000);
+  });
+
   it('leaves a rule set cold when its rules refuse the made-up values, and still resolves', async () => {
     const rows = await warmMasking(
       {

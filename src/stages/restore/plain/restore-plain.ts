@@ -344,11 +344,9 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     if (largeObjectNote) Object.assign(largeObjectNote, largeObjectFinding(anonymize, largeObjects));
     if (blocked) enforceFindings(findings); // throws: every finding of the whole dump
     await finishSession();
-    stopReadAhead.abort(); // still reading when no table had data
   } catch (error) {
     session.kill();
     source.destroy();
-    stopReadAhead.abort(); // a restore that failed before its first table's data stops reading ahead
     if (error instanceof RefreshError) throw error;
     if (error instanceof ToolFailedError)
       throw classifyRestoreFailure(error, input.path, section, describeTarget(next));
@@ -361,6 +359,9 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       });
     }
     throw error;
+  } finally {
+    // Still reading when no table had data, or when the restore failed before its first table's.
+    stopReadAhead.abort();
   }
   for (const [table, rule] of rules)
     if (rule === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
