@@ -20,6 +20,13 @@ export interface ColumnFacts {
   generated: boolean;
   /** CHECK constraints on this column alone: name and expression (as pg_get_expr prints it). */
   checks: { name: string; expression: string }[];
+  /**
+   * The partition keys this column is part of: its table's own (a partitioned table) and its
+   * partitioned ancestors' (a partition), nearest first; `key` as pg_get_partkeydef prints it.
+   */
+  partitionKeys?: readonly { table: string; key: string }[];
+  /** The column's table is partitioned (it holds no rows; its partitions do). */
+  partitioned?: boolean;
 }
 
 /** `schema.table.column` → facts, for every column of every user table. */
@@ -34,6 +41,8 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
     notNull: boolean;
     generated: boolean;
     checks: { name: string; expression: string }[];
+    partitionKeys: { table: string; key: string }[];
+    partitioned: boolean;
   }>(`
     SELECT ${tableKeySql('n.nspname', 'c.relname')} AS table, a.attname::text AS column,
            coalesce(bt.typname, t.typname)::text AS type,
@@ -46,7 +55,22 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
            a.attgenerated <> '' AS generated,
            coalesce((SELECT json_agg(json_build_object('name', k.conname, 'expression', pg_get_expr(k.conbin, k.conrelid)))
                        FROM pg_constraint k
-                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum]), '[]') AS checks
+                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum]), '[]') AS checks,
+           -- A partitioned table's key columns (and those its key expressions use) are recorded in
+           -- pg_depend as internal dependencies of the table on itself; partitions match by name.
+           CASE WHEN c.relispartition OR c.relkind = 'p' THEN
+             coalesce((SELECT json_agg(json_build_object('table', ${tableKeySql('pn.nspname', 'p.relname')},
+                                                         'key', pg_get_partkeydef(p.oid)) ORDER BY up.depth)
+                         FROM pg_partition_ancestors(c.oid) WITH ORDINALITY up(relid, depth)
+                         JOIN pg_class p ON p.oid = up.relid AND p.relkind = 'p'
+                         JOIN pg_namespace pn ON pn.oid = p.relnamespace
+                         JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attname = a.attname
+                        WHERE EXISTS (SELECT FROM pg_depend d
+                                       WHERE d.classid = 'pg_class'::regclass AND d.objid = p.oid
+                                         AND d.refclassid = 'pg_class'::regclass AND d.refobjid = p.oid
+                                         AND d.deptype = 'i' AND pa.attnum IN (d.objsubid, d.refobjsubid))), '[]')
+           ELSE '[]' END AS "partitionKeys",
+           c.relkind = 'p' AS partitioned
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -66,7 +90,10 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
   );
 }
 
-/** Partitioned table → its leaf partitions (through sub-partitions), all `schema.table`. */
+/**
+ * Partitioned table → its partitions at every level below it (sub-partitioned ones, which hold no
+ * rows but whose columns the rules and the PII gate see, and leaves), all `schema.table`.
+ */
 export async function loadPartitions(client: pg.Client): Promise<Map<string, string[]>> {
   const result = await client.query<{ parent: string; leaves: string[] }>(`
     SELECT ${tableKeySql('pn.nspname', 'p.relname')} AS parent,
@@ -76,7 +103,7 @@ export async function loadPartitions(client: pg.Client): Promise<Map<string, str
       CROSS JOIN LATERAL pg_partition_tree(p.oid) tree
       JOIN pg_class l ON l.oid = tree.relid
       JOIN pg_namespace ln ON ln.oid = l.relnamespace
-     WHERE p.relkind = 'p' AND tree.isleaf
+     WHERE p.relkind = 'p' AND tree.relid <> p.oid
      GROUP BY 1`);
   return new Map(result.rows.map((row) => [row.parent, row.leaves]));
 }

@@ -1,29 +1,36 @@
 // A rule on a partitioned table is a rule on every partition: pg_dump writes a partitioned
 // table's rows under its leaf partitions, so a rule left on the parent alone would mask nothing.
-// Keep entries follow the same way. A partition's own rule (or keep) wins over its parent's.
+// Keep entries follow the same way. A partition's own rule (or keep) wins over its parent's, and
+// a sub-partitioned table's over the table above it.
 import type { Config } from '../config/schema.js';
 import { columnKey, splitColumnKey } from '../sql/table-key.js';
 import { qualify } from './pii-gate.js';
 
 type Anonymize = Config['anonymize'];
 
-/** The anonymize section with every partitioned parent's rules and keeps copied to its leaf partitions. */
+/** The anonymize section with every partitioned table's rules and keeps copied to its partitions. */
 export function expandPartitionRules(
   anonymize: Anonymize,
   partitions: ReadonlyMap<string, readonly string[]>,
 ): Anonymize {
   if (partitions.size === 0) return anonymize;
+  const parentsOf = partitionParents(partitions);
+  /** How many partitioned tables are above a table. */
+  const depthOf = (table: string) => parentsOf.get(table)?.length ?? 0;
   const tables: Anonymize['tables'] = Object.fromEntries(
     Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]),
   );
-  for (const [parent, leaves] of partitions) {
-    const rules = tables[parent];
-    if (rules === undefined) continue;
-    for (const leaf of leaves) {
-      const own = tables[leaf];
-      if (own === undefined) tables[leaf] = rules;
-      else if (own !== 'truncate' && rules !== 'truncate') tables[leaf] = { ...rules, ...own };
+  const written = { ...tables };
+  // Each partition's rules: its ancestors', the farthest first, then its own, each over the last.
+  for (const [partition, parents] of parentsOf) {
+    const levels = [...parents].sort((a, b) => depthOf(a) - depthOf(b));
+    let rules: Anonymize['tables'][string] | undefined;
+    for (const level of [...levels, partition]) {
+      const own = written[level];
+      if (own === undefined) continue;
+      rules = rules === undefined || own === 'truncate' || rules === 'truncate' ? own : { ...rules, ...own };
     }
+    if (rules !== undefined) tables[partition] = rules;
   }
   const keep = [...anonymize.keep];
   for (const entry of anonymize.keep) {
@@ -33,7 +40,7 @@ export function expandPartitionRules(
   return { ...anonymize, tables, keep };
 }
 
-/** Partition → the partitioned tables above it. */
+/** Partition → the partitioned tables above it (at every level). */
 export function partitionParents(partitions: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
   const parents = new Map<string, string[]>();
   for (const [parent, leaves] of partitions)

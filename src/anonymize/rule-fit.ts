@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { stringify } from 'yaml';
 import type { UniqueKey } from '../dump/unique-keys.js';
 import { ident } from '../infra/pg/connection.js';
+import { columnKey } from '../sql/table-key.js';
 import type { ColumnFacts } from './column-facts.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import { candidateRules } from './rule-suggest.js';
@@ -28,6 +29,11 @@ export interface RuleFitInput {
   uniqueKeys: readonly UniqueKey[];
   /** Partition → its partitioned parent(s), whose unique keys hold for it too. */
   parents?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Partitions whose rows the archive loads through another table (a dump taken with
+   * --load-via-partition-root: `COPY root …`), where PostgreSQL routes each row by its key.
+   */
+  loadedViaRoot?: ReadonlySet<string>;
   /** Original values sampled from the archive: `schema.table` → column → values. */
   samples: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   prf: KeyedPrf;
@@ -57,13 +63,32 @@ export function shapeOf(facts: ColumnFacts, unique: boolean): ColumnShape {
 /** Every problem with every rule (empty: all rules fit). */
 export async function ruleFitProblems(client: pg.Client, input: RuleFitInput): Promise<string[]> {
   const problems: string[] = [];
+  /** Partition-key columns a rule writes: per key's table and column, the rule and the tables. */
+  const keyed = new Map<string, { rule: ColumnRule; table: string; key: string; tables: string[] }>();
   for (const [table, rules] of input.tables) {
     for (const [column, rule] of Object.entries(rules)) {
       const facts = input.facts.get(`${table}.${column}`);
       if (!facts) continue; // a rule naming a missing column is reported by the coverage gate
+      // A partition whose rows load into itself, the column in a key above it (a partitioned
+      // table holds no rows).
+      const key = facts.partitionKeys?.at(-1);
+      if (key && !facts.partitioned && !input.loadedViaRoot?.has(table)) {
+        const owner = columnKey(key.table, column);
+        const group = keyed.get(owner) ?? { rule, table: key.table, key: key.key, tables: [] };
+        group.tables.push(table);
+        keyed.set(owner, group);
+        continue;
+      }
       const problem = await columnProblem(client, input, table, column, rule, facts);
       if (problem) problems.push(problem);
     }
+  }
+  for (const [owner, { rule, table, key, tables }] of keyed) {
+    const named = tables.sort().slice(0, 3).join(', ');
+    const into = `into each partition itself (${named}${tables.length > 3 ? `, and ${tables.length - 3} more` : ''})`;
+    problems.push(
+      `anonymize.tables.${owner} (${describeRule(rule)}): ${owner} is in the partition key of ${table} (PARTITION BY ${key}) — pg_dump writes the rows ${into}, and PostgreSQL refuses a row whose masked key belongs in another partition ("violates partition constraint"); remove the rule and list ${owner} under anonymize.keep, or take the backup with pg_dump --load-via-partition-root so that each row is routed by its masked key (a partition must then cover every masked value)`,
+    );
   }
   return problems;
 }

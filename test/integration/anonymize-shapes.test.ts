@@ -172,3 +172,83 @@ describe('anonymization on real schema shapes', () => {
     expect(record.verify.checks.filter((c) => c.status === 'failed')).toEqual([]);
   });
 });
+
+// A partitioned table whose partition keys a rule writes: a range key on a date, and a list key on
+// an expression of a sub-partition. pg_dump writes each partition's rows into the partition, so a
+// masked key that belongs in another partition is refused by PostgreSQL in the middle of the load;
+// a dump taken with --load-via-partition-root COPYs into the root, which routes each row.
+const KEYED = `
+  CREATE TABLE visits (id bigint, at date NOT NULL, region text NOT NULL, email text) PARTITION BY RANGE (at);
+  CREATE TABLE visits_old PARTITION OF visits FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+  CREATE TABLE visits_2024 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+    PARTITION BY LIST (lower(region));
+  CREATE TABLE visits_2024_eu PARTITION OF visits_2024 FOR VALUES IN ('eu');
+  CREATE TABLE visits_2024_us PARTITION OF visits_2024 FOR VALUES IN ('us');
+  CREATE TABLE visits_new PARTITION OF visits FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+  INSERT INTO visits SELECT g, date '2023-12-01' + (g % 90), CASE WHEN g % 2 = 0 THEN 'EU' ELSE 'us' END,
+                            'Visitor' || g || '@Real-Mail.example'
+    FROM generate_series(1, 600) g;`;
+
+describe('rules on partition keys', () => {
+  it('refuses a rule on a partition key before any row is written, naming the key and what to do', async () => {
+    const dir = await tempDir('keyed-leaf');
+    await makeDumps(dir, KEYED, { 'prod.dump': 'c' });
+    const live = uniqueDb('keyed_leaf');
+    const anonymize = {
+      secret: 'keyed-secret',
+      tables: { 'public.visits': { at: { shift: '30d' }, region: { mask: { char: 'x' } }, email: 'email' } },
+    };
+    const { config } = await writeTestConfig(dir, live, { anonymize });
+    await copyFile(join(dir, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.exitCode).toBe(78);
+    // the message lists one problem a line
+    const problems = (record.error?.message ?? '').split('\n  - ').slice(1);
+    // one problem per key, on the table that owns it, naming its partitions — not one per partition
+    expect(problems.filter((problem) => problem.includes('partition key'))).toHaveLength(2);
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^anonymize\.tables\.public\.visits\.at \(.*shift.*\): public\.visits\.at is in the partition key of public\.visits \(PARTITION BY RANGE \(at\)\) — .*\(public\.visits_2024_eu, public\.visits_2024_us, public\.visits_new, and 1 more\).*anonymize\.keep.*--load-via-partition-root/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^anonymize\.tables\.public\.visits_2024\.region .*partition key of public\.visits_2024 \(PARTITION BY LIST \(lower\(region\)\)\)/,
+      ),
+    );
+    expect(problems.join('\n')).not.toContain('public.visits.email');
+    expect(record.restore?.tables ?? []).toEqual([]);
+    expect(await databasesLike(live)).toEqual([]);
+  });
+
+  it('masks a partition key when the dump loads through the root, and every row lands where its masked key belongs', async () => {
+    const dir = await tempDir('keyed-root');
+    await makeDumps(dir, KEYED, { 'prod.dump': 'c' }, undefined, ['--load-via-partition-root']);
+    const live = uniqueDb('keyed_root');
+    const anonymize = {
+      secret: 'keyed-secret',
+      tables: { 'public.visits': { at: { shift: '30d' }, email: 'email' } },
+    };
+    const { config } = await writeTestConfig(dir, live, { anonymize });
+    await copyFile(join(dir, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(record.outcome).toBe('succeeded');
+    // every date moved (the shift is never 0 days), every row kept, each in its partition
+    expect(
+      await sql(
+        live,
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE at = date '2023-12-01' + (id % 90)::int)::int AS unmoved
+           FROM visits`,
+      ),
+    ).toEqual([{ n: 600, unmoved: 0 }]);
+    expect(
+      await sql(
+        live,
+        `SELECT count(*)::int AS misplaced FROM visits
+          WHERE (tableoid = 'visits_old'::regclass) <> (at < date '2024-01-01')`,
+      ),
+    ).toEqual([{ misplaced: 0 }]);
+    expect(await allDataText(live)).not.toContain('Real-Mail.example');
+  });
+});

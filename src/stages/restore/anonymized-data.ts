@@ -16,6 +16,7 @@ import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
 import { type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
 import { withoutEntries } from '../../dump/outbound-entries.js';
+import { parseCopyLine } from '../../dump/plain-sql-events.js';
 import type { TocEntry } from '../../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
@@ -25,7 +26,8 @@ import { workDirError } from '../../infra/fs/work-dir-error.js';
 import type { PgTarget } from '../../infra/pg/connection.js';
 import { withClient } from '../../infra/pg/with-client.js';
 import type { AnonymizeRecord } from '../../record/run-record.js';
-import { splitTableKey, tableKey, tableKeySql } from '../../sql/table-key.js';
+import { loadParser } from '../../sql/parse-sql.js';
+import { splitTableKey, type TableName, tableKey, tableKeySql } from '../../sql/table-key.js';
 import { streamTable } from './stream-table.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
 
@@ -201,6 +203,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         pool,
         threads: pool.threads,
         direct: direct.reads.get(table),
+        copyInto: copyTarget(table, direct.reads),
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;
@@ -308,12 +311,18 @@ async function enforceRuleFit(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input.config.target.jobs) }, sampler));
+  // Partitions with a ruled partition-key column: does the archive load them through the root?
+  await loadParser();
+  const keyed = [...tables].filter(([table, rules]) =>
+    Object.keys(rules).some((column) => facts.get(`${table}.${column}`)?.partitionKeys?.length),
+  );
   const problems = await withClient(input.next, 'staging-refresh:anonymize', async (client) =>
     ruleFitProblems(client, {
       tables,
       facts,
       uniqueKeys,
       parents: partitionParents(partitions),
+      loadedViaRoot: new Set(keyed.map(([table]) => table).filter((table) => copyTarget(table, direct))),
       samples,
       prf: KeyedPrf.of(anonymize.secret ?? ''),
       domain: anonymize.domain,
@@ -325,6 +334,26 @@ async function enforceRuleFit(
     });
   }
   return uniqueKeys;
+}
+
+/**
+ * The table the archive's data block for `table` COPYs into, where that is another table (a
+ * partition dumped with --load-via-partition-root names its root, which routes each row by its
+ * partition key). Unknown (no block this process reads, a statement it cannot parse): the table itself.
+ */
+function copyTarget(table: string, direct: ReadonlyMap<string, DirectTableRead>): TableName | undefined {
+  const read = direct.get(table);
+  if (!read) return undefined;
+  const bytes = Buffer.from(read.copyStmt, 'latin1');
+  const statement = (
+    /^utf-?8$/i.test(read.encoding ?? 'UTF8') ? bytes.toString('utf8') : read.copyStmt
+  ).trim();
+  try {
+    const target = parseCopyLine(statement, table, 1);
+    return tableKey(target.schema, target.table) === table ? undefined : target;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The archive listing with the TABLE DATA entries of `excluded` tables commented out. */

@@ -16,7 +16,7 @@ import {
 import { describeTarget, type PgTarget } from '../../infra/pg/connection.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { type PgErrorFields, wrapPgError } from '../../infra/pg/pg-errors.js';
-import { tableKey } from '../../sql/table-key.js';
+import { type TableName, tableKey } from '../../sql/table-key.js';
 import { StreamWorkerPool } from './stream-worker-pool.js';
 import type { TableStreamData, TableStreamFailure } from './table-stream-worker.js';
 
@@ -41,6 +41,8 @@ export interface StreamTableInput {
   threads?: SharedArrayBuffer | undefined;
   /** The table's data block, read by the worker itself (custom-archive.ts); pg_restore when absent. */
   direct?: DirectTableRead | undefined;
+  /** The table the archive COPYs the rows into when not this one (a partition's root). */
+  copyInto?: TableName | undefined;
 }
 
 export interface StreamTableResult {
@@ -68,6 +70,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     unique: input.unique,
     threads: input.threads,
     direct: input.direct,
+    copyInto: input.copyInto,
   };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);

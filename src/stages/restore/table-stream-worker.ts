@@ -20,7 +20,7 @@ import { RefreshError } from '../../errors.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
-import { tableKey } from '../../sql/table-key.js';
+import { type TableName, tableKey } from '../../sql/table-key.js';
 import { BlockMasker, InOrderBlocks } from './block-masker.js';
 import { ArchiveReadError, openTableData } from './table-data-source.js';
 
@@ -44,6 +44,12 @@ export interface TableStreamData {
   threads?: SharedArrayBuffer | undefined;
   /** Where the table's data block is when this process reads it (custom-archive.ts); else pg_restore. */
   direct?: DirectTableRead | undefined;
+  /**
+   * The table the archive COPYs the rows into when not this one: a partition dumped with
+   * --load-via-partition-root names its root, and PostgreSQL routes each row by its partition key
+   * (the key, masked, may belong in another partition), as pg_restore would load it.
+   */
+  copyInto?: TableName | undefined;
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -86,7 +92,10 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   } catch (error) {
     return fail({ kind: 'connect', error: pgFields(error) });
   }
-  const table = qualifiedName(data.schema, data.table);
+  /** Where the rows go: the table, or the root the archive loads it through. */
+  const into = data.copyInto
+    ? qualifiedName(data.copyInto.schema, data.copyInto.table)
+    : qualifiedName(data.schema, data.table);
   // Like pg_restore for a table it created, load inside a transaction that first truncates the
   // (empty) table: with wal_level=minimal the rows skip the WAL, and COPY may FREEZE them — the
   // pages are written frozen and all-visible, so the index builds and ANALYZE after it do not
@@ -95,7 +104,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   try {
     const relkind = await client.query<{ relkind: string }>(
       'SELECT relkind FROM pg_class WHERE oid = $1::regclass',
-      [table],
+      [into],
     );
     freeze = relkind.rows[0]?.relkind === 'r';
   } catch (error) {
@@ -150,11 +159,11 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         columns = header;
         if (freeze) {
           await client.query('BEGIN');
-          await client.query(`TRUNCATE ONLY ${table}`);
+          await client.query(`TRUNCATE ONLY ${into}`);
         }
         copy = client.query(
           copyFrom(
-            `COPY ${table} (${header.map(ident).join(', ')}) FROM STDIN${freeze ? ' WITH (FREEZE)' : ''}`,
+            `COPY ${into} (${header.map(ident).join(', ')}) FROM STDIN${freeze ? ' WITH (FREEZE)' : ''}`,
           ),
         );
         copy.on('error', (error: Error) => {
