@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { stringify } from 'yaml';
 import type { UniqueKey } from '../dump/unique-keys.js';
+import { ConfigError } from '../errors.js';
 import { ident } from '../infra/pg/connection.js';
 import { columnKey } from '../sql/table-key.js';
 import type { ColumnFacts } from './column-facts.js';
@@ -63,34 +64,58 @@ export function shapeOf(facts: ColumnFacts, unique: boolean): ColumnShape {
 /** Every problem with every rule (empty: all rules fit). */
 export async function ruleFitProblems(client: pg.Client, input: RuleFitInput): Promise<string[]> {
   const problems: string[] = [];
-  /** Partition-key columns a rule writes: per key's table and column, the rule and the tables. */
-  const keyed = new Map<string, { rule: ColumnRule; table: string; key: string; tables: string[] }>();
   for (const [table, rules] of input.tables) {
     for (const [column, rule] of Object.entries(rules)) {
       const facts = input.facts.get(`${table}.${column}`);
       if (!facts) continue; // a rule naming a missing column is reported by the coverage gate
-      // A partition whose rows load into itself, the column in a key above it (a partitioned
-      // table holds no rows).
-      const key = facts.partitionKeys?.at(-1);
-      if (key && !facts.partitioned && !input.loadedViaRoot?.has(table)) {
-        const owner = columnKey(key.table, column);
-        const group = keyed.get(owner) ?? { rule, table: key.table, key: key.key, tables: [] };
-        group.tables.push(table);
-        keyed.set(owner, group);
-        continue;
-      }
+      if (writesPartitionKey(facts) && !input.loadedViaRoot?.has(table)) continue; // below
       const problem = await columnProblem(client, input, table, column, rule, facts);
       if (problem) problems.push(problem);
     }
   }
-  for (const [owner, { rule, table, key, tables }] of keyed) {
+  const intoThemselves = [...input.tables].filter(([table]) => !input.loadedViaRoot?.has(table));
+  return [...problems, ...partitionKeyProblems(intoThemselves, input.facts)];
+}
+
+/** The error for rules that do not fit (exit 78): each problem a line. */
+export function ruleFitError(problems: readonly string[], rowsWritten = false): ConfigError {
+  return new ConfigError(`${problems.length} anonymization rule(s) do not fit their columns`, problems, {
+    hint: rowsWritten
+      ? 'change the rules; the live staging database was not touched'
+      : 'change the rules; no row was restored',
+  });
+}
+
+/** A partition's column in a partition key above it (a partitioned table holds no rows). */
+const writesPartitionKey = (facts: ColumnFacts): boolean =>
+  (facts.partitionKeys?.length ?? 0) > 0 && facts.partitioned !== true;
+
+/**
+ * The rules on partition-key columns of partitions whose rows load into the partitions
+ * themselves: one problem per key and column, on the table that owns the key, naming the
+ * partitions. (Loaded through the root, PostgreSQL routes each row by its masked key instead.)
+ */
+export function partitionKeyProblems(
+  tables: Iterable<readonly [string, Readonly<Record<string, ColumnRule>>]>,
+  facts: ReadonlyMap<string, ColumnFacts>,
+): string[] {
+  const keyed = new Map<string, { rule: ColumnRule; table: string; key: string; tables: string[] }>();
+  for (const [table, rules] of tables) {
+    for (const [column, rule] of Object.entries(rules)) {
+      const known = facts.get(`${table}.${column}`);
+      const key = known?.partitionKeys?.at(-1);
+      if (!known || !key || !writesPartitionKey(known)) continue;
+      const owner = columnKey(key.table, column);
+      const group = keyed.get(owner) ?? { rule, table: key.table, key: key.key, tables: [] };
+      group.tables.push(table);
+      keyed.set(owner, group);
+    }
+  }
+  return [...keyed].map(([owner, { rule, table, key, tables }]) => {
     const named = tables.sort().slice(0, 3).join(', ');
     const into = `into each partition itself (${named}${tables.length > 3 ? `, and ${tables.length - 3} more` : ''})`;
-    problems.push(
-      `anonymize.tables.${owner} (${describeRule(rule)}): ${owner} is in the partition key of ${table} (PARTITION BY ${key}) — pg_dump writes the rows ${into}, and PostgreSQL refuses a row whose masked key belongs in another partition ("violates partition constraint"); remove the rule and list ${owner} under anonymize.keep, or take the backup with pg_dump --load-via-partition-root so that each row is routed by its masked key (a partition must then cover every masked value)`,
-    );
-  }
-  return problems;
+    return `anonymize.tables.${owner} (${describeRule(rule)}): ${owner} is in the partition key of ${table} (PARTITION BY ${key}) — pg_dump writes the rows ${into}, and PostgreSQL refuses a row whose masked key belongs in another partition ("violates partition constraint"); remove the rule and list ${owner} under anonymize.keep, or take the backup with pg_dump --load-via-partition-root so that each row is routed by its masked key (a partition must then cover every masked value)`;
+  });
 }
 
 async function columnProblem(

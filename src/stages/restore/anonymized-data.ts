@@ -9,7 +9,7 @@ import type { LeakSamples } from '../../anonymize/leak-sampler.js';
 import { expandPartitionRules, partitionParents } from '../../anonymize/partition-rules.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
-import { needsValues, ruleFitProblems } from '../../anonymize/rule-fit.js';
+import { needsValues, ruleFitError, ruleFitProblems } from '../../anonymize/rule-fit.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
@@ -329,9 +329,7 @@ async function enforceRuleFit(
     }),
   );
   if (problems.length > 0) {
-    throw new ConfigError(`${problems.length} anonymization rule(s) do not fit their columns`, problems, {
-      hint: 'change the rules; no row was restored',
-    });
+    throw ruleFitError(problems);
   }
   return uniqueKeys;
 }

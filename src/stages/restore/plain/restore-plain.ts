@@ -9,11 +9,14 @@
 // Statements come from the PostgreSQL parser, not from psql's own reading of the file, and
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
 import { basename } from 'node:path';
-import { loadPartitions } from '../../../anonymize/column-facts.js';
+import type pg from 'pg';
+import { type ColumnFacts, loadColumnFacts, loadPartitions } from '../../../anonymize/column-facts.js';
 import { isLargeObjectStatement, largeObjectFinding } from '../../../anonymize/large-objects.js';
-import { expandPartitionRules } from '../../../anonymize/partition-rules.js';
+import { expandPartitionRules, partitionParents } from '../../../anonymize/partition-rules.js';
 import { checkCoverage } from '../../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
+import { partitionKeyProblems, ruleFitError, ruleFitProblems } from '../../../anonymize/rule-fit.js';
+import type { ColumnRule } from '../../../anonymize/strategies/registry.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
 import type { Config } from '../../../config/schema.js';
@@ -186,13 +189,40 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     await session.write(text);
     if (session.stopped) await finishSession(); // throws psql's error
   };
+  /** What the new database's schema says about each column (read at the end of pre-data). */
+  let facts: ReadonlyMap<string, ColumnFacts> = new Map();
+  /**
+   * The rules checked against the schema, as for an archive (rule-fit.ts), but on no sampled
+   * values (the rows come later, in one pass) and before the unique keys (they follow the data):
+   * generated columns, NOT NULL, types. A partition key is judged at each COPY, which names the
+   * partition itself or its root.
+   */
+  const plainRuleFit = (client: pg.Client, partitions: ReadonlyMap<string, readonly string[]>) =>
+    ruleFitProblems(client, {
+      tables: new Map(
+        [...rulesByTable(anonymize)].filter(
+          (entry): entry is [string, Record<string, ColumnRule>] =>
+            entry[1] !== 'truncate' && Object.keys(entry[1]).length > 0,
+        ),
+      ),
+      facts,
+      uniqueKeys: [],
+      parents: partitionParents(partitions),
+      loadedViaRoot: new Set(rulesByTable(anonymize).keys()),
+      samples: new Map(),
+      prf,
+      domain: anonymize.domain,
+    });
   /** End of pre-data: the schema exists, the gate runs, data goes to a second session. */
   const startData = async () => {
     await finishSession();
-    const columns = await withClient(next, 'staging-refresh:restore', async (client) => {
-      anonymize = expandPartitionRules(anonymize, await loadPartitions(client));
-      return loadColumns(client);
+    const { columns, problems } = await withClient(next, 'staging-refresh:restore', async (client) => {
+      const partitions = await loadPartitions(client);
+      anonymize = expandPartitionRules(anonymize, partitions);
+      facts = await loadColumnFacts(client);
+      return { columns: await loadColumns(client), problems: await plainRuleFit(client, partitions) };
     });
+    if (problems.length > 0) throw ruleFitError(problems);
     block(checkCoverage(anonymize, columns));
     if (anonymize.sampleRows > 0)
       toSample = columnsToSample(anonymize, columns, new Set(findings.map((finding) => finding.column)));
@@ -291,6 +321,9 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
             ...(toSample.has(table) && { held: [] }),
           };
           if (rule && rule !== 'truncate') {
+            // Into a partition itself (not through its root): its partition key must stay as it is.
+            const keyProblems = partitionKeyProblems([[table, rule]], facts);
+            if (keyProblems.length > 0) throw ruleFitError(keyProblems, true);
             current.transform = compileTableTransform(
               table,
               event.columns,
