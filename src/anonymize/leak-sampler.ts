@@ -19,6 +19,11 @@ export interface TableLeakSample {
   /** The leak-checkable masked columns. */
   checkedColumns: string[];
   rows: LeakSampleRow[];
+  /**
+   * Where the rows were loaded when not into the table itself (`schema.table`): the partitioned
+   * root a partition's rows went through, routed by a masked partition key to any partition.
+   */
+  loadedInto?: string;
 }
 
 /** Sampled rows per `schema.table`. */

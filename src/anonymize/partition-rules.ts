@@ -25,10 +25,13 @@ export function expandPartitionRules(
   for (const [partition, parents] of parentsOf) {
     const levels = [...parents].sort((a, b) => depthOf(a) - depthOf(b));
     let rules: Anonymize['tables'][string] | undefined;
+    /** The column rules above, through a truncated level (a table below it ruling its own columns). */
+    let columns: Exclude<Anonymize['tables'][string], 'truncate'> = {};
     for (const level of [...levels, partition]) {
       const own = written[level];
       if (own === undefined) continue;
-      rules = rules === undefined || own === 'truncate' || rules === 'truncate' ? own : { ...rules, ...own };
+      if (own !== 'truncate') columns = { ...columns, ...own };
+      rules = own === 'truncate' ? own : columns;
     }
     if (rules !== undefined) tables[partition] = rules;
   }

@@ -5,7 +5,7 @@
 // names table, column, constraint and the rule that would fit.
 import type pg from 'pg';
 import { stringify } from 'yaml';
-import type { UniqueKey } from '../dump/unique-keys.js';
+import type { ForeignKey, UniqueKey } from '../dump/unique-keys.js';
 import { ConfigError } from '../errors.js';
 import { ident } from '../infra/pg/connection.js';
 import { columnKey } from '../sql/table-key.js';
@@ -77,6 +77,49 @@ export async function ruleFitProblems(client: pg.Client, input: RuleFitInput): P
   return [...problems, ...partitionKeyProblems(intoThemselves, input.facts)];
 }
 
+/**
+ * Foreign keys the rules would break, found before any row is written (PostgreSQL checks them
+ * after the data, when the post-data section adds them): a truncated table still referenced by
+ * rows kept elsewhere, and the two sides of a key masked differently (or one side masked and the
+ * other kept), so that masked keys no longer meet. Every rule is deterministic under the secret:
+ * the same rule on both sides writes the same output for the same value. A side ruled `null`
+ * references nothing.
+ */
+export function foreignKeyProblems(
+  rules: ReadonlyMap<string, Readonly<Record<string, ColumnRule>> | 'truncate'>,
+  foreignKeys: readonly ForeignKey[],
+): string[] {
+  const problems: string[] = [];
+  const isNull = (rule: ColumnRule | undefined) => rule !== undefined && ruleParts(rule).name === 'null';
+  for (const key of foreignKeys) {
+    const own = rules.get(key.table);
+    const referenced = rules.get(key.references.table);
+    if (own === 'truncate') continue;
+    const ruleOf = (column: string) => own?.[column];
+    if (key.columns.some((column) => isNull(ruleOf(column)))) continue;
+    if (referenced === 'truncate') {
+      problems.push(
+        `anonymize.tables.${key.references.table} (truncate): ${key.table} references it (foreign key ${key.name} on ${key.columns.join(', ')}) and keeps its rows — PostgreSQL would refuse the foreign key after the data; truncate ${key.table} too, or mask the columns of ${key.references.table} instead of truncating it`,
+      );
+      continue;
+    }
+    key.columns.forEach((column, index) => {
+      const target = key.references.columns[index] as string;
+      const mine = ruleOf(column);
+      const theirs = referenced?.[target];
+      if (describeRule(mine) === describeRule(theirs)) return;
+      const fix =
+        theirs === undefined
+          ? `keep it as well (no rule), or rule ${columnKey(key.references.table, target)} the same way: ${target}: ${describeRule(mine)}`
+          : `rule it the same way: ${column}: ${describeRule(theirs)}`;
+      problems.push(
+        `anonymize.tables.${columnKey(key.table, column)} (${describeRule(mine)}): it references ${columnKey(key.references.table, target)} (foreign key ${key.name}), ${theirs === undefined ? 'which keeps its values' : `masked by ${describeRule(theirs)}`} — masked differently, the two no longer match and PostgreSQL would refuse the foreign key after the data; ${fix}`,
+      );
+    });
+  }
+  return problems;
+}
+
 /** The error for rules that do not fit (exit 78): each problem a line. */
 export function ruleFitError(problems: readonly string[], rowsWritten = false): ConfigError {
   return new ConfigError(`${problems.length} anonymization rule(s) do not fit their columns`, problems, {
@@ -114,7 +157,9 @@ export function partitionKeyProblems(
   return [...keyed].map(([owner, { rule, table, key, tables }]) => {
     const named = tables.sort().slice(0, 3).join(', ');
     const into = `into each partition itself (${named}${tables.length > 3 ? `, and ${tables.length - 3} more` : ''})`;
-    return `anonymize.tables.${owner} (${describeRule(rule)}): ${owner} is in the partition key of ${table} (PARTITION BY ${key}) — pg_dump writes the rows ${into}, and PostgreSQL refuses a row whose masked key belongs in another partition ("violates partition constraint"); remove the rule and list ${owner} under anonymize.keep, or take the backup with pg_dump --load-via-partition-root so that each row is routed by its masked key (a partition must then cover every masked value)`;
+    // Named by the key's table: the rule may be written there, on a table above it, or on each
+    // partition.
+    return `${owner} (${describeRule(rule)}): the rule on this column writes the partition key of ${table} (PARTITION BY ${key}) — pg_dump writes the rows ${into}, and PostgreSQL refuses a row whose masked key belongs in another partition ("violates partition constraint"); remove the rule on this column wherever it is written (on ${table}, a table above it or its partitions) and list ${owner} under anonymize.keep, or take the backup with pg_dump --load-via-partition-root so that each row is routed by its masked key (a partition must then cover every masked value)`;
   });
 }
 
@@ -219,6 +264,9 @@ export function describeRule(rule: ColumnRule | ColumnRuleInput | undefined): st
   if (rule === undefined) return 'none';
   if (typeof rule === 'string') return rule;
   const { name, options } = ruleParts(rule as ColumnRule);
+  // A rule without options as it is written: `email`, not `{ email: {} }`.
+  const empty = typeof options === 'object' && options !== null && Object.keys(options).length === 0;
+  if (options === undefined || options === true || empty) return name;
   return stringify({ [name]: options }, { collectionStyle: 'flow' }).trim();
 }
 

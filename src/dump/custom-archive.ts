@@ -33,6 +33,13 @@ export interface CustomArchiveToc {
   tables: ArchiveTableData[];
   /** The database's encoding, as its ENCODING entry sets client_encoding (the COPY text's). */
   encoding?: string;
+  /**
+   * Every TABLE DATA entry's COPY statement, its data readable here or not (pg_restore prints
+   * it as it is: a partition dumped with --load-via-partition-root names its root).
+   */
+  copies: { schema: string; table: string; copyStmt: string }[];
+  /** Why no table's data is read here though the TOC was (lz4 or zstd compression). */
+  unreadable?: DirectReadRefusal;
 }
 
 const K_OFFSET_POS_SET = 2;
@@ -145,12 +152,13 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   const kind = p.byte();
   if (format === 'custom' ? kind !== ARCH_CUSTOM : !ARCH_DIRECTORY.includes(kind))
     return `not the ${format} format`;
-  let compression: CustomArchiveToc['compression'];
+  let compression: CustomArchiveToc['compression'] = 'none';
+  let unreadable: DirectReadRefusal | undefined;
   if (minor >= 15) {
     const algorithm = p.byte(); // pg_compress_algorithm: none, gzip, lz4, zstd
-    if (algorithm === 0) compression = 'none';
-    else if (algorithm === 1) compression = 'gzip';
-    else return `compressed with ${['none', 'gzip', 'lz4', 'zstd'][algorithm] ?? `algorithm ${algorithm}`}`;
+    if (algorithm === 1) compression = 'gzip';
+    else if (algorithm !== 0)
+      unreadable = `compressed with ${['none', 'gzip', 'lz4', 'zstd'][algorithm] ?? `algorithm ${algorithm}`}`;
   } else compression = p.int() === 0 ? 'none' : 'gzip';
   for (let field = 0; field < 7; field++) p.int(); // creation time
   p.str(); // database name
@@ -158,6 +166,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   p.str(); // pg_dump version
   const count = p.int();
   const tables: ArchiveTableData[] = [];
+  const copies: CustomArchiveToc['copies'] = [];
   let encoding: string | undefined;
   for (let entry = 0; entry < count; entry++) {
     const dumpId = p.int();
@@ -180,6 +189,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     while (p.str() !== undefined); // dependencies, up to a NULL string
     if (desc === 'ENCODING') encoding = /client_encoding = '([^']*)'/.exec(defn ?? '')?.[1];
     const table = desc === 'TABLE DATA' && tag && namespace !== undefined && copyStmt;
+    if (table) copies.push({ schema: namespace, table: tag, copyStmt });
     if (format === 'directory') {
       const file = p.str(); // the data file's name; empty for entries without data
       if (table && file) tables.push({ dumpId, schema: namespace, table: tag, copyStmt, file });
@@ -189,22 +199,37 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
         tables.push({ dumpId, schema: namespace, table: tag, copyStmt, offset });
     }
   }
-  return { intSize: p.intSize, compression, tables, ...(encoding !== undefined && { encoding }) };
+  return {
+    intSize: p.intSize,
+    compression,
+    tables: unreadable === undefined ? tables : [],
+    copies,
+    ...(encoding !== undefined && { encoding }),
+    ...(unreadable !== undefined && { unreadable }),
+  };
 }
 
 /** Each table's data block (by `schema.table` key) the restore reads itself, or why none. */
 export async function directTableReads(
   archive: string,
   key: (schema: string, table: string) => string,
-): Promise<{ reads: Map<string, DirectTableRead>; refused?: string }> {
-  if (process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore')
-    return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore' };
+): Promise<{ reads: Map<string, DirectTableRead>; refused?: string; copies: Map<string, CopyStatement> }> {
   const directory = (await stat(archive)).isDirectory();
   const toc = await readCustomArchiveToc(
     directory ? join(archive, 'toc.dat') : archive,
     directory ? 'directory' : 'custom',
   );
-  if (typeof toc === 'string') return { reads: new Map(), refused: toc };
+  if (typeof toc === 'string') return { reads: new Map(), refused: toc, copies: new Map() };
+  // What each table's data COPYs into, read from the TOC even where pg_restore reads the data.
+  const copies = new Map(
+    toc.copies.map((entry) => [
+      key(entry.schema, entry.table),
+      { copyStmt: entry.copyStmt, ...(toc.encoding !== undefined && { encoding: toc.encoding }) },
+    ]),
+  );
+  if (process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore')
+    return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore', copies };
+  if (toc.unreadable !== undefined) return { reads: new Map(), refused: toc.unreadable, copies };
   const reads = new Map<string, DirectTableRead>();
   for (const entry of toc.tables) {
     const read = {
@@ -222,7 +247,14 @@ export async function directTableReads(
       if (file) reads.set(key(entry.schema, entry.table), { ...read, ...file });
     }
   }
-  return { reads };
+  return { reads, copies };
+}
+
+/** A TABLE DATA entry's COPY statement as the archive holds it (its bytes, one character each). */
+export interface CopyStatement {
+  copyStmt: string;
+  /** The archive's encoding, where its table of contents names one. */
+  encoding?: string;
 }
 
 async function dataFile(path: string): Promise<{ file: string; compression: 'none' | 'gzip' } | undefined> {

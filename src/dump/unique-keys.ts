@@ -1,7 +1,7 @@
-// The unique indexes and primary/unique constraints of a backup, read from its post-data section
-// (`pg_restore --section=post-data`, or a plain dump's SQL read ahead; parsed by the PostgreSQL
-// parser) — before any row is restored, when the new database does not have them yet. Masking must
-// keep these columns unique.
+// The unique indexes and primary/unique constraints of a backup, and its foreign keys, read from
+// its post-data section (`pg_restore --section=post-data`, or a plain dump's SQL read ahead; parsed
+// by the PostgreSQL parser) — before any row is restored, when the new database does not have them
+// yet. Masking must keep the unique columns unique, and the two sides of a foreign key matching.
 import { basename } from 'node:path';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { runTool } from '../infra/process/run-tool.js';
@@ -17,6 +17,14 @@ export interface UniqueKey {
   name: string;
   columns: string[];
   primary: boolean;
+}
+
+/** One foreign key checked when the data is in (NOT VALID ones are left out): `schema.table` keys. */
+export interface ForeignKey {
+  table: string;
+  name: string;
+  columns: string[];
+  references: { table: string; columns: string[] };
 }
 
 /**
@@ -36,6 +44,14 @@ export function uniqueRuledColumns(
 
 /** The unique keys an archive's post-data section creates (expression and partial indexes left out). */
 export async function archiveUniqueKeys(archive: string, signal?: AbortSignal): Promise<UniqueKey[]> {
+  return (await archiveKeys(archive, signal)).unique;
+}
+
+/** The unique keys and the foreign keys an archive's post-data section creates. */
+export async function archiveKeys(
+  archive: string,
+  signal?: AbortSignal,
+): Promise<{ unique: UniqueKey[]; foreign: ForeignKey[] }> {
   await loadParser();
   const { stdoutBytes } = await runTool({
     bytes: true,
@@ -46,13 +62,15 @@ export async function archiveUniqueKeys(archive: string, signal?: AbortSignal): 
   // In the dump's encoding (a LATIN1 column name is the characters the rules name).
   const text = scriptText(stdoutBytes ?? Buffer.alloc(0));
   // psql meta-commands (`\\restrict …` in recent pg_dump output) are not SQL.
-  return uniqueKeysIn(parseStatements(text.replace(/^\\.*$/gm, '')));
+  const statements = parseStatements(text.replace(/^\\.*$/gm, ''));
+  return { unique: uniqueKeysIn(statements), foreign: foreignKeysIn(statements) };
 }
 
 interface Relation {
   schemaname?: string;
   relname?: string;
 }
+type NameList = { String?: { sval?: string } }[];
 interface IndexNode {
   idxname?: string;
   relation?: Relation;
@@ -65,7 +83,17 @@ interface AlterNode {
   cmds?: {
     AlterTableCmd?: {
       subtype?: string;
-      def?: { Constraint?: { contype?: string; conname?: string; keys?: { String?: { sval?: string } }[] } };
+      def?: {
+        Constraint?: {
+          contype?: string;
+          conname?: string;
+          keys?: NameList;
+          fk_attrs?: NameList;
+          pk_attrs?: NameList;
+          pktable?: Relation;
+          skip_validation?: boolean;
+        };
+      };
     };
   }[];
 }
@@ -106,8 +134,36 @@ export function uniqueKeysIn(statements: readonly ParsedStatement[]): UniqueKey[
   return keys;
 }
 
+/** Foreign keys in parsed statements (ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY, validated). */
+export function foreignKeysIn(statements: readonly ParsedStatement[]): ForeignKey[] {
+  const keys: ForeignKey[] = [];
+  const tableOf = (relation: Relation | undefined) =>
+    tableKey(relation?.schemaname ?? 'public', relation?.relname ?? '');
+  const names = (list: NameList | undefined) => (list ?? []).map((item) => item.String?.sval ?? '');
+  for (const statement of statements) {
+    if (statement.kind !== 'AlterTableStmt') continue;
+    const node = statement.node as AlterNode;
+    for (const command of node.cmds ?? []) {
+      const constraint = command.AlterTableCmd?.def?.Constraint;
+      if (command.AlterTableCmd?.subtype !== 'AT_AddConstraint' || constraint?.contype !== 'CONSTR_FOREIGN')
+        continue;
+      // pg_dump names the referenced columns; NOT VALID ones are not checked against the data.
+      const columns = names(constraint.fk_attrs);
+      const referenced = names(constraint.pk_attrs);
+      if (constraint.skip_validation || referenced.length !== columns.length) continue;
+      keys.push({
+        table: tableOf(node.relation),
+        name: constraint.conname ?? '',
+        columns,
+        references: { table: tableOf(constraint.pktable), columns: referenced },
+      });
+    }
+  }
+  return keys;
+}
+
 /**
- * The unique keys a plain dump creates. They come after the data in the file, so the file is read
+ * The unique keys (and foreign keys) a plain dump creates. They come after the data in the file, so the file is read
  * ahead once for its SQL (the data lines pass by unparsed) before any row is masked. A file that
  * cannot be read to its end gives the keys found so far and the reason (the restore's own pass
  * reports the file's error as it reaches it).
@@ -116,18 +172,21 @@ export async function plainUniqueKeys(
   path: string,
   gzip: boolean,
   signal?: AbortSignal,
-): Promise<{ keys: UniqueKey[]; incomplete?: string }> {
+): Promise<{ keys: UniqueKey[]; foreign: ForeignKey[]; incomplete?: string }> {
   const keys: UniqueKey[] = [];
+  const foreign: ForeignKey[] = [];
   const source = openBackup(path, gzip);
   try {
     await loadParser();
     for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, basename(path))) {
-      if (signal?.aborted) return { keys, incomplete: 'stopped' };
-      if (event.type === 'sql') keys.push(...uniqueKeysIn(event.statements));
+      if (signal?.aborted) return { keys, foreign, incomplete: 'stopped' };
+      if (event.type !== 'sql') continue;
+      keys.push(...uniqueKeysIn(event.statements));
+      foreign.push(...foreignKeysIn(event.statements));
     }
-    return { keys };
+    return { keys, foreign };
   } catch (error) {
-    return { keys, incomplete: (error as Error).message };
+    return { keys, foreign, incomplete: (error as Error).message };
   } finally {
     source.destroy();
   }

@@ -54,6 +54,19 @@ describe('partition rules', () => {
     expect(tables['public.visits_2024_eu']).toEqual({ email: 'email' });
   });
 
+  it('keeps the column rules from above a truncated sub-partitioned table for a leaf that rules its own', () => {
+    const { tables } = expandPartitionRules(
+      anonymize({
+        'public.visits': { email: 'email' },
+        'public.visits_2024': 'truncate',
+        'public.visits_2024_eu': { note: 'null' },
+      }),
+      PARTITIONS,
+    );
+    expect(tables['public.visits_2024_us']).toBe('truncate');
+    expect(tables['public.visits_2024_eu']).toEqual({ email: 'email', note: 'null' });
+  });
+
   it('keeps a kept column in every partition below the table that keeps it', () => {
     const { keep } = expandPartitionRules(anonymize({}, ['public.visits_2024.region']), PARTITIONS);
     expect(keep.sort()).toEqual([

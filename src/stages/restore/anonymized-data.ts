@@ -9,16 +9,16 @@ import type { LeakSamples } from '../../anonymize/leak-sampler.js';
 import { expandPartitionRules, partitionParents } from '../../anonymize/partition-rules.js';
 import { checkCoverage, qualify } from '../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
-import { needsValues, ruleFitError, ruleFitProblems } from '../../anonymize/rule-fit.js';
+import { foreignKeyProblems, needsValues, ruleFitError, ruleFitProblems } from '../../anonymize/rule-fit.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { columnsToSample, sampleArchive, sampleArchiveTable } from '../../anonymize/value-sampling.js';
 import type { Config } from '../../config/schema.js';
 import type { ColumnInfo } from '../../dump/column-info.js';
-import { type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
+import { type CopyStatement, type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
 import { withoutEntries } from '../../dump/outbound-entries.js';
 import { parseCopyLine } from '../../dump/plain-sql-events.js';
 import type { TocEntry } from '../../dump/toc.js';
-import { archiveUniqueKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
+import { archiveKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
 import { whenAborted } from '../../infra/concurrency/when-aborted.js';
@@ -121,6 +121,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const direct = await directTableReads(input.archive, tableKey).catch((error: unknown) => ({
     reads: new Map<string, DirectTableRead>(),
     refused: `its table of contents was not read: ${(error as Error).message}`,
+    copies: new Map<string, CopyStatement>(),
   }));
   // The PII gate's samples and the rule checks read the archive side by side: no row is written
   // before both have passed, and the gate's verdict is given first, as when they ran in turn.
@@ -135,7 +136,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
           direct.reads,
         )
       : Promise.resolve([]),
-    enforceRuleFit(input, anonymize, partitions, direct.reads),
+    enforceRuleFit(input, anonymize, partitions, direct),
   ]);
   if (byValue.status === 'rejected') throw byValue.reason;
   const findings = enforceFindings([...byName, ...byValue.value]);
@@ -188,6 +189,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     /** One masked table, start to end, on a worker thread of its own. */
     const streamOne = async ([table, tableRules]: [string, Record<string, ColumnRule>]) => {
       const name = splitTableKey(table);
+      const into = copyTarget(table, direct.copies);
       const result = await streamTable({
         archive: input.archive,
         target: input.next,
@@ -203,7 +205,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         pool,
         threads: pool.threads,
         direct: direct.reads.get(table),
-        copyInto: copyTarget(table, direct.reads),
+        copyInto: into,
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;
@@ -215,7 +217,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         ...(result.helpers > 0 && { helpers: result.helpers }),
         readBy: direct.reads.has(table) ? 'archive' : 'pg_restore',
       });
-      samples.set(table, result.samples);
+      samples.set(
+        table,
+        into ? { ...result.samples, loadedInto: tableKey(into.schema, into.table) } : result.samples,
+      );
       loaded({ table });
     };
     const work = [
@@ -260,29 +265,32 @@ const FIT_SAMPLE_ROWS = 20;
 
 /**
  * Rules follow the schema: each rule checked against its column's type, length, NOT NULL, CHECKs,
- * domain and unique keys, on masked samples of the archive's own values. Throws ConfigError
- * (exit 78) naming table, column, constraint and a rule that fits; no row has been written.
+ * domain, unique keys and partition keys, on masked samples of the archive's own values, and
+ * against the foreign keys between tables (both sides masked alike; no truncated table still
+ * referenced). Throws ConfigError (exit 78) naming table, column, constraint and a rule that
+ * fits; no row has been written.
  */
 async function enforceRuleFit(
   input: AnonymizedDataInput,
   anonymize: Config['anonymize'],
   partitions: ReadonlyMap<string, readonly string[]>,
-  direct: ReadonlyMap<string, DirectTableRead>,
+  direct: { reads: ReadonlyMap<string, DirectTableRead>; copies: ReadonlyMap<string, CopyStatement> },
 ): Promise<UniqueKey[]> {
+  const all = rulesByTable(anonymize);
   const tables = new Map(
-    [...rulesByTable(anonymize)].filter(
+    [...all].filter(
       (entry): entry is [string, Record<string, ColumnRule>] =>
         entry[1] !== 'truncate' && Object.keys(entry[1]).length > 0,
     ),
   );
-  if (tables.size === 0) return [];
+  if (all.size === 0) return [];
   const withData = new Set(
     input.entries
       .filter((entry) => entry.type === 'TABLE DATA')
       .map((entry) => tableKey(entry.schema, entry.name)),
   );
-  const [uniqueKeys, facts] = await Promise.all([
-    archiveUniqueKeys(input.archive, input.signal),
+  const [{ unique: uniqueKeys, foreign }, facts] = await Promise.all([
+    archiveKeys(input.archive, input.signal),
     withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts),
   ]);
   const samples = new Map<string, Map<string, string[]>>();
@@ -305,7 +313,7 @@ async function enforceRuleFit(
           Object.keys(rules),
           FIT_SAMPLE_ROWS,
           input.signal,
-          direct.get(table),
+          direct.reads.get(table),
         ),
       );
     }
@@ -322,12 +330,15 @@ async function enforceRuleFit(
       facts,
       uniqueKeys,
       parents: partitionParents(partitions),
-      loadedViaRoot: new Set(keyed.map(([table]) => table).filter((table) => copyTarget(table, direct))),
+      loadedViaRoot: new Set(
+        keyed.map(([table]) => table).filter((table) => copyTarget(table, direct.copies)),
+      ),
       samples,
       prf: KeyedPrf.of(anonymize.secret ?? ''),
       domain: anonymize.domain,
     }),
   );
+  problems.push(...foreignKeyProblems(all, foreign));
   if (problems.length > 0) {
     throw ruleFitError(problems);
   }
@@ -339,8 +350,8 @@ async function enforceRuleFit(
  * partition dumped with --load-via-partition-root names its root, which routes each row by its
  * partition key). Unknown (no block this process reads, a statement it cannot parse): the table itself.
  */
-function copyTarget(table: string, direct: ReadonlyMap<string, DirectTableRead>): TableName | undefined {
-  const read = direct.get(table);
+function copyTarget(table: string, copies: ReadonlyMap<string, CopyStatement>): TableName | undefined {
+  const read = copies.get(table);
   if (!read) return undefined;
   const bytes = Buffer.from(read.copyStmt, 'latin1');
   const statement = (

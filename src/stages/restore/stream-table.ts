@@ -118,8 +118,12 @@ function copyFailure(input: StreamTableInput, error: PgErrorFields): RefreshErro
   const doing = `loading masked rows into ${input.schema}.${input.table}`;
   const lost = wrapPgError(error, doing, describeTarget(input.target));
   if (lost instanceof UnavailableError) return lost;
+  // Rows routed through a partitioned root by a masked partition key (--load-via-partition-root).
+  const routing = /no partition of relation|violates partition constraint/.test(error.message);
   return new RunFailedError('anonymize-copy-failed', `${doing} failed: ${error.message}`, {
     cause: error,
-    hint: 'a rule produced a value the column does not accept (type or length): pick a strategy that fits the column type',
+    hint: routing
+      ? 'a masked partition key belongs in no partition: add a partition (or a DEFAULT one) that covers the masked values, or keep the key column (anonymize.keep); the live staging database was not touched'
+      : 'a rule produced a value the column does not accept (type or length): pick a strategy that fits the column type',
   });
 }

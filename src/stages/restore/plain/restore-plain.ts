@@ -15,14 +15,25 @@ import { isLargeObjectStatement, largeObjectFinding } from '../../../anonymize/l
 import { expandPartitionRules, partitionParents } from '../../../anonymize/partition-rules.js';
 import { checkCoverage } from '../../../anonymize/pii-gate.js';
 import { KeyedPrf } from '../../../anonymize/prf/keyed-prf.js';
-import { partitionKeyProblems, ruleFitError, ruleFitProblems } from '../../../anonymize/rule-fit.js';
+import {
+  describeRule,
+  foreignKeyProblems,
+  partitionKeyProblems,
+  ruleFitError,
+  ruleFitProblems,
+} from '../../../anonymize/rule-fit.js';
 import type { ColumnRule } from '../../../anonymize/strategies/registry.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
 import type { Config } from '../../../config/schema.js';
 import { plainSqlEvents } from '../../../dump/plain-sql-events.js';
 import { openBackup } from '../../../dump/read-backup.js';
-import { plainUniqueKeys, type UniqueKey, uniqueRuledColumns } from '../../../dump/unique-keys.js';
+import {
+  type ForeignKey,
+  plainUniqueKeys,
+  type UniqueKey,
+  uniqueRuledColumns,
+} from '../../../dump/unique-keys.js';
 import { AbortedError, BadBackupError, ConfigError, RefreshError } from '../../../errors.js';
 import { describeTarget, ident, type PgTarget, qualifiedName } from '../../../infra/pg/connection.js';
 import { withClient } from '../../../infra/pg/with-client.js';
@@ -137,9 +148,9 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const stopReadAhead = new AbortController();
   const readAheadSignal = AbortSignal.any([input.signal, stopReadAhead.signal]);
   // Settled with the keys found even when the file breaks off (never rejected: it may not be awaited).
-  const uniqueKeysRead: Promise<UniqueKey[]> =
+  const keysRead: Promise<{ keys: UniqueKey[]; foreign: ForeignKey[] }> =
     rules.size === 0
-      ? Promise.resolve([])
+      ? Promise.resolve({ keys: [], foreign: [] })
       : plainUniqueKeys(input.path, input.gzip, readAheadSignal).then((read) => {
           if (read.incomplete !== undefined)
             log.warn(
@@ -151,8 +162,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               { uniqueKeys: read.keys.length, durationMs: Math.round(performance.now() - readAhead) },
               `read ${name} ahead for its unique keys (they follow the data)`,
             );
-          return read.keys;
+          return read;
         });
+  const uniqueKeysRead = keysRead.then((read) => read.keys);
+  /** Whether the foreign keys were held against the rules (at the first masked table's COPY). */
+  let foreignChecked = false;
   let types = new Map<string, Map<string, string>>();
   const findings: AnonymizeRecord['findings'] = [];
   let toSample = new Map<string, string[]>();
@@ -189,6 +203,8 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     await session.write(text);
     if (session.stopped) await finishSession(); // throws psql's error
   };
+  /** Partitioned table → its partitions (read at the end of pre-data). */
+  let partitions: ReadonlyMap<string, readonly string[]> = new Map();
   /** What the new database's schema says about each column (read at the end of pre-data). */
   let facts: ReadonlyMap<string, ColumnFacts> = new Map();
   /**
@@ -217,13 +233,14 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const startData = async () => {
     await finishSession();
     const { columns, problems } = await withClient(next, 'staging-refresh:restore', async (client) => {
-      const partitions = await loadPartitions(client);
+      partitions = await loadPartitions(client);
       anonymize = expandPartitionRules(anonymize, partitions);
       facts = await loadColumnFacts(client);
       return { columns: await loadColumns(client), problems: await plainRuleFit(client, partitions) };
     });
-    if (problems.length > 0) throw ruleFitError(problems);
+    // The gate's verdict is told first (the file is read on to name every column it finds).
     block(checkCoverage(anonymize, columns));
+    if (problems.length > 0 && !blocked) throw ruleFitError(problems);
     if (anonymize.sampleRows > 0)
       toSample = columnsToSample(anonymize, columns, new Set(findings.map((finding) => finding.column)));
     types = columnTypes(columns);
@@ -320,9 +337,18 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
             started: performance.now(),
             ...(toSample.has(table) && { held: [] }),
           };
+          // Through a partitioned table (--load-via-partition-root): each partition's rows are
+          // masked by its rules, which must then be this table's.
+          const throughRoot = throughRootProblems(table, rules, partitions);
+          if (throughRoot.length > 0) throw ruleFitError(throughRoot, true);
           if (rule && rule !== 'truncate') {
             // Into a partition itself (not through its root): its partition key must stay as it is.
             const keyProblems = partitionKeyProblems([[table, rule]], facts);
+            // The foreign keys, read ahead with the unique keys, before the first masked row.
+            if (!foreignChecked) {
+              foreignChecked = true;
+              keyProblems.push(...foreignKeyProblems(rules, (await keysRead).foreign));
+            }
             if (keyProblems.length > 0) throw ruleFitError(keyProblems, true);
             current.transform = compileTableTransform(
               table,
@@ -410,6 +436,34 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     tables: [...seen].sort(),
     sections,
   };
+}
+
+/**
+ * A plain dump taken with --load-via-partition-root COPYs every partition's rows into the
+ * partitioned table at its top, where they cannot be told apart: the rules that differ from that
+ * table's, partition by partition (none when all match).
+ */
+function throughRootProblems(
+  table: string,
+  rules: ReadonlyMap<string, Readonly<Record<string, ColumnRule>> | 'truncate'>,
+  partitions: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const below = partitions.get(table);
+  if (!below) return [];
+  const spelled = (value: Readonly<Record<string, ColumnRule>> | 'truncate' | undefined) =>
+    value === undefined || value === 'truncate'
+      ? String(value)
+      : Object.entries(value)
+          .map(([column, rule]) => `${column}: ${describeRule(rule)}`)
+          .sort()
+          .join(', ');
+  const own = spelled(rules.get(table));
+  return below
+    .filter((partition) => !partitions.has(partition) && spelled(rules.get(partition)) !== own)
+    .map(
+      (partition) =>
+        `anonymize.tables.${partition} (${spelled(rules.get(partition))}): this plain dump loads the rows of ${partition} through ${table} (pg_dump --load-via-partition-root), where they cannot be told apart from its other partitions' rows, masked by ${table}'s rules (${own}) — put these rules on ${table} for every partition, or take the backup in the custom format, which keeps each partition's rows apart`,
+    );
 }
 
 /** INSERT-style data cannot be masked in the stream; it is refused for tables with rules. */
