@@ -107,3 +107,27 @@ export async function loadPartitions(client: pg.Client): Promise<Map<string, str
      GROUP BY 1`);
   return new Map(result.rows.map((row) => [row.parent, row.leaves]));
 }
+
+/**
+ * Table → the tables that inherit from it (INHERITS, at every level; not declarative partitions,
+ * which loadPartitions lists), all `schema.table`: pg_dump writes a child's rows under the child,
+ * so a rule on the parent must reach it as it reaches a partition.
+ */
+export async function loadInheritance(client: pg.Client): Promise<Map<string, string[]>> {
+  const result = await client.query<{ parent: string; children: string[] }>(`
+    WITH RECURSIVE below(parent, child) AS (
+      SELECT i.inhparent, i.inhrelid
+        FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relkind = 'r'
+      UNION
+      SELECT b.parent, i.inhrelid FROM below b JOIN pg_inherits i ON i.inhparent = b.child)
+    SELECT ${tableKeySql('pn.nspname', 'p.relname')} AS parent,
+           array_agg(${tableKeySql('cn.nspname', 'c.relname')} ORDER BY c.relname) AS children
+      FROM below b
+      JOIN pg_class p ON p.oid = b.parent
+      JOIN pg_namespace pn ON pn.oid = p.relnamespace
+      JOIN pg_class c ON c.oid = b.child AND c.relkind = 'r'
+      JOIN pg_namespace cn ON cn.oid = c.relnamespace
+     GROUP BY 1`);
+  return new Map(result.rows.map((row) => [row.parent, row.children]));
+}

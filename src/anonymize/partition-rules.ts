@@ -1,18 +1,24 @@
 // A rule on a partitioned table is a rule on every partition: pg_dump writes a partitioned
 // table's rows under its leaf partitions, so a rule left on the parent alone would mask nothing.
 // Keep entries follow the same way. A partition's own rule (or keep) wins over its parent's, and
-// a sub-partitioned table's over the table above it.
+// a sub-partitioned table's over the table above it. Tables that inherit from a parent (INHERITS)
+// follow it the same way: pg_dump writes a child's rows under the child.
 import type { Config } from '../config/schema.js';
 import { columnKey, splitColumnKey } from '../sql/table-key.js';
 import { qualify } from './pii-gate.js';
 
 type Anonymize = Config['anonymize'];
 
-/** The anonymize section with every partitioned table's rules and keeps copied to its partitions. */
+/**
+ * The anonymize section with every partitioned table's rules and keeps copied to its partitions,
+ * and a parent's to the tables that inherit from it (`inheritance`), the same way.
+ */
 export function expandPartitionRules(
   anonymize: Anonymize,
-  partitions: ReadonlyMap<string, readonly string[]>,
+  tablesBelow: ReadonlyMap<string, readonly string[]>,
+  inheritance: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Anonymize {
+  const partitions = inheritance.size === 0 ? tablesBelow : new Map([...tablesBelow, ...inheritance]);
   if (partitions.size === 0) return anonymize;
   const parentsOf = partitionParents(partitions);
   /** How many partitioned tables are above a table. */

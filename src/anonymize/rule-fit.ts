@@ -77,47 +77,121 @@ export async function ruleFitProblems(client: pg.Client, input: RuleFitInput): P
   return [...problems, ...partitionKeyProblems(intoThemselves, input.facts)];
 }
 
+/** What foreignKeyProblems judges the rules against. */
+export interface ForeignKeyFitInput {
+  /** Every table's rules after the partition expansion (`truncate`, or column → rule). */
+  rules: ReadonlyMap<string, Readonly<Record<string, ColumnRule>> | 'truncate'>;
+  foreignKeys: readonly ForeignKey[];
+  /** Partitioned table → its partitions at every level (a key on it holds for all of them). */
+  partitions: ReadonlyMap<string, readonly string[]>;
+  /** Tables with rows in the backup (absent: every table may have rows). */
+  withData?: ReadonlySet<string> | undefined;
+  facts: ReadonlyMap<string, ColumnFacts>;
+  prf: KeyedPrf;
+  domain: string;
+}
+
+/** Values a masked key column is tried on, by its type, to tell whether two rules agree. */
+const PROBES: { types: ReadonlySet<string>; values: readonly string[] }[] = [
+  { types: new Set(['int2', 'int4', 'int8', 'numeric', 'oid']), values: ['1', '7', '42', '1000', '31999'] },
+  {
+    types: new Set(['date', 'timestamp', 'timestamptz']),
+    values: ['2020-01-01', '1999-12-31', '2024-02-29'],
+  },
+  {
+    types: new Set(['uuid']),
+    values: ['00000000-0000-4000-8000-000000000001', '6f1c2a4e-3b5d-4e8f-9a0b-1c2d3e4f5a6b'],
+  },
+];
+const TEXT_PROBES = ['someone@example.com', 'Ada Lovelace', '12345', 'AB-12', 'x'];
+
 /**
  * Foreign keys the rules would break, found before any row is written (PostgreSQL checks them
  * after the data, when the post-data section adds them): a truncated table still referenced by
- * rows kept elsewhere, and the two sides of a key masked differently (or one side masked and the
- * other kept), so that masked keys no longer meet. Every rule is deterministic under the secret:
- * the same rule on both sides writes the same output for the same value. A side ruled `null`
- * references nothing.
+ * rows kept elsewhere, and the two sides of a key that would no longer meet — one masked and the
+ * other kept, or masked by rules that write different values. Rules are judged by what they
+ * write: each side's rule masks the same probe values under the run's secret and its column's
+ * type (every rule is deterministic), so `hash` and `{ hash: { length: 16 } }` agree where they
+ * write the same and the same rule on an int2 and an int8 column does not. A key on a
+ * partitioned table holds for each of its partitions (their rules may differ). A side ruled
+ * `null` references nothing; rules that read the row (templates) cannot be judged here.
  */
-export function foreignKeyProblems(
-  rules: ReadonlyMap<string, Readonly<Record<string, ColumnRule>> | 'truncate'>,
-  foreignKeys: readonly ForeignKey[],
-): string[] {
+export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
+  const { rules, partitions } = input;
   const problems: string[] = [];
   const isNull = (rule: ColumnRule | undefined) => rule !== undefined && ruleParts(rule).name === 'null';
-  for (const key of foreignKeys) {
-    const own = rules.get(key.table);
-    const referenced = rules.get(key.references.table);
-    if (own === 'truncate') continue;
-    const ruleOf = (column: string) => own?.[column];
-    if (key.columns.some((column) => isNull(ruleOf(column)))) continue;
-    if (referenced === 'truncate') {
+  /** The tables holding a key's rows: a partitioned table's bottom-level partitions, else itself. */
+  const holders = (table: string) =>
+    (partitions.get(table) ?? [table]).filter((holder) => !partitions.has(holder));
+  /** What a rule writes for the probes on a column (the same for rules that mask alike). */
+  const writes = (rule: ColumnRule | undefined, table: string, column: string): string => {
+    if (rule === undefined) return 'kept';
+    const type = input.facts.get(`${table}.${column}`)?.type ?? 'text';
+    const probes = PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES;
+    try {
+      const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
+      return probes
+        .map((value) => {
+          try {
+            return JSON.stringify(mask(value, () => null));
+          } catch {
+            return 'refused';
+          }
+        })
+        .join('\u0000');
+    } catch {
+      return `not compiled: ${describeRule(rule)}`;
+    }
+  };
+  for (const key of input.foreignKeys) {
+    // The rows that reference: in tables with data, not truncated, not ruled null on the key.
+    const referencing = holders(key.table).filter((table) => {
+      const own = rules.get(table);
+      return (
+        (input.withData?.has(table) ?? true) &&
+        own !== 'truncate' &&
+        !key.columns.some((column) => isNull(own?.[column]))
+      );
+    });
+    if (referencing.length === 0) continue;
+    const referenced = holders(key.references.table);
+    const truncated = referenced.filter((table) => rules.get(table) === 'truncate');
+    if (truncated.length > 0) {
       problems.push(
-        `anonymize.tables.${key.references.table} (truncate): ${key.table} references it (foreign key ${key.name} on ${key.columns.join(', ')}) and keeps its rows — PostgreSQL would refuse the foreign key after the data; truncate ${key.table} too, or mask the columns of ${key.references.table} instead of truncating it`,
+        `anonymize.tables.${truncated[0]} (truncate): ${key.table} references it (foreign key ${key.name} on ${key.columns.join(', ')}) and keeps its rows — PostgreSQL would refuse the foreign key after the data; truncate ${key.table} too, rule its key column${key.columns.length > 1 ? 's' : ''} null, or mask the columns of ${truncated[0]} instead of truncating it`,
       );
       continue;
     }
     key.columns.forEach((column, index) => {
       const target = key.references.columns[index] as string;
-      const mine = ruleOf(column);
-      const theirs = referenced?.[target];
-      if (describeRule(mine) === describeRule(theirs)) return;
+      const mine = referencing.map((table) => ({ table, column, rule: ruleOf(rules, table, column) }));
+      const theirs = referenced.map((table) => ({
+        table,
+        column: target,
+        rule: ruleOf(rules, table, target),
+      }));
+      const sides = [...mine, ...theirs];
+      if (sides.some((side) => side.rule !== undefined && usesRow(side.rule))) return;
+      if (new Set(sides.map((side) => writes(side.rule, side.table, side.column))).size <= 1) return;
+      const spell = (list: typeof sides) =>
+        [...new Set(list.map((side) => describeRule(side.rule)))].join(' / ');
+      const masked = theirs.find((side) => side.rule !== undefined)?.rule;
       const fix =
-        theirs === undefined
-          ? `keep it as well (no rule), or rule ${columnKey(key.references.table, target)} the same way: ${target}: ${describeRule(mine)}`
-          : `rule it the same way: ${column}: ${describeRule(theirs)}`;
+        masked === undefined
+          ? `keep it as well (no rule), or rule ${columnKey(key.references.table, target)} the same way: ${target}: ${spell(mine)}`
+          : `rule it the same way: ${column}: ${describeRule(masked)}`;
       problems.push(
-        `anonymize.tables.${columnKey(key.table, column)} (${describeRule(mine)}): it references ${columnKey(key.references.table, target)} (foreign key ${key.name}), ${theirs === undefined ? 'which keeps its values' : `masked by ${describeRule(theirs)}`} — masked differently, the two no longer match and PostgreSQL would refuse the foreign key after the data; ${fix}`,
+        `anonymize.tables.${columnKey(key.table, column)} (${spell(mine)}): it references ${columnKey(key.references.table, target)} (foreign key ${key.name}), ${masked === undefined ? 'which keeps its values' : `masked by ${spell(theirs)}`} — masked differently, the two no longer match and PostgreSQL would refuse the foreign key after the data; ${fix}`,
       );
     });
   }
   return problems;
+}
+
+/** A column's rule in a table (none for a truncated table or an unruled column). */
+function ruleOf(rules: ForeignKeyFitInput['rules'], table: string, column: string): ColumnRule | undefined {
+  const own = rules.get(table);
+  return own === undefined || own === 'truncate' ? undefined : own[column];
 }
 
 /** The error for rules that do not fit (exit 78): each problem a line. */

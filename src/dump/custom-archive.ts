@@ -219,7 +219,13 @@ export async function directTableReads(
     directory ? join(archive, 'toc.dat') : archive,
     directory ? 'directory' : 'custom',
   );
-  if (typeof toc === 'string') return { reads: new Map(), refused: toc, copies: new Map() };
+  const byEnvironment = process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore';
+  if (typeof toc === 'string')
+    return {
+      reads: new Map(),
+      refused: byEnvironment ? 'STAGING_REFRESH_ARCHIVE_READER=pg_restore' : toc,
+      copies: new Map(),
+    };
   // What each table's data COPYs into, read from the TOC even where pg_restore reads the data.
   const copies = new Map(
     toc.copies.map((entry) => [
@@ -227,7 +233,7 @@ export async function directTableReads(
       { copyStmt: entry.copyStmt, ...(toc.encoding !== undefined && { encoding: toc.encoding }) },
     ]),
   );
-  if (process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore')
+  if (byEnvironment)
     return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore', copies };
   if (toc.unreadable !== undefined) return { reads: new Map(), refused: toc.unreadable, copies };
   const reads = new Map<string, DirectTableRead>();

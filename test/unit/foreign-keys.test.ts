@@ -1,6 +1,11 @@
-// Foreign keys as pg_dump writes them in post-data, read by the PostgreSQL parser.
+// Foreign keys as pg_dump writes them in post-data, read by the PostgreSQL parser, and held
+// against the rules by what the rules write.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { foreignKeysIn } from '../../src/dump/unique-keys.js';
+import type { ColumnFacts } from '../../src/anonymize/column-facts.js';
+import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { foreignKeyProblems } from '../../src/anonymize/rule-fit.js';
+import { type ColumnRuleInput, parseRule } from '../../src/anonymize/strategies/registry.js';
+import { type ForeignKey, foreignKeysIn } from '../../src/dump/unique-keys.js';
 import { loadParser, parseStatements } from '../../src/sql/parse-sql.js';
 
 describe('foreign keys in a post-data section', () => {
@@ -32,5 +37,137 @@ describe('foreign keys in a post-data section', () => {
         references: { table: '"sales.eu".customers', columns: ['id', 'Region'] },
       },
     ]);
+  });
+});
+
+describe('foreign keys against the rules', () => {
+  const prf = KeyedPrf.of('fk-unit-secret');
+  /** Column facts: `schema.table.column` → its type. */
+  const factsOf = (types: Record<string, string>) =>
+    new Map(Object.entries(types).map(([key, type]) => [key, { type } as ColumnFacts]));
+  const fk = (table: string, columns: string[], references: string, referenced: string[]): ForeignKey => ({
+    table,
+    name: `${table.split('.')[1]}_fkey`,
+    columns,
+    references: { table: references, columns: referenced },
+  });
+  const judge = (
+    rules: Record<string, Record<string, ColumnRuleInput> | 'truncate'>,
+    keys: ForeignKey[],
+    options: {
+      types?: Record<string, string>;
+      partitions?: Map<string, string[]>;
+      withData?: Set<string>;
+    } = {},
+  ) =>
+    foreignKeyProblems({
+      rules: new Map(
+        Object.entries(rules).map(([table, value]) => [
+          table,
+          value === 'truncate'
+            ? 'truncate'
+            : Object.fromEntries(Object.entries(value).map(([column, rule]) => [column, parseRule(rule)])),
+        ]),
+      ),
+      foreignKeys: keys,
+      partitions: options.partitions ?? new Map(),
+      withData: options.withData,
+      facts: factsOf(options.types ?? {}),
+      prf,
+      domain: 'example.invalid',
+    });
+  const invites = [fk('public.invites', ['email'], 'public.users', ['email'])];
+
+  it('passes rules that write the same values however they are spelled', () => {
+    expect(
+      judge({ 'public.users': { email: 'email' }, 'public.invites': { email: 'email' } }, invites),
+    ).toEqual([]);
+    expect(
+      judge(
+        {
+          'public.users': { email: 'email' },
+          'public.invites': { email: { email: { domain: 'example.invalid' } } },
+        },
+        invites,
+      ),
+    ).toEqual([]);
+    expect(
+      judge(
+        { 'public.users': { email: 'hash' }, 'public.invites': { email: { hash: { length: 16 } } } },
+        invites,
+      ),
+    ).toEqual([]);
+    expect(judge({}, invites)).toEqual([]);
+  });
+
+  it('refuses one side masked and the other kept, and rules that write different values', () => {
+    expect(judge({ 'public.users': { email: 'email' } }, invites)).toEqual([
+      expect.stringMatching(
+        /^anonymize\.tables\.public\.invites\.email \(none\): it references public\.users\.email .*masked by email.*rule it the same way: email: email$/,
+      ),
+    ]);
+    expect(judge({ 'public.invites': { email: 'email' } }, invites)).toEqual([
+      expect.stringMatching(
+        /which keeps its values .*keep it as well \(no rule\), or rule public\.users\.email the same way: email: email$/,
+      ),
+    ]);
+    expect(
+      judge({ 'public.users': { email: 'email' }, 'public.invites': { email: 'hash' } }, invites),
+    ).toHaveLength(1);
+    // the same rule on columns of different integer types writes different values
+    const ids = [fk('public.orders', ['user_id'], 'public.users', ['id'])];
+    expect(
+      judge({ 'public.users': { id: 'hash' }, 'public.orders': { user_id: 'hash' } }, ids, {
+        types: { 'public.users.id': 'int4', 'public.orders.user_id': 'int4' },
+      }),
+    ).toEqual([]);
+    expect(
+      judge({ 'public.users': { id: 'hash' }, 'public.orders': { user_id: 'hash' } }, ids, {
+        types: { 'public.users.id': 'int8', 'public.orders.user_id': 'int2' },
+      }),
+    ).toHaveLength(1);
+  });
+
+  it('refuses a truncated table still referenced, unless the rows that reference it go too or reference nothing', () => {
+    expect(judge({ 'public.users': 'truncate' }, invites)).toEqual([
+      expect.stringMatching(
+        /^anonymize\.tables\.public\.users \(truncate\): public\.invites references it .*keeps its rows/,
+      ),
+    ]);
+    expect(judge({ 'public.users': 'truncate', 'public.invites': 'truncate' }, invites)).toEqual([]);
+    expect(judge({ 'public.users': 'truncate', 'public.invites': { email: 'null' } }, invites)).toEqual([]);
+    // a referencing table with no rows in the backup breaks nothing
+    expect(judge({ 'public.users': 'truncate' }, invites, { withData: new Set(['public.users']) })).toEqual(
+      [],
+    );
+  });
+
+  it('judges a key on a partitioned table by the rules of each partition, and leaves rules that read the row alone', () => {
+    const partitions = new Map([['public.invites', ['public.invites_1', 'public.invites_2']]]);
+    const alike = { 'public.invites_1': { email: 'email' }, 'public.invites_2': { email: 'email' } } as const;
+    expect(judge({ 'public.users': { email: 'email' }, ...alike }, invites, { partitions })).toEqual([]);
+    expect(
+      judge(
+        { 'public.users': { email: 'email' }, ...alike, 'public.invites_2': { email: 'hash' } },
+        invites,
+        { partitions },
+      ),
+    ).toEqual([expect.stringMatching(/\(email \/ hash\): it references public\.users\.email/)]);
+    expect(
+      judge(
+        { 'public.users': { email: 'email' }, 'public.invites': { email: { template: 'u{id}@x' } } },
+        invites,
+      ),
+    ).toEqual([]);
+  });
+
+  it('judges each pair of a composite key', () => {
+    const composite = [fk('public.lines', ['region', 'code'], 'public.codes', ['region', 'code'])];
+    expect(
+      judge(
+        { 'public.codes': { code: 'hash' }, 'public.lines': { code: 'hash', region: 'hash' } },
+        composite,
+      ),
+    ).toEqual([expect.stringMatching(/^anonymize\.tables\.public\.lines\.region \(hash\)/)]);
   });
 });

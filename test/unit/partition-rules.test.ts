@@ -76,6 +76,20 @@ describe('partition rules', () => {
     ]);
   });
 
+  it('gives the tables that inherit from a parent its rules, as partitions get theirs', () => {
+    const inheritance = new Map([['public.people', ['public.contractors', 'public.staff']]]);
+    const { tables, keep } = expandPartitionRules(
+      anonymize({ 'public.people': { email: 'email' }, 'public.staff': { note: 'null' } }, [
+        'public.people.id',
+      ]),
+      new Map(),
+      inheritance,
+    );
+    expect(tables['public.staff']).toEqual({ email: 'email', note: 'null' });
+    expect(tables['public.contractors']).toEqual({ email: 'email' });
+    expect(keep).toContain('public.contractors.id');
+  });
+
   it('lists every partitioned table above a partition', () => {
     expect(partitionParents(PARTITIONS).get('public.visits_2024_eu')).toEqual([
       'public.visits',

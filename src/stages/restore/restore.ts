@@ -3,7 +3,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadPartitions } from '../../anonymize/column-facts.js';
+import { loadInheritance, loadPartitions } from '../../anonymize/column-facts.js';
 import { isLargeObjectEntry, largeObjectFinding } from '../../anonymize/large-objects.js';
 import type { Config } from '../../config/schema.js';
 import { archiveDatabaseEntry, type DatabaseSetting } from '../../dump/database-options.js';
@@ -246,10 +246,15 @@ async function restoreDataAndPostData(
   neutralized: NeutralizedRecord[],
 ): Promise<{ record: AnonymizeRecord; samples: LeakSamples; earlyIndexes?: EarlyIndexesRecord }> {
   const { config, next, log } = input;
-  const { columns, partitions } = await withClient(next, 'staging-refresh:restore', async (client) => ({
-    columns: await loadColumns(client),
-    partitions: await loadPartitions(client),
-  }));
+  const { columns, partitions, inheritance } = await withClient(
+    next,
+    'staging-refresh:restore',
+    async (client) => ({
+      columns: await loadColumns(client),
+      partitions: await loadPartitions(client),
+      inheritance: await loadInheritance(client),
+    }),
+  );
   const partitioned = new Set([...partitions.keys(), ...[...partitions.values()].flat()]);
   // Only where masked tables stream is there anything to overlap; finding the entries is an
   // optimisation, and a failure there leaves every index to the post-data pass, as before.
@@ -289,6 +294,7 @@ async function restoreDataAndPostData(
       entries: input.entries,
       columns,
       partitions,
+      inheritance,
       next,
       workDir: input.scratch,
       signal: input.signal,

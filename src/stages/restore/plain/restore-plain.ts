@@ -10,7 +10,12 @@
 // psql meta-commands of the dump (\connect, \restrict) are not passed on.
 import { basename } from 'node:path';
 import type pg from 'pg';
-import { type ColumnFacts, loadColumnFacts, loadPartitions } from '../../../anonymize/column-facts.js';
+import {
+  type ColumnFacts,
+  loadColumnFacts,
+  loadInheritance,
+  loadPartitions,
+} from '../../../anonymize/column-facts.js';
 import { isLargeObjectStatement, largeObjectFinding } from '../../../anonymize/large-objects.js';
 import { expandPartitionRules, partitionParents } from '../../../anonymize/partition-rules.js';
 import { checkCoverage } from '../../../anonymize/pii-gate.js';
@@ -234,7 +239,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
     await finishSession();
     const { columns, problems } = await withClient(next, 'staging-refresh:restore', async (client) => {
       partitions = await loadPartitions(client);
-      anonymize = expandPartitionRules(anonymize, partitions);
+      anonymize = expandPartitionRules(anonymize, partitions, await loadInheritance(client));
       facts = await loadColumnFacts(client);
       return { columns: await loadColumns(client), problems: await plainRuleFit(client, partitions) };
     });
@@ -339,15 +344,25 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           };
           // Through a partitioned table (--load-via-partition-root): each partition's rows are
           // masked by its rules, which must then be this table's.
-          const throughRoot = throughRootProblems(table, rules, partitions);
+          // (Not once the PII gate has found columns: its findings are told, to the file's end.)
+          const throughRoot = blocked ? [] : throughRootProblems(table, rules, partitions);
           if (throughRoot.length > 0) throw ruleFitError(throughRoot, true);
           if (rule && rule !== 'truncate') {
             // Into a partition itself (not through its root): its partition key must stay as it is.
-            const keyProblems = partitionKeyProblems([[table, rule]], facts);
+            const keyProblems = blocked ? [] : partitionKeyProblems([[table, rule]], facts);
             // The foreign keys, read ahead with the unique keys, before the first masked row.
-            if (!foreignChecked) {
+            if (!foreignChecked && !blocked) {
               foreignChecked = true;
-              keyProblems.push(...foreignKeyProblems(rules, (await keysRead).foreign));
+              keyProblems.push(
+                ...foreignKeyProblems({
+                  rules,
+                  foreignKeys: (await keysRead).foreign,
+                  partitions,
+                  facts,
+                  prf,
+                  domain: anonymize.domain,
+                }),
+              );
             }
             if (keyProblems.length > 0) throw ruleFitError(keyProblems, true);
             current.transform = compileTableTransform(
