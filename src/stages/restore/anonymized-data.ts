@@ -157,8 +157,10 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     },
   );
   const types = columnTypes(input.columns);
+  // A partitioned table holds no rows (its partitions do): recorded, not streamed.
   const streamed = [...rules.entries()].filter(
-    (entry): entry is [string, Record<string, ColumnRule>] => entry[1] !== 'truncate',
+    (entry): entry is [string, Record<string, ColumnRule>] =>
+      entry[1] !== 'truncate' && !partitions.has(entry[0]),
   );
   const controller = new AbortController();
   const stopFollowing = whenAborted(input.signal, () => controller.abort());
@@ -251,7 +253,8 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     if (!input.pool) await pool.close();
   }
   for (const [table, value] of rules)
-    if (value === 'truncate') tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
+    if (value === 'truncate' || partitions.has(table))
+      tables.push({ name: table, rows: 0, rowsPerSecond: 0 });
   return {
     record: {
       tables: tables.sort((a, b) => a.name.localeCompare(b.name)),
