@@ -28,16 +28,21 @@ export function expandPartitionRules(
   );
   const written = { ...tables };
   // Each partition's rules: its ancestors', the farthest first, then its own, each over the last.
+  // Ancestors at one depth (a table inheriting from two parents) are taken together, by name: a
+  // truncate among them wins, as the stricter rule.
   for (const [partition, parents] of parentsOf) {
-    const levels = [...parents].sort((a, b) => depthOf(a) - depthOf(b));
+    const depths = new Map<number, string[]>();
+    for (const parent of [...parents].sort())
+      depths.set(depthOf(parent), [...(depths.get(depthOf(parent)) ?? []), parent]);
+    const levels = [...[...depths].sort(([a], [b]) => a - b).map(([, peers]) => peers), [partition]];
     let rules: Anonymize['tables'][string] | undefined;
     /** The column rules above, through a truncated level (a table below it ruling its own columns). */
     let columns: Exclude<Anonymize['tables'][string], 'truncate'> = {};
-    for (const level of [...levels, partition]) {
-      const own = written[level];
-      if (own === undefined) continue;
-      if (own !== 'truncate') columns = { ...columns, ...own };
-      rules = own === 'truncate' ? own : columns;
+    for (const peers of levels) {
+      const owns = peers.map((peer) => written[peer]).filter((own) => own !== undefined);
+      if (owns.length === 0) continue;
+      for (const own of owns) if (own !== 'truncate') columns = { ...columns, ...own };
+      rules = owns.includes('truncate') ? 'truncate' : columns;
     }
     if (rules !== undefined) tables[partition] = rules;
   }

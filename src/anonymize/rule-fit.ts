@@ -114,7 +114,9 @@ const TEXT_PROBES = ['someone@example.com', 'Ada Lovelace', '12345', 'AB-12', 'x
  * type (every rule is deterministic), so `hash` and `{ hash: { length: 16 } }` agree where they
  * write the same and the same rule on an int2 and an int8 column does not. A key on a
  * partitioned table holds for each of its partitions (their rules may differ). A side ruled
- * `null` references nothing; rules that read the row (templates) cannot be judged here.
+ * `null` (or writing NULL) references nothing; rules that read the row (templates) are judged only
+ * against a kept side. Not modelled: a unique column re-keys its collisions in its own row order,
+ * so a key unique on both sides may lose the few rows whose masked values collided.
  */
 export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
   const { rules, partitions } = input;
@@ -123,24 +125,49 @@ export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
   /** The tables holding a key's rows: a partitioned table's bottom-level partitions, else itself. */
   const holders = (table: string) =>
     (partitions.get(table) ?? [table]).filter((holder) => !partitions.has(holder));
-  /** What a rule writes for the probes on a column (the same for rules that mask alike). */
+  const cache = new Map<string, string>();
+  /**
+   * What a rule writes for the probes on a column (the same for rules that mask alike), with the
+   * column's type; a rule that refuses or nulls every probe is told by how it is written instead.
+   */
   const writes = (rule: ColumnRule | undefined, table: string, column: string): string => {
-    if (rule === undefined) return 'kept';
-    const type = input.facts.get(`${table}.${column}`)?.type ?? 'text';
+    const facts = input.facts.get(`${table}.${column}`);
+    const type = facts?.type ?? 'text';
+    if (rule === undefined) return 'kept'; // the values as they are: they met before
+    const id = `${describeRule(rule)}\u0000${type}\u0000${facts?.sqlType ?? ''}`;
+    const known = cache.get(id);
+    if (known !== undefined) return known;
     const probes = PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES;
+    let written: string;
     try {
       const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
-      return probes
-        .map((value) => {
-          try {
-            return JSON.stringify(mask(value, () => null));
-          } catch {
-            return 'refused';
-          }
-        })
-        .join('\u0000');
+      const outputs = probes.map((value) => {
+        try {
+          return mask(value, () => null);
+        } catch {
+          return undefined;
+        }
+      });
+      written = outputs.every((output) => output === null || output === undefined)
+        ? `as written: ${id}`
+        : `${facts?.sqlType ?? type}\u0000${outputs.map((output) => JSON.stringify(output ?? 'refused')).join('\u0000')}`;
     } catch {
-      return `not compiled: ${describeRule(rule)}`;
+      written = `as written: ${id}`;
+    }
+    cache.set(id, written);
+    return written;
+  };
+  /** A referencing side that writes NULL for every probe references nothing (`fixed: null`…). */
+  const writesNull = (rule: ColumnRule | undefined, table: string, column: string): boolean => {
+    if (rule === undefined || usesRow(rule)) return false;
+    const type = input.facts.get(`${table}.${column}`)?.type ?? 'text';
+    try {
+      const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
+      return (PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES).every(
+        (value) => mask(value, () => null) === null,
+      );
+    } catch {
+      return false;
     }
   };
   for (const key of input.foreignKeys) {
@@ -150,7 +177,7 @@ export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
       return (
         (input.withData?.has(table) ?? true) &&
         own !== 'truncate' &&
-        !key.columns.some((column) => isNull(own?.[column]))
+        !key.columns.some((column) => isNull(own?.[column]) || writesNull(own?.[column], table, column))
       );
     });
     if (referencing.length === 0) continue;
@@ -171,15 +198,25 @@ export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
         rule: ruleOf(rules, table, target),
       }));
       const sides = [...mine, ...theirs];
-      if (sides.some((side) => side.rule !== undefined && usesRow(side.rule))) return;
-      if (new Set(sides.map((side) => writes(side.rule, side.table, side.column))).size <= 1) return;
+      // A rule that reads the row cannot be judged on a value alone: only kept against masked is.
+      if (sides.some((side) => side.rule !== undefined && usesRow(side.rule))) {
+        if (sides.every((side) => side.rule !== undefined)) return;
+      } else if (new Set(sides.map((side) => writes(side.rule, side.table, side.column))).size <= 1) return;
       const spell = (list: typeof sides) =>
         [...new Set(list.map((side) => describeRule(side.rule)))].join(' / ');
       const masked = theirs.find((side) => side.rule !== undefined)?.rule;
+      const types = [
+        ...new Set(sides.map((side) => input.facts.get(`${side.table}.${side.column}`)?.sqlType)),
+      ];
+      const sameRule = new Set(sides.map((side) => describeRule(side.rule))).size === 1;
       const fix =
-        masked === undefined
-          ? `keep it as well (no rule), or rule ${columnKey(key.references.table, target)} the same way: ${target}: ${spell(mine)}`
-          : `rule it the same way: ${column}: ${describeRule(masked)}`;
+        sameRule && types.length > 1
+          ? `the two columns' types differ (${types.join(' / ')}), so the same value is not written the same way: keep both, or give the key one type`
+          : masked === undefined
+            ? `keep it as well (no rule), or rule ${columnKey(key.references.table, target)} the same way: ${target}: ${spell(mine)}`
+            : new Set(theirs.map((side) => describeRule(side.rule))).size > 1
+              ? `give ${columnKey(key.references.table, target)} one rule in every partition, and ${column} the same`
+              : `rule it the same way: ${column}: ${describeRule(masked)}`;
       problems.push(
         `anonymize.tables.${columnKey(key.table, column)} (${spell(mine)}): it references ${columnKey(key.references.table, target)} (foreign key ${key.name}), ${masked === undefined ? 'which keeps its values' : `masked by ${spell(theirs)}`} — masked differently, the two no longer match and PostgreSQL would refuse the foreign key after the data; ${fix}`,
       );

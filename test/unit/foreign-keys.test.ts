@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnFacts } from '../../src/anonymize/column-facts.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { foreignKeyProblems } from '../../src/anonymize/rule-fit.js';
-import { type ColumnRuleInput, parseRule } from '../../src/anonymize/strategies/registry.js';
+import { type ColumnRule, type ColumnRuleInput, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { type ForeignKey, foreignKeysIn } from '../../src/dump/unique-keys.js';
 import { loadParser, parseStatements } from '../../src/sql/parse-sql.js';
 
@@ -169,5 +169,70 @@ describe('foreign keys against the rules', () => {
         composite,
       ),
     ).toEqual([expect.stringMatching(/^anonymize\.tables\.public\.lines\.region \(hash\)/)]);
+  });
+});
+
+describe('foreign keys against rules the probes cannot tell apart by value', () => {
+  const prf = KeyedPrf.of('fk-unit-secret');
+  const facts = (entries: Record<string, [string, string]>) =>
+    new Map(Object.entries(entries).map(([key, [type, sqlType]]) => [key, { type, sqlType } as ColumnFacts]));
+  const key: ForeignKey = {
+    table: 'public.a',
+    name: 'a_fkey',
+    columns: ['k'],
+    references: { table: 'public.b', columns: ['k'] },
+  };
+  const judge = (
+    a: ColumnRuleInput | undefined,
+    b: ColumnRuleInput | undefined,
+    types: Record<string, [string, string]>,
+  ) =>
+    foreignKeyProblems({
+      rules: new Map<string, Record<string, ColumnRule>>([
+        ['public.a', a === undefined ? {} : { k: parseRule(a) }],
+        ['public.b', b === undefined ? {} : { k: parseRule(b) }],
+      ]),
+      foreignKeys: [key],
+      partitions: new Map(),
+      facts: facts(types),
+      prf,
+      domain: 'example.invalid',
+    });
+
+  it('tells rules that refuse every probe apart by how they are written', () => {
+    const varchar: Record<string, [string, string]> = {
+      'public.a.k': ['varchar', 'character varying(20)'],
+      'public.b.k': ['varchar', 'character varying(20)'],
+    };
+    expect(judge({ shift: '30d' }, { shift: '90d' }, varchar)).toHaveLength(1);
+    expect(judge({ shift: '30d' }, { shift: '30d' }, varchar)).toEqual([]);
+  });
+
+  it('refuses the same rule on columns whose types write a value differently, and passes both kept', () => {
+    const types: Record<string, [string, string]> = {
+      'public.a.k': ['int4', 'integer'],
+      'public.b.k': ['numeric', 'numeric(10,2)'],
+    };
+    expect(judge('hash', 'hash', types)).toEqual([
+      expect.stringMatching(/types differ \(integer \/ numeric\(10,2\)\)/),
+    ]);
+    expect(judge(undefined, undefined, types)).toEqual([]);
+  });
+
+  it('lets a referencing side that writes NULL reference nothing', () => {
+    const text: Record<string, [string, string]> = {
+      'public.a.k': ['text', 'text'],
+      'public.b.k': ['text', 'text'],
+    };
+    expect(judge({ fixed: null }, 'email', text)).toEqual([]);
+  });
+
+  it('judges a rule that reads the row only against a kept side', () => {
+    const text: Record<string, [string, string]> = {
+      'public.a.k': ['text', 'text'],
+      'public.b.k': ['text', 'text'],
+    };
+    expect(judge({ template: 'u{id}@x' }, 'email', text)).toEqual([]);
+    expect(judge({ template: 'u{id}@x' }, undefined, text)).toHaveLength(1);
   });
 });

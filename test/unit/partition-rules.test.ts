@@ -90,6 +90,21 @@ describe('partition rules', () => {
     expect(keep).toContain('public.contractors.id');
   });
 
+  it('gives a table inheriting from two parents a truncate of either, whatever their order', () => {
+    for (const order of [
+      ['public.a', 'public.b'],
+      ['public.b', 'public.a'],
+    ]) {
+      const inheritance = new Map(order.map((parent) => [parent, ['public.c']]));
+      const { tables } = expandPartitionRules(
+        anonymize({ 'public.a': 'truncate', 'public.b': { x: 'hash' } }),
+        new Map(),
+        inheritance,
+      );
+      expect(tables['public.c']).toBe('truncate');
+    }
+  });
+
   it('lists every partitioned table above a partition', () => {
     expect(partitionParents(PARTITIONS).get('public.visits_2024_eu')).toEqual([
       'public.visits',

@@ -299,7 +299,10 @@ async function enforceRuleFit(
     // post-data this parser cannot read (a newer server's syntax) leaves that check out.
     tables.size > 0
       ? archiveKeys(input.archive, input.signal)
-      : archiveKeys(input.archive, input.signal).catch(() => ({ unique: [], foreign: [] })),
+      : archiveKeys(input.archive, input.signal).catch((error: unknown) => {
+          if (input.signal.aborted) throw error;
+          return { unique: [], foreign: [] };
+        }),
     withClient(input.next, 'staging-refresh:anonymize', loadColumnFacts),
   ]);
   const samples = new Map<string, Map<string, string[]>>();
