@@ -121,63 +121,63 @@ const TEXT_PROBES = ['someone@example.com', 'Ada Lovelace', '12345', 'AB-12', 'x
 export function foreignKeyProblems(input: ForeignKeyFitInput): string[] {
   const { rules, partitions } = input;
   const problems: string[] = [];
-  const isNull = (rule: ColumnRule | undefined) => rule !== undefined && ruleParts(rule).name === 'null';
   /** The tables holding a key's rows: a partitioned table's bottom-level partitions, else itself. */
   const holders = (table: string) =>
     (partitions.get(table) ?? [table]).filter((holder) => !partitions.has(holder));
-  const cache = new Map<string, string>();
+  const cache = new Map<string, { id: string; outputs: (string | null | undefined)[] | undefined }>();
+  /**
+   * What a rule writes for its column type's probes (undefined where it refuses one; no outputs
+   * where it does not compile), once per rule and type.
+   */
+  const probed = (rule: ColumnRule, table: string, column: string) => {
+    const facts = input.facts.get(`${table}.${column}`);
+    const type = facts?.type ?? 'text';
+    const id = `${describeRule(rule)}\u0000${type}\u0000${facts?.sqlType ?? ''}`;
+    let known = cache.get(id);
+    if (!known) {
+      let outputs: (string | null | undefined)[] | undefined;
+      try {
+        const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
+        outputs = (PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES).map((value) => {
+          try {
+            return mask(value, () => null);
+          } catch {
+            return undefined;
+          }
+        });
+      } catch {
+        outputs = undefined;
+      }
+      known = { id, outputs };
+      cache.set(id, known);
+    }
+    return known;
+  };
   /**
    * What a rule writes for the probes on a column (the same for rules that mask alike), with the
    * column's type; a rule that refuses or nulls every probe is told by how it is written instead.
    */
   const writes = (rule: ColumnRule | undefined, table: string, column: string): string => {
-    const facts = input.facts.get(`${table}.${column}`);
-    const type = facts?.type ?? 'text';
     if (rule === undefined) return 'kept'; // the values as they are: they met before
-    const id = `${describeRule(rule)}\u0000${type}\u0000${facts?.sqlType ?? ''}`;
-    const known = cache.get(id);
-    if (known !== undefined) return known;
-    const probes = PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES;
-    let written: string;
-    try {
-      const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
-      const outputs = probes.map((value) => {
-        try {
-          return mask(value, () => null);
-        } catch {
-          return undefined;
-        }
-      });
-      written = outputs.every((output) => output === null || output === undefined)
-        ? `as written: ${id}`
-        : `${facts?.sqlType ?? type}\u0000${outputs.map((output) => JSON.stringify(output ?? 'refused')).join('\u0000')}`;
-    } catch {
-      written = `as written: ${id}`;
-    }
-    cache.set(id, written);
-    return written;
+    const { id, outputs } = probed(rule, table, column);
+    if (!outputs || outputs.every((output) => output === null || output === undefined))
+      return `as written: ${id}`;
+    const type = input.facts.get(`${table}.${column}`)?.sqlType ?? '';
+    return `${type}\u0000${outputs.map((output) => JSON.stringify(output ?? 'refused')).join('\u0000')}`;
   };
-  /** A referencing side that writes NULL for every probe references nothing (`fixed: null`…). */
-  const writesNull = (rule: ColumnRule | undefined, table: string, column: string): boolean => {
-    if (rule === undefined || usesRow(rule)) return false;
-    const type = input.facts.get(`${table}.${column}`)?.type ?? 'text';
-    try {
-      const mask = compileRule(rule, { prf: input.prf, type, domain: input.domain });
-      return (PROBES.find((probe) => probe.types.has(type))?.values ?? TEXT_PROBES).every(
-        (value) => mask(value, () => null) === null,
-      );
-    } catch {
-      return false;
-    }
-  };
+  /** A referencing side that writes NULL for every probe references nothing (`null`, `fixed: null`). */
+  const writesNull = (rule: ColumnRule | undefined, table: string, column: string): boolean =>
+    rule !== undefined &&
+    !usesRow(rule) &&
+    (probed(rule, table, column).outputs?.every((output) => output === null) ?? false);
   for (const key of input.foreignKeys) {
-    // The rows that reference: in tables with data, not truncated, not ruled null on the key.
+    // The rows that reference: in tables with data, not truncated, not writing NULL on the key.
     const referencing = holders(key.table).filter((table) => {
       const own = rules.get(table);
       return (
         (input.withData?.has(table) ?? true) &&
         own !== 'truncate' &&
-        !key.columns.some((column) => isNull(own?.[column]) || writesNull(own?.[column], table, column))
+        !key.columns.some((column) => writesNull(own?.[column], table, column))
       );
     });
     if (referencing.length === 0) continue;

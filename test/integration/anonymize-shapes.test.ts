@@ -173,6 +173,30 @@ describe('anonymization on real schema shapes', () => {
   });
 });
 
+/**
+ * A run on a dump of `setupSql` in `format` (taken through the partitions' root when `viaRoot`),
+ * as the file `file` in a new directory's backups, with these anonymize rules: its config and
+ * its live database's name.
+ */
+async function prepared(
+  label: string,
+  setupSql: string,
+  file: string,
+  format: 'c' | 'p',
+  anonymize: Record<string, unknown>,
+  viaRoot = false,
+) {
+  const dir = await tempDir(label);
+  await makeDumps(dir, setupSql, { [file]: format }, undefined, viaRoot ? ['--load-via-partition-root'] : []);
+  const live = uniqueDb(label.replace(/-/g, '_'));
+  const { config } = await writeTestConfig(dir, live, {
+    source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
+    anonymize,
+  });
+  await copyFile(join(dir, file), join(dir, 'backups', file));
+  return { config, live };
+}
+
 // A partitioned table whose partition keys a rule writes: a range key on a date, and a list key on
 // an expression of a sub-partition. pg_dump writes each partition's rows into the partition, so a
 // masked key that belongs in another partition is refused by PostgreSQL in the middle of the load;
@@ -194,18 +218,11 @@ describe.each([
   ['a plain dump', 'prod.sql', 'p'],
 ] as const)('rules on partition keys, in %s', (_, file, format) => {
   it('refuses a rule on a partition key before any row of the partition is written, naming the key and what to do', async () => {
-    const dir = await tempDir('keyed-leaf');
-    await makeDumps(dir, KEYED, { [file]: format });
-    const live = uniqueDb('keyed_leaf');
     const anonymize = {
       secret: 'keyed-secret',
       tables: { 'public.visits': { at: { shift: '30d' }, region: { mask: { char: 'x' } }, email: 'email' } },
     };
-    const { config } = await writeTestConfig(dir, live, {
-      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-      anonymize,
-    });
-    await copyFile(join(dir, file), join(dir, 'backups', file));
+    const { config, live } = await prepared('keyed-leaf', KEYED, file, format, anonymize);
     const record = await runRefresh(config, quiet);
     expect(record.exitCode).toBe(78);
     // the message lists one problem a line
@@ -234,18 +251,11 @@ describe.each([
   });
 
   it('masks a partition key when the dump loads through the root, and every row lands where its masked key belongs', async () => {
-    const dir = await tempDir('keyed-root');
-    await makeDumps(dir, KEYED, { [file]: format }, undefined, ['--load-via-partition-root']);
-    const live = uniqueDb('keyed_root');
     const anonymize = {
       secret: 'keyed-secret',
       tables: { 'public.visits': { at: { shift: '30d' }, email: 'email' } },
     };
-    const { config } = await writeTestConfig(dir, live, {
-      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-      anonymize,
-    });
-    await copyFile(join(dir, file), join(dir, 'backups', file));
+    const { config, live } = await prepared('keyed-root', KEYED, file, format, anonymize, true);
     const record = await runRefresh(config, quiet);
     expect(record.error).toBeUndefined();
     expect(record.outcome).toBe('succeeded');
@@ -277,18 +287,11 @@ describe.each([
     }
   });
   it('masks each partition by its own rules when the dump loads through the root (a plain dump cannot tell them apart: refused)', async () => {
-    const dir = await tempDir('keyed-own');
-    await makeDumps(dir, KEYED, { [file]: format }, undefined, ['--load-via-partition-root']);
-    const live = uniqueDb('keyed_own');
     const anonymize = {
       secret: 'keyed-secret',
       tables: { 'public.visits': { email: 'email' }, 'public.visits_old': { email: 'null' } },
     };
-    const { config } = await writeTestConfig(dir, live, {
-      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-      anonymize,
-    });
-    await copyFile(join(dir, file), join(dir, 'backups', file));
+    const { config, live } = await prepared('keyed-own', KEYED, file, format, anonymize, true);
     const record = await runRefresh(config, quiet);
     if (format === 'p') {
       expect(record.exitCode).toBe(78);
@@ -316,16 +319,17 @@ describe.each([
 
 describe('rules on partition keys, in an archive pg_restore reads', () => {
   it('routes the masked rows through the root as the archive says, though its data is not read here', async () => {
-    const dir = await tempDir('keyed-pg-restore');
-    await makeDumps(dir, KEYED, { 'prod.dump': 'c' }, undefined, ['--load-via-partition-root']);
-    const live = uniqueDb('keyed_pg_restore');
-    const { config } = await writeTestConfig(dir, live, {
-      anonymize: {
+    const { config, live } = await prepared(
+      'keyed-pg-restore',
+      KEYED,
+      'prod.dump',
+      'c',
+      {
         secret: 'keyed-secret',
         tables: { 'public.visits': { at: { shift: '30d' }, email: 'email' } },
       },
-    });
-    await copyFile(join(dir, 'prod.dump'), join(dir, 'backups', 'prod.dump'));
+      true,
+    );
     const saved = process.env.STAGING_REFRESH_ARCHIVE_READER;
     process.env.STAGING_REFRESH_ARCHIVE_READER = 'pg_restore';
     try {
@@ -347,14 +351,7 @@ describe('rules on partition keys, in an archive pg_restore reads', () => {
 
 describe('rules that do not fit, in a plain dump', () => {
   it('refuses them at the end of the schema, before any row is written', async () => {
-    const dir = await tempDir('shapes-plain-bad');
-    await makeDumps(dir, PRODUCTION, { 'prod.sql': 'p' });
-    const live = uniqueDb('shapes_plain_bad');
-    const { config } = await writeTestConfig(dir, live, {
-      source: { local: { path: join(dir, 'backups', 'prod.sql') }, maxAge: '8d' },
-      anonymize: BAD,
-    });
-    await copyFile(join(dir, 'prod.sql'), join(dir, 'backups', 'prod.sql'));
+    const { config, live } = await prepared('shapes-plain-bad', PRODUCTION, 'prod.sql', 'p', BAD);
     const record = await runRefresh(config, quiet);
     expect(record.exitCode).toBe(78);
     const message = record.error?.message ?? '';
@@ -384,20 +381,13 @@ describe.each([
   ['a plain dump', 'prod.sql', 'p'],
 ] as const)('rules on a parent table, in %s', (_, file, format) => {
   it('reach the tables that inherit from it, at every level, with a child’s own rules added', async () => {
-    const dir = await tempDir('inherited');
-    await makeDumps(dir, INHERITED, { [file]: format });
-    const live = uniqueDb('inherited');
-    const { config } = await writeTestConfig(dir, live, {
-      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-      anonymize: {
-        secret: 'inherited-secret',
-        tables: {
-          'public.people': { email: 'email', note: 'null' },
-          'public.contractors': { agency: { fake: 'company.name' } },
-        },
+    const { config, live } = await prepared('inherited', INHERITED, file, format, {
+      secret: 'inherited-secret',
+      tables: {
+        'public.people': { email: 'email', note: 'null' },
+        'public.contractors': { agency: { fake: 'company.name' } },
       },
     });
-    await copyFile(join(dir, file), join(dir, 'backups', file));
     const record = await runRefresh(config, quiet);
     expect(record.error).toBeUndefined();
     expect(await allDataText(live)).not.toMatch(/Real-Mail|Agency \d/);
