@@ -22,7 +22,7 @@ const HEAD = 3;
 export class BytesMemo {
   private slots = new Int32Array(FIRST_SLOTS * WORDS);
   /** Each entry: its head, its key's bytes, its output's bytes. */
-  private arena = Buffer.allocUnsafeSlow(1 << 20);
+  private arena: Buffer;
   private used = 0;
   private entries = 0;
   private lookups = 0;
@@ -30,6 +30,11 @@ export class BytesMemo {
   private on = true;
   /** The digest of the last key looked up (for `store`). */
   private lo = 0;
+
+  /** `arenaBytes`: the arena's first size (it doubles as entries need, up to 64 MiB). */
+  constructor(arenaBytes = 1 << 20) {
+    this.arena = Buffer.allocUnsafeSlow(arenaBytes);
+  }
 
   /** False once the hit rate switched the cache off. */
   caching(): boolean {

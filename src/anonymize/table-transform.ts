@@ -20,6 +20,18 @@ import {
 } from './strategies/registry.js';
 import { uniqueMaskers } from './unique-masker.js';
 
+type Flush = NonNullable<BytesMasker['flush']>;
+
+/**
+ * Runs what the columns owe at the end of a block, outside the block's code: called from there, a
+ * table's own flush (a closure new to the code, compiled on the warm-up's) failed the call's target
+ * check and dropped the block's code out of its compiled form at every block — V8 keeps that code
+ * — 39 times in a 50k-row users table.
+ */
+function flushAll(flushes: readonly Flush[], sink: ByteSink): void {
+  for (let index = 0; index < flushes.length; index++) (flushes[index] as Flush)(sink);
+}
+
 export interface TableTransform {
   /** Masks one COPY data line (without its newline). */
   line(text: string): string;
@@ -108,6 +120,13 @@ export function compileTableTransform(
   const ordered = [...maskers].sort((a, b) => a.index - b.index);
   // Most tables mask fields independently: no row access, no per-row allocation but the split.
   const fast = !Object.values(rules).some(usesRow);
+  // What the columns owe at the end of a block (flushAll), the deferred unique column's last.
+  const flushes = [
+    ...ordered.filter(({ plain }) => plain !== settles),
+    ...(settles ? [{ plain: settles }] : []),
+  ]
+    .map(({ plain }) => plain?.flush)
+    .filter((flush): flush is Flush => flush !== undefined);
   /** The fast path of `bytes`: the masked fields cut out of the block, the rest copied as it is. */
   const maskBlock = (source: Buffer, from: number, to: number): { out: Buffer; rows: number } => {
     // Masked values are short; room for the input and some growth saves most regrowing.
@@ -155,8 +174,7 @@ export function compileTableTransform(
       row = newline + 1;
     }
     sink.copy(source, copied, to);
-    for (const { plain } of ordered) if (plain !== settles) plain?.flush?.(sink);
-    settles?.flush?.(sink);
+    if (flushes.length > 0) flushAll(flushes, sink);
     return { out: sink.bytes(), rows };
   };
   return {

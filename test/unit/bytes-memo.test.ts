@@ -48,6 +48,18 @@ describe('BytesMemo', () => {
     expect(memo.caching()).toBe(true);
   });
 
+  it('outgrows a small arena, starting over each time it doubles, and still answers right', () => {
+    // The warm-up's memo (warm-masking.ts): 64 bytes hold three entries of these.
+    const memo = new BytesMemo(64);
+    const masked = (key: string) => `masked-${key}`;
+    const keys = Array.from({ length: 400 }, (_, index) => `key-${index}`);
+    for (const key of keys) expect(lookup(memo, key, masked)).toEqual({ hit: false, field: masked(key) });
+    // The arena doubled to 8 KiB on the way, dropping what it held: the last keys are still there.
+    for (const key of keys.slice(-50))
+      expect(lookup(memo, key, masked)).toEqual({ hit: true, field: masked(key) });
+    expect(lookup(memo, 'key-0', () => 'again')).toEqual({ hit: false, field: 'again' });
+  });
+
   it('switches itself off after the trial when values barely repeat', () => {
     const memo = new BytesMemo();
     for (let index = 0; index < MEMO_TRIAL + 10; index++) lookup(memo, `u${index}`, (key) => key);

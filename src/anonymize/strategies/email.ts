@@ -30,10 +30,14 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
       : undefined;
   },
   compile: (options, ctx) => {
+    const { prf } = ctx;
     const domain = options.domain ?? ctx.domain;
-    return (value) => (value === null ? null : `u_${ctx.prf.token(value.trim().toLowerCase())}@${domain}`);
+    return (value) => (value === null ? null : `u_${prf.token(value.trim().toLowerCase())}@${domain}`);
   },
   compileBytes: (options, ctx) => {
+    // The PRF captured itself, not the context object: a closure reading ctx.prf checked the
+    // context's map a value, and the contexts of two tables need not share one.
+    const { prf } = ctx;
     const domain = options.domain ?? ctx.domain;
     // The address is written as it comes when the domain is ASCII and needs no escape.
     if (!/^[\x20-\x5b\x5d-\x7e]*$/.test(domain)) return undefined;
@@ -46,7 +50,7 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
       let to = end;
       while (from < to && source[from] === 32) from++;
       while (to > from && source[to - 1] === 32) to--;
-      const folded = ctx.prf.scratch(to - from);
+      const folded = prf.scratch(to - from);
       for (let index = from; index < to; index++) {
         const code = source[index] as number;
         folded[index - from] = code >= 65 && code <= 90 ? code + 32 : code;
@@ -55,7 +59,7 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
       const at = sink.length;
       target[at] = 117; // u
       target[at + 1] = 95; // _
-      ctx.prf.tokenOfScratchInto(to - from, target, at + 2);
+      prf.tokenOfScratchInto(to - from, target, at + 2);
       sink.length = at + 18;
       sink.copy(tail, 0, tail.length);
     };
@@ -65,8 +69,8 @@ export const emailStrategy: Strategy<'email', EmailOptions> = {
     let high = 0;
     masker.key = {
       last: () => {
-        high = ctx.prf.lastTokenHigh;
-        return ctx.prf.lastTokenLow;
+        high = prf.lastTokenHigh;
+        return prf.lastTokenLow;
       },
       of: (out) => {
         high = Number.parseInt(out.slice(2, 10), 16);

@@ -19,23 +19,25 @@ export const fakeStrategy: Strategy<'fake', string> = {
       ? `the column has a unique index and fake ${kind} can give two rows the same value`
       : undefined,
   compileBytes: (kind, ctx) => {
+    const { prf } = ctx;
     const fast = fastFakeBytes(kind);
     if (!fast) return undefined;
     // The value is only hashed, as UTF-8: any field without an escape is its own bytes.
-    const masker: BytesMasker = (source, start, end, sink) => fast(ctx.prf.wideOf(source, start, end), sink);
+    const masker: BytesMasker = (source, start, end, sink) => fast(prf.wideOf(source, start, end), sink);
     masker.utf8 = true;
     return masker;
   },
   compile: (kind, ctx) => {
+    const { prf } = ctx;
     const fast = fastFake(kind);
-    if (fast) return (value) => (value === null ? null : fast(ctx.prf.wide(value)));
+    if (fast) return (value) => (value === null ? null : fast(prf.wide(value)));
     const [namespace, method] = kind.split('.') as [string, string];
     const module = (faker as unknown as Record<string, Record<string, unknown>>)[namespace];
     const generate = module?.[method];
     if (typeof generate !== 'function') throw new Error(`faker has no ${kind}`);
     return (value) => {
       if (value === null) return null;
-      faker.seed(ctx.prf.uint32(`${kind}\u0000${value}`));
+      faker.seed(prf.uint32(`${kind}\u0000${value}`));
       return String((generate as () => unknown).call(module));
     };
   },

@@ -109,17 +109,17 @@ function hashBytesMasker(ctx: StrategyContext, length: number | undefined): Byte
 }
 
 function hashMasker(ctx: StrategyContext, length: number | undefined) {
+  const { prf } = ctx;
   if (INTEGER_TYPES.has(ctx.type)) {
     const max = integerCeiling(ctx.type);
-    return (value: string | null) =>
-      value === null ? null : String(1 + remainder(ctx.prf.uint32(value), max));
+    return (value: string | null) => (value === null ? null : String(1 + remainder(prf.uint32(value), max)));
   }
   if (ctx.type === 'uuid') {
     return (value: string | null) => {
       if (value === null) return null;
-      const hex = ctx.prf.hex(value, 32);
+      const hex = prf.hex(value, 32);
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
     };
   }
-  return (value: string | null) => (value === null ? null : ctx.prf.hex(value, length ?? 16));
+  return (value: string | null) => (value === null ? null : prf.hex(value, length ?? 16));
 }

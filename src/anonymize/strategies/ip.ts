@@ -17,6 +17,7 @@ export const ipStrategy: Strategy<'ip', Record<string, never>> = {
   memoize: true,
   readsRow: () => false,
   compile: (_options, ctx) => {
+    const { prf } = ctx;
     const network = ctx.type === 'cidr';
     return (value) => {
       if (value === null) return null;
@@ -25,12 +26,12 @@ export const ipStrategy: Strategy<'ip', Record<string, never>> = {
       const suffix = slash === -1 ? '' : value.slice(slash);
       const bits = slash === -1 ? undefined : Number(value.slice(slash + 1));
       if (isIPv4(address)) {
-        const word = (0x0a000000 | (ctx.prf.uint32(address) & 0x00ffffff)) >>> 0;
+        const word = (0x0a000000 | (prf.uint32(address) & 0x00ffffff)) >>> 0;
         const kept = network && bits !== undefined ? zeroHostBits(word, bits) : word;
         return `${[24, 16, 8, 0].map((shift) => (kept >>> shift) & 0xff).join('.')}${suffix}`;
       }
       if (isIPv6(address)) {
-        const hex = `fd${ctx.prf.hex(address, 30)}`;
+        const hex = `fd${prf.hex(address, 30)}`;
         let groups = Array.from({ length: 8 }, (_, index) => hex.slice(index * 4, index * 4 + 4));
         if (network && bits !== undefined) groups = zeroHostGroups(groups, bits);
         return `${groups.join(':')}${suffix}`;

@@ -56,8 +56,9 @@ export const scrambleStrategy: Strategy<'scramble', Record<string, never>> = {
       ? 'the column has a unique index and scramble can give two values the same output'
       : undefined,
   compile: (_options, ctx) => {
+    const { prf } = ctx;
     const scramble = (value: string, key: string): string => {
-      const stream = new Stream(ctx.prf.wide(key));
+      const stream = new Stream(prf.wide(key));
       let out = '';
       for (let index = 0; index < value.length; index++) {
         const code = value.charCodeAt(index);

@@ -30,6 +30,7 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
       ? 'the column has a unique index and shift can move two dates onto the same day'
       : undefined,
   compile: (rangeMs, ctx) => {
+    const { prf } = ctx;
     const days = Math.max(1, Math.round(rangeMs / 86_400_000));
     return (value) => {
       if (value === null) return null;
@@ -42,11 +43,14 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
           `shift: a value does not start with a YYYY-MM-DD date (${value.length} characters); shift keeps the format or refuses — use another strategy for this column`,
         );
       }
-      const moved = shifted(day, ctx.prf.uint32(value), days, bc ? inBcYears : inYears);
+      const moved = shifted(day, prf.uint32(value), days, bc ? inBcYears : inYears);
       return (bc ? formatBcDay(moved) : formatDay(moved)) + value.slice(10);
     };
   },
   compileBytes: (rangeMs, ctx) => {
+    // The PRF captured itself, not the context object: a closure reading ctx.prf checked the
+    // context's map a value, and the contexts of two tables need not share one.
+    const { prf } = ctx;
     // The date's ten digits written from the day's number and the rest of the field copied: no
     // string a value (a timestamp column's values never repeat, so each was a miss through the
     // string path). Anything but a date — infinity, or the error — goes through the string path.
@@ -70,7 +74,7 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
         return;
       }
       if (end - start !== 10) {
-        const to = shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears);
+        const to = shifted(day, prf.uint32Of(source, start, end), days, inYears);
         writeDay(to, sink.reserve(10), sink.length);
         sink.length += 10;
         sink.copy(source, start + 10, end);
@@ -87,7 +91,7 @@ export const shiftStrategy: Strategy<'shift', number, string> = {
       if (tags[slot] === day) {
         for (let index = 0; index < 10; index++) target[at + index] = moved[from + index] as number;
       } else {
-        writeDay(shifted(day, ctx.prf.uint32Of(source, start, end), days, inYears), target, at);
+        writeDay(shifted(day, prf.uint32Of(source, start, end), days, inYears), target, at);
         for (let index = 0; index < 10; index++) moved[from + index] = target[at + index] as number;
         tags[slot] = day;
       }
