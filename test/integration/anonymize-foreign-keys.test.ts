@@ -102,8 +102,35 @@ describe.each([
         /^anonymize\.tables\.public\.tokens \(truncate\): public\.token_uses references it \(foreign key token_uses_token_id_fkey on token_id\) and keeps its rows/,
       ),
     );
-    // an archive is judged before any row; a plain dump at its first masked table's COPY
-    if (format === 'c') expect(record.restore?.tables ?? []).toEqual([]);
+    // judged before any row: an archive whole, a plain dump at its first COPY
+    expect(record.restore?.tables ?? []).toEqual([]);
+    expect(await databasesLike(live)).toEqual([]);
+  });
+
+  it('refuses truncating a table still referenced when the rules only truncate, before any row', async () => {
+    const dir = await tempDir('fk-truncate-only');
+    const live = uniqueDb('fk_truncate_only');
+    const config = await configFor(dir, live, {
+      secret: 'fk-secret',
+      tables: { 'public.tokens': 'truncate' },
+      // what the PII gate would stop on, looked at and kept: these rules only truncate
+      keep: [
+        'public.accounts.email',
+        'public.accounts.handle',
+        'public.invites.inviter_email',
+        'public.follows.Handle',
+        'public.old_invites.inviter_email',
+      ],
+    });
+    const record = await runRefresh(config, quiet);
+    expect(record.exitCode).toBe(78);
+    const problems = (record.error?.message ?? '').split('\n  - ').slice(1);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^anonymize\.tables\.public\.tokens \(truncate\): public\.token_uses references it \(foreign key token_uses_token_id_fkey on token_id\) and keeps its rows/,
+      ),
+    ]);
+    expect(record.restore?.tables ?? []).toEqual([]);
     expect(await databasesLike(live)).toEqual([]);
   });
 

@@ -170,7 +170,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           return read;
         });
   const uniqueKeysRead = keysRead.then((read) => read.keys);
-  /** Whether the foreign keys were held against the rules (at the first masked table's COPY). */
+  /** Whether the foreign keys were held against the rules (at the first COPY). */
   let foreignChecked = false;
   let types = new Map<string, Map<string, string>>();
   const findings: AnonymizeRecord['findings'] = [];
@@ -347,24 +347,26 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           // (Not once the PII gate has found columns: its findings are told, to the file's end.)
           const throughRoot = blocked ? [] : throughRootProblems(table, rules, partitions);
           if (throughRoot.length > 0) throw ruleFitError(throughRoot, true);
+          // Into a partition itself (not through its root): its partition key must stay as it is.
+          const keyProblems =
+            rule && rule !== 'truncate' && !blocked ? partitionKeyProblems([[table, rule]], facts) : [];
+          // The foreign keys, read ahead with the unique keys, at the first COPY: before any row,
+          // and for rules that only truncate too (a truncated table still referenced).
+          if (!foreignChecked && !blocked && rules.size > 0) {
+            foreignChecked = true;
+            keyProblems.push(
+              ...foreignKeyProblems({
+                rules,
+                foreignKeys: (await keysRead).foreign,
+                partitions,
+                facts,
+                prf,
+                domain: anonymize.domain,
+              }),
+            );
+          }
+          if (keyProblems.length > 0) throw ruleFitError(keyProblems, true);
           if (rule && rule !== 'truncate') {
-            // Into a partition itself (not through its root): its partition key must stay as it is.
-            const keyProblems = blocked ? [] : partitionKeyProblems([[table, rule]], facts);
-            // The foreign keys, read ahead with the unique keys, before the first masked row.
-            if (!foreignChecked && !blocked) {
-              foreignChecked = true;
-              keyProblems.push(
-                ...foreignKeyProblems({
-                  rules,
-                  foreignKeys: (await keysRead).foreign,
-                  partitions,
-                  facts,
-                  prf,
-                  domain: anonymize.domain,
-                }),
-              );
-            }
-            if (keyProblems.length > 0) throw ruleFitError(keyProblems, true);
             current.transform = compileTableTransform(
               table,
               event.columns,
