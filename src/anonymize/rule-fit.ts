@@ -15,10 +15,12 @@ import { candidateRules } from './rule-suggest.js';
 import {
   type ColumnRule,
   type ColumnRuleInput,
+  columnRuleSchema,
   compileRule,
   parseRule,
   ruleMisfit,
   ruleParts,
+  ruleToInput,
   usesRow,
 } from './strategies/registry.js';
 import { type ColumnShape, TEXT_TYPES } from './strategies/strategy.js';
@@ -373,8 +375,10 @@ async function valueProblem(
 /** A rule as one line of YAML: `email`, `{ mask: { keepLast: 2 } }`. */
 export function describeRule(rule: ColumnRule | ColumnRuleInput | undefined): string {
   if (rule === undefined) return 'none';
-  if (typeof rule === 'string') return rule;
-  const { name, options } = ruleParts(rule as ColumnRule);
+  // A parsed rule as config spells it (shift in days, not milliseconds); one as written, as it is.
+  const written = columnRuleSchema.safeParse(rule).success ? rule : ruleToInput(rule as ColumnRule);
+  if (typeof written === 'string') return written;
+  const { name, options } = ruleParts(written as ColumnRule);
   // A rule without options as it is written: `email`, not `{ email: {} }`.
   const empty = typeof options === 'object' && options !== null && Object.keys(options).length === 0;
   if (options === undefined || options === true || empty) return name;
