@@ -172,21 +172,25 @@ export async function plainUniqueKeys(
   path: string,
   gzip: boolean,
   signal?: AbortSignal,
-): Promise<{ keys: UniqueKey[]; foreign: ForeignKey[]; incomplete?: string }> {
+): Promise<{ keys: UniqueKey[]; foreign: ForeignKey[]; copied: Set<string>; incomplete?: string }> {
   const keys: UniqueKey[] = [];
   const foreign: ForeignKey[] = [];
+  // The tables the dump has a COPY into (an archive's TABLE DATA entries): not those whose data
+  // pg_dump left out (--exclude-table-data).
+  const copied = new Set<string>();
   const source = openBackup(path, gzip);
   try {
     await loadParser();
     for await (const event of plainSqlEvents(source as AsyncIterable<Buffer>, basename(path))) {
-      if (signal?.aborted) return { keys, foreign, incomplete: 'stopped' };
+      if (signal?.aborted) return { keys, foreign, copied, incomplete: 'stopped' };
+      if (event.type === 'copy-start') copied.add(tableKey(event.schema, event.table));
       if (event.type !== 'sql') continue;
       keys.push(...uniqueKeysIn(event.statements));
       foreign.push(...foreignKeysIn(event.statements));
     }
-    return { keys, foreign };
+    return { keys, foreign, copied };
   } catch (error) {
-    return { keys, foreign, incomplete: (error as Error).message };
+    return { keys, foreign, copied, incomplete: (error as Error).message };
   } finally {
     source.destroy();
   }

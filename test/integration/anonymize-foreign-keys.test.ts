@@ -47,6 +47,19 @@ const rules = (overrides: Record<string, unknown>, keep: string[] = []) => ({
   },
 });
 
+/** Rules that only truncate tokens; what the PII gate would stop on, looked at and kept. */
+const TRUNCATE_ONLY = {
+  secret: 'fk-secret',
+  tables: { 'public.tokens': 'truncate' },
+  keep: [
+    'public.accounts.email',
+    'public.accounts.handle',
+    'public.invites.inviter_email',
+    'public.follows.Handle',
+    'public.old_invites.inviter_email',
+  ],
+};
+
 describe.each([
   ['a custom archive', 'prod.dump', 'c'],
   ['a plain dump', 'prod.sql', 'p'],
@@ -102,26 +115,13 @@ describe.each([
         /^anonymize\.tables\.public\.tokens \(truncate\): public\.token_uses references it \(foreign key token_uses_token_id_fkey on token_id\) and keeps its rows/,
       ),
     );
-    // judged before any row: an archive whole, a plain dump at its first COPY
-    expect(record.restore?.tables ?? []).toEqual([]);
     expect(await databasesLike(live)).toEqual([]);
   });
 
-  it('refuses truncating a table still referenced when the rules only truncate, before any row', async () => {
+  it('refuses truncating a table still referenced when the rules only truncate', async () => {
     const dir = await tempDir('fk-truncate-only');
     const live = uniqueDb('fk_truncate_only');
-    const config = await configFor(dir, live, {
-      secret: 'fk-secret',
-      tables: { 'public.tokens': 'truncate' },
-      // what the PII gate would stop on, looked at and kept: these rules only truncate
-      keep: [
-        'public.accounts.email',
-        'public.accounts.handle',
-        'public.invites.inviter_email',
-        'public.follows.Handle',
-        'public.old_invites.inviter_email',
-      ],
-    });
+    const config = await configFor(dir, live, TRUNCATE_ONLY);
     const record = await runRefresh(config, quiet);
     expect(record.exitCode).toBe(78);
     const problems = (record.error?.message ?? '').split('\n  - ').slice(1);
@@ -130,8 +130,28 @@ describe.each([
         /^anonymize\.tables\.public\.tokens \(truncate\): public\.token_uses references it \(foreign key token_uses_token_id_fkey on token_id\) and keeps its rows/,
       ),
     ]);
-    expect(record.restore?.tables ?? []).toEqual([]);
     expect(await databasesLike(live)).toEqual([]);
+  });
+
+  it('truncates a table whose referencing rows the dump left out (--exclude-table-data), and the key holds', async () => {
+    const dir = await tempDir('fk-excluded');
+    const live = uniqueDb('fk_excluded');
+    const { config } = await writeTestConfig(dir, live, {
+      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
+      anonymize: { ...TRUNCATE_ONLY, tables: { 'public.tokens': 'truncate' } },
+    });
+    await makeDumps(join(dir, 'backups'), PRODUCTION, { [file]: format }, undefined, [
+      '--exclude-table-data=token_uses',
+    ]);
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(
+      await sql(
+        live,
+        `SELECT (SELECT count(*) FROM tokens)::int AS tokens, (SELECT count(*) FROM token_uses)::int AS uses,
+                (SELECT convalidated FROM pg_constraint WHERE conname = 'token_uses_token_id_fkey') AS valid`,
+      ),
+    ).toEqual([{ tokens: 0, uses: 0, valid: true }]);
   });
 
   it('restores with the rules fixed: masked keys still meet, and every foreign key is in staging', async () => {

@@ -107,7 +107,6 @@ describe('anonymization on real schema shapes', () => {
     expect(message).toMatch(/public\.customers\.zip .*domain us_zip/);
     expect(message).toMatch(/public\.customers\.short_mail .*writes 34 characters.*character varying\(12\)/);
     expect(message).toMatch(/public\.customers\.full_name .*generated column/);
-    expect(record.restore?.tables ?? []).toEqual([]);
     expect(await databasesLike(live)).toEqual([]);
   });
 
@@ -245,7 +244,6 @@ describe.each([
           /^public\.visits_2024\.region .*partition key of public\.visits_2024 \(PARTITION BY LIST \(lower\(region\)\)\)/,
         ),
       );
-      expect(record.restore?.tables ?? []).toEqual([]);
     }
     expect(await databasesLike(live)).toEqual([]);
   });

@@ -153,7 +153,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const stopReadAhead = new AbortController();
   const readAheadSignal = AbortSignal.any([input.signal, stopReadAhead.signal]);
   // Settled with the keys found even when the file breaks off (never rejected: it may not be awaited).
-  const keysRead: Promise<{ keys: UniqueKey[]; foreign: ForeignKey[] }> =
+  const keysRead: Promise<{ keys: UniqueKey[]; foreign: ForeignKey[]; copied?: Set<string> }> =
     rules.size === 0
       ? Promise.resolve({ keys: [], foreign: [] })
       : plainUniqueKeys(input.path, input.gzip, readAheadSignal).then((read) => {
@@ -167,10 +167,12 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
               { uniqueKeys: read.keys.length, durationMs: Math.round(performance.now() - readAhead) },
               `read ${name} ahead for its unique keys (they follow the data)`,
             );
-          return read;
+          // Stopped early, the tables past that point have COPYs it did not see: every table may
+          // hold rows, as when nothing was read.
+          return read.incomplete === undefined ? read : { keys: read.keys, foreign: read.foreign };
         });
   const uniqueKeysRead = keysRead.then((read) => read.keys);
-  /** Whether the foreign keys were held against the rules (at the first COPY). */
+  /** Whether the foreign keys were held against the rules (at the first ruled table's COPY). */
   let foreignChecked = false;
   let types = new Map<string, Map<string, string>>();
   const findings: AnonymizeRecord['findings'] = [];
@@ -350,18 +352,20 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           // Into a partition itself (not through its root): its partition key must stay as it is.
           const keyProblems =
             rule && rule !== 'truncate' && !blocked ? partitionKeyProblems([[table, rule]], facts) : [];
-          // The foreign keys, read ahead with the unique keys, at the first COPY: before any row,
-          // and for rules that only truncate too (a truncated table still referenced).
-          if (!foreignChecked && !blocked && rules.size > 0) {
+          // The foreign keys, read ahead with the unique keys, at the first ruled table's COPY
+          // (masked or truncated: a truncated table may still be referenced).
+          if (rule !== undefined && !foreignChecked && !blocked) {
             foreignChecked = true;
+            const read = await keysRead;
             keyProblems.push(
               ...foreignKeyProblems({
                 rules,
-                foreignKeys: (await keysRead).foreign,
+                foreignKeys: read.foreign,
                 partitions,
                 facts,
                 prf,
                 domain: anonymize.domain,
+                withData: read.copied && withPartitions(read.copied, partitions),
               }),
             );
           }
@@ -503,4 +507,17 @@ function setsClientEncoding(statement: ParsedStatement): boolean {
   return (
     statement.kind === 'VariableSetStmt' && String(statement.node.name).toLowerCase() === 'client_encoding'
   );
+}
+
+/**
+ * The tables that may hold rows: those the dump COPYs into, and every partition of a table it
+ * COPYs into (a dump taken --load-via-partition-root loads each partition through its root).
+ */
+function withPartitions(
+  copied: ReadonlySet<string>,
+  partitions: ReadonlyMap<string, readonly string[]>,
+): Set<string> {
+  const tables = new Set(copied);
+  for (const table of copied) for (const leaf of partitions.get(table) ?? []) tables.add(leaf);
+  return tables;
 }
