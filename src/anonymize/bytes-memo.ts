@@ -69,9 +69,14 @@ export class BytesMemo {
     if (!this.on || keyLength > MEMO_MAX_LENGTH || outLength > 0xffff) return;
     const size = HEAD + keyLength + outLength;
     if (this.entries >= MEMO_ENTRIES || this.used + size > this.arena.length) {
-      if (this.used + size > this.arena.length && this.arena.length < 1 << 26)
-        this.arena = Buffer.allocUnsafeSlow(this.arena.length * 2);
+      if (this.used + size > this.arena.length && this.arena.length < 1 << 26) {
+        // Doubled, and again while one entry would not fit (an arena that starts small).
+        let bytes = this.arena.length * 2;
+        while (bytes < size) bytes *= 2;
+        this.arena = Buffer.allocUnsafeSlow(bytes);
+      }
       this.clear();
+      if (size > this.arena.length) return;
     } else if ((this.entries + 1) * 2 > this.slots.length / WORDS && this.slots.length / WORDS < MAX_SLOTS) {
       this.grow();
     }

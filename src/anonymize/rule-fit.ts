@@ -375,14 +375,24 @@ async function valueProblem(
 /** A rule as one line of YAML: `email`, `{ mask: { keepLast: 2 } }`. */
 export function describeRule(rule: ColumnRule | ColumnRuleInput | undefined): string {
   if (rule === undefined) return 'none';
+  if (typeof rule === 'string') return rule;
   // A parsed rule as config spells it (shift in days, not milliseconds); one as written, as it is.
-  const written = columnRuleSchema.safeParse(rule).success ? rule : ruleToInput(rule as ColumnRule);
+  const written = columnRuleSchema.safeParse(rule).success ? rule : writtenRule(rule as ColumnRule);
   if (typeof written === 'string') return written;
   const { name, options } = ruleParts(written as ColumnRule);
   // A rule without options as it is written: `email`, not `{ email: {} }`.
   const empty = typeof options === 'object' && options !== null && Object.keys(options).length === 0;
   if (options === undefined || options === true || empty) return name;
   return stringify({ [name]: options }, { collectionStyle: 'flow' }).trim();
+}
+
+/** ruleToInput, or the rule as it is where it is not a parsed rule after all. */
+function writtenRule(rule: ColumnRule): ColumnRule | ColumnRuleInput {
+  try {
+    return ruleToInput(rule);
+  } catch {
+    return rule;
+  }
 }
 
 /** Whether masked sample values must be shown to the database to judge the rule (else the static checks suffice). */

@@ -60,6 +60,13 @@ describe('BytesMemo', () => {
     expect(lookup(memo, 'key-0', () => 'again')).toEqual({ hit: false, field: 'again' });
   });
 
+  it('grows a small arena at once to an entry larger than twice its size', () => {
+    const memo = new BytesMemo(64);
+    const long = (key: string) => `${key}:${'x'.repeat(300)}`;
+    expect(lookup(memo, 'big', long)).toEqual({ hit: false, field: long('big') });
+    expect(lookup(memo, 'big', long)).toEqual({ hit: true, field: long('big') });
+  });
+
   it('switches itself off after the trial when values barely repeat', () => {
     const memo = new BytesMemo();
     for (let index = 0; index < MEMO_TRIAL + 10; index++) lookup(memo, `u${index}`, (key) => key);
