@@ -75,10 +75,15 @@ const ASCII_SURNAMES = SURNAMES.map((name) => name.normalize('NFKD').replace(/[^
 const valuesFor = (rule: ColumnRule): ((row: number) => string) | undefined =>
   usesRow(rule) ? undefined : VALUES[ruleParts(rule).name];
 
-/** One rule set's made-up table: its COPY text, and the column a unique key could be on. */
+/**
+ * One rule set's made-up table: its COPY text, more lines of it for the string path (rows of
+ * their own: the same values again would all collide in a unique column), and the column a
+ * unique key could be on.
+ */
 interface MadeUpTable {
   rules: Record<string, ColumnRule>;
   copy: Buffer;
+  strings: string[];
   unique: string | undefined;
 }
 
@@ -98,16 +103,18 @@ function madeUpTable(rules: Readonly<Record<string, ColumnRule>>): MadeUpTable |
     return ident(unused);
   };
   const ruled = columns.map(([column]) => ident(column)).join(', ');
-  const lines = [`COPY warm (${free('id')}, ${ruled}, ${free('note')}, ${free('at')}) FROM stdin;\n`];
-  for (let row = 0; row < ROWS; row++) {
+  const line = (row: number) => {
     // A NULL now and then: each one takes the string path, which settles a unique column's claims.
     const fields = columns.map(([, , value], index) => ((row + index) % 401 === 0 ? '\\N' : value(row)));
     const at = `2024-${String(1 + (row % 12)).padStart(2, '0')}-1${row % 10} 0${row % 10}:${10 + (row % 50)}:00.${row}+00`;
-    lines.push(`${row + 1}\t${fields.join('\t')}\t${row % 3 ? 'GB' : 'a longer note, plain'}\t${at}\n`);
-  }
+    return `${row + 1}\t${fields.join('\t')}\t${row % 3 ? 'GB' : 'a longer note, plain'}\t${at}`;
+  };
+  const lines = [`COPY warm (${free('id')}, ${ruled}, ${free('note')}, ${free('at')}) FROM stdin;\n`];
+  for (let row = 0; row < ROWS; row++) lines.push(`${line(row)}\n`);
   return {
     rules: Object.fromEntries(columns.map(([column, rule]) => [column, rule])),
     copy: Buffer.from(lines.join('')),
+    strings: Array.from({ length: STRING_ROWS }, (_, index) => line(ROWS + index)),
     unique: columns.find(([, rule]) => ruleMisfit(rule, { type: 'text', unique: true }) === undefined)?.[0],
   };
 }
@@ -193,15 +200,7 @@ async function warmOne(
     // The string path, which a table's sampled rows (the leak check's) and escaped fields take:
     // a few hundred rows of a real table made it hot enough to compile there, on the core masking.
     const transform = lines.transform;
-    if (transform && !signal.aborted) {
-      const text = table.copy.toString('utf8');
-      let start = text.indexOf('\n') + 1;
-      for (let row = 0; row < STRING_ROWS && start < text.length; row++) {
-        const end = text.indexOf('\n', start);
-        transform.line(text.slice(start, end));
-        start = end + 1;
-      }
-    }
+    if (transform && !signal.aborted) for (const text of table.strings) transform.line(text);
   } catch {
     // A value some option of a rule refuses: that rule set is left cold.
     return 0;
