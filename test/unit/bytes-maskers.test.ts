@@ -148,6 +148,21 @@ describe('bytes maskers', () => {
     }
   });
 
+  it('shift keeps the dates it moved by their digits: 128 years apart share a slot; not-dates never hit', () => {
+    const rule = parseRule({ shift: '30d' });
+    const ctx = { prf: new KeyedPrf('bytes-secret'), type: 'text', domain: 'x.invalid' };
+    const mask = compileRule(rule, ctx);
+    const bytes = compileRuleBytes(rule, ctx);
+    // 1900-05-17 and 2028-05-17 share a slot; 2023-02-28 is cached before 2023-02-30 (no date,
+    // refused as the string path refuses it) and 2023-02-3x (not digits) are asked.
+    const values = ['1900-05-17', '2028-05-17', '1900-05-17', '2028-05-17', '2023-02-28', '2023-02-28'];
+    const sink = new ByteSink(4);
+    for (const value of values) bytes?.(Buffer.from(value, 'latin1'), 0, value.length, sink);
+    expect(sink.bytes().toString('latin1')).toBe(values.map((value) => mask(value, () => null)).join(''));
+    for (const value of ['2023-02-30', '2023-02-3x', '2023/02/28'])
+      expect(() => bytes?.(Buffer.from(value, 'latin1'), 0, value.length, sink)).toThrow(/shift: /);
+  });
+
   it('shift keeps the dates it moved by day: repeats, and two days that share a slot, as the string path', () => {
     const rule = parseRule({ shift: '3650d' });
     const ctx = { prf: new KeyedPrf('bytes-secret'), type: 'date', domain: 'x.invalid' };
