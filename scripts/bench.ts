@@ -30,7 +30,7 @@ import { S3_CREDENTIALS, startS3Server } from '../test/harness/s3-server.js';
 import { Cleanup } from './lib/cleanup.js';
 import { applyShape, type CpuShape, type ShapeName } from './lib/cpu-shape.js';
 import { median } from './lib/median.js';
-import { measureObserver } from './lib/observer-bench.js';
+import { measureObserver, serverCpuMs } from './lib/observer-bench.js';
 import { productionRules, productionSql } from './lib/production-db.js';
 import { startThrottleProxyProcess } from './lib/throttle-proxy.js';
 
@@ -365,17 +365,27 @@ async function measureShape(name: ShapeName, datasets: { big: string; skewed: st
   const cpu = await applyShape(name, info.dir);
   log(`— shape ${name}: server on CPUs ${cpu.serverCpus}, tool on CPUs ${cpu.toolCpus}`);
   const restoreStep = async (label: string, prefix: string, dump: string) => {
-    const bare = await measure(`[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`, () =>
-      bareRestore(dump, cpu),
-    );
+    // The server's CPU over each: what the run asks of the server beyond what pg_restore does
+    // (in the split shape the server's core is what both wait on).
+    const bareCpu: number[] = [];
+    const runCpu: number[] = [];
+    const bare = await measure(`[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`, async () => {
+      const before = await serverCpuMs();
+      const ms = await bareRestore(dump, cpu);
+      bareCpu.push((await serverCpuMs()) - before);
+      return ms;
+    });
     const runs: RunRecord[] = [];
     const full = await measure(`[${name}] ${label}: full run`, async () => {
+      const before = await serverCpuMs();
       const record = await fullRun(prefix, cpu);
+      runCpu.push((await serverCpuMs()) - before);
       runs.push(record);
       return record.durationMs;
     });
     const step = median(runs.map((r) => r.steps.find((s) => s.name === 'restore')?.durationMs ?? 0));
-    return { bare, full, step, last: runs[runs.length - 1] as RunRecord };
+    const serverCpu = { bare: median(bareCpu.slice(1)), run: median(runCpu.slice(1)) };
+    return { bare, full, step, serverCpu, last: runs[runs.length - 1] as RunRecord };
   };
   const main = await restoreStep('default', 'big/', datasets.big);
   const skewed = await restoreStep('skewed', 'skewed/', datasets.skewed);
@@ -465,6 +475,8 @@ try {
       restoreStepSplitMs: Math.round(split.main.step),
       ratioRestoreStepToBareSplit: ratio(split.main.step, split.main.bare),
       ratioSkewedSplit: ratio(split.skewed.step, split.skewed.bare),
+      serverCpuBareSplitMs: Math.round(split.main.serverCpu.bare),
+      serverCpuRunSplitMs: Math.round(split.main.serverCpu.run),
       tableRatesSplit: split.rates,
       tableRatesSkewedSplit: split.skewedRates,
     }),
@@ -513,6 +525,10 @@ try {
       row(
         `  ${label}: full run (S3+restore+post-data+swap)`,
         `${seconds(set.full)}  (${ratio(set.full, set.bare)}× bare)`,
+      );
+      row(
+        `  ${label}: server CPU, bare / full run`,
+        `${seconds(set.serverCpu.bare)} / ${seconds(set.serverCpu.run)}  (${ratio(set.serverCpu.run, set.serverCpu.bare)}×)`,
       );
     }
     for (const rate of [...shape.rates, ...shape.skewedRates]) {

@@ -36,7 +36,7 @@ export interface ObserverFigures {
 const MIGRATIONS = configSchema.shape.migrations.unwrap().parse({ dir: '.' });
 
 /** CPU time (ms) of every postgres process so far, reaped children included. */
-async function serverCpuMs(): Promise<number> {
+export async function serverCpuMs(): Promise<number> {
   let ticks = 0;
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
