@@ -66,14 +66,30 @@ const admin = (database: string, text: string, params: unknown[] = []) =>
 
 /** Warm-up once, then `reps` timed runs of fn (which returns its own wall time in ms). */
 async function measure(label: string, fn: () => Promise<number>): Promise<number> {
-  log(`• ${label}: warm-up`);
-  await fn();
-  const times: number[] = [];
-  for (let i = 1; i <= reps; i++) {
-    times.push(await fn());
-    log(`  ${label} #${i}: ${((times[times.length - 1] as number) / 1000).toFixed(2)} s`);
+  const [times] = await measureTurnAbout([[label, fn]]);
+  return median(times as number[]);
+}
+
+/**
+ * Warm-up once each, then `reps` rounds in which each of `sides` runs once, in turn: a machine
+ * whose speed drifts over minutes (this one's bare restore moved 10.8–13.7 s within one bench)
+ * then slows both sides of a comparison alike, where all of one side's repetitions before all of
+ * the other's would give the drift to one side. Returns each side's times.
+ */
+async function measureTurnAbout(sides: [string, () => Promise<number>][]): Promise<number[][]> {
+  for (const [label, fn] of sides) {
+    log(`• ${label}: warm-up`);
+    await fn();
   }
-  return median(times);
+  const times: number[][] = sides.map(() => []);
+  for (let i = 1; i <= reps; i++) {
+    for (const [index, [label, fn]] of sides.entries()) {
+      const ms = await fn();
+      times[index]?.push(ms);
+      log(`  ${label} #${i}: ${(ms / 1000).toFixed(2)} s`);
+    }
+  }
+  return times;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -98,11 +114,14 @@ async function makeDataset(
 }
 
 let seq = 0;
-/** Bare pg_restore, then ANALYZE (the restore step runs it too), on the tool's cores. */
+/**
+ * Bare pg_restore into a new database, then ANALYZE, on the tool's cores: CREATE DATABASE, as the
+ * restore step creates `__next`, and ANALYZE, as it runs one.
+ */
 async function bareRestore(dump: string, cpu: CpuShape): Promise<number> {
   const db = `bare_${seq++}`;
-  await admin('postgres', `CREATE DATABASE ${db}`);
   const ms = await timed(async () => {
+    await admin('postgres', `CREATE DATABASE ${db}`);
     await execa(
       ...cpu.command(join(info.binDir, 'pg_restore'), [
         `--jobs=${jobs}`,
@@ -369,21 +388,32 @@ async function measureShape(name: ShapeName, datasets: { big: string; skewed: st
     // (in the split shape the server's core is what both wait on).
     const bareCpu: number[] = [];
     const runCpu: number[] = [];
-    const bare = await measure(`[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`, async () => {
-      const before = await serverCpuMs();
-      const ms = await bareRestore(dump, cpu);
-      bareCpu.push((await serverCpuMs()) - before);
-      return ms;
-    });
     const runs: RunRecord[] = [];
-    const full = await measure(`[${name}] ${label}: full run`, async () => {
-      const before = await serverCpuMs();
-      const record = await fullRun(prefix, cpu);
-      runCpu.push((await serverCpuMs()) - before);
-      runs.push(record);
-      return record.durationMs;
-    });
-    const step = median(runs.map((r) => r.steps.find((s) => s.name === 'restore')?.durationMs ?? 0));
+    const [bareTimes, fullTimes] = await measureTurnAbout([
+      [
+        `[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`,
+        async () => {
+          const before = await serverCpuMs();
+          const ms = await bareRestore(dump, cpu);
+          bareCpu.push((await serverCpuMs()) - before);
+          return ms;
+        },
+      ],
+      [
+        `[${name}] ${label}: full run`,
+        async () => {
+          const before = await serverCpuMs();
+          const record = await fullRun(prefix, cpu);
+          runCpu.push((await serverCpuMs()) - before);
+          runs.push(record);
+          return record.durationMs;
+        },
+      ],
+    ]);
+    const bare = median(bareTimes as number[]);
+    const full = median(fullTimes as number[]);
+    // The warm-up's record left out, as its time is.
+    const step = median(runs.slice(1).map((r) => r.steps.find((s) => s.name === 'restore')?.durationMs ?? 0));
     const serverCpu = { bare: median(bareCpu.slice(1)), run: median(runCpu.slice(1)) };
     return { bare, full, step, serverCpu, last: runs[runs.length - 1] as RunRecord };
   };
