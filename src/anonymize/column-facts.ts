@@ -44,6 +44,37 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
     partitionKeys: { table: string; key: string }[];
     partitioned: boolean;
   }>(`
+    -- A partitioned table's key columns (and those its key expressions use) are recorded in
+    -- pg_depend as internal dependencies of the table on itself; partitions match by name. Found
+    -- once per partitioned table and once per table's ancestors, not per column (a subquery per
+    -- column took 1.6 → 2.7 s on 4,000 partitions of 30 columns).
+    WITH key_columns AS (
+      SELECT p.oid AS relid, pa.attname, ${tableKeySql('pn.nspname', 'p.relname')} AS table,
+             pg_get_partkeydef(p.oid) AS key
+        FROM pg_class p
+        JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attnum > 0 AND NOT pa.attisdropped
+       WHERE p.relkind = 'p'
+         AND EXISTS (SELECT FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = p.oid
+                        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = p.oid
+                        AND d.deptype = 'i' AND pa.attnum IN (d.objsubid, d.refobjsubid))
+    ), partition_keys AS (
+      SELECT c.oid AS relid, k.attname,
+             json_agg(json_build_object('table', k.table, 'key', k.key) ORDER BY up.depth) AS keys
+        FROM pg_class c
+        CROSS JOIN LATERAL pg_partition_ancestors(c.oid) WITH ORDINALITY up(relid, depth)
+        JOIN key_columns k ON k.relid = up.relid
+       WHERE c.relispartition OR c.relkind = 'p'
+       GROUP BY c.oid, k.attname
+    ), column_checks AS (
+      SELECT k.conrelid AS relid, k.conkey[1] AS attnum,
+             json_agg(json_build_object('name', k.conname, 'expression', pg_get_expr(k.conbin, k.conrelid))
+                      ORDER BY k.conname) AS checks
+        FROM pg_constraint k
+       WHERE k.contype = 'c' AND cardinality(k.conkey) = 1
+       GROUP BY k.conrelid, k.conkey[1]
+    )
     SELECT ${tableKeySql('n.nspname', 'c.relname')} AS table, a.attname::text AS column,
            coalesce(bt.typname, t.typname)::text AS type,
            format_type(a.atttypid, a.atttypmod) AS "sqlType",
@@ -53,29 +84,16 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
                 THEN coalesce(nullif(a.atttypmod, -1), t.typtypmod) - 4 END AS "maxLength",
            a.attnotnull OR coalesce(t.typnotnull, false) AS "notNull",
            a.attgenerated <> '' AS generated,
-           coalesce((SELECT json_agg(json_build_object('name', k.conname, 'expression', pg_get_expr(k.conbin, k.conrelid)))
-                       FROM pg_constraint k
-                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum]), '[]') AS checks,
-           -- A partitioned table's key columns (and those its key expressions use) are recorded in
-           -- pg_depend as internal dependencies of the table on itself; partitions match by name.
-           CASE WHEN c.relispartition OR c.relkind = 'p' THEN
-             coalesce((SELECT json_agg(json_build_object('table', ${tableKeySql('pn.nspname', 'p.relname')},
-                                                         'key', pg_get_partkeydef(p.oid)) ORDER BY up.depth)
-                         FROM pg_partition_ancestors(c.oid) WITH ORDINALITY up(relid, depth)
-                         JOIN pg_class p ON p.oid = up.relid AND p.relkind = 'p'
-                         JOIN pg_namespace pn ON pn.oid = p.relnamespace
-                         JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attname = a.attname
-                        WHERE EXISTS (SELECT FROM pg_depend d
-                                       WHERE d.classid = 'pg_class'::regclass AND d.objid = p.oid
-                                         AND d.refclassid = 'pg_class'::regclass AND d.refobjid = p.oid
-                                         AND d.deptype = 'i' AND pa.attnum IN (d.objsubid, d.refobjsubid))), '[]')
-           ELSE '[]' END AS "partitionKeys",
+           coalesce(ck.checks, '[]') AS checks,
+           coalesce(pk.keys, '[]') AS "partitionKeys",
            c.relkind = 'p' AS partitioned
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_type t ON t.oid = a.atttypid
       LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+      LEFT JOIN partition_keys pk ON pk.relid = c.oid AND pk.attname = a.attname
+      LEFT JOIN column_checks ck ON ck.relid = c.oid AND ck.attnum = a.attnum
      WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`);
   return new Map(
