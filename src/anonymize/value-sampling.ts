@@ -23,11 +23,17 @@ const WHERE: Record<FoundIn, string> = {
   text: ' inside free text',
 };
 
-/** `schema.table` → the columns to sample there (text-like, no rule, no keep). */
+/**
+ * `schema.table` → the columns to sample there (text-like, no rule, no keep). With `withData`, only
+ * tables the archive has rows for (its TABLE DATA entries): a partitioned table has none (its
+ * partitions do), and pg_restore started to read each one's nothing cost ~50 ms a table on an
+ * archive of 4,000 entries — 100 partitioned tables, ~5 s of the data section.
+ */
 export function columnsToSample(
   anonymize: Config['anonymize'],
   columns: readonly ColumnInfo[],
   alreadyFlagged: ReadonlySet<string>,
+  withData?: ReadonlySet<string>,
 ): Map<string, string[]> {
   const rules = new Map(Object.entries(anonymize.tables).map(([key, value]) => [qualify(key), value]));
   const kept = keptColumns(anonymize);
@@ -37,7 +43,7 @@ export function columnsToSample(
     const name = columnKey(column.table, column.column);
     if (rule === 'truncate' || (rule && column.column in rule) || kept.has(name) || alreadyFlagged.has(name))
       continue;
-    if (!sampledType(column.type)) continue;
+    if (!sampledType(column.type) || (withData && !withData.has(column.table))) continue;
     wanted.set(column.table, [...(wanted.get(column.table) ?? []), column.column]);
   }
   return wanted;

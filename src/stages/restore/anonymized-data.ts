@@ -18,6 +18,7 @@ import { type CopyStatement, type DirectTableRead, directTableReads } from '../.
 import { withoutEntries } from '../../dump/outbound-entries.js';
 import { parseCopyLine } from '../../dump/plain-sql-events.js';
 import type { TocEntry } from '../../dump/toc.js';
+import { tablesWithData } from '../../dump/toc.js';
 import { archiveKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
@@ -134,6 +135,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     refused: `its table of contents was not read: ${(error as Error).message}`,
     copies: new Map<string, CopyStatement>(),
   }));
+  const withData = new Set(tablesWithData({ entries: [...input.entries] }));
   // The PII gate's samples and the rule checks read the archive side by side: no row is written
   // before both have passed, and the gate's verdict is given first, as when they ran in turn.
   const [byValue, fit] = await Promise.allSettled([
@@ -141,13 +143,18 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
       ? sampleArchive(
           anonymize,
           input.archive,
-          columnsToSample(anonymize, input.columns, new Set(byName.map((finding) => finding.column))),
+          columnsToSample(
+            anonymize,
+            input.columns,
+            new Set(byName.map((finding) => finding.column)),
+            withData,
+          ),
           input.config.target.jobs,
           input.signal,
           direct.reads,
         )
       : Promise.resolve([]),
-    enforceRuleFit(input, anonymize, partitions, direct),
+    enforceRuleFit(input, anonymize, partitions, direct, withData),
   ]);
   if (byValue.status === 'rejected') throw byValue.reason;
   const findings = enforceFindings([...byName, ...byValue.value]);
@@ -177,11 +184,6 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
   const samples: LeakSamples = new Map();
   const pool = input.pool ?? new StreamWorkerPool();
   const jobs = Math.max(1, input.config.target.jobs);
-  const withData = new Set(
-    input.entries
-      .filter((entry) => entry.type === 'TABLE DATA')
-      .map((entry) => tableKey(entry.schema, entry.name)),
-  );
   // Settled as they end, never rejected: a build that fails while streams still run must not be
   // an unhandled rejection (it would end the process before the run is recorded).
   const followUps: Promise<PromiseSettledResult<void>>[] = [];
@@ -289,6 +291,8 @@ async function enforceRuleFit(
   anonymize: Config['anonymize'],
   partitions: ReadonlyMap<string, readonly string[]>,
   direct: { reads: ReadonlyMap<string, DirectTableRead>; copies: ReadonlyMap<string, CopyStatement> },
+  /** Tables the archive has rows for (its TABLE DATA entries). */
+  withData: ReadonlySet<string>,
 ): Promise<UniqueKey[]> {
   const all = rulesByTable(anonymize);
   const tables = new Map(
@@ -298,11 +302,6 @@ async function enforceRuleFit(
     ),
   );
   if (all.size === 0) return [];
-  const withData = new Set(
-    input.entries
-      .filter((entry) => entry.type === 'TABLE DATA')
-      .map((entry) => tableKey(entry.schema, entry.name)),
-  );
   const [{ unique: uniqueKeys, foreign }, facts] = await Promise.all([
     // With no masked table, the keys are read only for the foreign-key check on truncated tables:
     // post-data this parser cannot read (a newer server's syntax) leaves that check out.
