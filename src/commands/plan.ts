@@ -181,13 +181,21 @@ export async function pendingMigrations(config: Config): Promise<Plan['migration
   };
 }
 
+/** Tables shown in the terminal: a schema of thousands of partitions is a count, not a page of names (--json lists all). */
+const SHOWN_TABLES = 20;
+
+function listedTables(tables: readonly string[]): string {
+  if (tables.length <= SHOWN_TABLES) return tables.join(', ');
+  return `${tables.slice(0, SHOWN_TABLES).join(', ')} … and ${(tables.length - SHOWN_TABLES).toLocaleString('en')} more (--json lists every one)`;
+}
+
 /** Formats a plan for the terminal. */
 export function formatPlan(plan: Plan): string {
   const lines = [
     `target   ${plan.target}`,
     `backup   ${plan.backup.key}`,
     `         ${plan.backup.bytes} bytes, ${plan.backup.age} old, ${plan.backup.format} format${plan.backup.dumpVersion ? `, pg_dump ${plan.backup.dumpVersion}` : ''}`,
-    `tables   ${plan.tables.length}: ${plan.tables.join(', ')}`,
+    `tables   ${plan.tables.length}: ${listedTables(plan.tables)}`,
   ];
   const anon = plan.anonymization;
   if (anon) {
