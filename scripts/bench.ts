@@ -140,8 +140,8 @@ async function bareRestore(dump: string, cpu: CpuShape): Promise<number> {
 
 async function restoreThenUpdate(dump: string): Promise<number> {
   const db = `upd_${seq++}`;
-  await admin('postgres', `CREATE DATABASE ${db}`);
   const ms = await timed(async () => {
+    await admin('postgres', `CREATE DATABASE ${db}`); // as bare's: timed
     await execa(
       join(info.binDir, 'pg_restore'),
       [`--jobs=${jobs}`, '--no-owner', '--no-privileges', `--dbname=${db}`, dump],

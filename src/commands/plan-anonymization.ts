@@ -12,7 +12,7 @@ import type { ColumnInfo } from '../dump/column-info.js';
 import { directTableReads } from '../dump/custom-archive.js';
 import { largeObjectTotal } from '../dump/large-object-count.js';
 import type { PreparedArchive } from '../dump/prepare-archive.js';
-import { type TocEntry, tablesWithData } from '../dump/toc.js';
+import type { TocEntry } from '../dump/toc.js';
 import { archiveUniqueKeys, type UniqueKey } from '../dump/unique-keys.js';
 import type { AnonymizeRecord } from '../record/run-record.js';
 import { columnKey, splitColumnKey, tableKey } from '../sql/table-key.js';
@@ -52,15 +52,13 @@ export async function planAnonymization(
   const sample = archive.kind === 'pg_restore' && anonymize.sampleRows > 0;
   if (sample) {
     const flagged = new Set(findings.map((finding) => finding.column));
-    // Each table's first rows from its data block, as a run reads them (no pg_restore a table),
-    // and only tables the archive has rows for (when the caller passed its TOC).
+    // Each table's first rows from its data block, as a run reads them (no pg_restore a table).
     const direct = await directTableReads(archive.path, tableKey).catch(() => undefined);
-    const withData = entries.length > 0 ? new Set(tablesWithData({ entries: [...entries] })) : undefined;
     findings.push(
       ...(await sampleArchive(
         anonymize,
         archive.path,
-        columnsToSample(anonymize, columns, flagged, withData),
+        columnsToSample(anonymize, columns, flagged),
         config.target.jobs,
         undefined,
         direct?.reads,

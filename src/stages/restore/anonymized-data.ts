@@ -147,7 +147,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
             anonymize,
             input.columns,
             new Set(byName.map((finding) => finding.column)),
-            withData,
+            partitions,
           ),
           input.config.target.jobs,
           input.signal,
