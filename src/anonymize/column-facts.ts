@@ -29,7 +29,12 @@ export interface ColumnFacts {
   partitioned?: boolean;
 }
 
-/** `schema.table.column` → facts, for every column of every user table. */
+/**
+ * `schema.table.column` → facts, for every column of every user table. (The query's text is ASCII:
+ * the server reads it in the database's encoding, and a LATIN1 one refuses an arrow.) A subquery a
+ * column for partition keys and CHECKs took 3.5–4.2 s on 4,000 partitions of 29 columns; joined
+ * once, 0.92–1.1 s.
+ */
 export async function loadColumnFacts(client: pg.Client): Promise<Map<string, ColumnFacts>> {
   const result = await client.query<{
     table: string;
@@ -46,8 +51,7 @@ export async function loadColumnFacts(client: pg.Client): Promise<Map<string, Co
   }>(`
     -- A partitioned table's key columns (and those its key expressions use) are recorded in
     -- pg_depend as internal dependencies of the table on itself; partitions match by name. Found
-    -- once per partitioned table and once per table's ancestors, not per column (a subquery per
-    -- column took 1.6 → 2.7 s on 4,000 partitions of 30 columns).
+    -- once per partitioned table and once per table's ancestors, not per column.
     WITH key_columns AS (
       SELECT p.oid AS relid, pa.attname, ${tableKeySql('pn.nspname', 'p.relname')} AS table,
              pg_get_partkeydef(p.oid) AS key
