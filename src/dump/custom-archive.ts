@@ -40,6 +40,21 @@ export interface CustomArchiveToc {
   copies: { schema: string; table: string; copyStmt: string }[];
   /** Why no table's data is read here though the TOC was (lz4 or zstd compression). */
   unreadable?: DirectReadRefusal;
+  /**
+   * Every entry's names by dump ID, as pg_dump stored them: `pg_restore --list` prints schema,
+   * name and owner separated by spaces and quotes none of them, so a name or an owner with a
+   * space cannot be told apart there (toc.ts's `withArchiveNames` puts these in its place).
+   */
+  names: Map<number, ArchiveEntryNames>;
+}
+
+/** What one TOC entry names, as stored (pg_restore --list prints these unquoted). */
+export interface ArchiveEntryNames {
+  desc: string;
+  /** Undefined where the entry has no schema (printed "-"). */
+  namespace: string | undefined;
+  tag: string;
+  owner: string;
 }
 
 const K_OFFSET_POS_SET = 2;
@@ -136,6 +151,30 @@ export async function readCustomArchiveToc(
   }
 }
 
+/**
+ * Every entry's names in a tar-format archive (pg_dump -Ft), whose first member is toc.dat in the
+ * directory format's layout; undefined where the file is not that. Names only: its data members
+ * are pg_restore's to read.
+ */
+export async function readTarArchiveNames(path: string): Promise<Map<number, ArchiveEntryNames> | undefined> {
+  const file = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(512);
+    const { bytesRead } = await file.read(header, 0, 512, 0);
+    if (bytesRead < 512 || header.toString('latin1', 0, 8) !== 'toc.dat\0') return undefined;
+    const size = Number.parseInt(header.toString('latin1', 124, 136).replace(/\0/g, '').trim(), 8);
+    if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_TOC_BYTES) return undefined;
+    const bytes = Buffer.allocUnsafe(size);
+    if ((await file.read(bytes, 0, size, 512)).bytesRead < size) return undefined;
+    const toc = parseToc(bytes, 'directory');
+    return typeof toc === 'string' ? undefined : toc.names;
+  } catch {
+    return undefined; // a member cut short (NeedMore): the listing's reading stands
+  } finally {
+    await file.close();
+  }
+}
+
 function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveToc | DirectReadRefusal {
   const p = new TocParser(bytes);
   if (bytes.toString('latin1', 0, 5) !== 'PGDMP') return 'not a custom-format archive';
@@ -167,6 +206,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   const count = p.int();
   const tables: ArchiveTableData[] = [];
   const copies: CustomArchiveToc['copies'] = [];
+  const names = new Map<number, ArchiveEntryNames>();
   let encoding: string | undefined;
   for (let entry = 0; entry < count; entry++) {
     const dumpId = p.int();
@@ -184,9 +224,15 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     p.str(); // tablespace
     if (minor >= 14) p.str(); // tableam
     if (minor >= 16) p.int(); // relkind
-    p.str(); // owner
+    const owner = p.str();
     p.str(); // "false" (WITH OIDS)
     while (p.str() !== undefined); // dependencies, up to a NULL string
+    names.set(dumpId, {
+      desc: desc ?? '',
+      namespace: namespace || undefined,
+      tag: tag ?? '',
+      owner: owner ?? '',
+    });
     if (desc === 'ENCODING') encoding = /client_encoding = '([^']*)'/.exec(defn ?? '')?.[1];
     const table = desc === 'TABLE DATA' && tag && namespace !== undefined && copyStmt;
     if (table) copies.push({ schema: namespace, table: tag, copyStmt });
@@ -204,6 +250,7 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
     compression,
     tables: unreadable === undefined ? tables : [],
     copies,
+    names,
     ...(encoding !== undefined && { encoding }),
     ...(unreadable !== undefined && { unreadable }),
   };

@@ -1,5 +1,6 @@
 // `pg_restore --list` output parsed into what later steps need: header facts and entries.
 import { tableKey } from '../sql/table-key.js';
+import type { ArchiveEntryNames } from './custom-archive.js';
 
 /** One line of the archive's table of contents. */
 export interface TocEntry {
@@ -117,6 +118,29 @@ function withSpacedSchemas(toc: Toc): Toc {
     }
   }
   return toc;
+}
+
+/**
+ * The listing's entries with schema, name and owner as the archive stores them, where its binary
+ * TOC was read (custom and directory archives): `pg_restore --list` prints the three separated by
+ * spaces and quotes none, so `public users app owner` — table users, owned by "app owner" — was
+ * read as table "users app", owner "owner", and a masked table's rows went through pg_restore
+ * unmasked beside the masked stream. An entry is replaced only where the stored names print as
+ * the listing's line does (a name decoded otherwise keeps the listing's reading).
+ */
+export function withArchiveNames(toc: Toc, names: ReadonlyMap<number, ArchiveEntryNames>): Toc {
+  const printed = (text: string) => text.replace(/[\r\n]/g, ' ');
+  return {
+    ...toc,
+    entries: toc.entries.map((entry) => {
+      const stored = names.get(entry.dumpId);
+      if (!stored || stored.desc !== entry.type) return entry;
+      const rest = entry.line.slice(entry.line.indexOf(`${entry.type} `) + entry.type.length + 1);
+      const line = printed(`${stored.namespace ?? '-'} ${stored.tag} ${stored.owner}`).trimEnd();
+      if (line !== rest.trimEnd()) return entry;
+      return { ...entry, schema: stored.namespace ?? '-', name: stored.tag, owner: stored.owner };
+    }),
+  };
 }
 
 /** `schema.table` of every table that has data in the archive. */

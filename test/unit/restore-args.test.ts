@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatFromHeader } from '../../src/dump/archive-format.js';
 import { pgRestoreArgs } from '../../src/dump/pg-restore-args.js';
-import { majorVersion, parseToc, tablesWithData } from '../../src/dump/toc.js';
+import { majorVersion, parseToc, tablesWithData, withArchiveNames } from '../../src/dump/toc.js';
 import { describeTarget, libpqEnv, parsePgUrl } from '../../src/infra/pg/connection.js';
 
 describe('pg_restore arguments', () => {
@@ -82,6 +82,32 @@ const LISTING = `;
 `;
 
 describe('archive table of contents', () => {
+  it('takes schema, name and owner from the archive where the listing cannot tell them apart', () => {
+    const listing = [
+      '3344; 0 175052 TABLE DATA public users app owner',
+      '3345; 0 175059 TABLE DATA Sales EU order lines app owner',
+      '3346; 0 175060 TABLE DATA public naïve postgres',
+    ].join('\n');
+    const names = new Map([
+      [3344, { desc: 'TABLE DATA', namespace: 'public', tag: 'users', owner: 'app owner' }],
+      [3345, { desc: 'TABLE DATA', namespace: 'Sales EU', tag: 'order lines', owner: 'app owner' }],
+      // decoded otherwise than the listing: the listing's reading stands
+      [3346, { desc: 'TABLE DATA', namespace: 'public', tag: 'na\u00efve-other', owner: 'postgres' }],
+    ]);
+    const toc = parseToc(listing);
+    expect(tablesWithData(toc)).toEqual(['public.users app', 'Sales.EU order lines app', 'public.naïve']);
+    expect(tablesWithData(withArchiveNames(toc, names))).toEqual([
+      'public.users',
+      'Sales EU.order lines',
+      'public.naïve',
+    ]);
+    expect(withArchiveNames(toc, names).entries.map((entry) => entry.owner)).toEqual([
+      'app owner',
+      'app owner',
+      'postgres',
+    ]);
+  });
+
   it('reads header facts and entries, including names with spaces', () => {
     const toc = parseToc(LISTING);
     expect(toc).toMatchObject({

@@ -2,9 +2,16 @@
 // local pg_restore can read what this pg_dump wrote. Nothing is restored from an archive that
 // fails here.
 
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ArchiveEntryNames,
+  readCustomArchiveToc,
+  readTarArchiveNames,
+} from '../../dump/custom-archive.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import { readStart } from '../../dump/read-backup.js';
-import { majorVersion, parseToc, type Toc, tablesWithData } from '../../dump/toc.js';
+import { majorVersion, parseToc, type Toc, tablesWithData, withArchiveNames } from '../../dump/toc.js';
 import { BadBackupError, ClientToolsError } from '../../errors.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { runTool, ToolFailedError } from '../../infra/process/run-tool.js';
@@ -74,7 +81,7 @@ async function inspectWithPgRestore(
       },
     );
   }
-  const toc = parseToc(listing);
+  const toc = withStoredNames(parseToc(listing), await storedNames(path));
   const dumpMajor = majorVersion(toc.dumpVersion);
   const localMajor = majorVersion(pgRestoreVersion);
   if (dumpMajor !== undefined && localMajor !== undefined && dumpMajor > localMajor) {
@@ -89,3 +96,25 @@ async function inspectWithPgRestore(
   }
   return { toc, listing, tables: tablesWithData(toc), pgRestoreVersion };
 }
+
+/**
+ * Every entry's schema, name and owner as a custom, directory or tar archive stores them (its
+ * binary TOC); undefined where this reader cannot read it, whose entries stay as the listing reads
+ * them.
+ */
+async function storedNames(path: string): Promise<Map<number, ArchiveEntryNames> | undefined> {
+  try {
+    const directory = (await stat(path)).isDirectory();
+    const toc = await readCustomArchiveToc(
+      directory ? join(path, 'toc.dat') : path,
+      directory ? 'directory' : 'custom',
+    );
+    if (typeof toc !== 'string') return toc.names;
+    return directory ? undefined : await readTarArchiveNames(path);
+  } catch {
+    return undefined;
+  }
+}
+
+const withStoredNames = (toc: Toc, names: Map<number, ArchiveEntryNames> | undefined): Toc =>
+  names ? withArchiveNames(toc, names) : toc;
