@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pgTool } from '../infra/pg/pg-bin.js';
 import { runTool } from '../infra/process/run-tool.js';
 import { loadParser, type ParsedStatement } from '../sql/parse-sql.js';
+import { tableKey } from '../sql/table-key.js';
 import type { ColumnInfo } from './column-info.js';
 import { plainSqlEvents } from './plain-sql-events.js';
 import type { PreparedArchive } from './prepare-archive.js';
@@ -65,7 +66,9 @@ interface CreateStmtNode {
 function columnsOf(statement: ParsedStatement): ColumnInfo[] {
   if (statement.kind !== 'CreateStmt') return [];
   const node = statement.node as CreateStmtNode;
-  const table = `${node.relation?.schemaname ?? 'public'}.${node.relation?.relname ?? ''}`;
+  // Spelled as a run's catalog reads spell it (a schema with a dot quoted: "Sales.EU".orders),
+  // so that rules, samples and direct reads meet the same table.
+  const table = tableKey(node.relation?.schemaname ?? 'public', node.relation?.relname ?? '');
   return (node.tableElts ?? []).flatMap((element) => {
     const column = element.ColumnDef;
     if (!column?.colname) return [];
