@@ -379,6 +379,14 @@ function minimalConfig() {
   };
 }
 
+/** `fn`'s result; the server's CPU (ms) over it pushed onto `into`. */
+async function withServerCpu<T>(into: number[], fn: () => Promise<T>): Promise<T> {
+  const before = await serverCpuMs();
+  const result = await fn();
+  into.push((await serverCpuMs()) - before);
+  return result;
+}
+
 /** One shape: bare against the run's restore step on both datasets, and the per-table rates. */
 async function measureShape(name: ShapeName, datasets: { big: string; skewed: string }) {
   const cpu = await applyShape(name, info.dir);
@@ -392,19 +400,12 @@ async function measureShape(name: ShapeName, datasets: { big: string; skewed: st
     const [bareTimes, fullTimes] = await measureTurnAbout([
       [
         `[${name}] ${label}: bare pg_restore -j${jobs} + ANALYZE`,
-        async () => {
-          const before = await serverCpuMs();
-          const ms = await bareRestore(dump, cpu);
-          bareCpu.push((await serverCpuMs()) - before);
-          return ms;
-        },
+        () => withServerCpu(bareCpu, () => bareRestore(dump, cpu)),
       ],
       [
         `[${name}] ${label}: full run`,
         async () => {
-          const before = await serverCpuMs();
-          const record = await fullRun(prefix, cpu);
-          runCpu.push((await serverCpuMs()) - before);
+          const record = await withServerCpu(runCpu, () => fullRun(prefix, cpu));
           runs.push(record);
           return record.durationMs;
         },

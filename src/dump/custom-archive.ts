@@ -156,7 +156,7 @@ export async function readCustomArchiveToc(
  * directory format's layout; undefined where the file is not that. Names only: its data members
  * are pg_restore's to read.
  */
-export async function readTarArchiveNames(path: string): Promise<Map<number, ArchiveEntryNames> | undefined> {
+async function readTarArchiveNames(path: string): Promise<Map<number, ArchiveEntryNames> | undefined> {
   const file = await open(path, 'r');
   try {
     const header = Buffer.alloc(512);
@@ -256,16 +256,36 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   };
 }
 
+/** The TOC of a custom archive (a file) or a directory archive (its toc.dat), or why not read. */
+async function readArchiveToc(archive: string): Promise<CustomArchiveToc | DirectReadRefusal> {
+  const directory = (await stat(archive)).isDirectory();
+  return readCustomArchiveToc(
+    directory ? join(archive, 'toc.dat') : archive,
+    directory ? 'directory' : 'custom',
+  );
+}
+
+/**
+ * Every entry's names as a custom, directory or tar archive stores them; undefined where this
+ * reader cannot read its TOC (then the listing's reading of them stands).
+ */
+export async function archiveEntryNames(
+  archive: string,
+): Promise<Map<number, ArchiveEntryNames> | undefined> {
+  try {
+    const toc = await readArchiveToc(archive);
+    return typeof toc !== 'string' ? toc.names : await readTarArchiveNames(archive);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Each table's data block (by `schema.table` key) the restore reads itself, or why none. */
 export async function directTableReads(
   archive: string,
   key: (schema: string, table: string) => string,
 ): Promise<{ reads: Map<string, DirectTableRead>; refused?: string; copies: Map<string, CopyStatement> }> {
-  const directory = (await stat(archive)).isDirectory();
-  const toc = await readCustomArchiveToc(
-    directory ? join(archive, 'toc.dat') : archive,
-    directory ? 'directory' : 'custom',
-  );
+  const toc = await readArchiveToc(archive);
   const byEnvironment = process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore';
   if (typeof toc === 'string')
     return {

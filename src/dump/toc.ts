@@ -122,7 +122,7 @@ function withSpacedSchemas(toc: Toc): Toc {
 
 /**
  * The listing's entries with schema, name and owner as the archive stores them, where its binary
- * TOC was read (custom and directory archives): `pg_restore --list` prints the three separated by
+ * TOC was read (custom, directory and tar archives: custom-archive.ts's archiveEntryNames): `pg_restore --list` prints the three separated by
  * spaces and quotes none, so `public users app owner` — table users, owned by "app owner" — was
  * read as table "users app", owner "owner", and a masked table's rows went through pg_restore
  * unmasked beside the masked stream. An entry is replaced only where the stored names print as
@@ -144,7 +144,7 @@ export function withArchiveNames(toc: Toc, names: ReadonlyMap<number, ArchiveEnt
 }
 
 /** `schema.table` of every table that has data in the archive. */
-export function tablesWithData(toc: Toc): string[] {
+export function tablesWithData(toc: { entries: readonly TocEntry[] }): string[] {
   return toc.entries
     .filter((entry) => entry.type === 'TABLE DATA')
     .map((entry) => tableKey(entry.schema, entry.name));

@@ -2,13 +2,7 @@
 // local pg_restore can read what this pg_dump wrote. Nothing is restored from an archive that
 // fails here.
 
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import {
-  type ArchiveEntryNames,
-  readCustomArchiveToc,
-  readTarArchiveNames,
-} from '../../dump/custom-archive.js';
+import { archiveEntryNames } from '../../dump/custom-archive.js';
 import type { PreparedArchive } from '../../dump/prepare-archive.js';
 import { readStart } from '../../dump/read-backup.js';
 import { majorVersion, parseToc, type Toc, tablesWithData, withArchiveNames } from '../../dump/toc.js';
@@ -81,7 +75,11 @@ async function inspectWithPgRestore(
       },
     );
   }
-  const toc = withStoredNames(parseToc(listing), await storedNames(path));
+  // Schema, name and owner as the archive stores them where it can be read: the listing's
+  // space-separated, unquoted names cannot tell `users` owned by "app owner" from "users app".
+  const names = await archiveEntryNames(path);
+  const listed = parseToc(listing);
+  const toc = names ? withArchiveNames(listed, names) : listed;
   const dumpMajor = majorVersion(toc.dumpVersion);
   const localMajor = majorVersion(pgRestoreVersion);
   if (dumpMajor !== undefined && localMajor !== undefined && dumpMajor > localMajor) {
@@ -96,25 +94,3 @@ async function inspectWithPgRestore(
   }
   return { toc, listing, tables: tablesWithData(toc), pgRestoreVersion };
 }
-
-/**
- * Every entry's schema, name and owner as a custom, directory or tar archive stores them (its
- * binary TOC); undefined where this reader cannot read it, whose entries stay as the listing reads
- * them.
- */
-async function storedNames(path: string): Promise<Map<number, ArchiveEntryNames> | undefined> {
-  try {
-    const directory = (await stat(path)).isDirectory();
-    const toc = await readCustomArchiveToc(
-      directory ? join(path, 'toc.dat') : path,
-      directory ? 'directory' : 'custom',
-    );
-    if (typeof toc !== 'string') return toc.names;
-    return directory ? undefined : await readTarArchiveNames(path);
-  } catch {
-    return undefined;
-  }
-}
-
-const withStoredNames = (toc: Toc, names: Map<number, ArchiveEntryNames> | undefined): Toc =>
-  names ? withArchiveNames(toc, names) : toc;

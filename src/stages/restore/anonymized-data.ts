@@ -17,8 +17,7 @@ import type { ColumnInfo } from '../../dump/column-info.js';
 import { type CopyStatement, type DirectTableRead, directTableReads } from '../../dump/custom-archive.js';
 import { withoutEntries } from '../../dump/outbound-entries.js';
 import { parseCopyLine } from '../../dump/plain-sql-events.js';
-import type { TocEntry } from '../../dump/toc.js';
-import { tablesWithData } from '../../dump/toc.js';
+import { type TocEntry, tablesWithData } from '../../dump/toc.js';
 import { archiveKeys, type UniqueKey, uniqueRuledColumns } from '../../dump/unique-keys.js';
 import { AbortedError, ConfigError } from '../../errors.js';
 import { mapConcurrent } from '../../infra/concurrency/map-concurrent.js';
@@ -135,7 +134,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     refused: `its table of contents was not read: ${(error as Error).message}`,
     copies: new Map<string, CopyStatement>(),
   }));
-  const withData = new Set(tablesWithData({ entries: [...input.entries] }));
+  const withData = new Set(tablesWithData(input));
   // The PII gate's samples and the rule checks read the archive side by side: no row is written
   // before both have passed, and the gate's verdict is given first, as when they ran in turn.
   const [byValue, fit] = await Promise.allSettled([
