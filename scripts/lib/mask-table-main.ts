@@ -3,9 +3,13 @@
 // it; cutting fields, the PRFs and fakes, re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
 // second there are rows per second per tool core; with `threads` above 1 the table is split
 // across helper threads as a restore splits a big table (block-masker.ts), from the first block,
-// unless a ruled column has a unique key of its own (kept unique as a run keeps it: one thread).
+// unless a ruled column has a unique key of its own (kept unique as a run keeps it: one thread, its
+// outputs' keys to a ledger on disk, the rows that clash found after the stream).
 // It runs the compiled product in dist/. Prints one JSON line.
 // argv: archive schema table rules-json types-json secret domain [threads [all-tables-rules-json]]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ColumnRule } from '../../src/config/schema.js';
 
 /**
@@ -29,6 +33,7 @@ const [
   { BlockMasker, InOrderBlocks, threadBudget },
   { openTableData },
   { warmMasking },
+  { LedgerIndex, OutputLedger },
 ] = await Promise.all([
   shipped<typeof import('../../src/anonymize/copy-lines.js')>('anonymize/copy-lines.js'),
   shipped<typeof import('../../src/anonymize/prf/keyed-prf.js')>('anonymize/prf/keyed-prf.js'),
@@ -44,6 +49,7 @@ const [
     'stages/restore/table-data-source.js',
   ),
   shipped<typeof import('../../src/anonymize/warm-masking.js')>('anonymize/warm-masking.js'),
+  shipped<typeof import('../../src/anonymize/output-ledger.js')>('anonymize/output-ledger.js'),
 ]);
 
 const [archive, schema, table, rulesJson, typesJson, secret, domain, threadsArg, tablesJson] =
@@ -72,6 +78,8 @@ const unique = uniqueRuledColumns(
   tableKey(schema as string, table as string),
   rules,
 );
+const ledgerDir = mkdtempSync(join(tmpdir(), 'bench-ledger-'));
+const ledgers: InstanceType<typeof OutputLedger>[] = [];
 const lines = new CopyLines((columns) =>
   compileTableTransform(
     name,
@@ -81,6 +89,13 @@ const lines = new CopyLines((columns) =>
     KeyedPrf.of(secret as string),
     domain as string,
     new Set(unique),
+    {
+      ledger: (column) => {
+        const ledger = new OutputLedger(join(ledgerDir, `${ledgers.length}-${column.length}.ledger`));
+        ledgers.push(ledger);
+        return ledger;
+      },
+    },
   ),
 );
 const started = performance.now();
@@ -125,9 +140,18 @@ for await (const chunk of source.chunks) {
 await blocks.flush(true);
 const failed = await source.finish();
 if (failed) throw new Error(`${failed.problem}: ${failed.stderr}`);
+// What a run does next with a unique column's ledger: the rows whose output an earlier row wrote.
+let clashes = 0;
+for (const ledger of ledgers) {
+  const index = LedgerIndex.build(ledger.close());
+  clashes += index.clashes().length;
+  index.remove();
+  ledger.remove();
+}
+rmSync(ledgerDir, { recursive: true, force: true });
 const ms = performance.now() - started;
 const helpers = masker.helperCount;
 await masker.close();
 process.stdout.write(
-  `${JSON.stringify({ rows: lines.rows + masker.helperRows, bytes, outBytes, ms, threads: 1 + helpers })}\n`,
+  `${JSON.stringify({ rows: lines.rows + masker.helperRows, bytes, outBytes, ms, threads: 1 + helpers, clashes })}\n`,
 );

@@ -6,6 +6,7 @@ import { BytesMemo } from './bytes-memo.js';
 import { ByteSink, fieldEnd, fieldValue, nextTab, PLAIN, scanned, UTF8, viewOf } from './copy-bytes.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import { memoMasker } from './memo-masker.js';
+import type { OutputLedger } from './output-ledger.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type BytesMasker,
@@ -18,7 +19,7 @@ import {
   type RowAccess,
   usesRow,
 } from './strategies/registry.js';
-import { uniqueMaskers } from './unique-masker.js';
+import { ledgerMaskers, uniqueMaskers } from './unique-masker.js';
 
 type Flush = NonNullable<BytesMasker['flush']>;
 
@@ -62,6 +63,11 @@ export function compileTableTransform(
   domain: string,
   /** Columns with a unique key of their own: their masked values are kept distinct. */
   unique: ReadonlySet<string> = new Set(),
+  /**
+   * Where their outputs go instead of a table in memory: a ledger per column (output-ledger.ts;
+   * unique-repair.ts re-keys after the stream), or none (plain outputs, as a repair reads them).
+   */
+  ledgers?: { ledger(column: string): OutputLedger | undefined },
 ): TableTransform {
   const positions = new Map(columns.map((column, index) => [column, index]));
   const maskers: {
@@ -85,6 +91,11 @@ export function compileTableTransform(
     // A unique column has no repeats to cache; it needs its outputs kept apart instead. Its
     // rule's bytes path writes at once (no batch of MACs owed), so that each output can be
     // digested where it lies; the claim of that digest may be owed (below).
+    if (unique.has(column) && ledgers) {
+      const both = ledgerMaskers(mask, compileRuleBytes(rule, ctx), ledgers.ledger(column));
+      maskers.push({ index, column, checkable, mask: both.mask, plain: both.bytes });
+      continue;
+    }
     if (unique.has(column)) {
       // Its claims owed to the end of a block where it is the table's only unique column (its
       // flush, which may move what follows a re-keyed output, runs after every other).

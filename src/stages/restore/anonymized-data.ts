@@ -220,6 +220,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         threads: pool.threads,
         direct: direct.reads.get(table),
         copyInto: into,
+        scratch: input.workDir,
       }).catch((error: unknown) => {
         controller.abort(); // the other streams and pg_restore stop now, not when they are done
         throw error;

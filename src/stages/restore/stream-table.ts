@@ -43,6 +43,8 @@ export interface StreamTableInput {
   direct?: DirectTableRead | undefined;
   /** The table the archive COPYs the rows into when not this one (a partition's root). */
   copyInto?: TableName | undefined;
+  /** Where a unique masked column's ledger is written (output-ledger.ts). */
+  scratch?: string | undefined;
 }
 
 export interface StreamTableResult {
@@ -71,6 +73,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     threads: input.threads,
     direct: input.direct,
     copyInto: input.copyInto,
+    scratch: input.scratch,
   };
   const pool = input.pool ?? new StreamWorkerPool();
   if (!input.pool) pool.warm(1);

@@ -4,12 +4,16 @@
 // row crosses between threads (copying each chunk there and back, and encoding it in the main
 // thread, measured ~3 s of CPU on the bench's 3.5M rows). Unmasked values exist only in this
 // thread's memory, never on staging disk.
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
+import { OutputLedger } from '../../anonymize/output-ledger.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
@@ -23,6 +27,7 @@ import { connect } from '../../infra/pg/with-client.js';
 import { type TableName, tableKey } from '../../sql/table-key.js';
 import { BlockMasker, InOrderBlocks } from './block-masker.js';
 import { ArchiveReadError, openTableData } from './table-data-source.js';
+import { repairUniqueOutputs } from './unique-repair.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -50,6 +55,8 @@ export interface TableStreamData {
    * (the key, masked, may belong in another partition), as pg_restore would load it.
    */
   copyInto?: TableName | undefined;
+  /** Where a unique masked column's ledger is written (the run's scratch directory); the OS's temp directory when absent. */
+  scratch?: string | undefined;
 }
 
 /** Why a stream failed, in terms the main thread turns into the tool's errors. */
@@ -119,18 +126,29 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   const copyFailed = new AbortController();
   const stopWaiting = AbortSignal.any([signal, copyFailed.signal]);
   let masker: BlockMasker | undefined;
-  try {
-    const lines = new CopyLines((columns) =>
-      compileTableTransform(
-        tableKey(data.schema, data.table),
-        columns,
-        data.rules,
-        new Map(data.types),
-        KeyedPrf.of(data.secret),
-        data.domain,
-        new Set(data.unique),
-      ),
+  // A unique masked column's outputs go to a ledger on disk, not a table in memory; the rows the
+  // stream's order says to re-key are re-keyed after it (unique-repair.ts).
+  const ledgers = new Map<string, OutputLedger>();
+  const compile = (columns: string[], record: boolean) =>
+    compileTableTransform(
+      tableKey(data.schema, data.table),
+      columns,
+      data.rules,
+      new Map(data.types),
+      KeyedPrf.of(data.secret),
+      data.domain,
+      new Set(data.unique),
+      {
+        ledger: (column) => {
+          if (!record) return undefined;
+          const ledger = new OutputLedger(join(data.scratch ?? tmpdir(), `unique-${randomUUID()}.ledger`));
+          ledgers.set(column, ledger);
+          return ledger;
+        },
+      },
     );
+  try {
+    const lines = new CopyLines((columns) => compile(columns, true));
     masker = new BlockMasker(lines, {
       splittable: data.unique.length === 0,
       budget: data.threads,
@@ -191,6 +209,21 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       const finished = once(copy, 'finish');
       copy.end();
       await finished;
+      if (ledgers.size > 0)
+        await repairUniqueOutputs({
+          client,
+          table: tableKey(data.schema, data.table),
+          // A partition loaded through its root: its own rows, where the root routed them.
+          target: qualifiedName(data.schema, data.table),
+          columns,
+          ledgers: new Map([...ledgers].map(([column, ledger]) => [column, ledger.close()])),
+          rules: data.rules,
+          types: new Map(data.types),
+          prf: KeyedPrf.of(data.secret),
+          domain: data.domain,
+          plain: () => compile(columns, false),
+          reread: () => openTableData({ ...data, env: libpqEnv(data.target) }, signal),
+        });
       if (freeze) await client.query('COMMIT');
     }
     const own = lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] };
@@ -210,6 +243,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
     source.stop();
+    for (const ledger of ledgers.values()) ledger.remove();
     await masker?.close();
     copy?.destroy();
     await client.end().catch(() => undefined);

@@ -1,0 +1,169 @@
+// A unique masked column streamed with a ledger on disk and re-keyed after the load
+// (unique-repair.ts): the rows end with exactly the values the in-memory re-keying of earlier
+// versions wrote in the stream (values must join across versions), the unique indexes of
+// post-data build on them, and no ledger file is left behind.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import { compileTableTransform } from '../../src/anonymize/table-transform.js';
+import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
+import { parseCopyHeader } from '../../src/format/copy-text.js';
+import { parsePgUrl } from '../../src/infra/pg/connection.js';
+import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
+import { cluster, clusterEnv, makeDump, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
+
+// Addresses in other capitals fold onto one masked address; a 4-hex-digit hash of 20k codes
+// collides hundreds of times, and re-keyed codes take outputs later rows would have had. Rows
+// 20001.. are a third spelling of earlier addresses, with the same values but for id and code.
+const PRODUCTION = `
+  CREATE SCHEMA "Sales.EU";
+  CREATE DOMAIN short_code AS text CHECK (length(VALUE) <= 40);
+  CREATE TABLE "Sales.EU"."Cust ""omers""" (
+    id int PRIMARY KEY,
+    email text UNIQUE,
+    code short_code UNIQUE,
+    tags text[],
+    doc jsonb,
+    note text,
+    mailbox text GENERATED ALWAYS AS (split_part(email, '@', 1)) STORED
+  );
+  INSERT INTO "Sales.EU"."Cust ""omers""" (id, email, code, tags, doc, note)
+    SELECT g,
+           CASE WHEN g % 5 = 0 THEN upper('person' || (g / 5) || '@real-mail.example')
+                ELSE 'person' || g || '@real-mail.example' END,
+           'C-' || g,
+           ARRAY['a' || (g % 3), 'b,"c"'],
+           jsonb_build_object('n', g % 7),
+           'tab' || chr(9) || 'ü ' || (g % 11)
+      FROM generate_series(1, 20000) g;
+  INSERT INTO "Sales.EU"."Cust ""omers""" (id, email, code, tags, doc, note)
+    SELECT 20000 + g, 'Person' || g || '@Real-Mail.example', 'c-' || g, ARRAY['a1', 'b,"c"'],
+           '{"n": 1}', 'same'
+      FROM generate_series(1, 300) g;
+  INSERT INTO "Sales.EU"."Cust ""omers""" (id, email, code, note) VALUES (30001, NULL, NULL, 'nulls');`;
+
+const RULES = { email: { email: {} }, code: { hash: { length: 4 } } } as const;
+const SECRET = 'repair-secret';
+const DOMAIN = 'example.invalid';
+
+describe('a unique masked column re-keyed after the load', () => {
+  let dump: string;
+  let scratch: string;
+  beforeAll(async () => {
+    cluster();
+    const dir = await tempDir('unique-repair');
+    scratch = await tempDir('unique-repair-scratch');
+    dump = await makeDump(join(dir, 'prod.dump'), PRODUCTION);
+  });
+
+  /** What the in-memory re-keying wrote: the archive's COPY text through the transform without a ledger. */
+  const inMemory = async (unique = new Set(['email', 'code'])) => {
+    const info = cluster();
+    const { stdout } = await execa(
+      join(info.binDir, 'pg_restore'),
+      tableDataArgs(dump, 'Sales.EU', 'Cust "omers"'),
+      { env: clusterEnv() },
+    );
+    const lines = stdout.split('\n');
+    const headerAt = lines.findIndex((line) => line.startsWith('COPY '));
+    const columns = parseCopyHeader(lines[headerAt] as string)?.columns ?? [];
+    const transform = compileTableTransform(
+      '"Sales.EU"."Cust ""omers"""',
+      columns,
+      RULES,
+      new Map([
+        ['email', 'text'],
+        ['code', 'short_code'],
+      ]),
+      KeyedPrf.of(SECRET),
+      DOMAIN,
+      unique,
+    );
+    const out = new Map<number, { email: string | null; code: string | null }>();
+    for (const line of lines.slice(headerAt + 1)) {
+      if (line === '\\.') break;
+      const fields = transform.line(line).split('\t');
+      const field = (name: string) => {
+        const value = fields[columns.indexOf(name)] as string;
+        return value === '\\N' ? null : value;
+      };
+      out.set(Number(field('id')), { email: field('email'), code: field('code') });
+    }
+    return out;
+  };
+
+  const target = async (label: string): Promise<StreamTableInput> => {
+    const info = cluster();
+    const database = uniqueDb(label);
+    await sql('postgres', `CREATE DATABASE ${database}`);
+    await execa(
+      join(info.binDir, 'pg_restore'),
+      ['--section=pre-data', '--no-owner', `--dbname=${database}`, dump],
+      {
+        env: clusterEnv(),
+      },
+    );
+    return {
+      archive: dump,
+      target: parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
+        PGPASSWORD: info.password,
+      }),
+      schema: 'Sales.EU',
+      table: 'Cust "omers"',
+      hasData: true,
+      rules: RULES,
+      types: new Map([
+        ['email', 'text'],
+        ['code', 'short_code'],
+      ]),
+      secret: SECRET,
+      domain: DOMAIN,
+      unique: ['email', 'code'],
+      signal: new AbortController().signal,
+      scratch,
+    };
+  };
+
+  it('writes the values the in-memory re-keying wrote, and the unique indexes build on them', async () => {
+    const input = await target('repair');
+    const result = await streamTable(input);
+    expect(result.rows).toBe(20301);
+    const rows = await sql<{ id: number; email: string | null; code: string | null; mailbox: string | null }>(
+      input.target.database,
+      `SELECT id, email, code::text AS code, mailbox FROM "Sales.EU"."Cust ""omers""" ORDER BY id`,
+    );
+    const expected = await inMemory();
+    // The case: many rows re-keyed in both columns (else this would not test the repair).
+    const plain = await inMemory(new Set());
+    const rekeyed = (column: 'email' | 'code') =>
+      [...expected].filter(([id, value]) => value[column] !== plain.get(id)?.[column]).length;
+    expect(rekeyed('email')).toBeGreaterThan(3000);
+    expect(rekeyed('code')).toBeGreaterThan(500);
+    expect(rows.length).toBe(expected.size);
+    expect(new Set(rows.map((row) => row.email)).size).toBe(rows.length);
+    expect(rows.map((row) => [row.id, row.email, row.code])).toEqual(
+      [...expected].sort(([a], [b]) => a - b).map(([id, value]) => [id, value.email, value.code]),
+    );
+    const codes = rows.map((row) => row.code).filter((code) => code !== null);
+    expect(new Set(codes).size).toBe(codes.length);
+    // The generated column follows the re-keyed address.
+    expect(rows.every((row) => row.mailbox === (row.email === null ? null : row.email.split('@')[0]))).toBe(
+      true,
+    );
+    expect(expected.get(30001)).toEqual({ email: null, code: null });
+    const info = cluster();
+    await execa(
+      join(info.binDir, 'pg_restore'),
+      ['--section=post-data', '--no-owner', '--exit-on-error', `--dbname=${input.target.database}`, dump],
+      { env: clusterEnv() },
+    );
+    const indexes = await sql<{ count: string }>(
+      input.target.database,
+      `SELECT count(*) FROM pg_index WHERE indrelid = '"Sales.EU"."Cust ""omers"""'::regclass AND indisunique`,
+    );
+    expect(Number(indexes[0]?.count)).toBe(3);
+    expect(await readdir(scratch)).toEqual([]);
+  });
+});
