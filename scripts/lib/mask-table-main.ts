@@ -3,8 +3,8 @@
 // it; cutting fields, the PRFs and fakes, re-encoding) without the server. The bench starts it pinned to one tool core, so rows per
 // second there are rows per second per tool core; with `threads` above 1 the table is split
 // across helper threads as a restore splits a big table (block-masker.ts), from the first block,
-// unless a ruled column has a unique key of its own (kept unique as a run keeps it: one thread, its
-// outputs' keys to a ledger on disk, the rows that clash found after the stream).
+// a unique masked column's too (kept unique as a run keeps it: each block's output keys to a ledger
+// on disk in row order, the rows that clash found after the stream).
 // It runs the compiled product in dist/. Prints one JSON line.
 // argv: archive schema table rules-json types-json secret domain [threads [all-tables-rules-json]]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +33,7 @@ const [
   { BlockMasker, InOrderBlocks, threadBudget },
   { openTableData },
   { warmMasking },
-  { LedgerIndex, OutputLedger },
+  { KeyRecorder, LedgerIndex, OutputLedger, takeKeys },
 ] = await Promise.all([
   shipped<typeof import('../../src/anonymize/copy-lines.js')>('anonymize/copy-lines.js'),
   shipped<typeof import('../../src/anonymize/prf/keyed-prf.js')>('anonymize/prf/keyed-prf.js'),
@@ -71,15 +71,16 @@ await warmMasking(
   new AbortController().signal,
 );
 tuneHeapGrowth();
-// Ruled columns with a unique key of their own, as a run finds them: their outputs are kept
-// apart, and such a table is not split across threads.
+// Ruled columns with a unique key of their own, as a run finds them: their outputs' keys are
+// recorded to be kept apart after the stream.
 const unique = uniqueRuledColumns(
   await archiveUniqueKeys(archive as string),
   tableKey(schema as string, table as string),
   rules,
 );
 const ledgerDir = mkdtempSync(join(tmpdir(), 'bench-ledger-'));
-const ledgers: InstanceType<typeof OutputLedger>[] = [];
+const ledgers = new Map<string, InstanceType<typeof OutputLedger>>();
+const recorders = new Map<string, InstanceType<typeof KeyRecorder>>();
 const lines = new CopyLines((columns) =>
   compileTableTransform(
     name,
@@ -91,16 +92,18 @@ const lines = new CopyLines((columns) =>
     new Set(unique),
     {
       ledger: (column) => {
-        const ledger = new OutputLedger(join(ledgerDir, `${ledgers.length}-${column.length}.ledger`));
-        ledgers.push(ledger);
-        return ledger;
+        ledgers.set(column, new OutputLedger(join(ledgerDir, `${ledgers.size}.ledger`)));
+        const recorder = new KeyRecorder();
+        recorders.set(column, recorder);
+        return recorder;
       },
     },
   ),
 );
 const started = performance.now();
 const masker = new BlockMasker(lines, {
-  splittable: unique.length === 0,
+  splittable: true,
+  keys: () => takeKeys(recorders),
   budget: threads > 1 ? threadBudget(threads) : undefined,
   helpersAfterBytes: 0,
   setup: (columns) => ({
@@ -110,6 +113,7 @@ const masker = new BlockMasker(lines, {
     types: typesList,
     secret: secret as string,
     domain: domain as string,
+    unique,
   }),
 });
 // As a run reads it: from the archive's data block where the reader can, else pg_restore.
@@ -127,8 +131,9 @@ const source = openTableData(
 let bytes = 0;
 let outBytes = 0;
 let columns: string[] = [];
-const blocks = new InOrderBlocks(masker, (out) => {
+const blocks = new InOrderBlocks(masker, ({ out, keys }) => {
   outBytes += out.length;
+  for (const [column, taken] of Object.entries(keys ?? {})) ledgers.get(column)?.append(taken);
 });
 for await (const chunk of source.chunks) {
   bytes += chunk.length;
@@ -142,7 +147,7 @@ const failed = await source.finish();
 if (failed) throw new Error(`${failed.problem}: ${failed.stderr}`);
 // What a run does next with a unique column's ledger: the rows whose output an earlier row wrote.
 let clashes = 0;
-for (const ledger of ledgers) {
+for (const ledger of ledgers.values()) {
   const index = LedgerIndex.build(ledger.close());
   clashes += index.clashes().length;
   index.remove();

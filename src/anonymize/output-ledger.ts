@@ -1,6 +1,8 @@
 // A unique masked column's outputs, kept on disk instead of in memory. The stream writes each
-// row's plain output and appends its 64-bit key (the one unique-masker.ts claims by) to a ledger
-// file, 8 bytes a row in stream order; memory holds one write buffer, whatever the table's size.
+// row's plain output and records its 64-bit key (the one unique-masker.ts claims by); each
+// block's keys are appended, in the blocks' order, to a ledger file, 8 bytes a row in stream
+// order: memory holds one write buffer, whatever the table's size, and a block may be masked on
+// any thread (block-masker.ts splits such a table too).
 // After the stream, LedgerIndex finds the rows whose output an earlier row already wrote — the
 // rows unique-masker.ts would have re-keyed — by splitting the ledger into partitions by key,
 // each small enough to sort out in a bounded table (unique-repair.ts re-keys them in the table).
@@ -12,11 +14,58 @@ const WRITE_KEYS = 64 * 1024;
 /** Rows at most in one partition of the index: its table of first rows is ~12 bytes a row, twice over. */
 export const PARTITION_ROWS = 256 * 1024;
 
-/** Appends one key a row, in stream order; (0, 0) marks a NULL output. */
+/**
+ * The keys of the rows one block masked, recorded as it masks them (in whichever thread masks
+ * the block) and handed on with the block: the ledger takes blocks' keys in the blocks' order.
+ */
+export class KeyRecorder {
+  private keys = new Uint32Array(2 * 4096);
+  private at = 0;
+
+  /** A row's output, by its key (lo, hi). */
+  record(lo: number, hi: number): void {
+    if (this.at === this.keys.length) this.grow();
+    // All zero marks a NULL: a key that is all zero is kept as (1, 0), as OutputSet keeps it.
+    this.keys[this.at] = lo === 0 && hi === 0 ? 1 : lo;
+    this.keys[this.at + 1] = hi;
+    this.at += 2;
+  }
+
+  /** A row whose output is NULL (NULLs never collide). */
+  recordNull(): void {
+    if (this.at === this.keys.length) this.grow();
+    this.keys[this.at] = 0;
+    this.keys[this.at + 1] = 0;
+    this.at += 2;
+  }
+
+  /** The keys recorded since the last take, in an array of their own (it may be transferred). */
+  take(): Uint32Array {
+    const taken = this.keys.slice(0, this.at);
+    this.at = 0;
+    return taken;
+  }
+
+  private grow(): void {
+    const grown = new Uint32Array(this.keys.length * 2);
+    grown.set(this.keys);
+    this.keys = grown;
+  }
+}
+
+/** What each column's recorder holds for the block just masked; none without recorders. */
+export function takeKeys(
+  recorders: ReadonlyMap<string, KeyRecorder>,
+): Record<string, Uint32Array> | undefined {
+  if (recorders.size === 0) return undefined;
+  return Object.fromEntries([...recorders].map(([column, recorder]) => [column, recorder.take()]));
+}
+
+/** A column's keys, one a row in stream order, appended block by block to a file. */
 export class OutputLedger {
   rows = 0;
   private readonly fd: number;
-  private readonly keys = new Uint32Array(2 * WRITE_KEYS);
+  private readonly buffer = new Uint32Array(2 * WRITE_KEYS);
   private at = 0;
   private closed = false;
 
@@ -24,24 +73,16 @@ export class OutputLedger {
     this.fd = openSync(path, 'wx', 0o600);
   }
 
-  /** A row's output, by its key (lo, hi). */
-  record(lo: number, hi: number): void {
-    const keys = this.keys;
-    // All zero marks a NULL: a key that is all zero is kept as (1, 0), as OutputSet keeps it.
-    keys[this.at] = lo === 0 && hi === 0 ? 1 : lo;
-    keys[this.at + 1] = hi;
-    this.at += 2;
-    this.rows++;
-    if (this.at === keys.length) this.spill();
-  }
-
-  /** A row whose output is NULL (NULLs never collide). */
-  recordNull(): void {
-    this.keys[this.at] = 0;
-    this.keys[this.at + 1] = 0;
-    this.at += 2;
-    this.rows++;
-    if (this.at === this.keys.length) this.spill();
+  /** A block's keys (KeyRecorder.take), after the blocks before it. */
+  append(keys: Uint32Array): void {
+    this.rows += keys.length / 2;
+    if (this.at + keys.length > this.buffer.length) this.spill();
+    if (keys.length >= this.buffer.length) {
+      writeSync(this.fd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
+      return;
+    }
+    this.buffer.set(keys, this.at);
+    this.at += keys.length;
   }
 
   /** Writes what is buffered and closes the file. */
@@ -65,7 +106,7 @@ export class OutputLedger {
 
   private spill(): void {
     if (this.at === 0) return;
-    writeSync(this.fd, new Uint8Array(this.keys.buffer, 0, this.at * 4));
+    writeSync(this.fd, new Uint8Array(this.buffer.buffer, 0, this.at * 4));
     this.at = 0;
   }
 }

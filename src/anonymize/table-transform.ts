@@ -6,7 +6,7 @@ import { BytesMemo } from './bytes-memo.js';
 import { ByteSink, fieldEnd, fieldValue, nextTab, PLAIN, scanned, UTF8, viewOf } from './copy-bytes.js';
 import { LeakSampler, type TableLeakSample, worthChecking } from './leak-sampler.js';
 import { memoMasker } from './memo-masker.js';
-import type { OutputLedger } from './output-ledger.js';
+import type { KeyRecorder } from './output-ledger.js';
 import type { KeyedPrf } from './prf/keyed-prf.js';
 import {
   type BytesMasker,
@@ -64,10 +64,11 @@ export function compileTableTransform(
   /** Columns with a unique key of their own: their masked values are kept distinct. */
   unique: ReadonlySet<string> = new Set(),
   /**
-   * Where their outputs go instead of a table in memory: a ledger per column (output-ledger.ts;
+   * Where their outputs' keys go instead of a table in memory: a recorder per column, whose
+   * keys the caller takes after each block for the column's ledger (output-ledger.ts;
    * unique-repair.ts re-keys after the stream), or none (plain outputs, as a repair reads them).
    */
-  ledgers?: { ledger(column: string): OutputLedger | undefined },
+  ledgers?: { ledger(column: string): KeyRecorder | undefined },
 ): TableTransform {
   const positions = new Map(columns.map((column, index) => [column, index]));
   const maskers: {

@@ -8,16 +8,13 @@
 // downloaded and inspected); it stops when `signal` aborts. Stream workers are not warmed (on a
 // tool with no core to spare, a worker warming itself would compete with the tables streaming).
 // Nothing it masks is kept: outputs, caches and unique claims belong to the throwaway transforms.
-import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ColumnRule, Config } from '../config/schema.js';
 import { ident } from '../infra/pg/connection.js';
 import { BytesMemo } from './bytes-memo.js';
 import { ByteSink } from './copy-bytes.js';
 import { CopyLines } from './copy-lines.js';
-import { OutputLedger } from './output-ledger.js';
+import { KeyRecorder } from './output-ledger.js';
 import { KeyedPrf } from './prf/keyed-prf.js';
 import { ruleMisfit, ruleParts, type StrategyName, usesRow } from './strategies/registry.js';
 import { compileTableTransform } from './table-transform.js';
@@ -185,14 +182,11 @@ async function warmOne(
   const table = madeUpTable(rules);
   if (!table) return 0;
   const unique = new Set(keepsUnique && table.unique !== undefined ? [table.unique] : []);
-  // A unique column's outputs go to a ledger, as a run's streams write them (output-ledger.ts).
-  let ledger: OutputLedger | undefined;
+  // A unique column's outputs' keys are recorded, as a run's streams record them (output-ledger.ts).
+  const recorder = new KeyRecorder();
   const lines = new CopyLines((header) =>
     compileTableTransform('warm-up', header, table.rules, new Map(), prf, domain, unique, {
-      ledger: () => {
-        ledger = new OutputLedger(join(tmpdir(), `staging-refresh-warm-${randomUUID()}.ledger`));
-        return ledger;
-      },
+      ledger: () => recorder,
     }),
   );
   let masked = 0;
@@ -204,6 +198,7 @@ async function warmOne(
       const end = guess >= table.copy.length ? table.copy.length : table.copy.indexOf(10, guess) + 1;
       const before = lines.rows;
       lines.push(table.copy.subarray(from, end));
+      recorder.take();
       masked += lines.rows - before;
       from = end;
       await nextTurn();
@@ -215,8 +210,6 @@ async function warmOne(
   } catch {
     // A value some option of a rule refuses: that rule set is left cold.
     return 0;
-  } finally {
-    ledger?.remove();
   }
   return masked;
 }

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { CopyLines } from '../../src/anonymize/copy-lines.js';
+import { KeyRecorder, takeKeys } from '../../src/anonymize/output-ledger.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { type ColumnRule, parseRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { encodeField } from '../../src/format/copy-text.js';
-import { BlockMasker, InOrderBlocks, threadBudget } from '../../src/stages/restore/block-masker.js';
+import {
+  BlockMasker,
+  InOrderBlocks,
+  type MaskedBlock,
+  threadBudget,
+} from '../../src/stages/restore/block-masker.js';
 
 // Real helper threads: one table's blocks masked on several, against one thread doing it all.
 const COLUMNS = ['id', 'email', 'name', 'born', 'note'];
@@ -15,8 +21,9 @@ const RULES: Record<string, ColumnRule> = {
   note: parseRule('hash'),
 };
 const TYPES: [string, string][] = [['born', 'date']];
+/** The transform; a unique column's output keys go to a recorder of `recorders` (as a stream's do). */
 const compile =
-  (unique: string[] = []) =>
+  (unique: string[] = [], recorders = new Map<string, KeyRecorder>()) =>
   (columns: string[]) =>
     compileTableTransform(
       'public.t',
@@ -26,6 +33,13 @@ const compile =
       new KeyedPrf('split'),
       'x.invalid',
       new Set(unique),
+      {
+        ledger: (column) => {
+          const recorder = new KeyRecorder();
+          recorders.set(column, recorder);
+          return recorder;
+        },
+      },
     );
 
 function archive(rows: number, bad?: number): Buffer {
@@ -49,10 +63,12 @@ function archive(rows: number, bad?: number): Buffer {
 
 /** Streams `bytes` in 64 KiB chunks through a BlockMasker, writing blocks in order as the stream does. */
 async function split(bytes: Buffer, unique: string[] = []) {
-  const lines = new CopyLines(compile(unique));
+  const recorders = new Map<string, KeyRecorder>();
+  const lines = new CopyLines(compile(unique, recorders));
   const budget = threadBudget(4);
   const masker = new BlockMasker(lines, {
-    splittable: unique.length === 0,
+    splittable: true,
+    keys: () => takeKeys(recorders),
     budget,
     helpersAfterBytes: 0,
     setup: (columns) => ({
@@ -62,19 +78,27 @@ async function split(bytes: Buffer, unique: string[] = []) {
       types: TYPES,
       secret: 'split',
       domain: 'x.invalid',
+      unique,
     }),
   });
   const out: Buffer[] = [];
+  /** Each unique column's keys, block after block in row order. */
+  const keys = new Map<string, Uint32Array[]>();
   let columns: string[] = [];
   let helpersSeen = 0;
   try {
     for (let at = 0; at < bytes.length; at += 65_536) {
       const { spans, header } = lines.cut(bytes.subarray(at, at + 65_536));
       if (header) columns = header;
-      for (const span of spans) out.push(await masker.submit(span, columns));
+      for (const span of spans) {
+        const block = await masker.submit(span, columns);
+        out.push(block.out);
+        for (const [column, taken] of Object.entries(block.keys ?? {}))
+          keys.set(column, [...(keys.get(column) ?? []), taken]);
+      }
       // The first helper starts after the first block (from source here: a second or two); the
       // pipe's pace in a real restore gives it that time, the test waits for it.
-      for (let waited = 0; unique.length === 0 && masker.helpersReady === 0 && waited < 200; waited++)
+      for (let waited = 0; masker.helpersReady === 0 && waited < 200; waited++)
         await new Promise((resolve) => setTimeout(resolve, 50));
       helpersSeen = Math.max(helpersSeen, masker.helperCount);
     }
@@ -83,6 +107,7 @@ async function split(bytes: Buffer, unique: string[] = []) {
     );
     return {
       out: Buffer.concat(out),
+      keys: new Map([...keys].map(([column, blocks]) => [column, joinKeys(blocks)])),
       rows: lines.rows + masker.helperRows,
       helperRows: masker.helperRows,
       helpers: helpersSeen,
@@ -111,10 +136,18 @@ describe('one table masked on several threads', () => {
     expect(got.samples.checkedColumns).toEqual(['email', 'name', 'born', 'note']);
   }, 60_000);
 
-  it('never splits a table with a masked unique column: its outputs are kept apart in one table', async () => {
-    const got = await split(archive(20_000), ['email']);
-    expect(got.helpers).toBe(0);
-    expect(got.rows).toBe(20_000);
+  it('splits a table with a masked unique column too: its blocks bring their keys back, in row order', async () => {
+    const bytes = archive(40_000);
+    const recorders = new Map<string, KeyRecorder>();
+    const reference = new CopyLines(compile(['email'], recorders));
+    const expected = reference.push(bytes).out;
+    const expectedKeys = recorders.get('email')?.take();
+    expect(expectedKeys?.length).toBe(80_000);
+    const got = await split(bytes, ['email']);
+    expect(got.helpers).toBeGreaterThan(0);
+    expect(got.helperRows).toBeGreaterThan(0);
+    expect(got.out.equals(expected)).toBe(true);
+    expect(got.keys.get('email')).toEqual(expectedKeys);
   }, 60_000);
 
   it('a row a helper cannot mask fails the stream with the rule’s message', async () => {
@@ -123,6 +156,16 @@ describe('one table masked on several threads', () => {
     );
   }, 60_000);
 });
+
+const joinKeys = (blocks: Uint32Array[]) => {
+  const joined = new Uint32Array(blocks.reduce((sum, block) => sum + block.length, 0));
+  let at = 0;
+  for (const block of blocks) {
+    joined.set(block, at);
+    at += block.length;
+  }
+  return joined;
+};
 
 describe('a helper that fails', () => {
   it('leaves the table to its stream, which finishes it alone and gives back the slot', async () => {
@@ -149,7 +192,7 @@ describe('a helper that fails', () => {
     for (let at = 0; at < bytes.length; at += 65_536) {
       const { spans, header } = lines.cut(bytes.subarray(at, at + 65_536));
       if (header) columns = header;
-      for (const span of spans) out.push(await masker.submit(span, columns));
+      for (const span of spans) out.push((await masker.submit(span, columns)).out);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await masker.finish(lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] });
@@ -167,41 +210,42 @@ describe('blocks handed on in row order', () => {
   const later = () => {
     let resolve: (out: Buffer) => void = () => undefined;
     let reject: (error: Error) => void = () => undefined;
-    const promise = new Promise<Buffer>((yes, no) => {
-      resolve = yes;
+    const promise = new Promise<MaskedBlock>((yes, no) => {
+      resolve = (out) => yes({ out });
       reject = no;
     });
     return { promise, resolve, reject };
   };
+  const block = (text: string): MaskedBlock => ({ out: Buffer.from(text) });
 
   it('writes each block once every block before it is done, whatever order they finish in', async () => {
     const written: string[] = [];
-    const blocks = new InOrderBlocks(masker, (out) => {
+    const blocks = new InOrderBlocks(masker, ({ out }) => {
       written.push(out.toString());
     });
     const [first, second] = [later(), later()];
-    blocks.push(Buffer.from('a'));
+    blocks.push(block('a'));
     blocks.push(first.promise);
-    blocks.push(Buffer.from('c'));
+    blocks.push(block('c'));
     blocks.push(second.promise);
     await blocks.flush(false);
     expect(written).toEqual(['a']); // the second block is out, and few are: no waiting
     second.resolve(Buffer.from('d'));
     first.resolve(Buffer.from('b'));
     await new Promise((resolve) => setImmediate(resolve));
-    blocks.push(Buffer.from('e'));
+    blocks.push(block('e'));
     await blocks.flush(false);
     expect(written).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('waits for a block out when too many are queued, and fails where a block failed', async () => {
     const written: string[] = [];
-    const blocks = new InOrderBlocks(masker, (out) => {
+    const blocks = new InOrderBlocks(masker, ({ out }) => {
       written.push(out.toString());
     });
     const slow = later();
     blocks.push(slow.promise);
-    for (const letter of 'bcdef') blocks.push(Buffer.from(letter));
+    for (const letter of 'bcdef') blocks.push(block(letter));
     const flushed = blocks.flush(false);
     setImmediate(() => slow.resolve(Buffer.from('a')));
     await flushed;

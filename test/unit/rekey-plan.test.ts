@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LedgerIndex, OutputLedger } from '../../src/anonymize/output-ledger.js';
+import { KeyRecorder, LedgerIndex, OutputLedger } from '../../src/anonymize/output-ledger.js';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { planRekeys } from '../../src/anonymize/rekey-plan.js';
 import {
@@ -30,12 +30,16 @@ async function viaLedger(
   read: number[][] = [],
 ): Promise<(string | null)[]> {
   const ledger = new OutputLedger(join(dir, 'email.ledger'));
-  const plain = values.map((value) => {
+  const recorder = new KeyRecorder();
+  // In blocks of 97 rows, as a stream appends its blocks' keys.
+  const plain = values.map((value, row) => {
     const out = mask(value, noRow);
-    if (value === null || out === null) ledger.recordNull();
-    else ledger.record(...keyOf(out));
+    if (value === null || out === null) recorder.recordNull();
+    else recorder.record(...keyOf(out));
+    if (row % 97 === 96) ledger.append(recorder.take());
     return out;
   });
+  ledger.append(recorder.take());
   const index = LedgerIndex.build(ledger.close(), partitionRows);
   try {
     const rekeyed = await planRekeys({

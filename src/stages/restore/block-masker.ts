@@ -4,7 +4,8 @@
 // arrive as they would from one thread. A shared budget of the tool's cores bounds the threads
 // of all streams together: each stream holds one slot, a helper takes a free one when there is
 // one, so a table still streaming when the others are done gets their cores. A table with a
-// masked unique column is never split: keeping its outputs apart needs one table of them.
+// masked unique column is split too: each block comes back with its rows' output keys, which the
+// stream appends to the column's ledger in the blocks' order (output-ledger.ts).
 import type { CopyLines } from '../../anonymize/copy-lines.js';
 import { LEAK_SAMPLE_ROWS, type TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { TableTransform } from '../../anonymize/table-transform.js';
@@ -16,6 +17,12 @@ export const HELPERS_AFTER_BYTES = 32 * 1024 * 1024;
 /** Blocks waiting at one helper: enough that it never idles between two. */
 const QUEUED_PER_HELPER = 2;
 const MAX_HELPERS = 15;
+
+/** A masked block, and the output keys its unique masked columns recorded (output-ledger.ts). */
+export interface MaskedBlock {
+  out: Buffer;
+  keys?: Record<string, Uint32Array> | undefined;
+}
 
 /** A budget of threads shared by every stream of a restore (an Int32Array over a SharedArrayBuffer). */
 export function threadBudget(cores: number): SharedArrayBuffer {
@@ -31,7 +38,7 @@ class Helper {
   private next = 0;
   private readonly waiting = new Map<
     number,
-    { resolve: (out: Buffer) => void; reject: (error: Error) => void }
+    { resolve: (block: MaskedBlock) => void; reject: (error: Error) => void }
   >();
   private samplesWanted:
     | { resolve: (samples: TableLeakSample) => void; reject: (error: Error) => void }
@@ -71,7 +78,10 @@ class Helper {
       if ('error' in reply) waiter?.reject(new Error(reply.error));
       else {
         this.events.counted(reply.rows);
-        waiter?.resolve(Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength));
+        waiter?.resolve({
+          out: Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength),
+          keys: reply.keys,
+        });
       }
     }
   }
@@ -87,7 +97,7 @@ class Helper {
     this.events.lost(this);
   }
 
-  mask(span: Buffer): Promise<Buffer> {
+  mask(span: Buffer): Promise<MaskedBlock> {
     // A copy of its own to transfer: the span is a view into pg_restore's read buffer.
     const bytes = new Uint8Array(span);
     const id = this.next++;
@@ -115,8 +125,10 @@ class Helper {
 }
 
 export interface BlockMaskerOptions {
-  /** Whether helpers may share the table (false with a masked unique column). */
+  /** Whether helpers may share the table. */
   splittable: boolean;
+  /** The output keys the block just masked in this thread recorded (its unique masked columns'). */
+  keys?: () => Record<string, Uint32Array> | undefined;
   /** The restore's shared thread budget; no helpers without one. */
   budget?: SharedArrayBuffer | undefined;
   /** What helpers compile the transform from, given the COPY columns. */
@@ -157,7 +169,7 @@ export class BlockMasker {
   }
 
   /** Masks a span of whole COPY lines: here, or on a helper with room in its queue. */
-  submit(span: Buffer, columns: string[]): Buffer | Promise<Buffer> {
+  submit(span: Buffer, columns: string[]): MaskedBlock | Promise<MaskedBlock> {
     this.seen += span.length;
     this.grow(columns);
     let helper: Helper | undefined;
@@ -171,7 +183,7 @@ export class BlockMasker {
     if (helper) return helper.mask(span);
     const masked = (this.lines.transform as TableTransform).bytes(span, 0, span.length);
     this.lines.rows += masked.rows;
-    return masked.out;
+    return { out: masked.out, keys: this.options.keys?.() };
   }
 
   private grow(columns: string[]): void {
@@ -255,20 +267,20 @@ export class BlockMasker {
  * done, a block out at a helper waited for only when too many are out (4, and 2 more a helper).
  */
 export class InOrderBlocks {
-  private readonly queue: { out?: Buffer; promise?: Promise<Buffer> }[] = [];
+  private readonly queue: { out?: MaskedBlock; promise?: Promise<MaskedBlock> }[] = [];
 
   constructor(
-    private readonly masker: BlockMasker,
-    private readonly write: (out: Buffer) => Promise<void> | void,
+    private readonly masker: Pick<BlockMasker, 'helperCount'>,
+    private readonly write: (block: MaskedBlock) => Promise<void> | void,
   ) {}
 
   /** Queues what `masker.submit` gave; a failed block fails the flush that reaches it. */
-  push(block: Buffer | Promise<Buffer>): void {
+  push(block: MaskedBlock | Promise<MaskedBlock>): void {
     if (!(block instanceof Promise)) {
       this.queue.push({ out: block });
       return;
     }
-    const entry: { out?: Buffer; promise?: Promise<Buffer> } = { promise: block };
+    const entry: { out?: MaskedBlock; promise?: Promise<MaskedBlock> } = { promise: block };
     block.then(
       (out) => {
         entry.out = out;
@@ -283,7 +295,7 @@ export class InOrderBlocks {
     for (let head = this.queue[0]; head; head = this.queue[0]) {
       if (head.out === undefined && !all && this.queue.length <= 4 + 2 * this.masker.helperCount) return;
       this.queue.shift();
-      await this.write(head.out ?? ((await head.promise) as Buffer));
+      await this.write(head.out ?? ((await head.promise) as MaskedBlock));
     }
   }
 }

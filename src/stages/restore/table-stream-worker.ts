@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyLines } from '../../anonymize/copy-lines.js';
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
-import { OutputLedger } from '../../anonymize/output-ledger.js';
+import { KeyRecorder, OutputLedger, takeKeys } from '../../anonymize/output-ledger.js';
 import { KeyedPrf } from '../../anonymize/prf/keyed-prf.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../anonymize/table-transform.js';
@@ -129,6 +129,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   // A unique masked column's outputs go to a ledger on disk, not a table in memory; the rows the
   // stream's order says to re-key are re-keyed after it (unique-repair.ts).
   const ledgers = new Map<string, OutputLedger>();
+  const recorders = new Map<string, KeyRecorder>();
   const compile = (columns: string[], record: boolean) =>
     compileTableTransform(
       tableKey(data.schema, data.table),
@@ -141,16 +142,21 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       {
         ledger: (column) => {
           if (!record) return undefined;
-          const ledger = new OutputLedger(join(data.scratch ?? tmpdir(), `unique-${randomUUID()}.ledger`));
-          ledgers.set(column, ledger);
-          return ledger;
+          ledgers.set(
+            column,
+            new OutputLedger(join(data.scratch ?? tmpdir(), `unique-${randomUUID()}.ledger`)),
+          );
+          const recorder = new KeyRecorder();
+          recorders.set(column, recorder);
+          return recorder;
         },
       },
     );
   try {
     const lines = new CopyLines((columns) => compile(columns, true));
     masker = new BlockMasker(lines, {
-      splittable: data.unique.length === 0,
+      splittable: true,
+      keys: () => takeKeys(recorders),
       budget: data.threads,
       setup: (columns) => ({
         table: tableKey(data.schema, data.table),
@@ -159,11 +165,14 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         types: data.types,
         secret: data.secret,
         domain: data.domain,
+        unique: data.unique,
       }),
     });
     // Masked blocks in row order; a block at a helper is a promise until it comes back.
-    const blocks = new InOrderBlocks(masker, async (out) => {
+    const blocks = new InOrderBlocks(masker, async ({ out, keys }) => {
       if (copyError) throw copyError;
+      // The unique masked columns' keys, in the order the rows are written.
+      if (keys) for (const [column, taken] of Object.entries(keys)) ledgers.get(column)?.append(taken);
       if (out.length > 0 && copy && !copy.write(out)) {
         await once(copy, 'drain', { signal: stopWaiting }).catch((error: unknown) => {
           throw copyError ?? error;
