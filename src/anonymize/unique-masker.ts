@@ -4,7 +4,12 @@
 // counter appended — until its output is free. Which of the two keeps the plain mapping (and so
 // joins with other tables) is the first one the stream meets.
 //
-// Only outputs are kept, 8 bytes a slot (16 a row at the table's load): each slot once also held
+// Two ways to get there, with the same outputs. `uniqueMaskers` keeps a table of the outputs in
+// memory and re-keys in the stream (a plain dump's path; the reference). `ledgerMaskers` writes
+// every row's plain output and records its key (output-ledger.ts); the rows to re-key are found
+// and changed after the stream (unique-repair.ts), so memory does not grow with the table.
+//
+// In the table only outputs are kept, 8 bytes a slot (16 a row at the table's load): each slot once also held
 // its original's digest, so that the same original met again got the same output. A column this
 // runs on has a full unique key of its own (unique-keys.ts leaves partial and expression indexes
 // out), which cannot hold a value twice; were one there, it would be re-keyed like any other, and

@@ -29,7 +29,7 @@ export interface ForeignKey {
 
 /**
  * The ruled columns of `table` that have a unique key of their own (masking keeps their outputs
- * apart, and does not split the table across threads).
+ * apart: output-ledger.ts and unique-repair.ts for an archive, unique-masker.ts for a plain dump).
  */
 export function uniqueRuledColumns(
   keys: readonly UniqueKey[],

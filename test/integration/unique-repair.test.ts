@@ -2,13 +2,14 @@
 // (unique-repair.ts): the rows end with exactly the values the in-memory re-keying of earlier
 // versions wrote in the stream (values must join across versions), the unique indexes of
 // post-data build on them, and no ledger file is left behind.
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
+import { LocalIoError } from '../../src/errors.js';
 import { parseCopyHeader } from '../../src/format/copy-text.js';
 import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
@@ -166,4 +167,26 @@ describe('a unique masked column re-keyed after the load', () => {
     expect(Number(indexes[0]?.count)).toBe(3);
     expect(await readdir(scratch)).toEqual([]);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a scratch directory with no room for the ledger: a clear error naming it, and no row loaded',
+    async () => {
+      const full = await tempDir('unique-repair-full');
+      await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+      try {
+        await writeFile(join(full, 'filler'), Buffer.alloc(64 * 1024)).catch(() => undefined);
+        const input = { ...(await target('repair_full')), scratch: full };
+        const failure = await streamTable(input).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(LocalIoError);
+        expect((failure as Error).message).toMatch(new RegExp(`^no space left in ${full}: ENOSPC`));
+        const rows = await sql<{ count: string }>(
+          input.target.database,
+          `SELECT count(*) FROM "Sales.EU"."Cust ""omers"""`,
+        );
+        expect(rows[0]?.count).toBe('0');
+      } finally {
+        await execa('umount', [full]);
+      }
+    },
+  );
 });

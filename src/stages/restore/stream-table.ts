@@ -2,6 +2,7 @@
 // thread of the pool (table-stream-worker.ts does the work); this side hands it the table, passes
 // on a stop, and turns its answer into the tool's errors.
 
+import { tmpdir } from 'node:os';
 import type { TableLeakSample } from '../../anonymize/leak-sampler.js';
 import type { ColumnRule } from '../../anonymize/strategies/registry.js';
 import type { DirectTableRead } from '../../dump/custom-archive.js';
@@ -9,10 +10,12 @@ import { DumpEncodingError } from '../../dump/dump-encoding.js';
 import {
   AbortedError,
   BadBackupError,
-  type RefreshError,
+  LocalIoError,
+  RefreshError,
   RunFailedError,
   UnavailableError,
 } from '../../errors.js';
+import { workDirError } from '../../infra/fs/work-dir-error.js';
 import { describeTarget, type PgTarget } from '../../infra/pg/connection.js';
 import { pgTool } from '../../infra/pg/pg-bin.js';
 import { type PgErrorFields, wrapPgError } from '../../infra/pg/pg-errors.js';
@@ -106,6 +109,17 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
       );
     case 'encoding':
       return new DumpEncodingError(`${tableKey(input.schema, input.table)}: ${failure.message}`);
+    case 'scratch': {
+      const dir = input.scratch ?? tmpdir();
+      const full = workDirError(Object.assign(new Error(failure.message), { code: failure.code }), dir);
+      if (full instanceof RefreshError) return full;
+      return new LocalIoError(
+        `writing the ledger of ${tableKey(input.schema, input.table)}'s unique masked column in ${dir} failed: ${failure.message}`,
+        {
+          hint: 'check the work dir’s volume (writable, not failing); the live staging database was not touched',
+        },
+      );
+    }
     case 'collision':
       return new RunFailedError('anonymize-not-unique', failure.message, {
         hint: 'use a keyed strategy that keeps the column unique (hash); the live staging database was not touched',

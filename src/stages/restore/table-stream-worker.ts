@@ -21,6 +21,7 @@ import { MaskCollisionError } from '../../anonymize/unique-masker.js';
 import type { DirectTableRead } from '../../dump/custom-archive.js';
 import { DumpEncodingError } from '../../dump/dump-encoding.js';
 import { RefreshError } from '../../errors.js';
+import { isLocalWriteError } from '../../infra/fs/work-dir-error.js';
 import { ident, libpqEnv, type PgTarget, qualifiedName } from '../../infra/pg/connection.js';
 import type { PgErrorFields } from '../../infra/pg/pg-errors.js';
 import { connect } from '../../infra/pg/with-client.js';
@@ -68,6 +69,8 @@ export type TableStreamFailure =
   | { kind: 'connect'; error: PgErrorFields }
   /** A unique column's masked values collided and re-keying could not separate them. */
   | { kind: 'collision'; message: string }
+  /** Writing a unique masked column's ledger in the scratch directory failed (full, read-only). */
+  | { kind: 'scratch'; message: string; code: string }
   /** Text the backup's encoding says this tool cannot read (dump-encoding.ts). */
   | { kind: 'encoding'; message: string }
   /** Loading failed: the server refused a value or went away, or a rule could not mask a row. */
@@ -249,6 +252,12 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     if (error instanceof ArchiveReadError)
       return fail({ kind: 'archive', problem: error.message, stderr: '' });
     if (error instanceof MaskCollisionError) return fail({ kind: 'collision', message: error.message });
+    if (isLocalWriteError(error))
+      return fail({
+        kind: 'scratch',
+        message: (error as Error).message,
+        code: (error as NodeJS.ErrnoException).code ?? '',
+      });
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
     source.stop();

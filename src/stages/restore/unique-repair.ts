@@ -73,12 +73,16 @@ export async function repairUniqueOutputs(input: UniqueRepairInput): Promise<num
           await readLines(rows);
           return new Map(
             rows.map((row) => {
-              const fields = (lines.get(row) as string).split('\t');
+              const line = lines.get(row) as string;
+              // The other fields only for a rule that reads the row (not kept split: rows re-keyed may be many).
               const access: RowAccess = (name) => {
-                const field = fields[positions.get(name) ?? -1];
+                const field = line.split('\t')[positions.get(name) ?? -1];
                 return field === undefined ? null : decodeField(field);
               };
-              return [row, { value: decodeField(fields[at] as string) as string, row: access }];
+              return [
+                row,
+                { value: decodeField(line.split('\t', at + 1)[at] as string) as string, row: access },
+              ];
             }),
           );
         },
