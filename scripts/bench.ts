@@ -183,7 +183,13 @@ async function fullRun(prefix: string, cpu?: CpuShape): Promise<RunRecord> {
   const cli = [resolve('dist/cli.js'), 'run', '--config', join(dir, 'config.yaml'), '--json'];
   const [file, args] = cpu ? cpu.command(process.execPath, cli) : [process.execPath, cli];
   const result = await execa(file, args, {
-    env: { PGPASSWORD: info.password, LOG_LEVEL: 'warn', ...S3_CREDENTIALS },
+    // The image's malloc setting (Dockerfile): large buffers given back as they are freed.
+    env: {
+      PGPASSWORD: info.password,
+      LOG_LEVEL: 'warn',
+      MALLOC_MMAP_THRESHOLD_: '131072',
+      ...S3_CREDENTIALS,
+    },
     reject: false,
   });
   const record = JSON.parse(result.stdout) as RunRecord;

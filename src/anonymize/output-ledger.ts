@@ -78,7 +78,7 @@ export class OutputLedger {
     this.rows += keys.length / 2;
     if (this.at + keys.length > this.buffer.length) this.spill();
     if (keys.length >= this.buffer.length) {
-      writeSync(this.fd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
+      writeAll(this.fd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
       return;
     }
     this.buffer.set(keys, this.at);
@@ -106,7 +106,7 @@ export class OutputLedger {
 
   private spill(): void {
     if (this.at === 0) return;
-    writeSync(this.fd, new Uint8Array(this.buffer.buffer, 0, this.at * 4));
+    writeAll(this.fd, new Uint8Array(this.buffer.buffer, 0, this.at * 4));
     this.at = 0;
   }
 }
@@ -130,6 +130,9 @@ export class LedgerIndex {
 
   /** Splits `ledger` into partitions beside it. */
   static build(ledger: { path: string; rows: number }, partitionRows = PARTITION_ROWS): LedgerIndex {
+    const size = statSync(ledger.path).size;
+    if (size !== ledger.rows * 8)
+      throw new Error(`${ledger.path}: the ledger holds ${size} bytes for ${ledger.rows} rows (8 a row)`);
     let bits = 0;
     while (ledger.rows / 2 ** bits > partitionRows) bits++;
     const count = 2 ** bits;
@@ -139,14 +142,15 @@ export class LedgerIndex {
     const perPart = Math.max(1024, Math.floor((1024 * 1024) / count / 16));
     const buffers = parts.map(() => new Uint32Array(perPart * ENTRY_WORDS));
     const fill = new Int32Array(count);
-    const fds = parts.map((path) => openSync(path, 'wx', 0o600));
+    const fds: number[] = [];
     const flush = (part: number) => {
       const words = (fill[part] as number) * ENTRY_WORDS;
       if (words > 0)
-        writeSync(fds[part] as number, new Uint8Array((buffers[part] as Uint32Array).buffer, 0, words * 4));
+        writeAll(fds[part] as number, new Uint8Array((buffers[part] as Uint32Array).buffer, 0, words * 4));
       fill[part] = 0;
     };
     try {
+      for (const path of parts) fds.push(openSync(path, 'wx', 0o600));
       let row = 0;
       forEachChunk(ledger.path, 2, (keys, words) => {
         for (let at = 0; at < words; at += 2, row++) {
@@ -234,6 +238,11 @@ export class LedgerIndex {
   private partOf(lo: number, hi: number): number {
     return this.bits === 0 ? 0 : mix(lo, hi) >>> (32 - this.bits);
   }
+}
+
+/** Writes all of `bytes` (writeSync may write part of it). */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 const rowOf = (entries: Uint32Array, at: number) =>

@@ -120,6 +120,10 @@ function toError(input: StreamTableInput, failure: TableStreamFailure): RefreshE
         },
       );
     }
+    case 'repair':
+      return new RunFailedError('anonymize-repair-failed', failure.message, {
+        hint: 'the rows to re-key were not where the load put them: report this with the run record; the live staging database was not touched',
+      });
     case 'collision':
       return new RunFailedError('anonymize-not-unique', failure.message, {
         hint: 'use a keyed strategy that keeps the column unique (hash); the live staging database was not touched',

@@ -28,7 +28,7 @@ import { connect } from '../../infra/pg/with-client.js';
 import { type TableName, tableKey } from '../../sql/table-key.js';
 import { BlockMasker, InOrderBlocks } from './block-masker.js';
 import { ArchiveReadError, openTableData } from './table-data-source.js';
-import { repairUniqueOutputs } from './unique-repair.js';
+import { repairUniqueOutputs, UniqueRepairError } from './unique-repair.js';
 
 /** What the worker is started with (structured-clone safe). */
 export interface TableStreamData {
@@ -71,6 +71,8 @@ export type TableStreamFailure =
   | { kind: 'collision'; message: string }
   /** Writing a unique masked column's ledger in the scratch directory failed (full, read-only). */
   | { kind: 'scratch'; message: string; code: string }
+  /** Re-keying a unique masked column after the load could not find the rows it planned to change. */
+  | { kind: 'repair'; message: string }
   /** Text the backup's encoding says this tool cannot read (dump-encoding.ts). */
   | { kind: 'encoding'; message: string }
   /** Loading failed: the server refused a value or went away, or a rule could not mask a row. */
@@ -130,7 +132,10 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
   const stopWaiting = AbortSignal.any([signal, copyFailed.signal]);
   let masker: BlockMasker | undefined;
   // A unique masked column's outputs go to a ledger on disk, not a table in memory; the rows the
-  // stream's order says to re-key are re-keyed after it (unique-repair.ts).
+  // stream's order says to re-key are re-keyed after it (unique-repair.ts). Not where the rows go
+  // through a partitioned root, which routes each row: the partition's rows may be in its
+  // siblings, and its own rows cannot be found again — those keep the table in memory.
+  const byLedger = data.unique.length > 0 && !data.copyInto;
   const ledgers = new Map<string, OutputLedger>();
   const recorders = new Map<string, KeyRecorder>();
   const compile = (columns: string[], record: boolean) =>
@@ -142,23 +147,25 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       KeyedPrf.of(data.secret),
       data.domain,
       new Set(data.unique),
-      {
-        ledger: (column) => {
-          if (!record) return undefined;
-          ledgers.set(
-            column,
-            new OutputLedger(join(data.scratch ?? tmpdir(), `unique-${randomUUID()}.ledger`)),
-          );
-          const recorder = new KeyRecorder();
-          recorders.set(column, recorder);
-          return recorder;
-        },
-      },
+      byLedger
+        ? {
+            ledger: (column) => {
+              if (!record) return undefined;
+              ledgers.set(
+                column,
+                new OutputLedger(join(data.scratch ?? tmpdir(), `unique-${randomUUID()}.ledger`)),
+              );
+              const recorder = new KeyRecorder();
+              recorders.set(column, recorder);
+              return recorder;
+            },
+          }
+        : undefined,
     );
   try {
     const lines = new CopyLines((columns) => compile(columns, true));
     masker = new BlockMasker(lines, {
-      splittable: true,
+      splittable: byLedger || data.unique.length === 0,
       keys: () => takeKeys(recorders),
       budget: data.threads,
       setup: (columns) => ({
@@ -221,12 +228,18 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       const finished = once(copy, 'finish');
       copy.end();
       await finished;
+    }
+    const own = lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] };
+    // The helpers' shares now, and their cores back before the repair.
+    const samples = await masker.finish(own);
+    const helpers = masker.helperCount;
+    await masker.close();
+    if (copy) {
       if (ledgers.size > 0)
         await repairUniqueOutputs({
           client,
           table: tableKey(data.schema, data.table),
-          // A partition loaded through its root: its own rows, where the root routed them.
-          target: qualifiedName(data.schema, data.table),
+          target: into,
           columns,
           ledgers: new Map([...ledgers].map(([column, ledger]) => [column, ledger.close()])),
           rules: data.rules,
@@ -238,13 +251,12 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
         });
       if (freeze) await client.query('COMMIT');
     }
-    const own = lines.transform?.leakSample() ?? { keyColumns: [], checkedColumns: [], rows: [] };
     return {
       ok: true,
       rows: lines.rows + masker.helperRows,
       durationMs: performance.now() - started,
-      samples: await masker.finish(own),
-      helpers: masker.helperCount,
+      samples,
+      helpers,
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
@@ -252,7 +264,8 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     if (error instanceof ArchiveReadError)
       return fail({ kind: 'archive', problem: error.message, stderr: '' });
     if (error instanceof MaskCollisionError) return fail({ kind: 'collision', message: error.message });
-    if (isLocalWriteError(error))
+    if (error instanceof UniqueRepairError) return fail({ kind: 'repair', message: error.message });
+    if (isLocalWriteError(error) || inScratch(error, data.scratch ?? tmpdir()))
       return fail({
         kind: 'scratch',
         message: (error as Error).message,
@@ -261,11 +274,23 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     return fail({ kind: 'load', error: pgFields(copyError ?? error) });
   } finally {
     source.stop();
-    for (const ledger of ledgers.values()) ledger.remove();
+    for (const ledger of ledgers.values()) {
+      try {
+        ledger.remove();
+      } catch {
+        // Left in the run's scratch directory, which goes with the run.
+      }
+    }
     await masker?.close();
     copy?.destroy();
     await client.end().catch(() => undefined);
   }
+}
+
+/** A file error on a path in the scratch directory (the ledger's: not there, not allowed, too many open). */
+function inScratch(error: unknown, scratch: string): boolean {
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  return typeof path === 'string' && path.startsWith(scratch);
 }
 
 /** What the pool sends a worker: a table to stream, or a stop for the one it is streaming. */

@@ -24,7 +24,10 @@ import type { TableTransform } from '../../anonymize/table-transform.js';
 import { outputKey } from '../../anonymize/unique-masker.js';
 import { decodeField, encodeField } from '../../format/copy-text.js';
 import { ident } from '../../infra/pg/connection.js';
-import type { TableDataSource } from './table-data-source.js';
+import { ArchiveReadError, type TableDataSource } from './table-data-source.js';
+
+/** The rows planned for re-keying were not all found and changed (the run stops; nothing half-done is kept). */
+export class UniqueRepairError extends Error {}
 
 export interface UniqueRepairInput {
   client: pg.Client;
@@ -112,7 +115,8 @@ export async function repairUniqueOutputs(input: UniqueRepairInput): Promise<num
 /** The raw COPY lines of `rows` (by position in the stream), read from the start of the data. */
 async function rowsOf(input: UniqueRepairInput, rows: ReadonlySet<number>): Promise<Map<number, string>> {
   const found = new Map<number, string>();
-  const last = Math.max(...rows);
+  let last = 0;
+  for (const row of rows) if (row > last) last = row;
   const source = input.reread();
   const lines = new CopyLines(() => input.plain());
   let row = 0;
@@ -128,7 +132,8 @@ async function rowsOf(input: UniqueRepairInput, rows: ReadonlySet<number>): Prom
       }
     }
     const failed = await source.finish();
-    if (failed) throw new Error(`reading the rows to re-key again: ${failed.problem}\n${failed.stderr}`);
+    if (failed)
+      throw new ArchiveReadError(`reading the rows to re-key again: ${failed.problem}\n${failed.stderr}`);
   } finally {
     source.stop();
   }
@@ -184,7 +189,7 @@ async function apply(
   );
   await client.query(`DROP TABLE ${old}, ${fresh}`);
   if (result.rowCount !== before.length)
-    throw new Error(
+    throw new UniqueRepairError(
       `re-keying ${input.table}'s unique masked columns matched ${result.rowCount ?? 0} of the ${before.length} rows to change`,
     );
   return before.length;
