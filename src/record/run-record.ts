@@ -122,6 +122,11 @@ export interface AnonymizeRecord {
     /** Helper threads that masked part of the table besides its stream's own (a big table on several cores). */
     helpers?: number;
     /**
+     * Rows whose masked value in a column kept unique was changed after the load (re-keyed): an
+     * earlier row had the same output (two originals the rule maps alike, `Ann@x` and `ann@x`).
+     */
+    rekeyed?: number;
+    /**
      * Who read its rows from the backup: this process, straight from a custom archive's data block
      * or a directory archive's data file, or pg_restore (tar archives, compressions other than
      * gzip, an archive without data offsets, STAGING_REFRESH_ARCHIVE_READER=pg_restore).

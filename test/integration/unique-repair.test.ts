@@ -143,6 +143,12 @@ describe('a unique masked column re-keyed after the load', () => {
     expect(rekeyed('email')).toBeGreaterThan(3000);
     expect(rekeyed('code')).toBeGreaterThan(500);
     expect(rows.length).toBe(expected.size);
+    // Every row changed after the load, counted once (some changed in both columns).
+    expect(result.rekeyed).toBe(
+      [...expected].filter(
+        ([id, value]) => value.email !== plain.get(id)?.email || value.code !== plain.get(id)?.code,
+      ).length,
+    );
     expect(new Set(rows.map((row) => row.email)).size).toBe(rows.length);
     expect(rows.map((row) => [row.id, row.email, row.code])).toEqual(
       [...expected].sort(([a], [b]) => a - b).map(([id, value]) => [id, value.email, value.code]),

@@ -230,6 +230,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
         rows: result.rows,
         rowsPerSecond: Math.round(result.rows / Math.max(result.durationMs / 1000, 0.001)),
         ...(result.helpers > 0 && { helpers: result.helpers }),
+        ...(result.rekeyed > 0 && { rekeyed: result.rekeyed }),
         readBy: direct.reads.has(table) ? 'archive' : 'pg_restore',
       });
       samples.set(

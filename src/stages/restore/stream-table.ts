@@ -56,6 +56,8 @@ export interface StreamTableResult {
   samples: TableLeakSample;
   /** Helper threads that masked part of it. */
   helpers: number;
+  /** Rows of its unique masked columns re-keyed after the load. */
+  rekeyed: number;
 }
 
 /** Restores one table's data through its transform. */
@@ -88,6 +90,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
         durationMs: reply.durationMs,
         samples: reply.samples,
         helpers: reply.helpers,
+        rekeyed: reply.rekeyed,
       };
     throw toError(input, reply.failure);
   } finally {

@@ -80,7 +80,15 @@ export type TableStreamFailure =
 
 /** The worker's one answer. */
 export type TableStreamReply =
-  | { ok: true; rows: number; durationMs: number; samples: TableLeakSample; helpers: number }
+  | {
+      ok: true;
+      rows: number;
+      durationMs: number;
+      samples: TableLeakSample;
+      helpers: number;
+      /** Rows re-keyed after the load (unique-repair.ts). */
+      rekeyed: number;
+    }
   | { ok: false; failure: TableStreamFailure };
 
 const pgFields = (error: unknown): PgErrorFields => {
@@ -234,9 +242,10 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
     const samples = await masker.finish(own);
     const helpers = masker.helperCount;
     await masker.close();
+    let rekeyed = 0;
     if (copy) {
       if (ledgers.size > 0)
-        await repairUniqueOutputs({
+        rekeyed = await repairUniqueOutputs({
           client,
           table: tableKey(data.schema, data.table),
           target: into,
@@ -257,6 +266,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       durationMs: performance.now() - started,
       samples,
       helpers,
+      rekeyed,
     };
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'aborted' });
