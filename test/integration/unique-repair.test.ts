@@ -13,7 +13,7 @@ import { LocalIoError } from '../../src/errors.js';
 import { parseCopyHeader } from '../../src/format/copy-text.js';
 import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
-import { cluster, clusterEnv, makeDump, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
+import { cluster, clusterEnv, makeDump, makeDumps, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
 // Addresses in other capitals fold onto one masked address; a 4-hex-digit hash of 20k codes
 // collides hundreds of times, and re-keyed codes take outputs later rows would have had. Rows
@@ -195,4 +195,55 @@ describe('a unique masked column re-keyed after the load', () => {
       }
     },
   );
+
+  it('keeps a partition loaded through its root unique in memory (the root routes its rows)', async () => {
+    const dir = await tempDir('unique-repair-root');
+    await makeDumps(
+      dir,
+      `CREATE TABLE visits (id int, email text, region text) PARTITION BY LIST (region);
+       CREATE TABLE visits_eu PARTITION OF visits FOR VALUES IN ('eu');
+       CREATE UNIQUE INDEX visits_eu_email ON visits_eu (email);
+       INSERT INTO visits SELECT g, CASE WHEN g % 4 = 0 THEN 'P' || (g / 4) || '@X.example'
+                                      ELSE 'p' || g || '@x.example' END, 'eu'
+         FROM generate_series(1, 2000) g;`,
+      { 'root.dump': 'c' },
+      undefined,
+      ['--load-via-partition-root'],
+    );
+    const rootDump = join(dir, 'root.dump');
+    const info = cluster();
+    const database = uniqueDb('repair_root');
+    await sql('postgres', `CREATE DATABASE ${database}`);
+    await execa(
+      join(info.binDir, 'pg_restore'),
+      ['--section=pre-data', '--no-owner', `--dbname=${database}`, rootDump],
+      { env: clusterEnv() },
+    );
+    const result = await streamTable({
+      archive: rootDump,
+      target: parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
+        PGPASSWORD: info.password,
+      }),
+      schema: 'public',
+      table: 'visits_eu',
+      copyInto: { schema: 'public', table: 'visits' },
+      hasData: true,
+      rules: { email: { email: {} } },
+      types: new Map([['email', 'text']]),
+      secret: SECRET,
+      domain: DOMAIN,
+      unique: ['email'],
+      signal: new AbortController().signal,
+      scratch,
+    });
+    expect(result.rows).toBe(2000);
+    expect(result.rekeyed).toBe(0); // re-keyed in the stream, not after it
+    const emails = await sql<{ n: number; distinct: number }>(
+      database,
+      `SELECT count(*)::int AS n, count(DISTINCT email)::int AS distinct FROM visits_eu`,
+    );
+    // 500 addresses in other capitals fold onto earlier ones: re-keyed, so all 2,000 differ.
+    expect(emails).toEqual([{ n: 2000, distinct: 2000 }]);
+    expect(await readdir(scratch)).toEqual([]);
+  });
 });
