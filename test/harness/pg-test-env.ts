@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
-import { ident } from '../../src/infra/pg/connection.js';
+import { ident, type PgTarget, parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
 import './provided.js';
 import { type ClusterInfo, clusterQuery } from './pg-cluster.js';
@@ -163,3 +163,20 @@ export async function writeTestConfig(
 
 /** Options for runRefresh in tests. */
 export const quiet = { log: silentLogger() };
+
+/** A new database holding `dump`'s pre-data (tables, no rows), as a target to stream rows into. */
+export async function preDataTarget(dump: string, label: string): Promise<PgTarget> {
+  const info = cluster();
+  const database = uniqueDb(label);
+  await sql('postgres', `CREATE DATABASE ${database}`);
+  await execa(
+    join(info.binDir, 'pg_restore'),
+    ['--section=pre-data', '--no-owner', `--dbname=${database}`, dump],
+    {
+      env: clusterEnv(),
+    },
+  );
+  return parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
+    PGPASSWORD: info.password,
+  });
+}

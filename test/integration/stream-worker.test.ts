@@ -4,13 +4,11 @@
 // the worker.
 
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError } from '../../src/errors.js';
-import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
 import { StreamWorkerPool } from '../../src/stages/restore/stream-worker-pool.js';
-import { cluster, makeDump, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
+import { cluster, makeDump, preDataTarget, sql, tempDir } from '../harness/pg-test-env.js';
 
 const PRODUCTION = `
   CREATE SCHEMA "Sales.EU";
@@ -30,21 +28,9 @@ describe('a masked table on a stream worker', () => {
 
   /** A database with the dump's pre-data, and the stream input for the table into it. */
   const target = async (label: string): Promise<StreamTableInput> => {
-    const info = cluster();
-    const database = uniqueDb(label);
-    await sql('postgres', `CREATE DATABASE ${database}`);
-    await execa(
-      join(info.binDir, 'pg_restore'),
-      ['--section=pre-data', '--no-owner', `--dbname=${database}`, dump],
-      {
-        env: { PGHOST: info.host, PGPORT: String(info.port), PGUSER: info.user, PGPASSWORD: info.password },
-      },
-    );
     return {
       archive: dump,
-      target: parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
-        PGPASSWORD: info.password,
-      }),
+      target: await preDataTarget(dump, label),
       schema: 'Sales.EU',
       table: 'Cust "omers"',
       hasData: true,

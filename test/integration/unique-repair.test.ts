@@ -11,9 +11,16 @@ import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { LocalIoError } from '../../src/errors.js';
 import { parseCopyHeader } from '../../src/format/copy-text.js';
-import { parsePgUrl } from '../../src/infra/pg/connection.js';
 import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
-import { cluster, clusterEnv, makeDump, makeDumps, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
+import {
+  cluster,
+  clusterEnv,
+  makeDump,
+  makeDumps,
+  preDataTarget,
+  sql,
+  tempDir,
+} from '../harness/pg-test-env.js';
 
 // Addresses in other capitals fold onto one masked address; a 4-hex-digit hash of 20k codes
 // collides hundreds of times, and re-keyed codes take outputs later rows would have had. Rows
@@ -96,21 +103,9 @@ describe('a unique masked column re-keyed after the load', () => {
   };
 
   const target = async (label: string): Promise<StreamTableInput> => {
-    const info = cluster();
-    const database = uniqueDb(label);
-    await sql('postgres', `CREATE DATABASE ${database}`);
-    await execa(
-      join(info.binDir, 'pg_restore'),
-      ['--section=pre-data', '--no-owner', `--dbname=${database}`, dump],
-      {
-        env: clusterEnv(),
-      },
-    );
     return {
       archive: dump,
-      target: parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
-        PGPASSWORD: info.password,
-      }),
+      target: await preDataTarget(dump, label),
       schema: 'Sales.EU',
       table: 'Cust "omers"',
       hasData: true,
@@ -211,19 +206,10 @@ describe('a unique masked column re-keyed after the load', () => {
       ['--load-via-partition-root'],
     );
     const rootDump = join(dir, 'root.dump');
-    const info = cluster();
-    const database = uniqueDb('repair_root');
-    await sql('postgres', `CREATE DATABASE ${database}`);
-    await execa(
-      join(info.binDir, 'pg_restore'),
-      ['--section=pre-data', '--no-owner', `--dbname=${database}`, rootDump],
-      { env: clusterEnv() },
-    );
+    const target = await preDataTarget(rootDump, 'repair_root');
     const result = await streamTable({
       archive: rootDump,
-      target: parsePgUrl(`postgres://${info.user}@${info.host}:${info.port}/${database}`, {
-        PGPASSWORD: info.password,
-      }),
+      target,
       schema: 'public',
       table: 'visits_eu',
       copyInto: { schema: 'public', table: 'visits' },
@@ -239,7 +225,7 @@ describe('a unique masked column re-keyed after the load', () => {
     expect(result.rows).toBe(2000);
     expect(result.rekeyed).toBe(0); // re-keyed in the stream, not after it
     const emails = await sql<{ n: number; distinct: number }>(
-      database,
+      target.database,
       `SELECT count(*)::int AS n, count(DISTINCT email)::int AS distinct FROM visits_eu`,
     );
     // 500 addresses in other capitals fold onto earlier ones: re-keyed, so all 2,000 differ.
