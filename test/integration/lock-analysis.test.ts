@@ -87,7 +87,11 @@ describe('lock analysis on a 1M-row table', () => {
     expect(Math.abs(m.durationMs - sum)).toBeLessThanOrEqual(0.05 * m.durationMs);
     const [build] = m.statements;
     expect(build?.serverMs).toBeGreaterThan(0.9 * build!.durationMs);
-    expect(build?.serverMs).toBeLessThanOrEqual(build!.durationMs + 1);
+    // The server times the statement on its wall clock (pg_stat_activity), the tool on a
+    // monotonic one; on a VM the two drift apart by a few ms over seconds (one CI run saw the
+    // server 10 ms ahead over 2.2 s). The server's span lies inside the client's, so beyond
+    // that drift it cannot be longer.
+    expect(build?.serverMs).toBeLessThanOrEqual(build!.durationMs * 1.02 + 10);
   });
 
   it('CREATE INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE, no write blocking beyond a sampling interval', () => {
