@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyedPrf } from '../../src/anonymize/prf/keyed-prf.js';
+import type { ColumnRule } from '../../src/anonymize/strategies/registry.js';
 import { compileTableTransform } from '../../src/anonymize/table-transform.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { LocalIoError } from '../../src/errors.js';
 import { parseCopyHeader } from '../../src/format/copy-text.js';
+import { tableKey } from '../../src/sql/table-key.js';
+import { threadBudget } from '../../src/stages/restore/block-masker.js';
 import { type StreamTableInput, streamTable } from '../../src/stages/restore/stream-table.js';
 import {
   cluster,
@@ -53,8 +56,59 @@ const PRODUCTION = `
   INSERT INTO "Sales.EU"."Cust ""omers""" (id, email, code, note) VALUES (30001, NULL, NULL, 'nulls');`;
 
 const RULES = { email: { email: {} }, code: { hash: { length: 4 } } } as const;
+const TYPES = new Map([
+  ['email', 'text'],
+  ['code', 'short_code'],
+]);
 const SECRET = 'repair-secret';
 const DOMAIN = 'example.invalid';
+
+type Masked = Map<number, Record<string, string | null>>;
+
+/**
+ * A table's rows as the in-memory re-keying masks them (the archive's COPY text through the
+ * transform, no ledger), by id: the masked columns' values.
+ */
+async function maskedInMemory(
+  dump: string,
+  schema: string,
+  table: string,
+  rules: Record<string, ColumnRule>,
+  types: Map<string, string>,
+  unique: Set<string>,
+): Promise<Masked> {
+  const info = cluster();
+  const { stdout } = await execa(join(info.binDir, 'pg_restore'), tableDataArgs(dump, schema, table), {
+    env: clusterEnv(),
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  const lines = stdout.split('\n');
+  const headerAt = lines.findIndex((line) => line.startsWith('COPY '));
+  const columns = parseCopyHeader(lines[headerAt] as string)?.columns ?? [];
+  const transform = compileTableTransform(
+    tableKey(schema, table),
+    columns,
+    rules,
+    types,
+    KeyedPrf.of(SECRET),
+    DOMAIN,
+    unique,
+  );
+  const out: Masked = new Map();
+  for (const line of lines.slice(headerAt + 1)) {
+    if (line === '\\.') break;
+    const fields = transform.line(line).split('\t');
+    const field = (name: string) => {
+      const value = fields[columns.indexOf(name)] as string;
+      return value === '\\N' ? null : value;
+    };
+    out.set(
+      Number(field('id')),
+      Object.fromEntries(Object.keys(rules).map((column) => [column, field(column)])),
+    );
+  }
+  return out;
+}
 
 describe('a unique masked column re-keyed after the load', () => {
   let dump: string;
@@ -67,40 +121,8 @@ describe('a unique masked column re-keyed after the load', () => {
   });
 
   /** What the in-memory re-keying wrote: the archive's COPY text through the transform without a ledger. */
-  const inMemory = async (unique = new Set(['email', 'code'])) => {
-    const info = cluster();
-    const { stdout } = await execa(
-      join(info.binDir, 'pg_restore'),
-      tableDataArgs(dump, 'Sales.EU', 'Cust "omers"'),
-      { env: clusterEnv() },
-    );
-    const lines = stdout.split('\n');
-    const headerAt = lines.findIndex((line) => line.startsWith('COPY '));
-    const columns = parseCopyHeader(lines[headerAt] as string)?.columns ?? [];
-    const transform = compileTableTransform(
-      '"Sales.EU"."Cust ""omers"""',
-      columns,
-      RULES,
-      new Map([
-        ['email', 'text'],
-        ['code', 'short_code'],
-      ]),
-      KeyedPrf.of(SECRET),
-      DOMAIN,
-      unique,
-    );
-    const out = new Map<number, { email: string | null; code: string | null }>();
-    for (const line of lines.slice(headerAt + 1)) {
-      if (line === '\\.') break;
-      const fields = transform.line(line).split('\t');
-      const field = (name: string) => {
-        const value = fields[columns.indexOf(name)] as string;
-        return value === '\\N' ? null : value;
-      };
-      out.set(Number(field('id')), { email: field('email'), code: field('code') });
-    }
-    return out;
-  };
+  const inMemory = (unique = new Set(['email', 'code'])) =>
+    maskedInMemory(dump, 'Sales.EU', 'Cust "omers"', RULES, TYPES, unique);
 
   const target = async (label: string): Promise<StreamTableInput> => {
     return {
@@ -110,10 +132,7 @@ describe('a unique masked column re-keyed after the load', () => {
       table: 'Cust "omers"',
       hasData: true,
       rules: RULES,
-      types: new Map([
-        ['email', 'text'],
-        ['code', 'short_code'],
-      ]),
+      types: TYPES,
       secret: SECRET,
       domain: DOMAIN,
       unique: ['email', 'code'],
@@ -232,4 +251,87 @@ describe('a unique masked column re-keyed after the load', () => {
     expect(emails).toEqual([{ n: 2000, distinct: 2000 }]);
     expect(await readdir(scratch)).toEqual([]);
   });
+});
+
+describe('a unique masked table split across helper threads, re-keyed after the load', () => {
+  // ~66 MB of COPY text: past the 32 MB after which a stream takes helpers (block-masker.ts). A
+  // trigger holds the COPY for a few seconds at row 400,000, so the helper started at 32 MB is
+  // ready while a third of the table is still to mask: the blocks after it are masked on both
+  // threads, each block's keys appended to the ledger in row order. Every 50th address is an
+  // earlier row's in capitals (~11,760 clashes); an 8-hex-digit hash of 600k codes clashes ~40
+  // times.
+  const ROWS = 600_000;
+  const SPLIT_RULES = { email: { email: {} }, code: { hash: { length: 8 } } } as const;
+  const SPLIT_TYPES = new Map([
+    ['email', 'text'],
+    ['code', 'text'],
+  ]);
+
+  it('writes the values the in-memory re-keying wrote, whichever thread masked each row', async () => {
+    cluster();
+    const dir = await tempDir('unique-repair-split');
+    const scratch = await tempDir('unique-repair-split-scratch');
+    const dump = await makeDump(
+      join(dir, 'big.dump'),
+      `CREATE TABLE big (id int PRIMARY KEY, email text UNIQUE, code text UNIQUE, filler text);
+       INSERT INTO big
+         SELECT g,
+                CASE WHEN g % 50 = 0 THEN upper('member' || (g / 50) || '@real-mail.example')
+                     ELSE 'member' || g || '@real-mail.example' END,
+                'K-' || g,
+                repeat('x', 50)
+           FROM generate_series(1, ${ROWS}) g;`,
+    );
+    const target = await preDataTarget(dump, 'repair_split');
+    await sql(
+      target.database,
+      `CREATE FUNCTION hold_once() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.id = 400000 THEN PERFORM pg_sleep(6); END IF; RETURN NEW; END $$;
+       CREATE TRIGGER hold BEFORE INSERT ON big FOR EACH ROW EXECUTE FUNCTION hold_once();`,
+    );
+    const result = await streamTable({
+      archive: dump,
+      target,
+      schema: 'public',
+      table: 'big',
+      hasData: true,
+      rules: SPLIT_RULES,
+      types: SPLIT_TYPES,
+      secret: SECRET,
+      domain: DOMAIN,
+      unique: ['email', 'code'],
+      signal: new AbortController().signal,
+      scratch,
+      // the stream's thread and up to two helpers
+      threads: threadBudget(3),
+    });
+    expect(result.rows).toBe(ROWS);
+    // The case: a share of the rows masked on a helper (else this would not test the split).
+    expect(result.helpers).toBeGreaterThanOrEqual(1);
+    expect(result.helperRows).toBeGreaterThan(20_000);
+    const expected = await maskedInMemory(
+      dump,
+      'public',
+      'big',
+      SPLIT_RULES,
+      SPLIT_TYPES,
+      new Set(['email', 'code']),
+    );
+    const plain = await maskedInMemory(dump, 'public', 'big', SPLIT_RULES, SPLIT_TYPES, new Set());
+    const changed = [...expected].filter(
+      ([id, value]) => value.email !== plain.get(id)?.email || value.code !== plain.get(id)?.code,
+    ).length;
+    expect(changed).toBeGreaterThan(11_000);
+    expect(result.rekeyed).toBe(changed);
+    const rows = await sql<{ id: number; email: string; code: string }>(
+      target.database,
+      'SELECT id, email, code FROM big ORDER BY id',
+    );
+    expect(rows.length).toBe(ROWS);
+    const differing = rows.filter(
+      (row) => row.email !== expected.get(row.id)?.email || row.code !== expected.get(row.id)?.code,
+    );
+    expect(differing.slice(0, 3)).toEqual([]);
+    expect(await readdir(scratch)).toEqual([]);
+  }, 180_000);
 });

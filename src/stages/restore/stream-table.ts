@@ -56,6 +56,8 @@ export interface StreamTableResult {
   samples: TableLeakSample;
   /** Helper threads that masked part of it. */
   helpers: number;
+  /** Rows those helpers masked. */
+  helperRows: number;
   /** Rows of its unique masked columns re-keyed after the load. */
   rekeyed: number;
 }
@@ -90,6 +92,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
         durationMs: reply.durationMs,
         samples: reply.samples,
         helpers: reply.helpers,
+        helperRows: reply.helperRows,
         rekeyed: reply.rekeyed,
       };
     throw toError(input, reply.failure);

@@ -86,6 +86,8 @@ export type TableStreamReply =
       durationMs: number;
       samples: TableLeakSample;
       helpers: number;
+      /** Rows the helpers masked (the rest were masked by the stream's own thread). */
+      helperRows: number;
       /** Rows re-keyed after the load (unique-repair.ts). */
       rekeyed: number;
     }
@@ -266,6 +268,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       durationMs: performance.now() - started,
       samples,
       helpers,
+      helperRows: masker.helperRows,
       rekeyed,
     };
   } catch (error) {
