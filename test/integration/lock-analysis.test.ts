@@ -87,11 +87,11 @@ describe('lock analysis on a 1M-row table', () => {
     expect(Math.abs(m.durationMs - sum)).toBeLessThanOrEqual(0.05 * m.durationMs);
     const [build] = m.statements;
     expect(build?.serverMs).toBeGreaterThan(0.9 * build!.durationMs);
-    // The server times the statement on its wall clock (pg_stat_activity), the tool on a
-    // monotonic one; on a VM the two drift apart by a few ms over seconds (one CI run saw the
-    // server 10 ms ahead over 2.2 s). The server's span lies inside the client's, so beyond
-    // that drift it cannot be longer.
-    expect(build?.serverMs).toBeLessThanOrEqual(build!.durationMs * 1.02 + 10);
+    // The server's span lies inside the client's, so it cannot be longer — but the server times
+    // it on its wall clock (pg_stat_activity) and the tool on a monotonic one, and a step of the
+    // wall clock (the VM's time sync) comes between them: one CI run saw the server 10 ms ahead
+    // over a 2.2 s build. Beyond such a step, a longer server time would be another statement's.
+    expect(build?.serverMs).toBeLessThanOrEqual(build!.durationMs + 50);
   });
 
   it('CREATE INDEX CONCURRENTLY: SHARE UPDATE EXCLUSIVE, no write blocking beyond a sampling interval', () => {

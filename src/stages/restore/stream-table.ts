@@ -42,6 +42,8 @@ export interface StreamTableInput {
   pool?: StreamWorkerPool | undefined;
   /** The restore's thread budget (block-masker.ts); no helpers without one. */
   threads?: SharedArrayBuffer | undefined;
+  /** Input after which the table takes helpers (block-masker.ts's default when absent). */
+  helpersAfterBytes?: number | undefined;
   /** The table's data block, read by the worker itself (custom-archive.ts); pg_restore when absent. */
   direct?: DirectTableRead | undefined;
   /** The table the archive COPYs the rows into when not this one (a partition's root). */
@@ -78,6 +80,7 @@ export async function streamTable(input: StreamTableInput): Promise<StreamTableR
     domain: input.domain,
     unique: input.unique,
     threads: input.threads,
+    helpersAfterBytes: input.helpersAfterBytes,
     direct: input.direct,
     copyInto: input.copyInto,
     scratch: input.scratch,

@@ -48,6 +48,8 @@ export interface TableStreamData {
   unique: string[];
   /** The restore's shared thread budget (block-masker.ts): helpers may share a big table. */
   threads?: SharedArrayBuffer | undefined;
+  /** Input after which the table counts as big enough for helpers (block-masker.ts's default when absent). */
+  helpersAfterBytes?: number | undefined;
   /** Where the table's data block is when this process reads it (custom-archive.ts); else pg_restore. */
   direct?: DirectTableRead | undefined;
   /**
@@ -178,6 +180,7 @@ export async function streamTableData(data: TableStreamData, signal: AbortSignal
       splittable: byLedger || data.unique.length === 0,
       keys: () => takeKeys(recorders),
       budget: data.threads,
+      helpersAfterBytes: data.helpersAfterBytes,
       setup: (columns) => ({
         table: tableKey(data.schema, data.table),
         columns,
