@@ -24,6 +24,12 @@ export interface ArchiveTableData {
   offset?: number;
   /** Directory format: the data file's name in the directory (without a compression suffix). */
   file?: string;
+  /**
+   * Custom format: the bytes from its block to the next entry's (or to the end of the file), as
+   * pg_restore's own parallel scheduler sizes a table (_PrepParallelRestore): its data as stored,
+   * compressed where the archive is.
+   */
+  bytes?: number;
 }
 
 /** What the direct reader needs to know about an archive, and its TABLE DATA entries. */
@@ -140,7 +146,7 @@ export async function readCustomArchiveToc(
       const bytes = Buffer.allocUnsafe(length);
       const { bytesRead } = await file.read(bytes, 0, length, 0);
       try {
-        return parseToc(bytes.subarray(0, bytesRead), format);
+        return parseToc(bytes.subarray(0, bytesRead), format, format === 'custom' ? size : undefined);
       } catch (error) {
         if (!(error instanceof NeedMore)) throw error;
         if (length >= size) return 'the archive ends inside its table of contents';
@@ -175,7 +181,12 @@ async function readTarArchiveNames(path: string): Promise<Map<number, ArchiveEnt
   }
 }
 
-function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveToc | DirectReadRefusal {
+function parseToc(
+  bytes: Buffer,
+  format: 'custom' | 'directory',
+  /** The archive file's size (custom format): where the last data block ends. */
+  fileSize?: number,
+): CustomArchiveToc | DirectReadRefusal {
   const p = new TocParser(bytes);
   if (bytes.toString('latin1', 0, 5) !== 'PGDMP') return 'not a custom-format archive';
   p.at = 5;
@@ -207,6 +218,8 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
   const tables: ArchiveTableData[] = [];
   const copies: CustomArchiveToc['copies'] = [];
   const names = new Map<number, ArchiveEntryNames>();
+  /** Where every entry's data block starts (table data, large objects): the ends of the others. */
+  const starts: number[] = [];
   let encoding: string | undefined;
   for (let entry = 0; entry < count; entry++) {
     const dumpId = p.int();
@@ -241,19 +254,40 @@ function parseToc(bytes: Buffer, format: 'custom' | 'directory'): CustomArchiveT
       if (table && file) tables.push({ dumpId, schema: namespace, table: tag, copyStmt, file });
     } else {
       const { state, offset } = p.offset();
+      if (state === K_OFFSET_POS_SET) starts.push(offset);
       if (table && state === K_OFFSET_POS_SET)
         tables.push({ dumpId, schema: namespace, table: tag, copyStmt, offset });
     }
   }
+  if (fileSize !== undefined) sizeBlocks(tables, starts, fileSize);
   return {
     intSize: p.intSize,
     compression,
-    tables: unreadable === undefined ? tables : [],
+    tables,
     copies,
     names,
     ...(encoding !== undefined && { encoding }),
     ...(unreadable !== undefined && { unreadable }),
   };
+}
+
+/** Sets each custom-format table's `bytes`: from its block's start to the next block's, or to the file's end. */
+function sizeBlocks(tables: ArchiveTableData[], starts: number[], fileSize: number): void {
+  const sorted = Float64Array.from(starts).sort();
+  for (const table of tables) {
+    const { offset } = table;
+    if (offset === undefined) continue;
+    // The first start past this block's (a binary search: thousands of tables).
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sorted[middle] as number) <= offset) low = middle + 1;
+      else high = middle;
+    }
+    const next = low < sorted.length ? (sorted[low] as number) : fileSize;
+    if (next > offset) table.bytes = next - offset;
+  }
 }
 
 /** The TOC of a custom archive (a file) or a directory archive (its toc.dat), or why not read. */
@@ -284,7 +318,17 @@ export async function archiveEntryNames(
 export async function directTableReads(
   archive: string,
   key: (schema: string, table: string) => string,
-): Promise<{ reads: Map<string, DirectTableRead>; refused?: string; copies: Map<string, CopyStatement> }> {
+): Promise<{
+  reads: Map<string, DirectTableRead>;
+  refused?: string;
+  copies: Map<string, CopyStatement>;
+  /**
+   * Each table's data as the archive stores it, in bytes (compressed where it is), whoever reads
+   * it: a custom archive's block, a directory archive's file. What pg_restore's parallel
+   * scheduler orders its tables by, largest first.
+   */
+  sizes: Map<string, number>;
+}> {
   const toc = await readArchiveToc(archive);
   const byEnvironment = process.env.STAGING_REFRESH_ARCHIVE_READER === 'pg_restore';
   if (typeof toc === 'string')
@@ -292,6 +336,7 @@ export async function directTableReads(
       reads: new Map(),
       refused: byEnvironment ? 'STAGING_REFRESH_ARCHIVE_READER=pg_restore' : toc,
       copies: new Map(),
+      sizes: new Map(),
     };
   // What each table's data COPYs into, read from the TOC even where pg_restore reads the data.
   const copies = new Map(
@@ -300,9 +345,15 @@ export async function directTableReads(
       { copyStmt: entry.copyStmt, ...(toc.encoding !== undefined && { encoding: toc.encoding }) },
     ]),
   );
+  const sizes = new Map<string, number>();
+  for (const entry of toc.tables) {
+    const bytes =
+      entry.bytes ?? (entry.file !== undefined ? await dataFileSize(join(archive, entry.file)) : undefined);
+    if (bytes !== undefined) sizes.set(key(entry.schema, entry.table), bytes);
+  }
   if (byEnvironment)
-    return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore', copies };
-  if (toc.unreadable !== undefined) return { reads: new Map(), refused: toc.unreadable, copies };
+    return { reads: new Map(), refused: 'STAGING_REFRESH_ARCHIVE_READER=pg_restore', copies, sizes };
+  if (toc.unreadable !== undefined) return { reads: new Map(), refused: toc.unreadable, copies, sizes };
   const reads = new Map<string, DirectTableRead>();
   for (const entry of toc.tables) {
     const read = {
@@ -320,7 +371,16 @@ export async function directTableReads(
       if (file) reads.set(key(entry.schema, entry.table), { ...read, ...file });
     }
   }
-  return { reads, copies };
+  return { reads, copies, sizes };
+}
+
+/** A directory archive's data file's size, with whichever compression suffix pg_dump gave it. */
+async function dataFileSize(path: string): Promise<number | undefined> {
+  for (const suffix of ['', '.gz', '.lz4', '.zst']) {
+    const found = await stat(`${path}${suffix}`).catch(() => undefined);
+    if (found?.isFile()) return found.size;
+  }
+  return undefined;
 }
 
 /** A TABLE DATA entry's COPY statement as the archive holds it (its bytes, one character each). */

@@ -10,6 +10,7 @@ import { sampleArchiveTable } from '../../src/anonymize/value-sampling.js';
 import { directTableReads, readCustomArchiveToc, readTableData } from '../../src/dump/custom-archive.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { tableKey } from '../../src/sql/table-key.js';
+import { largestFirst } from '../../src/stages/restore/anonymized-data.js';
 import { cluster, makeDumps, orderLinesSql, sql, tempDir, uniqueDb } from '../harness/pg-test-env.js';
 
 const SCHEMA = `${orderLinesSql(40000)}
@@ -172,9 +173,58 @@ describe('reading table data from a custom-format archive', () => {
     }
   });
 
+  it.each([
+    ['no compression', 'none'],
+    ['a directory archive without compression', 'directoryPlain'],
+    ['default compression', 'default'],
+    ['a directory archive (gzip files)', 'directory'],
+  ] as const)(
+    'sizes each table as the archive stores it, and the streams start with the biggest, from %s',
+    async (_, which) => {
+      const archive = join(dir, dumps[which]);
+      const { sizes } = await directTableReads(archive, tableKey);
+      const lines = tableKey('Sales.EU', 'Order "Lines"');
+      const names = [lines, 'public.big', 'public.empty', 'public.events_2025', 'public.events_2026'];
+      expect([...sizes.keys()].sort()).toEqual([...names].sort());
+      // Uncompressed, a table's size is its COPY text and its framing: a directory archive's file
+      // is the text; a custom archive's block gives each row a chunk of its own, behind its
+      // length (5 bytes).
+      if (which === 'none' || which === 'directoryPlain')
+        for (const name of names) {
+          const [schema, table] = name === lines ? ['Sales.EU', 'Order "Lines"'] : ['public', name.slice(7)];
+          const text = await readAll(archive, schema, table);
+          const data = text.subarray(text.indexOf(0x0a) + 1);
+          const rowCount = data.filter((byte) => byte === 0x0a).length;
+          const framing = which === 'none' ? 5 * rowCount + 64 : 0;
+          expect(sizes.get(name), name).toBeGreaterThanOrEqual(data.length);
+          expect(sizes.get(name), name).toBeLessThanOrEqual(data.length + framing);
+        }
+      // Listed as a config lists them, with a table the archive has no data for: the biggest table
+      // (~10 MB of text) first, the empty one and the one of unknown size last; uncompressed, every
+      // table by its text's length.
+      const order = largestFirst(
+        [
+          'public.nothing',
+          'public.empty',
+          'public.events_2025',
+          lines,
+          'public.big',
+          'public.events_2026',
+        ].map((name) => [name, undefined] as [string, undefined]),
+        sizes,
+      ).map(([name]) => name);
+      expect(order[0]).toBe('public.big');
+      expect(order.slice(-2)).toEqual(['public.empty', 'public.nothing']);
+      if (which === 'none' || which === 'directoryPlain')
+        expect(order.slice(1, 4)).toEqual([lines, 'public.events_2025', 'public.events_2026']);
+    },
+  );
+
   it('leaves an archive written to a pipe (no data offsets) to pg_restore', async () => {
     const reads = await directTableReads(join(dir, dumps.piped), tableKey);
     expect(reads.reads.size).toBe(0);
+    // Nor any table's size: the masked streams start in the config's order.
+    expect(reads.sizes.size).toBe(0);
     const seekable = await directTableReads(join(dir, dumps.default), tableKey);
     expect([...seekable.reads.keys()]).toContain('public.big');
   });

@@ -133,6 +133,7 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     reads: new Map<string, DirectTableRead>(),
     refused: `its table of contents was not read: ${(error as Error).message}`,
     copies: new Map<string, CopyStatement>(),
+    sizes: new Map<string, number>(),
   }));
   const withData = new Set(tablesWithData(input));
   // The PII gate's samples and the rule checks read the archive side by side: no row is written
@@ -172,10 +173,15 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     },
   );
   const types = columnTypes(input.columns);
-  // A partitioned table holds no rows (its partitions do): recorded, not streamed.
-  const streamed = [...rules.entries()].filter(
-    (entry): entry is [string, Record<string, ColumnRule>] =>
-      entry[1] !== 'truncate' && !partitions.has(entry[0]),
+  // A partitioned table holds no rows (its partitions do): recorded, not streamed. The biggest
+  // first, as pg_restore -j orders its own: a big table listed last in the config would start
+  // when the streams before it end, and the data section would wait for it alone.
+  const streamed = largestFirst(
+    [...rules.entries()].filter(
+      (entry): entry is [string, Record<string, ColumnRule>] =>
+        entry[1] !== 'truncate' && !partitions.has(entry[0]),
+    ),
+    direct.sizes,
   );
   const controller = new AbortController();
   const stopFollowing = whenAborted(input.signal, () => controller.abort());
@@ -275,6 +281,18 @@ export async function restoreAnonymizedData(input: AnonymizedDataInput): Promise
     },
     samples,
   };
+}
+
+/**
+ * Tables in the order their streams start: by their data's size in the archive, largest first
+ * (pg_restore's own order for its parallel jobs); tables of unknown size after them, as listed.
+ */
+export function largestFirst<T>(
+  tables: readonly [string, T][],
+  sizes: ReadonlyMap<string, number>,
+): [string, T][] {
+  const size = (table: string) => sizes.get(table) ?? -1;
+  return [...tables].sort((a, b) => size(b[0]) - size(a[0]));
 }
 
 /** Rows per table whose masked values the new database judges before any row is written. */
