@@ -187,10 +187,26 @@ export class LedgerIndex {
     const clashes: number[] = [];
     for (const path of this.parts) {
       const table = new FirstRows(statSync(path).size / (this.implicit ? 8 : ENTRY_WORDS * 4));
-      // Entries come in row order: a key found is an earlier row's.
-      this.scan(path, (lo, hi, row) => {
-        if (!table.add(lo, hi, row)) clashes.push(row);
-      });
+      // Entries come in row order: a key found is an earlier row's. The loop is this method's own,
+      // not scan()'s callback: firstRows() calls scan() too, and with two callbacks met there (the
+      // warm-up runs both) V8 no longer inlined either — ~100 ns an entry instead of ~50, 8–12 %
+      // of a users table's time on one core.
+      if (this.implicit) {
+        let row = 0;
+        forEachChunk(path, 2, (keys, words) => {
+          for (let at = 0; at < words; at += 2, row++) {
+            const lo = keys[at] as number;
+            const hi = keys[at + 1] as number;
+            if ((lo !== 0 || hi !== 0) && !table.add(lo, hi, row)) clashes.push(row);
+          }
+        });
+      } else
+        forEachChunk(path, ENTRY_WORDS, (entries, words) => {
+          for (let at = 0; at < words; at += ENTRY_WORDS) {
+            const row = rowOf(entries, at);
+            if (!table.add(entries[at] as number, entries[at + 1] as number, row)) clashes.push(row);
+          }
+        });
     }
     return clashes.sort((a, b) => a - b);
   }
