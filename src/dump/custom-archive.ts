@@ -345,10 +345,16 @@ export async function directTableReads(
       { copyStmt: entry.copyStmt, ...(toc.encoding !== undefined && { encoding: toc.encoding }) },
     ]),
   );
+  // A directory archive's data files, found once: their sizes, and the reads of those this reader inflates.
+  const files = new Map<ArchiveTableData, DataFile>();
+  for (const entry of toc.tables)
+    if (entry.file !== undefined) {
+      const found = await dataFile(join(archive, entry.file));
+      if (found) files.set(entry, found);
+    }
   const sizes = new Map<string, number>();
   for (const entry of toc.tables) {
-    const bytes =
-      entry.bytes ?? (entry.file !== undefined ? await dataFileSize(join(archive, entry.file)) : undefined);
+    const bytes = entry.bytes ?? files.get(entry)?.size;
     if (bytes !== undefined) sizes.set(key(entry.schema, entry.table), bytes);
   }
   if (byEnvironment)
@@ -365,20 +371,36 @@ export async function directTableReads(
     };
     if (entry.offset !== undefined)
       reads.set(key(entry.schema, entry.table), { ...read, offset: entry.offset });
-    else if (entry.file !== undefined) {
+    else {
       // As pg_restore opens it: the name as written, else with .gz (lz4 and zstd files are its).
-      const file = await dataFile(join(archive, entry.file));
-      if (file) reads.set(key(entry.schema, entry.table), { ...read, ...file });
+      const file = files.get(entry);
+      if (file && file.compression !== undefined)
+        reads.set(key(entry.schema, entry.table), {
+          ...read,
+          file: file.file,
+          compression: file.compression,
+        });
     }
   }
   return { reads, copies, sizes };
 }
 
-/** A directory archive's data file's size, with whichever compression suffix pg_dump gave it. */
-async function dataFileSize(path: string): Promise<number | undefined> {
-  for (const suffix of ['', '.gz', '.lz4', '.zst']) {
+/** A directory archive's data file as pg_dump named it; `compression` only where this reader inflates it. */
+interface DataFile {
+  file: string;
+  compression: 'none' | 'gzip' | undefined;
+  size: number;
+}
+
+async function dataFile(path: string): Promise<DataFile | undefined> {
+  for (const [suffix, compression] of [
+    ['', 'none'],
+    ['.gz', 'gzip'],
+    ['.lz4', undefined],
+    ['.zst', undefined],
+  ] as const) {
     const found = await stat(`${path}${suffix}`).catch(() => undefined);
-    if (found?.isFile()) return found.size;
+    if (found?.isFile()) return { file: `${path}${suffix}`, compression, size: found.size };
   }
   return undefined;
 }
@@ -388,17 +410,6 @@ export interface CopyStatement {
   copyStmt: string;
   /** The archive's encoding, where its table of contents names one. */
   encoding?: string;
-}
-
-async function dataFile(path: string): Promise<{ file: string; compression: 'none' | 'gzip' } | undefined> {
-  const isFile = (candidate: string) =>
-    stat(candidate).then(
-      (found) => found.isFile(),
-      () => false,
-    );
-  if (await isFile(path)) return { file: path, compression: 'none' };
-  if (await isFile(`${path}.gz`)) return { file: `${path}.gz`, compression: 'gzip' };
-  return undefined;
 }
 
 /** What a worker needs to read one table's data (structured-clone safe). */
