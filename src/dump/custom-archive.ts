@@ -36,6 +36,11 @@ export interface ArchiveTableData {
 export interface CustomArchiveToc {
   intSize: number;
   compression: 'none' | 'gzip';
+  /**
+   * The TABLE DATA entries with their data's place (and size): listed even where `unreadable`
+   * says this reader cannot inflate them — their sizes still order the streams — so a reader
+   * checks `unreadable` first.
+   */
   tables: ArchiveTableData[];
   /** The database's encoding, as its ENCODING entry sets client_encoding (the COPY text's). */
   encoding?: string;
