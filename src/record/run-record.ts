@@ -448,6 +448,7 @@ export interface RunRecord {
     live: string;
     previous: string | null;
     dropped: string[];
+    /** People's sessions (client backends) on the live database ended for the swap; an autovacuum worker there is ended too, not counted. */
     terminatedSessions: number;
     durationMs: number;
     /** The renames committed (staging was replaced) but the grants failed with this message. */

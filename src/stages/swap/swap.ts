@@ -135,17 +135,21 @@ export async function endSessions(
     count = await sessionCount(client, database);
   }
   if (count === 0) return 0;
-  const terminated = await client.query(
-    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+  // Every backend on it goes (the rename waits for none), but only people's sessions are counted:
+  // an autovacuum worker on the live database is ended too, and is nobody's session.
+  const terminated = await client.query<{ client: boolean }>(
+    `SELECT pg_terminate_backend(pid), backend_type = 'client backend' AS client
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
     [database],
   );
+  const sessions = terminated.rows.filter((row) => row.client).length;
   log.warn(
-    { database, sessions: terminated.rowCount },
+    { database, sessions, background: terminated.rows.length - sessions },
     'terminated sessions on the live database for the swap',
   );
   const waitUntil = Date.now() + 5000;
   while ((await sessionCount(client, database)) > 0 && Date.now() < waitUntil) await sleep(50);
-  return terminated.rowCount ?? 0;
+  return sessions;
 }
 
 /** GRANT statements for one role on the new live database, given its schemas. */
