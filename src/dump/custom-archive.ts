@@ -278,20 +278,14 @@ function parseToc(
 
 /** Sets each custom-format table's `bytes`: from its block's start to the next block's, or to the file's end. */
 function sizeBlocks(tables: ArchiveTableData[], starts: number[], fileSize: number): void {
-  const sorted = Float64Array.from(starts).sort();
+  // Each block ends where the next one (in the file's order) starts; the last at the file's end.
+  const sorted = [...new Set(starts)].sort((a, b) => a - b);
+  const ends = new Map(sorted.map((start, index) => [start, sorted[index + 1] ?? fileSize]));
   for (const table of tables) {
     const { offset } = table;
-    if (offset === undefined) continue;
-    // The first start past this block's (a binary search: thousands of tables).
-    let low = 0;
-    let high = sorted.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((sorted[middle] as number) <= offset) low = middle + 1;
-      else high = middle;
-    }
-    const next = low < sorted.length ? (sorted[low] as number) : fileSize;
-    if (next > offset) table.bytes = next - offset;
+    const end = offset === undefined ? undefined : ends.get(offset);
+    // A file cut short may end before its last block starts: no size then.
+    if (offset !== undefined && end !== undefined && end > offset) table.bytes = end - offset;
   }
 }
 
