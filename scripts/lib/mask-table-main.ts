@@ -58,9 +58,12 @@ const rules = JSON.parse(rulesJson as string) as Record<string, ColumnRule>;
 const typesList = Object.entries(JSON.parse(typesJson as string) as Record<string, string>);
 const threads = Math.max(1, Number(threadsArg ?? 1));
 const name = `${schema}.${table}`;
-// The parser and the masking code warmed first, as a run warms them while it locates and downloads
-// the backup (the masking on made-up rows under every masked table's rules), and the heap's growth
-// set as a run sets it.
+// The heap's growth set as a run sets it, as its warm-up starts (set after the warm-up, the limit
+// from its last full collection was still the old factor's, and on Node 24 a mark-compact often
+// fell inside a 50k-row table's time); then the parser and the masking code warmed, as a run
+// warms them while it locates and downloads the backup (the masking on made-up rows under every
+// masked table's rules).
+tuneHeapGrowth();
 warmParser();
 await warmMasking(
   {
@@ -70,7 +73,6 @@ await warmMasking(
   },
   new AbortController().signal,
 );
-tuneHeapGrowth();
 // Ruled columns with a unique key of their own, as a run finds them: their outputs' keys are
 // recorded to be kept apart after the stream.
 const unique = uniqueRuledColumns(
