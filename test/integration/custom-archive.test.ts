@@ -220,6 +220,40 @@ describe('reading table data from a custom-format archive', () => {
     },
   );
 
+  it("ends a table's size where the large objects' block begins, not at the file's end", async () => {
+    // pg_dump writes the large objects' data after the tables' (uncompressed here, ~1 MB): the
+    // table whose block comes last ends where theirs begins.
+    const loDir = await tempDir('custom-archive-lo');
+    await makeDumps(
+      loDir,
+      `CREATE TABLE a (id int, note text);
+       INSERT INTO a SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
+       CREATE TABLE z (id int, note text);
+       INSERT INTO z SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 3000) g;
+       SELECT lo_from_bytea(0, decode(repeat('ab', 1000000), 'hex'));
+       SELECT lo_from_bytea(0, convert_to('a small one', 'UTF8'));`,
+      { 'lo.dump': 'c' },
+      undefined,
+      ['-Z0'],
+    );
+    const archive = join(loDir, 'lo.dump');
+    const toc = await readCustomArchiveToc(archive);
+    if (typeof toc === 'string') throw new Error(toc);
+    const fileSize = (await readFile(archive)).length;
+    // What the test needs of the archive: every table's block starts at least the large
+    // object's megabyte before the file ends (so the last one is followed by it).
+    expect(toc.tables).toHaveLength(2);
+    expect(Math.max(...toc.tables.map((t) => t.offset ?? fileSize))).toBeLessThan(fileSize - 1_000_000);
+    const { sizes } = await directTableReads(archive, tableKey);
+    for (const table of ['a', 'z']) {
+      const text = await readAll(archive, 'public', table);
+      const data = text.subarray(text.indexOf(0x0a) + 1);
+      const rowCount = data.filter((byte) => byte === 0x0a).length;
+      expect(sizes.get(`public.${table}`), table).toBeGreaterThanOrEqual(data.length);
+      expect(sizes.get(`public.${table}`), table).toBeLessThanOrEqual(data.length + 5 * rowCount + 64);
+    }
+  });
+
   it('leaves an archive written to a pipe (no data offsets) to pg_restore', async () => {
     const reads = await directTableReads(join(dir, dumps.piped), tableKey);
     expect(reads.reads.size).toBe(0);
