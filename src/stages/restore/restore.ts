@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadInheritance, loadPartitions } from '../../anonymize/column-facts.js';
 import { isLargeObjectEntry, largeObjectFinding } from '../../anonymize/large-objects.js';
+import { isStatisticsEntry } from '../../anonymize/statistics.js';
 import type { Config } from '../../config/schema.js';
 import { archiveDatabaseEntry, type DatabaseSetting } from '../../dump/database-options.js';
 import { largeObjectTotal } from '../../dump/large-object-count.js';
@@ -178,9 +179,10 @@ async function restoreWithPgRestore(
   const largeObjectNote = largeObjectFinding(config.anonymize, largeObjects);
   if (largeObjectNote) enforceFindings([largeObjectNote]);
   const dropObjects = largeObjects > 0 && config.anonymize.largeObjects === 'drop';
-  const outbound = dropObjects
-    ? { ...found, listing: withoutEntries(found.listing, input.entries.filter(isLargeObjectEntry)) }
-    : found;
+  // pg_dump 18's --statistics: production's values in its most common values and histograms.
+  const statistics = input.entries.filter(isStatisticsEntry);
+  const left = [...statistics, ...(dropObjects ? input.entries.filter(isLargeObjectEntry) : [])];
+  const outbound = left.length > 0 ? { ...found, listing: withoutEntries(found.listing, left) } : found;
   neutralized.push(...outbound.skipped.map((skipped) => skipped.record));
   const baseList = await writeList(input, 'restore.list', outbound.listing);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -229,6 +231,8 @@ async function restoreWithPgRestore(
     if (largeObjectNote) data.record.findings.push(largeObjectNote);
     if (largeObjects > 0)
       data.record.largeObjects = { count: largeObjects, action: dropObjects ? 'dropped' : 'kept' };
+    if (statistics.length > 0)
+      data.record.statistics = { entries: statistics.length, action: 'not-restored' };
     return data;
   } finally {
     await pool.close();

@@ -27,6 +27,7 @@ import {
   ruleFitError,
   ruleFitProblems,
 } from '../../../anonymize/rule-fit.js';
+import { isStatisticsStatement } from '../../../anonymize/statistics.js';
 import type { ColumnRule } from '../../../anonymize/strategies/registry.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
@@ -188,6 +189,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
   const unrefreshed = new Set<string>();
   // #19: large objects (lo_create, lowrite…): refused at first sight, dropped, or kept.
   let largeObjects = 0;
+  let statistics = 0;
   let largeObjectNote: AnonymizeRecord['findings'][number] | undefined;
   const block = (found: AnonymizeRecord['findings']) => {
     findings.push(...found);
@@ -287,6 +289,11 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
           for (const statement of event.statements) {
             const action = statementAction(statement);
             if (action === 'drop') continue;
+            // pg_dump 18's --statistics: production's values in its most common values and histograms.
+            if (isStatisticsStatement(statement)) {
+              statistics++;
+              continue;
+            }
             if (isLargeObjectStatement(statement.sql)) {
               if (/\blo_create\s*\(/i.test(statement.sql)) largeObjects++;
               if (anonymize.largeObjects === 'drop') continue;
@@ -452,6 +459,7 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
       ...(largeObjects > 0 && {
         largeObjects: { count: largeObjects, action: anonymize.largeObjects === 'drop' ? 'dropped' : 'kept' },
       }),
+      ...(statistics > 0 && { statistics: { entries: statistics, action: 'not-restored' as const } }),
     },
     samples,
     tables: [...seen].sort(),
