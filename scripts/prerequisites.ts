@@ -12,6 +12,7 @@ import {
 } from '../src/infra/process/prerequisites.js';
 import { demoPrerequisites, satisfiesEngines, testPrerequisites } from './lib/dev-prerequisites.js';
 import { pg17BinDir, provisionPg17 } from './lib/pg17.js';
+import { pg18BinDir, provisionPg18 } from './lib/pg18.js';
 
 const POLICY = '/usr/sbin/policy-rc.d';
 
@@ -56,28 +57,44 @@ if (needsPostgresUser) {
 }
 
 // PostgreSQL 17 (scripts/lib/pg17.ts): the second client major of the client tools tests and the
-// server of CI's second pass; not an apt package on bookworm, so fetched on its own. Without it
-// those tests are skipped, not failed — unless REQUIRE_PG17=1 (.ci/run sets it): then CI cannot
-// pass with them quietly skipped.
-if (purpose === 'test' && !pg17BinDir()) {
-  const required = process.env.REQUIRE_PG17 === '1';
+// server of CI's second pass; and PostgreSQL 18's client (scripts/lib/pg18.ts), the image's newest,
+// for what only pg_dump 18 writes. Not apt packages on bookworm, so fetched on their own. Without
+// them those tests are skipped, not failed — unless REQUIRE_PG17=1 / REQUIRE_PG18=1 (.ci/run sets
+// both): then CI cannot pass with them quietly skipped.
+if (purpose === 'test') {
+  await provide(
+    17,
+    pg17BinDir(),
+    provisionPg17,
+    "PostgreSQL 17's server and client tools from Debian trixie",
+  );
+  await provide(18, pg18BinDir(), provisionPg18, "PostgreSQL 18's client tools from Debian forky");
+}
+
+async function provide(
+  major: number,
+  present: string | undefined,
+  provision: () => Promise<string>,
+  what: string,
+): Promise<void> {
+  if (present) return;
+  const required = process.env[`REQUIRE_PG${major}`] === '1';
   const missing = (why: string) => {
-    process.stdout.write(`    PostgreSQL 17 not available (${why}): the tests that need it are skipped\n`);
+    process.stdout.write(
+      `    PostgreSQL ${major} not available (${why}): the tests that need it are skipped\n`,
+    );
     if (required) {
-      process.stderr.write('REQUIRE_PG17=1: PostgreSQL 17 is required for these tests\n');
+      process.stderr.write(`REQUIRE_PG${major}=1: PostgreSQL ${major} is required for these tests\n`);
       process.exit(1);
     }
   };
-  if (mayInstall) {
-    process.stdout.write(
-      "--- unpacking PostgreSQL 17's server and client tools from Debian trixie into .cache/pg17\n",
-    );
-    await provisionPg17().then(
-      (dir) => process.stdout.write(`    ${dir}\n`),
-      (error: unknown) =>
-        missing(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)),
-    );
-  } else missing('not root, and PG17_BIN not set');
+  if (!mayInstall) return missing(`not root, and PG${major}_BIN not set`);
+  process.stdout.write(`--- unpacking ${what} into .cache/pg${major}\n`);
+  await provision().then(
+    (dir) => process.stdout.write(`    ${dir}\n`),
+    (error: unknown) =>
+      missing(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)),
+  );
 }
 
 function describe(list: readonly Prerequisite[]): string {

@@ -1,0 +1,121 @@
+// What only pg_dump 18 writes: with --statistics, each table's, index's and column's optimizer
+// statistics (STATISTICS DATA entries; in a plain dump, pg_restore_*_stats calls), whose most common
+// values and histogram bounds are production's own values — a masked column's e-mail addresses as
+// they are. A run restores none of them (src/anonymize/statistics.ts): the ANALYZE after the
+// restore computes staging's from the masked rows. pg_restore 18 cannot restore into 15 (the run
+// refuses it in inspect), so these run in CI's pass against a PostgreSQL 17 server — which has no
+// pg_restore_*_stats functions either: a statistics entry restored there fails the restore.
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pg18BinDir } from '../../scripts/lib/pg18.js';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import {
+  cluster,
+  clusterEnv,
+  makeDumps,
+  quiet,
+  sql,
+  tempDir,
+  uniqueDb,
+  writeTestConfig,
+} from '../harness/pg-test-env.js';
+
+const PG18 = pg18BinDir();
+const SERVER_MAJOR = Number(
+  /\(PostgreSQL\) (\d+)/.exec(execaSync(join(cluster().binDir, 'postgres'), ['--version']).stdout)?.[1],
+);
+
+const SETUP = `
+  CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text);
+  INSERT INTO users SELECT g, 'person' || g || '@real.example', 'Realname ' || (g % 20)
+    FROM generate_series(1, 2000) g;
+  CREATE INDEX users_lower_name ON users (lower(name));
+  ANALYZE users;`;
+
+const ANONYMIZE = {
+  secret: 'pg18',
+  tables: { 'public.users': { email: 'email', name: { fake: 'person.lastName' } } },
+};
+
+describe.skipIf(!PG18 || SERVER_MAJOR < 17)('a pg_dump 18 backup taken with --statistics', () => {
+  const pg18 = PG18 as string;
+  let dumps: string;
+  const saved = { PG_BIN: process.env.PG_BIN, PG_BIN_DIRS: process.env.PG_BIN_DIRS };
+
+  beforeAll(async () => {
+    dumps = await tempDir('pg18-dumps');
+    await makeDumps(dumps, SETUP, {}, async (database) => {
+      for (const [file, format] of [
+        ['stats.dump', '-Fc'],
+        ['stats.sql', '-Fp'],
+      ] as const)
+        await execa(
+          join(pg18, 'pg_dump'),
+          [format, '--statistics', `--file=${join(dumps, file)}`, database],
+          { env: clusterEnv() },
+        );
+    });
+  });
+
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it.each([
+    ['a custom archive', 'stats.dump'],
+    ['a plain dump', 'stats.sql'],
+  ])('%s: restores none of its statistics, and staging holds only the masked values', async (_, file) => {
+    // What the backup holds: production's addresses in the statistics pg_dump 18 wrote.
+    const archive = join(dumps, file);
+    const text =
+      file === 'stats.sql'
+        ? (await execa('cat', [archive])).stdout
+        : (await execa(join(pg18, 'pg_restore'), ['--file=-', archive])).stdout;
+    const statements =
+      text.match(/^SELECT \* FROM pg_catalog\.pg_restore_(relation|attribute)_stats\(/gm) ?? [];
+    expect(statements.length).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/'histogram_bounds', '\{[^']*person\d+@real\.example/);
+    const entries =
+      file === 'stats.sql'
+        ? statements.length
+        : (await execa(join(pg18, 'pg_restore'), ['--list', archive])).stdout
+            .split('\n')
+            .filter((line) => /^\d+; \d+ \d+ STATISTICS DATA /.test(line)).length;
+    expect(entries).toBeGreaterThanOrEqual(3);
+
+    const dir = await tempDir('pg18-run');
+    const live = uniqueDb('pg18_live');
+    const { config } = await writeTestConfig(dir, live, {
+      anonymize: ANONYMIZE,
+      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
+    });
+    await copyFile(archive, join(dir, 'backups', file));
+    delete process.env.PG_BIN;
+    process.env.PG_BIN_DIRS = `${pg18}:${cluster().binDir}`;
+    const record = await runRefresh(config, quiet);
+    expect(record.error).toBeUndefined();
+    expect(record.outcome).toBe('succeeded');
+    // An archive of pg_dump 18 takes pg_restore 18; a plain dump, the server's own psql.
+    expect(record.clientTools?.version).toMatch(file === 'stats.sql' ? `${SERVER_MAJOR}.` : /^18\./);
+    expect(record.anonymize?.statistics).toEqual({ entries, action: 'not-restored' });
+    // Staging's statistics are its own rows' (ANALYZE after the restore): no production address.
+    const [stats] = await sql(
+      live,
+      `SELECT count(*)::int AS columns, coalesce(bool_and(coalesce(histogram_bounds::text, '') NOT LIKE '%real.example%'
+         AND coalesce(most_common_vals::text, '') NOT LIKE '%real.example%'), true) AS clean
+         FROM pg_stats WHERE schemaname = 'public' AND tablename = 'users'`,
+    );
+    expect(stats).toEqual({ columns: 3, clean: true });
+    const [row] = await sql(
+      live,
+      'SELECT count(*)::int AS n, bool_and(email NOT LIKE $1) AS masked FROM users',
+      ['person%'],
+    );
+    expect(row).toEqual({ n: 2000, masked: true });
+  });
+});
