@@ -11,8 +11,8 @@ import { execa } from 'execa';
 /** One major's packages from one suite, unpacked under .cache/<name>. */
 export interface DebianPg {
   major: number;
-  /** The Debian suite that has it (`trixie`, `forky`). */
-  suite: string;
+  /** The Debian suites that may have it, tried in turn (`trixie`; `forky`, then `sid`). */
+  suites: readonly string[];
   /** Its packages and what bookworm's libraries are too old for. */
   packages: readonly string[];
   /** The directory under .cache/. */
@@ -47,19 +47,7 @@ export async function provisionDebianPg(pg: DebianPg): Promise<string> {
         await execa('apt-get', install, { env });
       }
     }
-    const apt = [
-      ['Dir::Etc::sourcelist', join(work, 'sources.list')],
-      ['Dir::Etc::sourceparts', '-'],
-      ['Dir::State::Lists', join(work, 'lists')],
-      ['Dir::Cache', join(work, 'cache')],
-      ['APT::Sandbox::User', 'root'],
-    ].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
-    await mkdir(join(work, 'lists', 'partial'), { recursive: true });
-    await mkdir(join(work, 'cache', 'archives', 'partial'), { recursive: true });
-    await writeFile(join(work, 'sources.list'), `deb http://deb.debian.org/debian ${pg.suite} main\n`);
-    // Twice: a mirror's hiccup should not fail a CI run that requires it.
-    await retry(() => execa('apt-get', [...apt, 'update', '-qq']));
-    await retry(() => execa('apt-get', [...apt, 'download', ...pg.packages], { cwd: work }));
+    const suite = await downloadFromFirst(pg, work);
     const root = join(cache, 'root');
     await rm(cache, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
@@ -69,7 +57,7 @@ export async function provisionDebianPg(pg: DebianPg): Promise<string> {
       .filter((name) => name.endsWith('-linux-gnu'))
       .map((name) => join(root, 'usr/lib', name))[0];
     const loader = libDir && readdirSync(libDir).find((name) => /^ld-linux.*\.so\.\d+$/.test(name));
-    if (!libDir || !loader) throw new Error(`${pg.suite}'s libc6 has no dynamic loader where expected`);
+    if (!libDir || !loader) throw new Error(`${suite}'s libc6 has no dynamic loader where expected`);
     // RPATH, not RUNPATH: it also serves the libraries the extensions (plpgsql.so…) load. Only ELF
     // executables: a script among the binaries is left as it is.
     for (const name of readdirSync(bin)) {
@@ -96,6 +84,39 @@ export async function provisionDebianPg(pg: DebianPg): Promise<string> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Downloads `pg`'s packages into `work` from the first of its suites that has them all (a testing
+ * suite drops a major when the next one comes); the suite.
+ */
+async function downloadFromFirst(pg: DebianPg, work: string): Promise<string> {
+  const failures: string[] = [];
+  for (const suite of pg.suites) {
+    const state = join(work, suite);
+    const apt = [
+      ['Dir::Etc::sourcelist', join(state, 'sources.list')],
+      ['Dir::Etc::sourceparts', '-'],
+      ['Dir::State::Lists', join(state, 'lists')],
+      ['Dir::Cache', join(state, 'cache')],
+      ['APT::Sandbox::User', 'root'],
+    ].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+    await mkdir(join(state, 'lists', 'partial'), { recursive: true });
+    await mkdir(join(state, 'cache', 'archives', 'partial'), { recursive: true });
+    await writeFile(join(state, 'sources.list'), `deb http://deb.debian.org/debian ${suite} main\n`);
+    try {
+      // Twice: a mirror's hiccup should not fail a CI run that requires it.
+      await retry(() => execa('apt-get', [...apt, 'update', '-qq']));
+      await retry(() => execa('apt-get', [...apt, 'download', ...pg.packages], { cwd: work }));
+      return suite;
+    } catch (error) {
+      failures.push(`${suite}: ${(error as Error).message.split('\n').at(-1) ?? ''}`);
+      for (const deb of readdirSync(work).filter((name) => name.endsWith('.deb'))) await rm(join(work, deb));
+    }
+  }
+  throw new Error(
+    `no Debian suite has PostgreSQL ${pg.major}'s packages (${failures.join('; ')}): set PG${pg.major}_BIN to a PostgreSQL ${pg.major} bin directory, or name a suite that has them in scripts/lib/pg${pg.major}.ts`,
+  );
 }
 
 async function retry<T>(attempt: () => Promise<T>): Promise<T> {

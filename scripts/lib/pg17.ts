@@ -7,7 +7,7 @@ import { type DebianPg, debianPgBinDir, provisionDebianPg } from './debian-pg.js
 
 const PG17: DebianPg = {
   major: 17,
-  suite: 'trixie',
+  suites: ['trixie'],
   name: 'pg17',
   // The server, its client, and what they need that bookworm's libraries are too old for.
   packages: [

@@ -1,12 +1,14 @@
 // PostgreSQL 18's client tools, for the tests: the image installs clients 15 to 18, and pg_dump 18
 // writes what no older one does (its --statistics: STATISTICS DATA entries holding production's
 // values). Debian trixie has no PostgreSQL 18, so `npm test` (prerequisites.ts, as root) unpacks
-// Debian forky's client into .cache/pg18 (debian-pg.ts). $PG18_BIN names another bin directory.
+// Debian forky's client (else sid's) into .cache/pg18 (debian-pg.ts). Both are moving suites: when
+// they drop 18 for 19, this fails saying so, and CI with it (REQUIRE_PG18) — name a suite that
+// still has 18 here, or set $PG18_BIN to another PostgreSQL 18 bin directory.
 import { type DebianPg, debianPgBinDir, provisionDebianPg } from './debian-pg.js';
 
 const PG18: DebianPg = {
   major: 18,
-  suite: 'forky',
+  suites: ['forky', 'sid'],
   name: 'pg18',
   // The client and the libraries its binaries load that bookworm's are too old for or lack.
   packages: [

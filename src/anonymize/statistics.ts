@@ -13,15 +13,21 @@ export function isStatisticsEntry(entry: { type: string }): boolean {
   return entry.type === 'STATISTICS DATA';
 }
 
-const FUNCTIONS = new Set(['pg_restore_relation_stats', 'pg_restore_attribute_stats']);
+const FUNCTIONS = new Map<string, 'relation' | 'attribute'>([
+  ['pg_restore_relation_stats', 'relation'],
+  ['pg_restore_attribute_stats', 'attribute'],
+]);
 
 interface FuncCallNode {
   FuncCall?: { funcname?: { String?: { sval?: string } }[] };
 }
 
-/** A plain dump's statement that restores a relation's or a column's statistics. */
-export function isStatisticsStatement(statement: ParsedStatement): boolean {
-  if (statement.kind !== 'SelectStmt') return false;
+/**
+ * Which statistics a plain dump's statement restores: a relation's (each STATISTICS DATA entry
+ * begins with one such call), a column's, or none.
+ */
+export function statisticsCall(statement: ParsedStatement): 'relation' | 'attribute' | undefined {
+  if (statement.kind !== 'SelectStmt') return undefined;
   const node = statement.node as {
     fromClause?: { RangeFunction?: { functions?: { List?: { items?: FuncCallNode[] } }[] } }[];
     targetList?: { ResTarget?: { val?: FuncCallNode } }[];
@@ -33,8 +39,10 @@ export function isStatisticsStatement(statement: ParsedStatement): boolean {
     ),
     ...(node.targetList ?? []).map((target) => target.ResTarget?.val),
   ];
-  return calls.some((call) => {
+  for (const call of calls) {
     const name = call?.FuncCall?.funcname?.at(-1)?.String?.sval;
-    return name !== undefined && FUNCTIONS.has(name);
-  });
+    const kind = name === undefined ? undefined : FUNCTIONS.get(name);
+    if (kind) return kind;
+  }
+  return undefined;
 }

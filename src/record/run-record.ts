@@ -144,9 +144,10 @@ export interface AnonymizeRecord {
   /** Large objects in the backup and what became of them (anonymize.largeObjects). */
   largeObjects?: { count: number; action: 'dropped' | 'kept' };
   /**
-   * Optimizer statistics in the backup (pg_dump 18 --statistics): its STATISTICS DATA entries, or
-   * a plain dump's statements restoring them. Never restored: a column's most common values and
-   * histogram bounds are production's values; the ANALYZE after the restore computes staging's.
+   * Optimizer statistics in the backup (pg_dump 18 --statistics): `entries`, its STATISTICS DATA
+   * entries, one per table, index or materialized view (in a plain dump, its
+   * pg_restore_relation_stats calls, one an entry). Never restored: a column's most common values
+   * and histogram bounds are production's values; the ANALYZE after the restore computes staging's.
    */
   statistics?: { entries: number; action: 'not-restored' };
   /** Why pg_restore, not this process, read every masked table's rows (see `tables[].readBy`). */

@@ -27,7 +27,7 @@ import {
   ruleFitError,
   ruleFitProblems,
 } from '../../../anonymize/rule-fit.js';
-import { isStatisticsStatement } from '../../../anonymize/statistics.js';
+import { statisticsCall } from '../../../anonymize/statistics.js';
 import type { ColumnRule } from '../../../anonymize/strategies/registry.js';
 import { compileTableTransform, type TableTransform } from '../../../anonymize/table-transform.js';
 import { columnsToSample, columnValues, valueFindings } from '../../../anonymize/value-sampling.js';
@@ -290,8 +290,10 @@ export async function restorePlain(input: PlainRestoreInput): Promise<PlainResto
             const action = statementAction(statement);
             if (action === 'drop') continue;
             // pg_dump 18's --statistics: production's values in its most common values and histograms.
-            if (isStatisticsStatement(statement)) {
-              statistics++;
+            const restoresStatistics = statisticsCall(statement);
+            if (restoresStatistics) {
+              // Counted as an archive counts them: an entry a relation (its columns' with it).
+              if (restoresStatistics === 'relation') statistics++;
               continue;
             }
             if (isLargeObjectStatement(statement.sql)) {
