@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
@@ -19,6 +19,12 @@ export function cluster(): ClusterInfo {
   const info = inject('pgCluster');
   process.env.PGPASSWORD = info.password;
   return info;
+}
+
+/** The test cluster's PostgreSQL major (CI's second pass runs the suite against 17). */
+export function serverMajor(): number {
+  const printed = execaSync(join(cluster().binDir, 'postgres'), ['--version']).stdout;
+  return Number(/\(PostgreSQL\) (\d+)/.exec(printed)?.[1]);
 }
 
 /** A database name unique to this test: t_<label>_<random>. */

@@ -5,7 +5,7 @@
 // pg_dump 17 writes (archive format 1.16), the archive reader reads as pg_restore 17 prints it.
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pg17BinDir } from '../../scripts/lib/pg17.js';
 import { runDoctor } from '../../src/commands/doctor.js';
@@ -22,6 +22,7 @@ import {
   makeDumps,
   orderLinesSql,
   quiet,
+  serverMajor,
   sql,
   tempDir,
   uniqueDb,
@@ -30,9 +31,7 @@ import {
 
 const PG17 = pg17BinDir();
 /** The test cluster's major: these tests put a newer client beside it (CI's second pass runs 17). */
-const SERVER_MAJOR = Number(
-  /\(PostgreSQL\) (\d+)/.exec(execaSync(join(cluster().binDir, 'postgres'), ['--version']).stdout)?.[1],
-);
+const SERVER_MAJOR = serverMajor();
 
 // The text column is `code`: a `note` is free text to the PII gate.
 const SETUP = `${orderLinesSql(20000, 'code')}

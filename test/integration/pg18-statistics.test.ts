@@ -7,7 +7,7 @@
 // pg_restore_*_stats functions either: a statistics entry restored there fails the restore.
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pg18BinDir } from '../../scripts/lib/pg18.js';
 import { runRefresh } from '../../src/pipeline/run-refresh.js';
@@ -16,6 +16,7 @@ import {
   clusterEnv,
   makeDumps,
   quiet,
+  serverMajor,
   sql,
   tempDir,
   uniqueDb,
@@ -23,9 +24,7 @@ import {
 } from '../harness/pg-test-env.js';
 
 const PG18 = pg18BinDir();
-const SERVER_MAJOR = Number(
-  /\(PostgreSQL\) (\d+)/.exec(execaSync(join(cluster().binDir, 'postgres'), ['--version']).stdout)?.[1],
-);
+const SERVER_MAJOR = serverMajor();
 
 const SETUP = `
   CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text);
