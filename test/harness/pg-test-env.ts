@@ -1,16 +1,18 @@
 // Helpers for integration tests: unique database names per file, SQL against the test cluster,
 // dumps made with the real pg_dump, and configs written as YAML the way users write them.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import type pg from 'pg';
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
 import { ident, type PgTarget, parsePgUrl } from '../../src/infra/pg/connection.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { runRefresh } from '../../src/pipeline/run-refresh.js';
+import type { RunRecord } from '../../src/record/run-record.js';
 import './provided.js';
 import { type ClusterInfo, clusterQuery } from './pg-cluster.js';
 
@@ -169,6 +171,34 @@ export async function writeTestConfig(
 
 /** Options for runRefresh in tests. */
 export const quiet = { log: silentLogger() };
+
+/** The client tools a run or doctor finds: PG_BIN and PG_BIN_DIRS as given, unset where not (until vi.unstubAllEnvs). */
+export function useClientTools(tools: { PG_BIN?: string; PG_BIN_DIRS?: string }): void {
+  vi.stubEnv('PG_BIN', tools.PG_BIN);
+  vi.stubEnv('PG_BIN_DIRS', tools.PG_BIN_DIRS);
+}
+
+/**
+ * A refresh of the backup at `backup`, copied alone into a new local source, into a new live
+ * database, with `extra` config and the client tools `tools` names (useClientTools).
+ */
+export async function refreshBackup(
+  backup: string,
+  label: string,
+  extra: Record<string, unknown>,
+  tools: { PG_BIN?: string; PG_BIN_DIRS?: string },
+): Promise<{ record: RunRecord; live: string }> {
+  const dir = await tempDir(`${label}-run`);
+  const live = uniqueDb(`${label}_live`);
+  const name = basename(backup);
+  const { config } = await writeTestConfig(dir, live, {
+    ...extra,
+    source: { local: { path: join(dir, 'backups', name) }, maxAge: '8d' },
+  });
+  await copyFile(backup, join(dir, 'backups', name));
+  useClientTools(tools);
+  return { record: await runRefresh(config, quiet), live };
+}
 
 /** A new database holding `dump`'s pre-data (tables, no rows), as a target to stream rows into. */
 export async function preDataTarget(dump: string, label: string): Promise<PgTarget> {

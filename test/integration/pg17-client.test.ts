@@ -3,10 +3,9 @@
 // SET transaction_timeout, which a 15 server does not have, so the run must restore with the
 // server's own major — and say so in inspect, before creating anything, when it cannot. And what
 // pg_dump 17 writes (archive format 1.16), the archive reader reads as pg_restore 17 prints it.
-import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pg17BinDir } from '../../scripts/lib/pg17.js';
 import { runDoctor } from '../../src/commands/doctor.js';
 import { directTableReads, readTableData } from '../../src/dump/custom-archive.js';
@@ -14,18 +13,18 @@ import { largeObjectTotal } from '../../src/dump/large-object-count.js';
 import { tableDataArgs } from '../../src/dump/pg-restore-args.js';
 import { parseToc } from '../../src/dump/toc.js';
 import { withPgBinDir } from '../../src/infra/pg/pg-bin.js';
-import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import { tableKey } from '../../src/sql/table-key.js';
 import {
   cluster,
   clusterEnv,
   makeDumps,
   orderLinesSql,
-  quiet,
+  refreshBackup,
   serverMajor,
   sql,
   tempDir,
   uniqueDb,
+  useClientTools,
   writeTestConfig,
 } from '../harness/pg-test-env.js';
 
@@ -58,8 +57,6 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
   () => {
     const pg17 = PG17 as string;
     let dumps: string;
-    const saved = { PG_BIN: process.env.PG_BIN, PG_BIN_DIRS: process.env.PG_BIN_DIRS };
-
     beforeAll(async () => {
       dumps = await tempDir('pg17-dumps');
       await makeDumps(dumps, SETUP, { 'pg15.dump': 'c' }, async (database) => {
@@ -71,26 +68,12 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
     });
 
     afterEach(() => {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      vi.unstubAllEnvs();
     });
 
-    /** A refresh of `file` from `dumps` with the client tools the env names. */
-    async function refresh(file: string, env: { PG_BIN?: string; PG_BIN_DIRS?: string }) {
-      const dir = await tempDir('pg17-run');
-      const live = uniqueDb('pg17_live');
-      const { config } = await writeTestConfig(dir, live, {
-        anonymize: ANONYMIZE,
-        source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-      });
-      await copyFile(join(dumps, file), join(dir, 'backups', file));
-      delete process.env.PG_BIN;
-      delete process.env.PG_BIN_DIRS;
-      Object.assign(process.env, env);
-      return { record: await runRefresh(config, quiet), live };
-    }
+    /** A refresh of `file` from `dumps` with the client tools `tools` names. */
+    const refresh = (file: string, tools: { PG_BIN?: string; PG_BIN_DIRS?: string }) =>
+      refreshBackup(join(dumps, file), 'pg17', { anonymize: ANONYMIZE }, tools);
 
     async function databasesOf(live: string): Promise<unknown[]> {
       return sql('postgres', 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live}%`]);
@@ -129,10 +112,8 @@ describe.skipIf(!PG17 || SERVER_MAJOR !== 15)(
     it("doctor names the tools a run would take, and fails when only a newer major than the server's is there", async () => {
       const dir = await tempDir('pg17-doctor');
       const { config } = await writeTestConfig(dir, uniqueDb('pg17_doctor'));
-      const clientCheck = async (env: { PG_BIN?: string; PG_BIN_DIRS?: string }) => {
-        delete process.env.PG_BIN;
-        delete process.env.PG_BIN_DIRS;
-        Object.assign(process.env, env);
+      const clientCheck = async (tools: { PG_BIN?: string; PG_BIN_DIRS?: string }) => {
+        useClientTools(tools);
         return (await runDoctor(config)).find((check) => check.name === 'client tools');
       };
       const both = await clientCheck({ PG_BIN_DIRS: `${pg17}:${cluster().binDir}` });

@@ -5,28 +5,27 @@
 // restore computes staging's from the masked rows. pg_restore 18 cannot restore into 15 (the run
 // refuses it in inspect), so these run in CI's pass against a PostgreSQL 17 server — which has no
 // pg_restore_*_stats functions either: a statistics entry restored there fails the restore.
-import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pg18BinDir } from '../../scripts/lib/pg18.js';
-import { runRefresh } from '../../src/pipeline/run-refresh.js';
 import {
   cluster,
   clusterEnv,
   makeDumps,
-  quiet,
+  orderLinesSql,
+  refreshBackup,
   serverMajor,
   sql,
   tempDir,
-  uniqueDb,
-  writeTestConfig,
 } from '../harness/pg-test-env.js';
 
 const PG18 = pg18BinDir();
 const SERVER_MAJOR = serverMajor();
 
-const SETUP = `
+// A quoted, dotted schema and table among them (orderLinesSql: arrays, jsonb; its text column
+// `code`, not free text to the PII gate).
+const SETUP = `${orderLinesSql(2000, 'code')}
   CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text);
   INSERT INTO users SELECT g, 'person' || g || '@real.example', 'Realname ' || (g % 20)
     FROM generate_series(1, 2000) g;
@@ -47,7 +46,6 @@ const ANONYMIZE = {
 describe.skipIf(!PG18 || SERVER_MAJOR < 17)('a pg_dump 18 backup taken with --statistics', () => {
   const pg18 = PG18 as string;
   let dumps: string;
-  const saved = { PG_BIN: process.env.PG_BIN, PG_BIN_DIRS: process.env.PG_BIN_DIRS };
 
   beforeAll(async () => {
     dumps = await tempDir('pg18-dumps');
@@ -65,10 +63,7 @@ describe.skipIf(!PG18 || SERVER_MAJOR < 17)('a pg_dump 18 backup taken with --st
   });
 
   afterEach(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    vi.unstubAllEnvs();
   });
 
   it.each([
@@ -85,20 +80,17 @@ describe.skipIf(!PG18 || SERVER_MAJOR < 17)('a pg_dump 18 backup taken with --st
       text.match(/^SELECT \* FROM pg_catalog\.pg_restore_(relation|attribute)_stats\(/gm) ?? [];
     expect(statements.length).toBeGreaterThanOrEqual(5);
     expect(text).toMatch(/'histogram_bounds', '\{[^']*person\d+@real\.example/);
-    // One entry a table and index (users, its three indexes, contacts), each with its header.
+    // One entry a table and index, each with its header: users and its three indexes, contacts,
+    // the order lines and their key.
     const entries = text.match(/^-- Statistics for Name: [^;]+; Type: STATISTICS DATA;/gm)?.length;
-    expect(entries).toBe(5);
+    expect(entries).toBe(7);
 
-    const dir = await tempDir('pg18-run');
-    const live = uniqueDb('pg18_live');
-    const { config } = await writeTestConfig(dir, live, {
-      anonymize: ANONYMIZE,
-      source: { local: { path: join(dir, 'backups', file) }, maxAge: '8d' },
-    });
-    await copyFile(archive, join(dir, 'backups', file));
-    delete process.env.PG_BIN;
-    process.env.PG_BIN_DIRS = `${pg18}:${cluster().binDir}`;
-    const record = await runRefresh(config, quiet);
+    const { record, live } = await refreshBackup(
+      archive,
+      'pg18',
+      { anonymize: ANONYMIZE },
+      { PG_BIN_DIRS: `${pg18}:${cluster().binDir}` },
+    );
     expect(record.error).toBeUndefined();
     expect(record.outcome).toBe('succeeded');
     // An archive of pg_dump 18 takes pg_restore 18; a plain dump, the server's own psql.
